@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "limitlab",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "limitlab", targets: ["limitlab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // C edge: system libraries with typed shims. Nothing above LimitlabStats / the HTTP
+        // client (later) sees a C type.
+        .systemLibrary(
+            name: "CGSL", path: "Sources/CGSL", pkgConfig: "gsl",
+            providers: [.apt(["libgsl-dev"])]),
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Pure model: limits, tier catalog, scenario values, strategy interface. No C, no I/O
+        // beyond reading the bundled catalog.
+        .target(
+            name: "LimitlabCore",
+            resources: [.copy("Resources/catalog.json")],
+            swiftSettings: strict),
+        // GSL-backed random numbers, distributions and quantiles.
+        .target(name: "LimitlabStats", dependencies: ["CGSL"], swiftSettings: strict),
+        // YAML scenario files -> validated `Scenario` values with located errors.
+        .target(
+            name: "LimitlabScenario",
+            dependencies: ["LimitlabCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
+        // Arrival/workload generation and the discrete-event simulator.
+        .target(
+            name: "LimitlabSim", dependencies: ["LimitlabCore", "LimitlabStats"],
+            swiftSettings: strict),
+        // Summaries, report.json, event CSV, terminal tables.
+        .target(
+            name: "LimitlabReport",
+            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabSim"],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "limitlab",
+            dependencies: [
+                "LimitlabCore", "LimitlabScenario", "LimitlabSim", "LimitlabReport", "LimitlabStats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "limitlab-bench",
+            dependencies: ["LimitlabCore", "LimitlabScenario", "LimitlabSim", "LimitlabReport", "LimitlabStats"],
+            path: "Sources/limitlab-bench",
+            swiftSettings: strict),
+
+        .testTarget(name: "LimitlabCoreTests", dependencies: ["LimitlabCore"]),
+        .testTarget(name: "LimitlabStatsTests", dependencies: ["LimitlabStats"]),
+        .testTarget(
+            name: "LimitlabScenarioTests", dependencies: ["LimitlabScenario", "LimitlabCore"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "LimitlabSimTests",
+            dependencies: ["LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabScenario", "LimitlabReport"]),
+        .testTarget(name: "CBridgeTests", dependencies: ["CCurl", "CGSL"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,243 @@
+import Foundation
+
+/// A random distribution of a non-negative quantity (tokens, or seconds for latencies).
+public enum Distribution: Sendable, Equatable {
+    case constant(Double)
+    /// Uniform on [min, max]; for token counts both ends are included.
+    case uniform(min: Double, max: Double)
+    /// exp(N(mu, sigma²)); the median is exp(mu).
+    case lognormal(mu: Double, sigma: Double)
+    case exponential(mean: Double)
+    /// Resampled uniformly from observed values.
+    case empirical([Double])
+
+    /// The distribution's mean (used for estimates and documentation).
+    public var mean: Double {
+        switch self {
+        case .constant(let v): return v
+        case .uniform(let a, let b): return (a + b) / 2
+        case .lognormal(let mu, let sigma): return exp(mu + sigma * sigma / 2)
+        case .exponential(let m): return m
+        case .empirical(let v): return v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count)
+        }
+    }
+}
+
+/// A distribution with optional clamps, as written in a scenario.
+public struct Sampled: Sendable, Equatable {
+    public var distribution: Distribution
+    public var min: Double?
+    public var max: Double?
+    public init(_ distribution: Distribution, min: Double? = nil, max: Double? = nil) {
+        self.distribution = distribution; self.min = min; self.max = max
+    }
+}
+
+/// One row of a trace file.
+public struct TraceRow: Sendable, Equatable {
+    public var at: Double
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var maxTokens: Int
+    /// Cached-prefix tokens read by this request, when the trace records it.
+    public var cacheReadTokens: Int?
+    public init(at: Double, inputTokens: Int, outputTokens: Int, maxTokens: Int, cacheReadTokens: Int? = nil) {
+        self.at = at; self.inputTokens = inputTokens; self.outputTokens = outputTokens
+        self.maxTokens = maxTokens; self.cacheReadTokens = cacheReadTokens
+    }
+}
+
+/// An arrival process. Rates are per second; times are seconds from the source's `start`.
+public enum ArrivalProcess: Sendable, Equatable {
+    /// Evenly spaced arrivals.
+    case constant(rate: Double)
+    /// Exponential inter-arrival gaps.
+    case poisson(rate: Double)
+    /// Gamma inter-arrival gaps with the given shape: CV = 1/sqrt(shape) (vLLM's burstiness).
+    case gamma(rate: Double, shape: Double)
+    /// Two-state Markov-modulated Poisson: `rateOn` during on-periods, `rateOff` during
+    /// off-periods, period lengths exponential with the given means. Starts on.
+    case onOff(rateOn: Double, rateOff: Double, meanOn: Double, meanOff: Double)
+    /// `count` arrivals starting at `at`, spread evenly over `over` seconds (all at once if 0).
+    case burst(at: Double, count: Int, over: Double)
+    /// Poisson with a rate changing linearly from `from` to `to` over `over` seconds, then
+    /// holding `to`.
+    case ramp(from: Double, to: Double, over: Double)
+    /// Replayed arrivals with their own token counts.
+    case trace(path: String, rows: [TraceRow])
+}
+
+/// One arrival source; sources superpose.
+public struct ArrivalSpec: Sendable, Equatable {
+    public var process: ArrivalProcess
+    /// Seconds into the run when the source starts.
+    public var start: Double
+    /// Seconds into the run when the source stops (nil: the run's end).
+    public var end: Double?
+    public init(_ process: ArrivalProcess, start: Double = 0, end: Double? = nil) {
+        self.process = process; self.start = start; self.end = end
+    }
+}
+
+/// Prompt-cache reuse: a share of each request's input is a cacheable prefix.
+public struct CacheSpec: Sendable, Equatable {
+    /// Share of input tokens that is the cached prefix, in [0, 1].
+    public var share: Double
+    /// Cache lifetime in seconds (300 for "5m", 3600 for "1h"); a read refreshes it.
+    public var ttl: Double
+    /// Number of distinct prefixes; each request uses one, chosen uniformly.
+    public var prefixes: Int
+    /// Prefixes shorter than this are silently not cached, as the real API does.
+    public var minCacheableTokens: Int
+    public init(share: Double, ttl: Double = 300, prefixes: Int = 1, minCacheableTokens: Int = 1024) {
+        self.share = share; self.ttl = ttl; self.prefixes = prefixes; self.minCacheableTokens = minCacheableTokens
+    }
+}
+
+/// What each request asks for.
+public struct WorkloadSpec: Sendable, Equatable {
+    public var inputTokens: Sampled
+    public var outputTokens: Sampled
+    /// Output is capped by it.
+    public var maxTokens: Int
+    public var cache: CacheSpec?
+    /// Whether requests stream (affects TTFT reporting only in the simulator).
+    public var stream: Bool
+    public init(inputTokens: Sampled, outputTokens: Sampled, maxTokens: Int, cache: CacheSpec? = nil, stream: Bool = true) {
+        self.inputTokens = inputTokens; self.outputTokens = outputTokens; self.maxTokens = maxTokens
+        self.cache = cache; self.stream = stream
+    }
+}
+
+/// 529 overload injection: a base probability, optionally rising linearly with in-flight load
+/// from `riseFrom` requests to `maxProbability` at `riseTo` requests.
+public struct OverloadModel: Sendable, Equatable {
+    public var probability: Double
+    public var riseFrom: Int?
+    public var riseTo: Int?
+    public var maxProbability: Double
+    public init(probability: Double = 0, riseFrom: Int? = nil, riseTo: Int? = nil, maxProbability: Double = 1) {
+        self.probability = probability; self.riseFrom = riseFrom; self.riseTo = riseTo
+        self.maxProbability = maxProbability
+    }
+
+    /// Probability of a 529 for a request arriving with `inFlight` requests in progress.
+    public func probability(inFlight: Int) -> Double {
+        guard let from = riseFrom, let to = riseTo, to > from, inFlight > from else { return probability }
+        let x = Swift.min(1, Double(inFlight - from) / Double(to - from))
+        return probability + (maxProbability - probability) * x
+    }
+}
+
+/// Server latency and fault model.
+public struct ServerModel: Sendable, Equatable {
+    /// Time to first token, seconds (before the prefill term).
+    public var ttft: Sampled
+    /// Output tokens generated per second once the first token is out.
+    public var outputTokensPerSecond: Double
+    /// Optional prefill speed: adds `input tokens / prefillTokensPerSecond` to TTFT.
+    public var prefillTokensPerSecond: Double?
+    /// Time to answer a 429 or 529.
+    public var rejectLatency: Double
+    public var overload: OverloadModel
+    public init(ttft: Sampled = Sampled(.lognormal(mu: -0.5108256237659907, sigma: 0.4)),
+                outputTokensPerSecond: Double = 60, prefillTokensPerSecond: Double? = nil,
+                rejectLatency: Double = 0.05, overload: OverloadModel = OverloadModel()) {
+        self.ttft = ttft; self.outputTokensPerSecond = outputTokensPerSecond
+        self.prefillTokensPerSecond = prefillTokensPerSecond; self.rejectLatency = rejectLatency
+        self.overload = overload
+    }
+}
+
+/// The resolved limits of a scenario and where they came from.
+public struct LimitsSpec: Sendable, Equatable {
+    public var config: LimitConfig
+    /// Catalog tier the numbers came from, if any.
+    public var tier: String?
+    public var modelClass: String?
+    /// `catalog:<source> (<date>)` or `explicit`.
+    public var source: String
+    public init(config: LimitConfig, tier: String? = nil, modelClass: String? = nil, source: String = "explicit") {
+        self.config = config; self.tier = tier; self.modelClass = modelClass; self.source = source
+    }
+}
+
+/// A scalar strategy parameter as written in a scenario.
+public enum ParamValue: Sendable, Equatable, CustomStringConvertible {
+    case number(Double)
+    case string(String)
+    case bool(Bool)
+    public var description: String {
+        switch self {
+        case .number(let v): return v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v)
+        case .string(let s): return s
+        case .bool(let b): return b ? "true" : "false"
+        }
+    }
+}
+
+/// One strategy to run, as named in a scenario.
+public struct StrategySpec: Sendable, Equatable {
+    /// Registry name (`none`, `sdk-default`, …).
+    public var name: String
+    /// Unique label in reports (`name`, or `name#2` when a name repeats).
+    public var label: String
+    public var params: [String: ParamValue]
+    public init(name: String, label: String? = nil, params: [String: ParamValue] = [:]) {
+        self.name = name; self.label = label ?? name; self.params = params
+    }
+}
+
+/// Service-level objective: a request meets it when it succeeds within `latency` seconds of
+/// its intended arrival; `attainment` is the share of requests that must meet it.
+public struct SLOSpec: Sendable, Equatable {
+    public var latency: Double
+    public var attainment: Double?
+    public init(latency: Double, attainment: Double? = nil) { self.latency = latency; self.attainment = attainment }
+}
+
+/// Where a scenario runs.
+public enum TargetSpec: Sendable, Equatable, CustomStringConvertible {
+    case sim
+    case mock
+    case url(String)
+    public var description: String {
+        switch self {
+        case .sim: return "sim"
+        case .mock: return "mock"
+        case .url(let u): return u
+        }
+    }
+}
+
+/// How long a run lasts.
+public enum RunLength: Sendable, Equatable {
+    /// Arrivals in [0, seconds).
+    case duration(Double)
+    /// The first N arrivals of the superposed stream.
+    case requests(Int)
+}
+
+/// A validated scenario: everything a run needs, with units resolved to seconds and tokens.
+public struct Scenario: Sendable, Equatable {
+    public var name: String
+    public var description: String?
+    public var seed: UInt64
+    public var target: TargetSpec
+    public var length: RunLength
+    public var model: String
+    public var limits: LimitsSpec
+    public var server: ServerModel
+    public var arrivals: [ArrivalSpec]
+    public var workload: WorkloadSpec
+    public var strategies: [StrategySpec]
+    public var slo: SLOSpec?
+
+    public init(name: String, description: String? = nil, seed: UInt64, target: TargetSpec = .sim,
+                length: RunLength, model: String, limits: LimitsSpec, server: ServerModel = ServerModel(),
+                arrivals: [ArrivalSpec], workload: WorkloadSpec, strategies: [StrategySpec], slo: SLOSpec? = nil) {
+        self.name = name; self.description = description; self.seed = seed; self.target = target
+        self.length = length; self.model = model; self.limits = limits; self.server = server
+        self.arrivals = arrivals; self.workload = workload; self.strategies = strategies; self.slo = slo
+    }
+}

@@ -1,0 +1,138 @@
+/// What a strategy knows about a request when it arrives.
+public struct PendingRequest: Sendable, Equatable {
+    /// Index of the request in the run (0-based, in arrival order).
+    public var id: Int32
+    /// Intended arrival time (model seconds).
+    public var intendedAt: Double
+    /// The cost the client can know before sending (input from its prompt, `max_tokens`).
+    public var cost: RequestCost
+    public init(id: Int32, intendedAt: Double, cost: RequestCost) {
+        self.id = id; self.intendedAt = intendedAt; self.cost = cost
+    }
+}
+
+/// The kind of error an attempt ended with, as the client can tell it apart.
+public enum ErrorKind: UInt8, Sendable, CaseIterable {
+    case none = 0
+    /// 429 `rate_limit_error`.
+    case rateLimited
+    /// 529 `overloaded_error` (or an in-stream overload).
+    case overloaded
+    /// Another 5xx (`api_error`).
+    case serverError
+    /// Another 4xx.
+    case clientError
+    case timeout
+    case connection
+
+    public var label: String {
+        switch self {
+        case .none: return "none"
+        case .rateLimited: return "rate_limit_error"
+        case .overloaded: return "overloaded_error"
+        case .serverError: return "api_error"
+        case .clientError: return "invalid_request_error"
+        case .timeout: return "timeout"
+        case .connection: return "connection_error"
+        }
+    }
+}
+
+/// The result of one attempt, with everything the response told the client.
+public struct AttemptOutcome: Sendable {
+    /// HTTP status (0 when no response arrived).
+    public var status: Int
+    public var error: ErrorKind
+    /// `retry-after`, seconds, when present.
+    public var retryAfter: Double?
+    /// `x-should-retry`, when present.
+    public var shouldRetry: Bool?
+    /// The dimensions that refused a 429 (the simulator knows; a live client parses the message).
+    public var refusedBy: LimitDimensions
+    /// The `anthropic-ratelimit-*` values, when sent.
+    public var rateLimits: RateLimitSnapshot?
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var sentAt: Double
+    public var completedAt: Double
+
+    public init(status: Int, error: ErrorKind, retryAfter: Double? = nil, shouldRetry: Bool? = nil,
+                refusedBy: LimitDimensions = [], rateLimits: RateLimitSnapshot? = nil,
+                inputTokens: Int = 0, outputTokens: Int = 0, sentAt: Double, completedAt: Double) {
+        self.status = status; self.error = error; self.retryAfter = retryAfter; self.shouldRetry = shouldRetry
+        self.refusedBy = refusedBy; self.rateLimits = rateLimits; self.inputTokens = inputTokens
+        self.outputTokens = outputTokens; self.sentAt = sentAt; self.completedAt = completedAt
+    }
+
+    public var succeeded: Bool { status >= 200 && status < 300 && error == .none }
+}
+
+/// Why a strategy stopped trying a request.
+public enum GiveUpReason: UInt8, Sendable, CaseIterable {
+    /// The strategy never retries.
+    case noRetry = 1
+    /// The retry limit was reached.
+    case attemptsExhausted
+    /// The response said not to retry (`x-should-retry: false`, or a non-retryable status).
+    case notRetryable
+    /// The server's `retry-after` was beyond what the strategy accepts (openai-python > 120 s).
+    case retryAfterTooLong
+    /// A retry budget was spent.
+    case budgetExhausted
+
+    public var label: String {
+        switch self {
+        case .noRetry: return "no_retry"
+        case .attemptsExhausted: return "attempts_exhausted"
+        case .notRetryable: return "not_retryable"
+        case .retryAfterTooLong: return "retry_after_too_long"
+        case .budgetExhausted: return "budget_exhausted"
+        }
+    }
+}
+
+/// Why a strategy refused a request locally, before or instead of sending it.
+public enum DropReason: UInt8, Sendable, CaseIterable {
+    case shed = 1
+    case queueOverflow
+    case budgetExhausted
+    case deadline
+
+    public var label: String {
+        switch self {
+        case .shed: return "shed"
+        case .queueOverflow: return "queue_overflow"
+        case .budgetExhausted: return "budget_exhausted"
+        case .deadline: return "deadline"
+        }
+    }
+}
+
+/// What a strategy tells the driver (simulator or live runner) to do.
+public enum StrategyCommand: Sendable, Equatable {
+    /// Send an attempt now. `readyAt` is when the request became eligible (after any backoff),
+    /// so the driver can split limiter wait (send − ready) from backoff.
+    case send(request: Int32, readyAt: Double)
+    /// Stop trying after a failed attempt; the request has failed.
+    case giveUp(request: Int32, reason: GiveUpReason)
+    /// Refuse a request locally; it counts as dropped with this reason.
+    case drop(request: Int32, reason: DropReason)
+}
+
+/// A client throttling/retry strategy: a pure state machine. It never reads a clock and never
+/// sleeps; the driver feeds it `now` and outcomes, collects commands with `poll`, and calls it
+/// again at `nextWakeup`. The simulator and the live runner drive the same objects.
+///
+/// Contract: every arrived request ends in exactly one of success (reported through
+/// `finished` with a 2xx outcome), `.giveUp`, or `.drop`; after a failed attempt the strategy
+/// must eventually emit `.send` or `.giveUp` for it.
+public protocol ClientStrategy {
+    /// A new request arrived at its intended time.
+    mutating func arrived(_ request: PendingRequest, now: Double)
+    /// An attempt (numbered from 1) completed.
+    mutating func finished(_ request: PendingRequest, attempt: Int, outcome: AttemptOutcome, now: Double)
+    /// Appends the commands that are due at `now`.
+    mutating func poll(now: Double, into commands: inout [StrategyCommand])
+    /// The next time the strategy needs `poll` even if nothing else happens (a timer).
+    var nextWakeup: Double? { get }
+}

@@ -1,0 +1,80 @@
+/// Parsing and formatting of the unit-bearing values used in scenario files: durations
+/// (`250ms`, `30s`, `5m`, `2h`, `1h30m`) and rates (`40/min`, `2/s`, `1000/h`).
+public enum Units {
+    /// Seconds for a duration string, or nil when it is not one. Units: `ms`, `s`, `m`/`min`,
+    /// `h`; parts may be combined (`1m30s`). A bare number is rejected: units are mandatory so
+    /// that `30` is never silently read as seconds when minutes were meant.
+    public static func parseDuration(_ text: String) -> Double? {
+        let s = text.trimmingWhitespace()
+        guard !s.isEmpty else { return nil }
+        var total = 0.0
+        var index = s.startIndex
+        var sawPart = false
+        while index < s.endIndex {
+            let numberStart = index
+            while index < s.endIndex, s[index].isNumber || s[index] == "." { index = s.index(after: index) }
+            guard numberStart < index, let value = Double(s[numberStart..<index]) else { return nil }
+            let unitStart = index
+            while index < s.endIndex, s[index].isLetter { index = s.index(after: index) }
+            let unit = s[unitStart..<index]
+            let scale: Double
+            switch unit {
+            case "ms": scale = 0.001
+            case "s", "sec": scale = 1
+            case "m", "min": scale = 60
+            case "h": scale = 3600
+            default: return nil
+            }
+            total += value * scale
+            sawPart = true
+        }
+        return sawPart && total.isFinite ? total : nil
+    }
+
+    /// Events per second for a rate string like `40/min`, `2/s`, `1000/h`, or nil.
+    public static func parseRate(_ text: String) -> Double? {
+        let parts = text.trimmingWhitespace().split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let count = Double(parts[0].trimmingWhitespace()), count >= 0, count.isFinite
+        else { return nil }
+        let per: Double
+        switch parts[1].trimmingWhitespace() {
+        case "s", "sec", "second": per = 1
+        case "min", "m", "minute": per = 60
+        case "h", "hour": per = 3600
+        default: return nil
+        }
+        return count / per
+    }
+
+    /// A compact human form of a duration in seconds (`250ms`, `30s`, `5m`, `2h`, `1m30s`).
+    public static func formatDuration(_ seconds: Double) -> String {
+        if seconds < 1 { return "\(trim(seconds * 1000))ms" }
+        if seconds < 60 { return "\(trim(seconds))s" }
+        if seconds < 3600 {
+            let m = (seconds / 60).rounded(.down)
+            let rest = seconds - m * 60
+            return rest < 0.0005 ? "\(Int(m))m" : "\(Int(m))m\(trim(rest))s"
+        }
+        let h = (seconds / 3600).rounded(.down)
+        let rest = seconds - h * 3600
+        return rest < 0.0005 ? "\(Int(h))h" : "\(Int(h))h\(formatDuration(rest))"
+    }
+
+    /// Rate per second shown per minute (`40/min`).
+    public static func formatRate(_ perSecond: Double) -> String { "\(trim(perSecond * 60))/min" }
+
+    static func trim(_ v: Double) -> String {
+        let rounded = (v * 1000).rounded() / 1000
+        if rounded == rounded.rounded() { return String(Int(rounded)) }
+        return String(rounded)
+    }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
+        return String(s)
+    }
+}
