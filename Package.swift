@@ -39,9 +39,13 @@ let package = Package(
             name: "LimitlabScenario",
             dependencies: ["LimitlabCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
+        // Client strategies: pure state machines shared by the simulator and the live runner.
+        .target(
+            name: "LimitlabStrategies", dependencies: ["LimitlabCore", "LimitlabStats"],
+            swiftSettings: strict),
         // Arrival/workload generation and the discrete-event simulator.
         .target(
-            name: "LimitlabSim", dependencies: ["LimitlabCore", "LimitlabStats"],
+            name: "LimitlabSim", dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies"],
             swiftSettings: strict),
         // Summaries, report.json, event CSV, terminal tables.
         .target(
@@ -57,18 +61,19 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "limitlab-bench",
-            dependencies: ["LimitlabCore", "LimitlabScenario", "LimitlabSim", "LimitlabReport", "LimitlabStats"],
+            dependencies: ["LimitlabCore", "LimitlabSim", "LimitlabReport", "LimitlabStrategies"],
             path: "Sources/limitlab-bench",
             swiftSettings: strict),
 
         .testTarget(name: "LimitlabCoreTests", dependencies: ["LimitlabCore"]),
         .testTarget(name: "LimitlabStatsTests", dependencies: ["LimitlabStats"]),
+        .testTarget(name: "LimitlabStrategiesTests", dependencies: ["LimitlabStrategies", "LimitlabCore"]),
         .testTarget(
             name: "LimitlabScenarioTests", dependencies: ["LimitlabScenario", "LimitlabCore"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LimitlabSimTests",
-            dependencies: ["LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabScenario", "LimitlabReport"]),
+            dependencies: ["LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabReport"]),
         .testTarget(name: "CBridgeTests", dependencies: ["CCurl", "CGSL"]),
     ],
     swiftLanguageModes: [.v6]

@@ -146,14 +146,16 @@ public struct TierCatalog: Codable, Sendable {
         return best?.0
     }
 
-    /// Prices for a model: its own override, else its class's.
+    /// Prices for a model: the override for the most specific known model id it matches (so
+    /// `claude-opus-4-5` does not take `claude-opus-4`'s price), else its class's.
     public func prices(for model: String) -> Prices? {
         let m = model.lowercased()
-        var best: (Prices, Int)?
-        for (prefix, p) in modelPrices where m == prefix || m.hasPrefix(prefix + "-") {
-            if best == nil || prefix.count > best!.1 { best = (p, prefix.count) }
+        var best: String?
+        for id in modelClasses.flatMap(\.models) + Array(modelPrices.keys)
+        where (m == id || m.hasPrefix(id + "-")) && id.count > (best?.count ?? 0) {
+            best = id
         }
-        if let best { return best.0 }
+        if let best, let override = modelPrices[best] { return override }
         return modelClass(for: model)?.prices
     }
 

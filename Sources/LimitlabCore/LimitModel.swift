@@ -175,8 +175,8 @@ public struct AdmissionDecision: Sendable, Equatable {
     /// Whole seconds until every refusing bucket would admit this request by refill alone
     /// (at least 1); nil when admitted.
     public var retryAfter: Int?
-    /// Bucket state after the decision, for the rate-limit headers.
-    public var snapshot: RateLimitSnapshot
+    /// Bucket state after the decision, for the rate-limit headers (nil when not asked for).
+    public var snapshot: RateLimitSnapshot?
 }
 
 /// Anthropic's server-side limits for one organisation and model class, as a pure value: one
@@ -228,8 +228,9 @@ public struct LimitModel: Sendable {
     }
 
     /// Decides whether a request may start at `now`; when admitted, debits its cost (input,
-    /// and `max_tokens` in reserve mode).
-    public mutating func admit(_ cost: RequestCost, at now: Double) -> AdmissionDecision {
+    /// and `max_tokens` in reserve mode). `withSnapshot: false` skips the header values for
+    /// callers that do not send or read headers.
+    public mutating func admit(_ cost: RequestCost, at now: Double, withSnapshot: Bool = true) -> AdmissionDecision {
         advance(to: now)
         let inCost = Double(inputCost(cost))
         let reserve = config.outputAccounting == .reserve ? Double(cost.maxTokens) : 0
@@ -269,13 +270,14 @@ public struct LimitModel: Sendable {
         }
 
         if !refused.isEmpty {
-            return AdmissionDecision(admitted: false, refusedBy: refused,
-                                     retryAfter: Self.wholeSeconds(wait), snapshot: snapshot(at: now))
+            return AdmissionDecision(admitted: false, refusedBy: refused, retryAfter: Self.wholeSeconds(wait),
+                                     snapshot: withSnapshot ? snapshot(at: now) : nil)
         }
         requests.level -= 1
         input.level -= inCost
         output.level -= reserve
-        return AdmissionDecision(admitted: true, refusedBy: [], retryAfter: nil, snapshot: snapshot(at: now))
+        return AdmissionDecision(admitted: true, refusedBy: [], retryAfter: nil,
+                                 snapshot: withSnapshot ? snapshot(at: now) : nil)
     }
 
     /// `retry-after` in whole seconds: the exact wait rounded up, at least 1, capped so that a

@@ -135,4 +135,12 @@ public protocol ClientStrategy {
     mutating func poll(now: Double, into commands: inout [StrategyCommand])
     /// The next time the strategy needs `poll` even if nothing else happens (a timer).
     var nextWakeup: Double? { get }
+    /// Whether the strategy reads `AttemptOutcome.rateLimits` (default true).
+    var readsRateLimitHeaders: Bool { get }
+}
+
+extension ClientStrategy {
+    /// Whether the strategy reads `AttemptOutcome.rateLimits`; a driver may skip computing
+    /// header values for strategies that do not (the simulator does, for speed).
+    public var readsRateLimitHeaders: Bool { true }
 }

@@ -1,0 +1,46 @@
+# limitlab — two commands after cloning: `make run` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+APT_PACKAGES := libcurl4-openssl-dev libgsl-dev pkg-config
+SCENARIO ?= scenarios/quickstart.yaml
+export PATH := $(PATH):/opt/swift/usr/bin
+
+.PHONY: setup build run test test-swift test-cli bench clean
+
+## setup: install the C libraries limitlab links (libcurl, GSL) with apt, only when missing.
+setup:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make setup: installing$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -n"; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: setup
+	$(SWIFT) build --product limitlab
+
+## run: simulate the quickstart scenario and print the summary (report in reports/).
+run: build
+	$$($(SWIFT) build --show-bin-path)/limitlab run $(SCENARIO)
+
+## test: build and run every test (Swift unit tests, then the CLI end-to-end checks).
+test: setup test-swift test-cli
+
+test-swift:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+test-cli: build
+	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/cli.sh
+
+## bench: measured figures (release build); never part of `make test`.
+bench: setup
+	$(SWIFT) build -c release --product limitlab-bench
+	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000,10000000 --strategy sdk-default
+	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy sdk-default --load 1.1 --out reports/bench/overload
+	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy none
+
+clean:
+	rm -rf .build

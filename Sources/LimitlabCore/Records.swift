@@ -1,0 +1,126 @@
+/// The requests of one run in arrival order, shared by every strategy run of a scenario.
+/// Stored column-wise: about 26 bytes per request.
+public struct ArrivalStream: Sendable {
+    /// Intended arrival time, seconds from the start of the run, non-decreasing.
+    public var intendedAt: [Double] = []
+    /// Total input tokens (cached prefix included).
+    public var inputTokens: [Int32] = []
+    /// Output tokens the server will generate (already capped by `maxTokens`).
+    public var outputTokens: [Int32] = []
+    public var maxTokens: [Int32] = []
+    /// Cached-prefix tokens: from a trace's `cache_read_tokens` (always a read), or the
+    /// workload's cache share (read or written depending on the cache state); 0 for none.
+    public var prefixTokens: [Int32] = []
+    /// Which shared prefix the request uses; negative for a trace-forced read.
+    public var prefixId: [Int16] = []
+    /// Length of the arrival window in seconds (the scenario duration, or the last arrival
+    /// time for a count-limited run).
+    public var window: Double = 0
+
+    public init() {}
+
+    public var count: Int { intendedAt.count }
+
+    public mutating func reserveCapacity(_ n: Int) {
+        intendedAt.reserveCapacity(n); inputTokens.reserveCapacity(n); outputTokens.reserveCapacity(n)
+        maxTokens.reserveCapacity(n); prefixTokens.reserveCapacity(n); prefixId.reserveCapacity(n)
+    }
+
+    public mutating func append(at: Double, input: Int, output: Int, maxTokens max: Int, prefixTokens prefix: Int = 0,
+                                prefixId id: Int = 0) {
+        intendedAt.append(at)
+        inputTokens.append(Int32(clamping: input))
+        outputTokens.append(Int32(clamping: output))
+        maxTokens.append(Int32(clamping: max))
+        prefixTokens.append(Int32(clamping: prefix))
+        prefixId.append(Int16(clamping: id))
+    }
+}
+
+/// How a request ended.
+public enum RequestOutcome: UInt8, Sendable {
+    case pending = 0
+    case succeeded
+    case failed
+    case dropped
+
+    public var label: String {
+        switch self {
+        case .pending: return "pending"
+        case .succeeded: return "succeeded"
+        case .failed: return "failed"
+        case .dropped: return "dropped"
+        }
+    }
+}
+
+/// Everything recorded in one strategy run, column-wise: one row per attempt (about 52 bytes)
+/// and one per request (about 10 bytes). Times are seconds from the start of the run; NaN
+/// means "did not happen" (no first token on a 429).
+public struct RunLog: Sendable {
+    // Per attempt.
+    public var attemptRequest: [Int32] = []
+    public var attemptNumber: [UInt8] = []
+    /// When the request became eligible for this attempt (arrival, or end of backoff).
+    public var readyAt: [Double] = []
+    public var sentAt: [Double] = []
+    public var firstTokenAt: [Double] = []
+    public var completedAt: [Double] = []
+    public var status: [UInt16] = []
+    public var errorKind: [UInt8] = []
+    public var refusedBy: [UInt8] = []
+    public var retryAfter: [Float] = []
+    public var cacheCreationTokens: [Int32] = []
+    public var cacheReadTokens: [Int32] = []
+
+    // Per request.
+    public var outcome: [UInt8]
+    /// GiveUpReason or DropReason raw value, 0 for none.
+    public var reason: [UInt8]
+    /// Index of the request's last attempt, -1 for none.
+    public var lastAttempt: [Int32]
+    public var attemptCount: [UInt8]
+
+    public init(requests: Int) {
+        outcome = Array(repeating: 0, count: requests)
+        reason = Array(repeating: 0, count: requests)
+        lastAttempt = Array(repeating: -1, count: requests)
+        attemptCount = Array(repeating: 0, count: requests)
+        let guess = requests + requests / 4
+        attemptRequest.reserveCapacity(guess); attemptNumber.reserveCapacity(guess)
+        readyAt.reserveCapacity(guess); sentAt.reserveCapacity(guess); firstTokenAt.reserveCapacity(guess)
+        completedAt.reserveCapacity(guess); status.reserveCapacity(guess); errorKind.reserveCapacity(guess)
+        refusedBy.reserveCapacity(guess); retryAfter.reserveCapacity(guess)
+        cacheCreationTokens.reserveCapacity(guess); cacheReadTokens.reserveCapacity(guess)
+    }
+
+    public var attemptCountTotal: Int { attemptRequest.count }
+    public var requestCount: Int { outcome.count }
+
+    /// Starts an attempt; returns its index. Completion fields are filled by `complete`.
+    public mutating func beginAttempt(request: Int32, readyAt ready: Double, sentAt sent: Double) -> Int32 {
+        let index = Int32(attemptRequest.count)
+        let r = Int(request)
+        let n = attemptCount[r] &+ 1
+        attemptCount[r] = n
+        lastAttempt[r] = index
+        attemptRequest.append(request)
+        attemptNumber.append(n)
+        readyAt.append(ready)
+        sentAt.append(sent)
+        firstTokenAt.append(.nan)
+        completedAt.append(.nan)
+        status.append(0)
+        errorKind.append(0)
+        refusedBy.append(0)
+        retryAfter.append(.nan)
+        cacheCreationTokens.append(0)
+        cacheReadTokens.append(0)
+        return index
+    }
+
+    public mutating func finish(request: Int, outcome o: RequestOutcome, reason r: UInt8 = 0) {
+        outcome[request] = o.rawValue
+        reason[request] = r
+    }
+}

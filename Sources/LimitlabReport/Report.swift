@@ -1,0 +1,161 @@
+public import Foundation
+public import LimitlabCore
+import LimitlabStats
+
+/// The scenario as echoed in a report.
+public struct ScenarioEcho: Codable, Sendable, Equatable {
+    public struct Limits: Codable, Sendable, Equatable {
+        public var tier: String?
+        public var modelClass: String?
+        public var source: String
+        public var rpm: Double
+        public var itpm: Double
+        public var otpm: Double
+        public var burst: Double
+        public var admission: String
+        public var outputAccounting: String
+        public var cacheReadsCount: Bool
+        enum CodingKeys: String, CodingKey {
+            case tier, source, rpm, itpm, otpm, burst, admission
+            case modelClass = "model_class", outputAccounting = "output_accounting"
+            case cacheReadsCount = "cache_reads_count"
+        }
+    }
+    public var name: String
+    public var file: String?
+    public var seed: UInt64
+    public var target: String
+    public var model: String
+    public var durationS: Double?
+    public var requests: Int?
+    public var limits: Limits
+    enum CodingKeys: String, CodingKey {
+        case name, file, seed, target, model, requests, limits
+        case durationS = "duration_s"
+    }
+}
+
+/// The realised arrival stream.
+public struct ArrivalEcho: Codable, Sendable, Equatable {
+    public var offered: Int
+    public var windowS: Double
+    /// offered / window, per minute: what the processes produced, never rescaled.
+    public var realisedRatePerMin: Double
+    public var inputTokensMean: Double
+    public var outputTokensMean: Double
+    enum CodingKeys: String, CodingKey {
+        case offered
+        case windowS = "window_s", realisedRatePerMin = "realised_rate_per_min"
+        case inputTokensMean = "input_tokens_mean", outputTokensMean = "output_tokens_mean"
+    }
+}
+
+/// One strategy's entry in `runs[]`.
+public struct RunEntry: Codable, Sendable, Equatable {
+    /// The unique label (`sdk-default#2`, or the scenario's `label`).
+    public var strategy: String
+    /// Registry name.
+    public var name: String
+    public var params: [String: String]
+    public var eventsFile: String
+    public var summary: RunSummary
+    enum CodingKeys: String, CodingKey {
+        case strategy, name, params, summary
+        case eventsFile = "events_file"
+    }
+}
+
+/// `report.json`, schema `limitlab.report/1`.
+public struct Report: Codable, Sendable, Equatable {
+    public var schema = "limitlab.report/1"
+    public var generator: String
+    /// Wall-clock time of the run; the only field that differs between identical runs.
+    public var generatedAt: String
+    public var scenario: ScenarioEcho
+    public var quantileDefinition: String
+    public var arrivals: ArrivalEcho
+    public var runs: [RunEntry]
+    enum CodingKeys: String, CodingKey {
+        case schema, generator, scenario, arrivals, runs
+        case generatedAt = "generated_at", quantileDefinition = "quantile_definition"
+    }
+}
+
+/// Errors writing report files; the message names the path and what to do.
+public struct ReportError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Builds and writes reports.
+public enum ReportWriter {
+    public static let generator = "limitlab 0.1.0"
+
+    /// File-name-safe form of a strategy label.
+    public static func fileSafe(_ label: String) -> String {
+        String(label.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+    }
+
+    public static func build(scenario: Scenario, scenarioFile: String?, stream: ArrivalStream,
+                             runs: [(spec: StrategySpec, log: RunLog)], generatedAt: Date = Date()) -> Report {
+        let c = scenario.limits.config
+        var duration: Double?, requests: Int?
+        switch scenario.length {
+        case .duration(let d): duration = d
+        case .requests(let n): requests = n
+        }
+        let echo = ScenarioEcho(
+            name: scenario.name, file: scenarioFile, seed: scenario.seed, target: scenario.target.description,
+            model: scenario.model, durationS: duration, requests: requests,
+            limits: .init(tier: scenario.limits.tier, modelClass: scenario.limits.modelClass, source: scenario.limits.source,
+                          rpm: c.rpm, itpm: c.itpm, otpm: c.otpm, burst: c.burst, admission: c.admission.rawValue,
+                          outputAccounting: c.outputAccounting.rawValue, cacheReadsCount: c.cacheReadsCount))
+        let n = stream.count
+        let inSum = stream.inputTokens.reduce(0.0) { $0 + Double($1) }
+        let outSum = stream.outputTokens.reduce(0.0) { $0 + Double($1) }
+        let arrivals = ArrivalEcho(
+            offered: n, windowS: stream.window,
+            realisedRatePerMin: stream.window > 0 ? Double(n) / stream.window * 60 : 0,
+            inputTokensMean: n > 0 ? inSum / Double(n) : 0, outputTokensMean: n > 0 ? outSum / Double(n) : 0)
+        let entries = runs.map { run in
+            RunEntry(strategy: run.spec.label, name: run.spec.name,
+                     params: run.spec.params.mapValues(\.description),
+                     eventsFile: "events-\(fileSafe(run.spec.label)).csv",
+                     summary: Summariser.summarise(log: run.log, stream: stream, slo: scenario.slo))
+        }
+        return Report(generator: generator, generatedAt: ISO8601DateFormatter().string(from: generatedAt),
+                      scenario: echo, quantileDefinition: quantileDefinition, arrivals: arrivals, runs: entries)
+    }
+
+    /// Stable JSON: sorted keys, so the same run gives the same bytes.
+    public static func json(_ report: Report) throws(ReportError) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do { return try encoder.encode(report) } catch {
+            throw ReportError(message: "internal error: report does not encode as JSON: \(error)")
+        }
+    }
+
+    /// Writes `report.json` and one `events-<strategy>.csv` per run into `directory`.
+    public static func write(report: Report, stream: ArrivalStream, runs: [(spec: StrategySpec, log: RunLog)],
+                             to directory: String) throws(ReportError) {
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ReportError(message: "cannot create report directory \(directory): \(error.localizedDescription); choose another --out")
+        }
+        // Events first: if the JSON fails, the raw data is already safe on disk.
+        for (entry, run) in zip(report.runs, runs) {
+            let path = (directory as NSString).appendingPathComponent(entry.eventsFile)
+            try writeFile(EventCSV.render(log: run.log, stream: stream), to: path)
+        }
+        try writeFile(json(report), to: (directory as NSString).appendingPathComponent("report.json"))
+    }
+
+    static func writeFile(_ data: Data, to path: String) throws(ReportError) {
+        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw ReportError(message: "cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+}

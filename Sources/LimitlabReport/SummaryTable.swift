@@ -1,0 +1,62 @@
+/// Aligned plain-text tables for the terminal.
+public enum SummaryTable {
+    /// The per-strategy summary of a report.
+    public static func render(_ report: Report) -> String {
+        var header = ["strategy", "offered", "ok", "failed", "dropped", "attempts", "429s", "529s", "success",
+                      "p50", "p99", "ttft p50", "goodput/min"]
+        let withSLO = report.runs.contains { $0.summary.slo != nil }
+        if withSLO { header.append("slo") }
+        var rows: [[String]] = []
+        for run in report.runs {
+            let s = run.summary
+            var row = [
+                run.strategy, String(s.requests.offered), String(s.requests.succeeded), String(s.requests.failed),
+                String(s.requests.dropped), String(s.attempts), String(s.statusCounts["429"] ?? 0),
+                String(s.statusCounts["529"] ?? 0), percent(s.successRate),
+                seconds(s.latencyS.p50, s.latencyS.count), seconds(s.latencyS.p99, s.latencyS.count),
+                seconds(s.ttftS.p50, s.ttftS.count), fixed(s.goodput.requestsPerMin, 1),
+            ]
+            if withSLO { row.append(s.slo.map { percent($0.attainment) + ($0.met == false ? " ✗" : $0.met == true ? " ✓" : "") } ?? "") }
+            rows.append(row)
+        }
+        return table(header: header, rows: rows, rightAlignFrom: 1)
+    }
+
+    /// Renders rows under a header with a rule; columns from `rightAlignFrom` are right-aligned.
+    public static func table(header: [String], rows: [[String]], rightAlignFrom: Int = 1) -> String {
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in
+                let pad = String(repeating: " ", count: max(0, widths[i] - c.count))
+                return i >= rightAlignFrom ? pad + c : c + pad
+            }.joined(separator: "  ")
+        }
+        var out = line(header) + "\n"
+        out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
+        for row in rows { out += line(row) + "\n" }
+        return out
+    }
+
+    static func percent(_ v: Double) -> String { fixed(v * 100, 1) + "%" }
+
+    static func seconds(_ v: Double, _ count: Int) -> String {
+        guard count > 0 else { return "-" }
+        if v < 1 { return fixed(v * 1000, 0) + "ms" }
+        return fixed(v, 2) + "s"
+    }
+
+    static func fixed(_ v: Double, _ digits: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let r = (v * scale).rounded() / scale
+        var s = String(r)
+        if let dot = s.firstIndex(of: ".") {
+            let decimals = s.distance(from: dot, to: s.endIndex) - 1
+            if digits == 0 { s = String(s[..<dot]) } else if decimals < digits {
+                s += String(repeating: "0", count: digits - decimals)
+            }
+        } else if digits > 0 { s += "." + String(repeating: "0", count: digits) }
+        return s
+    }
+}

@@ -1,0 +1,199 @@
+public import LimitlabCore
+import LimitlabStats
+
+/// Server-side state of one simulated organisation: its limits, prompt cache and latency model.
+/// The limits are the shared `LimitModel`; the mock server drives the same type.
+struct SimulatedServer {
+    var limits: LimitModel
+    let model: ServerModel
+    let cache: CacheSpec?
+    let random: RandomSource
+    /// Per shared prefix: when the cached copy becomes readable and when it expires.
+    var prefixReadyAt: [Double]
+    var prefixExpiresAt: [Double]
+    var inFlight = 0
+
+    init(scenario: Scenario, random: RandomSource) {
+        limits = LimitModel(scenario.limits.config, at: 0)
+        model = scenario.server
+        cache = scenario.workload.cache
+        self.random = random
+        let n = Swift.max(1, scenario.workload.cache?.prefixes ?? 1)
+        prefixReadyAt = Array(repeating: .infinity, count: n)
+        prefixExpiresAt = Array(repeating: -.infinity, count: n)
+    }
+}
+
+/// The result of one attempt as the simulated server decides it at send time.
+struct SimAttempt {
+    var status: UInt16
+    var error: ErrorKind
+    var firstToken: Double
+    var completed: Double
+    var retryAfter: Int?
+    var refusedBy: LimitDimensions
+    var snapshot: RateLimitSnapshot?
+    var cacheCreation: Int32
+    var cacheRead: Int32
+}
+
+extension SimulatedServer {
+    /// Decides an attempt sent at `now`: overload, then the limits, then latency.
+    /// A 529 is decided before the limits and costs nothing against them.
+    mutating func handle(stream: ArrivalStream, request r: Int, now: Double, headers: Bool) -> SimAttempt {
+        let p = model.overload.probability(inFlight: inFlight)
+        if p > 0 && random.uniform() < p {
+            return SimAttempt(status: 529, error: .overloaded, firstToken: .nan, completed: now + model.rejectLatency,
+                              retryAfter: nil, refusedBy: [], snapshot: headers ? limits.snapshot(at: now) : nil,
+                              cacheCreation: 0, cacheRead: 0)
+        }
+        let input = Int(stream.inputTokens[r])
+        let prefix = Int(stream.prefixTokens[r])
+        let pid = Int(stream.prefixId[r])
+        var creation = 0, read = 0
+        if prefix > 0 {
+            if pid < 0 {
+                read = prefix
+            } else if prefixReadyAt[pid] <= now && now < prefixExpiresAt[pid] {
+                read = prefix
+            } else {
+                creation = prefix
+            }
+        }
+        let cost = RequestCost(inputTokens: input - creation - read, cacheCreationTokens: creation,
+                               cacheReadTokens: read, maxTokens: Int(stream.maxTokens[r]))
+        let decision = limits.admit(cost, at: now, withSnapshot: headers)
+        guard decision.admitted else {
+            return SimAttempt(status: 429, error: .rateLimited, firstToken: .nan, completed: now + model.rejectLatency,
+                              retryAfter: decision.retryAfter, refusedBy: decision.refusedBy,
+                              snapshot: decision.snapshot, cacheCreation: 0, cacheRead: 0)
+        }
+        var ttft = random.draw(model.ttft)
+        if let prefill = model.prefillTokensPerSecond, prefill > 0 {
+            ttft += Double(input - read) / prefill
+        }
+        let firstToken = now + Swift.max(0, ttft)
+        let output = Int(stream.outputTokens[r])
+        let end = firstToken + Double(Swift.max(0, output - 1)) / model.outputTokensPerSecond
+        limits.scheduleOutput(tokens: output, maxTokens: cost.maxTokens, from: firstToken, to: end)
+        if prefix > 0 && pid >= 0, let cache {
+            if creation > 0 && !(prefixReadyAt[pid] <= firstToken && firstToken < prefixExpiresAt[pid]) {
+                prefixReadyAt[pid] = firstToken
+            }
+            // A write or a read (re)starts the TTL from when the prefix was processed.
+            prefixExpiresAt[pid] = Swift.max(prefixExpiresAt[pid], firstToken + cache.ttl)
+        }
+        return SimAttempt(status: 200, error: .none, firstToken: firstToken, completed: end, retryAfter: nil,
+                          refusedBy: [], snapshot: decision.snapshot,
+                          cacheCreation: Int32(creation), cacheRead: Int32(read))
+    }
+}
+
+/// A discrete-event simulation of one strategy against one organisation's limits, in virtual
+/// time. Deterministic: the same stream, strategy state and seed give the same log.
+public enum Engine {
+    private struct Completion: Comparable {
+        var time: Double
+        var attempt: Int32
+        var retryAfter: Int32
+        /// What the response headers said, carried to the completion that delivers them.
+        var snapshot: RateLimitSnapshot?
+        static func < (a: Completion, b: Completion) -> Bool {
+            a.time < b.time || (a.time == b.time && a.attempt < b.attempt)
+        }
+    }
+
+    /// Runs `strategy` over `stream`. `seed` seeds the server's latency and fault draws (the same
+    /// for every strategy of a scenario, so strategies face the same server).
+    public static func run<S: ClientStrategy>(scenario: Scenario, stream: ArrivalStream, strategy: inout S) -> RunLog {
+        var server = SimulatedServer(scenario: scenario, random: RandomSource(seed: scenario.seed, stream: "server"))
+        var log = RunLog(requests: stream.count)
+        var completions = MinHeap<Completion>()
+        completions.reserveCapacity(1024)
+        var commands: [StrategyCommand] = []
+        commands.reserveCapacity(64)
+
+        let wantsHeaders = strategy.readsRateLimitHeaders
+        let n = stream.count
+        var nextArrival = 0
+        var now = 0.0
+
+        @inline(__always) func request(_ r: Int) -> PendingRequest {
+            let prefix = Int(stream.prefixTokens[r])
+            return PendingRequest(
+                id: Int32(r), intendedAt: stream.intendedAt[r],
+                cost: RequestCost(inputTokens: Int(stream.inputTokens[r]) - prefix, cacheCreationTokens: 0,
+                                  cacheReadTokens: prefix, maxTokens: Int(stream.maxTokens[r])))
+        }
+
+        func execute(_ commands: inout [StrategyCommand]) {
+            var i = 0
+            while i < commands.count {
+                switch commands[i] {
+                case .send(let id, let readyAt):
+                    let r = Int(id)
+                    let a = log.beginAttempt(request: id, readyAt: readyAt, sentAt: now)
+                    let result = server.handle(stream: stream, request: r, now: now, headers: wantsHeaders)
+                    let ai = Int(a)
+                    log.status[ai] = result.status
+                    log.errorKind[ai] = result.error.rawValue
+                    log.refusedBy[ai] = result.refusedBy.rawValue
+                    log.firstTokenAt[ai] = result.firstToken
+                    log.completedAt[ai] = result.completed
+                    log.cacheCreationTokens[ai] = result.cacheCreation
+                    log.cacheReadTokens[ai] = result.cacheRead
+                    if let ra = result.retryAfter { log.retryAfter[ai] = Float(ra) }
+                    server.inFlight += 1
+                    completions.push(Completion(time: result.completed, attempt: a,
+                                                retryAfter: Int32(result.retryAfter ?? -1), snapshot: result.snapshot))
+                case .giveUp(let id, let reason):
+                    log.finish(request: Int(id), outcome: .failed, reason: reason.rawValue)
+                case .drop(let id, let reason):
+                    log.finish(request: Int(id), outcome: .dropped, reason: reason.rawValue)
+                }
+                i += 1
+            }
+            commands.removeAll(keepingCapacity: true)
+        }
+
+        while true {
+            let tArrival = nextArrival < n ? stream.intendedAt[nextArrival] : .infinity
+            let tCompletion = completions.min?.time ?? .infinity
+            let tWake = strategy.nextWakeup ?? .infinity
+            let t = Swift.min(tArrival, tCompletion, tWake)
+            if t == .infinity { break }
+            now = Swift.max(now, t)
+
+            if tCompletion <= t {
+                // Completions first: they free capacity that arrivals at the same instant may use.
+                while let c = completions.min, c.time <= now {
+                    completions.pop()
+                    server.inFlight -= 1
+                    let ai = Int(c.attempt)
+                    let r = Int(log.attemptRequest[ai])
+                    let status = Int(log.status[ai])
+                    let kind = ErrorKind(rawValue: log.errorKind[ai]) ?? .none
+                    let outcome = AttemptOutcome(
+                        status: status, error: kind,
+                        retryAfter: c.retryAfter >= 0 ? Double(c.retryAfter) : nil,
+                        shouldRetry: status == 429 ? true : nil,
+                        refusedBy: LimitDimensions(rawValue: log.refusedBy[ai]),
+                        rateLimits: c.snapshot,
+                        inputTokens: Int(stream.inputTokens[r]),
+                        outputTokens: status == 200 ? Int(stream.outputTokens[r]) : 0,
+                        sentAt: log.sentAt[ai], completedAt: c.time)
+                    if outcome.succeeded { log.finish(request: r, outcome: .succeeded) }
+                    strategy.finished(request(r), attempt: Int(log.attemptNumber[ai]), outcome: outcome, now: now)
+                }
+            } else if tArrival <= t {
+                while nextArrival < n, stream.intendedAt[nextArrival] <= now {
+                    strategy.arrived(request(nextArrival), now: now)
+                    nextArrival += 1
+                }
+            }
+            strategy.poll(now: now, into: &commands)
+            if !commands.isEmpty { execute(&commands) }
+        }
+        return log
+    }
+}

@@ -1,0 +1,37 @@
+public import LimitlabCore
+public import LimitlabStrategies
+
+/// One strategy's run in a simulation.
+public struct StrategyRun: Sendable {
+    public var spec: StrategySpec
+    public var log: RunLog
+}
+
+/// All strategy runs of a scenario over one shared arrival stream.
+public struct SimulationResult: Sendable {
+    public var scenario: Scenario
+    public var stream: ArrivalStream
+    public var runs: [StrategyRun]
+}
+
+/// Runs a scenario in virtual time: one arrival stream, every strategy on it.
+public enum Simulator {
+    public static func run(_ scenario: Scenario) throws(StrategyError) -> SimulationResult {
+        let stream = ArrivalGenerator.generate(scenario)
+        var runs: [StrategyRun] = []
+        for spec in scenario.strategies {
+            let strategy = try StrategyFactory.make(spec, seed: scenario.seed)
+            runs.append(StrategyRun(spec: spec, log: run(scenario: scenario, stream: stream, strategy: strategy)))
+        }
+        return SimulationResult(scenario: scenario, stream: stream, runs: runs)
+    }
+
+    /// Runs one strategy object (opened from its existential so the engine is specialised).
+    public static func run(scenario: Scenario, stream: ArrivalStream, strategy: any ClientStrategy) -> RunLog {
+        func open<S: ClientStrategy>(_ s: S) -> RunLog {
+            var s = s
+            return Engine.run(scenario: scenario, stream: stream, strategy: &s)
+        }
+        return open(strategy)
+    }
+}

@@ -1,0 +1,130 @@
+public import LimitlabCore
+public import LimitlabStats
+
+/// What a retry policy decides after a failed attempt.
+public enum RetryDecision: Sendable, Equatable {
+    /// Retry after this many seconds.
+    case wait(Double)
+    case giveUp(GiveUpReason)
+}
+
+/// S0: send each request at its arrival and never retry — the control every strategy is
+/// measured against.
+public struct NoRetryStrategy: ClientStrategy {
+    private var due: [StrategyCommand] = []
+
+    public init() {}
+
+    public mutating func arrived(_ request: PendingRequest, now: Double) {
+        due.append(.send(request: request.id, readyAt: now))
+    }
+
+    public mutating func finished(_ request: PendingRequest, attempt: Int, outcome: AttemptOutcome, now: Double) {
+        if !outcome.succeeded { due.append(.giveUp(request: request.id, reason: .noRetry)) }
+    }
+
+    public mutating func poll(now: Double, into commands: inout [StrategyCommand]) {
+        commands.append(contentsOf: due)
+        due.removeAll(keepingCapacity: true)
+    }
+
+    public var nextWakeup: Double? { nil }
+    public var readsRateLimitHeaders: Bool { false }
+}
+
+/// S2: the official SDKs' built-in retry, faithful to the cited versions.
+///
+/// - Retry when `x-should-retry` says true; never when it says false; otherwise on 408, 409,
+///   429, any status ≥ 500 (so 529), and on connection errors and timeouts.
+/// - Wait: a usable `retry-after` exactly (no jitter), else
+///   `min(initial · 2^n, max) · (1 − 0.25·U)` with n = retries already taken, U ∈ [0, 1).
+/// - `retry-after` use by variant: python (anthropic-sdk-python 0.121.0) when 0 < v ≤ 60 s;
+///   typescript (anthropic-sdk-typescript ≥ 0.79) any value; openai-python (3.3.1) when
+///   0 < v ≤ 120 s, and above 120 s it does not retry at all.
+public struct SDKDefaultStrategy: ClientStrategy {
+    public enum Variant: String, Sendable, CaseIterable {
+        case python
+        case typescript
+        case openaiPython = "openai-python"
+    }
+
+    public let variant: Variant
+    public let maxRetries: Int
+    public let initialDelay: Double
+    public let maxDelay: Double
+    private let random: RandomSource
+    private var timers = RetryTimers()
+    private var due: [StrategyCommand] = []
+
+    public init(variant: Variant = .python, maxRetries: Int = 2, initialDelay: Double = 0.5, maxDelay: Double = 8,
+                random: RandomSource) {
+        self.variant = variant
+        self.maxRetries = maxRetries
+        self.initialDelay = initialDelay
+        self.maxDelay = maxDelay
+        self.random = random
+    }
+
+    /// Whether the SDK retries this outcome at all (before counting retries).
+    public static func isRetryable(_ outcome: AttemptOutcome) -> Bool {
+        if let header = outcome.shouldRetry { return header }
+        switch outcome.status {
+        case 0: return outcome.error == .connection || outcome.error == .timeout
+        case 408, 409, 429: return true
+        default: return outcome.status >= 500
+        }
+    }
+
+    /// The SDK's backoff without a usable server hint, for retry number `retriesTaken` (0-based).
+    public func backoff(retriesTaken: Int) -> Double {
+        let base = Swift.min(initialDelay * Double(1 << Swift.min(retriesTaken, 52)), maxDelay)
+        return base * (1 - 0.25 * random.uniform())
+    }
+
+    /// The delay before the next attempt, or a reason to stop.
+    public func delay(after outcome: AttemptOutcome, retriesTaken: Int) -> RetryDecision {
+        if let hint = outcome.retryAfter {
+            switch variant {
+            case .python:
+                if hint > 0 && hint <= 60 { return .wait(hint) }
+            case .typescript:
+                if hint >= 0 { return .wait(hint) }
+            case .openaiPython:
+                if hint > 120 { return .giveUp(.retryAfterTooLong) }
+                if hint > 0 { return .wait(hint) }
+            }
+        }
+        return .wait(backoff(retriesTaken: retriesTaken))
+    }
+
+    public mutating func arrived(_ request: PendingRequest, now: Double) {
+        due.append(.send(request: request.id, readyAt: now))
+    }
+
+    public mutating func finished(_ request: PendingRequest, attempt: Int, outcome: AttemptOutcome, now: Double) {
+        if outcome.succeeded { return }
+        let retriesTaken = attempt - 1
+        guard Self.isRetryable(outcome) else {
+            due.append(.giveUp(request: request.id, reason: .notRetryable))
+            return
+        }
+        guard retriesTaken < maxRetries else {
+            due.append(.giveUp(request: request.id, reason: .attemptsExhausted))
+            return
+        }
+        switch delay(after: outcome, retriesTaken: retriesTaken) {
+        case .wait(let wait): timers.schedule(request.id, at: now + wait)
+        case .giveUp(let reason): due.append(.giveUp(request: request.id, reason: reason))
+        }
+    }
+
+    public mutating func poll(now: Double, into commands: inout [StrategyCommand]) {
+        commands.append(contentsOf: due)
+        due.removeAll(keepingCapacity: true)
+        timers.emitDue(now: now, into: &commands)
+    }
+
+    public var nextWakeup: Double? { timers.next }
+    /// The SDKs read `retry-after` and `x-should-retry`, never the `anthropic-ratelimit-*` set.
+    public var readsRateLimitHeaders: Bool { false }
+}

@@ -1,1 +1,0 @@
-print("limitlab: under construction")

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# End-to-end checks of the limitlab command line: exit codes, located errors, reports,
+# determinism. Prints "N passed, N failed" and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=${LIMITLAB:-.build/debug/limitlab}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+passed=0
+failed=0
+
+check() { # name, then a command that must succeed
+    local name=$1; shift
+    if "$@" >"$TMP/out" 2>&1; then
+        passed=$((passed + 1)); echo "ok   $name"
+    else
+        failed=$((failed + 1)); echo "FAIL $name"; sed 's/^/     /' "$TMP/out" | head -20
+    fi
+}
+
+exits() { # expected code, command...
+    local want=$1; shift
+    "$@" >"$TMP/stdout" 2>"$TMP/stderr"
+    local got=$?
+    [ "$got" -eq "$want" ] || { echo "exit $got, wanted $want"; cat "$TMP/stderr"; return 1; }
+}
+
+# Every shipped scenario validates.
+check "validate accepts every shipped scenario" exits 0 "$BIN" validate scenarios/*.yaml
+
+# A bad scenario: exit 2 and a located message naming the key path, expected and found.
+cat >"$TMP/bad.yaml" <<'YAML'
+name: bad
+seed: 3
+duration: 1m
+model: claude-sonnet-4-5
+limits:
+  tier: tier-1
+arrivals:
+  - process: poisson
+    rate: fast
+workload:
+  input_tokens: 100
+  output_tokens: 10
+  max_tokens: 100
+YAML
+check "validate rejects a bad rate with exit 2" exits 2 "$BIN" validate "$TMP/bad.yaml"
+check "the error names file:line:column, path, expectation and finding" \
+    grep -q "bad.yaml:9:11: arrivals\[0\].rate: expected a rate like \"40/min\", found \"fast\"" "$TMP/stderr"
+check "run refuses a bad scenario with exit 2" exits 2 "$BIN" run "$TMP/bad.yaml" --out "$TMP/never"
+check "a refused run writes nothing" test ! -e "$TMP/never"
+
+check "a missing file is bad input" exits 2 "$BIN" validate "$TMP/does-not-exist.yaml"
+check "an unknown flag is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --no-such-flag
+check "an unsupported target is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --target http://127.0.0.1:9
+check "an unknown strategy filter is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --strategies nope
+
+# A run writes the report and the event files, and prints the summary table.
+check "run the quickstart" exits 0 "$BIN" run scenarios/quickstart.yaml --out "$TMP/a"
+check "the summary table names each strategy" grep -q "^sdk-default " "$TMP/stdout"
+check "report.json has the schema" grep -q '"schema" : "limitlab.report/1"' "$TMP/a/report.json"
+check "event CSVs exist per strategy" test -s "$TMP/a/events-none.csv" -a -s "$TMP/a/events-sdk-default.csv"
+check "event CSV header" grep -q "^request_id,attempt,intended_s,ready_s,sent_s,first_token_s,completed_s,status," "$TMP/a/events-none.csv"
+
+# Same scenario and seed: byte-identical report apart from generated_at; another seed differs.
+"$BIN" run scenarios/quickstart.yaml --out "$TMP/b" --quiet
+strip() { grep -v '"generated_at"' "$1"; }
+check "same seed, same report.json" cmp <(strip "$TMP/a/report.json") <(strip "$TMP/b/report.json")
+check "same seed, same events" cmp "$TMP/a/events-sdk-default.csv" "$TMP/b/events-sdk-default.csv"
+"$BIN" run scenarios/quickstart.yaml --out "$TMP/c" --quiet --seed 12345
+check "another seed, another report" bash -c "! cmp -s <(grep -v generated_at $TMP/a/report.json) <(grep -v generated_at $TMP/c/report.json)"
+
+check "--json prints the report" bash -c "'$BIN' run scenarios/quickstart.yaml --out '$TMP/d' --json | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r[\"schema\"]==\"limitlab.report/1\"; assert len(r[\"runs\"])>=2'"
+check "--quiet prints nothing" bash -c "[ -z \"\$('$BIN' run scenarios/quickstart.yaml --out '$TMP/e' --quiet)\" ]"
+
+# Conservation in the report: offered = succeeded + failed + dropped, for every run.
+check "nothing disappears from the counts" python3 -c "
+import json
+r = json.load(open('$TMP/a/report.json'))
+for run in r['runs']:
+    q = run['summary']['requests']
+    assert q['offered'] == q['succeeded'] + q['failed'] + q['dropped'], run['strategy']
+    assert q['offered'] == r['arrivals']['offered']
+"
+
+check "tiers prints the catalog" bash -c "'$BIN' tiers | grep -q 'sonnet-4.x'"
+check "tiers --json is JSON" bash -c "'$BIN' tiers --json --scheme 2026 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert all(r[\"scheme\"]==\"2026\" for r in d[\"limits\"])'"
+check "tiers --model filters by class" bash -c "'$BIN' tiers --model claude-3-5-haiku | grep -q 'haiku-3.5' && ! '$BIN' tiers --model claude-3-5-haiku | grep -q 'sonnet'"
+check "tiers rejects an unknown scheme" exits 2 "$BIN" tiers --scheme 1999
+check "strategies lists sdk-default with its parameters" bash -c "'$BIN' strategies | grep -q 'max_retries'"
+check "strategies --json is JSON" bash -c "'$BIN' strategies --json | python3 -c 'import json,sys; assert any(s[\"name\"]==\"none\" for s in json.load(sys.stdin))'"
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
