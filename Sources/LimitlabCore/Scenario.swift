@@ -36,6 +36,7 @@ public struct Sampled: Sendable, Equatable {
 /// One row of a trace file.
 public struct TraceRow: Sendable, Equatable {
     public var at: Double
+    /// The whole prompt, cached prefix included (`cacheReadTokens` ≤ `inputTokens`).
     public var inputTokens: Int
     public var outputTokens: Int
     public var maxTokens: Int
@@ -58,7 +59,8 @@ public enum ArrivalProcess: Sendable, Equatable {
     /// Two-state Markov-modulated Poisson: `rateOn` during on-periods, `rateOff` during
     /// off-periods, period lengths exponential with the given means. Starts on.
     case onOff(rateOn: Double, rateOff: Double, meanOn: Double, meanOff: Double)
-    /// `count` arrivals starting at `at`, spread evenly over `over` seconds (all at once if 0).
+    /// `count` arrivals starting at `at`, spread evenly over [at, at + over): arrival k at
+    /// `at + over·k/count` (all at once if `over` is 0).
     case burst(at: Double, count: Int, over: Double)
     /// Poisson with a rate changing linearly from `from` to `to` over `over` seconds, then
     /// holding `to`.

@@ -10,6 +10,8 @@ public enum Units {
         var total = 0.0
         var index = s.startIndex
         var sawPart = false
+        // Parts must go from larger to smaller units, each once (`1h30m`, not `30m1h` or `1h1h`).
+        var lastScale = Double.infinity
         while index < s.endIndex {
             let numberStart = index
             while index < s.endIndex, s[index].isNumber || s[index] == "." { index = s.index(after: index) }
@@ -25,6 +27,8 @@ public enum Units {
             case "h": scale = 3600
             default: return nil
             }
+            guard scale < lastScale else { return nil }
+            lastScale = scale
             total += value * scale
             sawPart = true
         }

@@ -8,7 +8,7 @@ import Testing
         #expect(Units.parseDuration(text) == seconds)
     }
 
-    @Test(arguments: ["30", "fast", "", "5 parsecs", "s", "-1s", "1d"])
+    @Test(arguments: ["30", "fast", "", "5 parsecs", "s", "-1s", "1d", "1h1h", "30s1m"])
     func rejectsBadDurations(text: String) {
         #expect(Units.parseDuration(text) == nil)
     }

@@ -1,0 +1,299 @@
+import Foundation
+import LimitlabCore
+import Yams
+
+/// Turns the composed YAML tree into a `Scenario`, reporting every problem it can find.
+struct ScenarioReader {
+    let diag: Diagnostics
+    let catalog: TierCatalog
+
+    static let topKeys = [
+        "name", "description", "seed", "target", "duration", "requests", "model", "limits", "server",
+        "arrivals", "workload", "strategies", "slo",
+    ]
+    static let nameExpected = "a name of letters, digits, \".\", \"_\" and \"-\" (it names report folders)"
+
+    func read(_ root: Node?) -> Scenario? {
+        guard let root else {
+            diag.report(line: 1, column: 1, "",
+                        "the file is empty; expected a mapping with name, model, limits, arrivals and workload")
+            return nil
+        }
+        guard let m = MappingReader(Field(node: root, path: ""), expected: "a mapping of scenario keys", diag: diag)
+        else { return nil }
+        m.checkKeys(Self.topKeys)
+
+        let name = m.require("name").flatMap { diag.scalar($0, expected: Self.nameExpected) { Diagnostics.isSafeName($0) ? $0 : nil } }
+        let description = m["description"].map { diag.string($0) }
+        let seed = m["seed"].map { diag.scalar($0, expected: "an integer in 0...\(UInt64.max)", ScalarText.unsigned64) }
+        let target = m["target"].map(target)
+        let modelField = m.require("model")
+        let model = modelField.flatMap { diag.string($0, expected: "a model id like \"claude-sonnet-4-5\"") }
+        let limits = m.require("limits").flatMap { self.limits($0, model: model, modelField: modelField) }
+        let server = m["server"].map(server)
+        let arrivals = m.require("arrivals").map { diag.arrivals($0) }
+        let workload = m.require("workload").flatMap(workload)
+        let strategies = m["strategies"].map { diag.strategies($0) }
+        let slo = m["slo"].map(slo)
+
+        // Run length: exactly one of duration / requests, unless the sources count themselves.
+        var length: RunLength?
+        switch (m["duration"], m["requests"]) {
+        case (.some, .some):
+            let later = [("duration", m.keyMark("duration")), ("requests", m.keyMark("requests"))]
+                .max { ($0.1?.line ?? 0, $0.1?.column ?? 0) < ($1.1?.line ?? 0, $1.1?.column ?? 0) }!
+            diag.report(later.1, later.0, "give either duration or requests, not both")
+        case (.some(let f), nil):
+            length = diag.duration(f, .positive).map { .duration($0) }
+        case (nil, .some(let f)):
+            length = diag.integer(f, min: 1).map { .requests($0) }
+        case (nil, nil):
+            if let arrivals, arrivals.countable || arrivals.uncertain {
+                // Only trace and burst sources (or ones whose process is already reported as
+                // wrong): the sources give the length.
+                if arrivals.sources != nil && !arrivals.uncertain { length = .requests(arrivals.total) }
+            } else {
+                diag.report(m.mark, "", "missing required key \"duration\" or \"requests\"")
+            }
+        }
+
+        // Sources that would start after the run has ended.
+        if case .duration(let total)? = length, let arrivals {
+            for s in arrivals.valid {
+                if s.spec.start >= total, let f = s.startField {
+                    diag.report(f.mark, f.path,
+                                "expected a start before the run ends (\(Units.formatDuration(total))), found \(Found.describe(f.node))")
+                } else if case .burst(let at, _, _) = s.spec.process, s.spec.start + at >= total, let f = s.atField {
+                    diag.report(f.mark, f.path,
+                                "the burst would start at \(Units.formatDuration(s.spec.start + at)), after the run ends "
+                                + "(\(Units.formatDuration(total)))")
+                }
+            }
+        }
+
+        if diag.hasIssues { return nil }
+        guard let name, let model, let limits, let length, let sources = arrivals?.sources, let workload else {
+            diag.report(line: 0, column: 0, "", "internal error: a value was not read and no problem was reported")
+            return nil
+        }
+        return Scenario(
+            name: name, description: description ?? nil, seed: (seed ?? nil) ?? 1, target: (target ?? nil) ?? .sim,
+            length: length, model: model, limits: limits, server: (server ?? nil) ?? ServerModel(),
+            arrivals: sources.map(\.spec), workload: workload,
+            strategies: (strategies ?? nil) ?? Diagnostics.defaultStrategies, slo: slo ?? nil)
+    }
+
+    // MARK: target
+
+    private func target(_ f: Field) -> TargetSpec? {
+        let expected = "sim, mock or an http:// or https:// URL"
+        return diag.scalar(f, expected: expected) { t -> TargetSpec? in
+            switch t {
+            case "sim": return .sim
+            case "mock": return .mock
+            default:
+                guard t.hasPrefix("http://") || t.hasPrefix("https://"),
+                      let url = URL(string: t), let host = url.host, !host.isEmpty
+                else { return nil }
+                return .url(t)
+            }
+        }
+    }
+
+    // MARK: limits
+
+    private func limits(_ f: Field, model: String?, modelField: Field?) -> LimitsSpec? {
+        guard let m = MappingReader(f, expected: "a mapping of limits (tier:, or rpm:, itpm: and otpm:)", diag: diag)
+        else { return nil }
+        m.checkKeys(["tier", "rpm", "itpm", "otpm", "burst", "admission", "output_accounting", "cache_reads_count"])
+        var ok = true
+        func read<T>(_ key: String, _ reader: (Field) -> T?) -> T? {
+            guard let f = m[key] else { return nil }
+            let v = reader(f)
+            if v == nil { ok = false }
+            return v
+        }
+        let rpm = read("rpm") { diag.perMinute($0) }
+        let itpm = read("itpm") { diag.perMinute($0) }
+        let otpm = read("otpm") { diag.perMinute($0) }
+        let burst = read("burst") { diag.positiveFraction($0) } ?? 1
+        let admission = read("admission") {
+            diag.choice($0, AdmissionRule.allCases.map(\.rawValue), what: "admission rule").flatMap(AdmissionRule.init(rawValue:))
+        } ?? .positiveBalance
+        let accounting = read("output_accounting") {
+            diag.choice($0, OutputAccounting.allCases.map(\.rawValue), what: "output accounting").flatMap(OutputAccounting.init(rawValue:))
+        } ?? .realtime
+        let cacheReads = read("cache_reads_count") { diag.bool($0) }
+        let modelClass = model.flatMap { catalog.modelClass(for: $0) }
+
+        if let tierField = m["tier"] {
+            guard let tierText = diag.string(tierField, expected: "a tier id like \"tier-1\"") else { return nil }
+            let tierId = TierCatalog.normaliseTier(tierText)
+            guard catalog.tier(named: tierId) != nil else {
+                let known = catalog.tierIds()
+                diag.report(tierField.mark, tierField.path,
+                            "unknown tier \(Found.quote(tierText)); known tiers: \(known.joined(separator: ", "))"
+                            + Suggest.didYouMean(tierId, known))
+                return nil
+            }
+            guard let model else { return nil } // missing or invalid: already reported
+            guard let modelClass else {
+                let classes = catalog.modelClasses.map { "\($0.id) (\($0.models.joined(separator: ", ")))" }
+                let ids = catalog.modelClasses.flatMap(\.models) + catalog.modelClasses.map(\.id)
+                diag.report(modelField?.mark, "model",
+                            "unknown model \(Found.quote(model)): limits.tier needs a model in the catalog"
+                            + Suggest.didYouMean(model, ids) + "; known model classes: "
+                            + classes.joined(separator: "; ")
+                            + ". For another model, drop tier and give rpm, itpm and otpm")
+                return nil
+            }
+            guard let row = catalog.limits(tier: tierId, modelClass: modelClass.id) else {
+                let listed = catalog.limits.filter { $0.modelClass == modelClass.id }.map(\.tier)
+                let listedText = listed.isEmpty ? "none" : listed.joined(separator: ", ")
+                diag.report(tierField.mark, tierField.path,
+                            "model class \(modelClass.id) (\(modelClass.name)) has no published limits at \(tierId); "
+                            + "tiers that list it: \(listedText)")
+                return nil
+            }
+            guard ok else { return nil }
+            let overridden = rpm != nil || itpm != nil || otpm != nil || cacheReads != nil
+            let config = LimitConfig(
+                rpm: rpm ?? Double(row.rpm), itpm: itpm ?? Double(row.itpm), otpm: otpm ?? Double(row.otpm),
+                burst: burst, admission: admission, outputAccounting: accounting,
+                cacheReadsCount: cacheReads ?? row.cacheReadsCount)
+            let source = "catalog:\(row.source) (\(row.sourceDate))" + (overridden ? " with overrides" : "")
+            return LimitsSpec(config: config, tier: tierId, modelClass: modelClass.id, source: source)
+        }
+
+        // Explicit limits: all three numbers are needed.
+        for key in ["rpm", "itpm", "otpm"] where !m.has(key) {
+            diag.report(m.mark, m.path, "missing required key \(Found.quote(key))")
+            ok = false
+        }
+        guard ok, let rpm, let itpm, let otpm else { return nil }
+        // Without a tier, cache reads count when every catalog row of the model's class says so.
+        let rows = modelClass.map { c in catalog.limits.filter { $0.modelClass == c.id } } ?? []
+        let classDefault = !rows.isEmpty && rows.allSatisfy(\.cacheReadsCount)
+        let config = LimitConfig(rpm: rpm, itpm: itpm, otpm: otpm, burst: burst, admission: admission,
+                                 outputAccounting: accounting, cacheReadsCount: cacheReads ?? classDefault)
+        return LimitsSpec(config: config, tier: nil, modelClass: modelClass?.id, source: "explicit")
+    }
+
+    // MARK: server
+
+    private func server(_ f: Field) -> ServerModel? {
+        guard let m = MappingReader(f, expected: "a mapping of server settings", diag: diag) else { return nil }
+        m.checkKeys(["ttft", "output_rate", "prefill_rate", "reject_latency", "overload"])
+        var ok = true
+        var s = ServerModel()
+        if let f = m["ttft"] {
+            if let v = diag.distribution(f, .latency) { s.ttft = v } else { ok = false }
+        }
+        if let f = m["output_rate"] {
+            if let v = diag.rate(f, .positive, example: "60/s") { s.outputTokensPerSecond = v } else { ok = false }
+        }
+        if let f = m["prefill_rate"] {
+            if let v = diag.rate(f, .positive, example: "5000/s") { s.prefillTokensPerSecond = v } else { ok = false }
+        }
+        if let f = m["reject_latency"] {
+            if let v = diag.duration(f, .nonNegative) { s.rejectLatency = v } else { ok = false }
+        }
+        if let f = m["overload"] {
+            if let v = overload(f) { s.overload = v } else { ok = false }
+        }
+        return ok ? s : nil
+    }
+
+    private func overload(_ f: Field) -> OverloadModel? {
+        guard let m = MappingReader(f, expected: "a mapping of overload settings", diag: diag) else { return nil }
+        m.checkKeys(["probability", "rise_from", "rise_to", "max_probability"])
+        var ok = true
+        var o = OverloadModel()
+        if let f = m["probability"] {
+            if let v = diag.number(f, .unit) { o.probability = v } else { ok = false }
+        }
+        if let f = m["max_probability"] {
+            if let v = diag.number(f, .unit) { o.maxProbability = v } else { ok = false }
+        }
+        switch (m["rise_from"], m["rise_to"]) {
+        case (nil, nil):
+            break
+        case (.some, nil):
+            diag.report(m.mark, m.path, "missing required key \"rise_to\" (rise_from and rise_to go together)")
+            ok = false
+        case (nil, .some):
+            diag.report(m.mark, m.path, "missing required key \"rise_from\" (rise_from and rise_to go together)")
+            ok = false
+        case (.some(let ff), .some(let tf)):
+            let from = diag.integer(ff, min: 0)
+            let to = diag.integer(tf, min: 0)
+            if let from, let to, to <= from {
+                diag.report(tf.mark, tf.path, "expected an integer > rise_from (\(from)), found \(Found.describe(tf.node))")
+                ok = false
+            } else if let from, let to {
+                o.riseFrom = from
+                o.riseTo = to
+            } else {
+                ok = false
+            }
+        }
+        return ok ? o : nil
+    }
+
+    // MARK: workload
+
+    private func workload(_ f: Field) -> WorkloadSpec? {
+        guard let m = MappingReader(f, expected: "a mapping of workload settings", diag: diag) else { return nil }
+        m.checkKeys(["input_tokens", "output_tokens", "max_tokens", "stream", "cache"])
+        let input = m.require("input_tokens").flatMap { diag.distribution($0, .tokens) }
+        let output = m.require("output_tokens").flatMap { diag.distribution($0, .tokens) }
+        let maxTokens = m.require("max_tokens").flatMap { diag.integer($0, min: 1) }
+        var ok = true
+        var stream = true
+        if let f = m["stream"] {
+            if let v = diag.bool(f) { stream = v } else { ok = false }
+        }
+        var cache: CacheSpec?
+        if let f = m["cache"] {
+            cache = self.cache(f)
+            if cache == nil { ok = false }
+        }
+        guard ok, let input, let output, let maxTokens else { return nil }
+        return WorkloadSpec(inputTokens: input, outputTokens: output, maxTokens: maxTokens, cache: cache, stream: stream)
+    }
+
+    private func cache(_ f: Field) -> CacheSpec? {
+        guard let m = MappingReader(f, expected: "a mapping of prompt-cache settings", diag: diag) else { return nil }
+        m.checkKeys(["share", "ttl", "prefixes", "min_cacheable_tokens"])
+        var ok = true
+        let share = m.require("share").flatMap { diag.number($0, .unit) }
+        var spec = CacheSpec(share: share ?? 0)
+        if let f = m["ttl"] {
+            if let v = diag.duration(f, .positive) { spec.ttl = v } else { ok = false }
+        }
+        if let f = m["prefixes"] {
+            if let v = diag.integer(f, min: 1) { spec.prefixes = v } else { ok = false }
+        }
+        if let f = m["min_cacheable_tokens"] {
+            if let v = diag.integer(f, min: 0) { spec.minCacheableTokens = v } else { ok = false }
+        }
+        return ok && share != nil ? spec : nil
+    }
+
+    // MARK: slo
+
+    private func slo(_ f: Field) -> SLOSpec? {
+        guard let m = MappingReader(f, expected: "a mapping with latency: and optionally attainment:", diag: diag)
+        else { return nil }
+        m.checkKeys(["latency", "attainment"])
+        let latency = m.require("latency").flatMap { diag.duration($0, .positive) }
+        var ok = true
+        var attainment: Double?
+        if let f = m["attainment"] {
+            attainment = diag.number(f, .openUnit)
+            if attainment == nil { ok = false }
+        }
+        guard ok, let latency else { return nil }
+        return SLOSpec(latency: latency, attainment: attainment)
+    }
+}
