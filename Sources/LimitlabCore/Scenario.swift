@@ -178,15 +178,29 @@ public enum ParamValue: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// One strategy to run, as named in a scenario.
+/// A role entry of a composed strategy (`retry: {name: full-jitter, params: {...}}`).
+public struct RoleSpec: Sendable, Equatable {
+    public var name: String
+    public var params: [String: ParamValue]
+    public init(name: String, params: [String: ParamValue] = [:]) { self.name = name; self.params = params }
+}
+
+/// One strategy to run, as named in a scenario: a baseline, an admission limiter or a preset,
+/// optionally composed with a retry policy, a retry budget, a concurrency limit and a shedder.
 public struct StrategySpec: Sendable, Equatable {
-    /// Registry name (`none`, `sdk-default`, …).
+    /// Registry name (`none`, `sdk-default`, `token-bucket`, a preset, …).
     public var name: String
     /// Unique label in reports (`name`, or `name#2` when a name repeats).
     public var label: String
     public var params: [String: ParamValue]
-    public init(name: String, label: String? = nil, params: [String: ParamValue] = [:]) {
+    public var retry: RoleSpec?
+    public var budget: RoleSpec?
+    public var concurrency: RoleSpec?
+    public var shed: RoleSpec?
+    public init(name: String, label: String? = nil, params: [String: ParamValue] = [:], retry: RoleSpec? = nil,
+                budget: RoleSpec? = nil, concurrency: RoleSpec? = nil, shed: RoleSpec? = nil) {
         self.name = name; self.label = label ?? name; self.params = params
+        self.retry = retry; self.budget = budget; self.concurrency = concurrency; self.shed = shed
     }
 }
 

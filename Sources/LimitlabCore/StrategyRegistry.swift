@@ -27,50 +27,105 @@ public struct StrategyParameter: Sendable, Equatable {
     public var summary: String
 }
 
+/// The part a registry entry plays in a composed strategy.
+public enum StrategyRole: String, Sendable, CaseIterable, Codable {
+    /// A complete strategy on its own (`none`, `immediate-retry`, `sdk-default`).
+    case baseline
+    /// A pre-send limiter (token bucket, GCRA, Bottleneck, …); named by a strategy's `name:`.
+    case admission
+    /// A named composition of roles (P1–P8); named by a strategy's `name:`.
+    case preset
+    /// Retry policy: retry? after how long? (`retry:`)
+    case retry
+    /// Cross-request retry budget (`budget:`)
+    case budget
+    /// In-flight limit, possibly adaptive (`concurrency:`)
+    case concurrency
+    /// Local probabilistic rejection (`shed:`)
+    case shed
+
+    /// The scenario key that names an entry of this role.
+    public var scenarioKey: String {
+        switch self {
+        case .baseline, .admission, .preset: return "name"
+        case .retry: return "retry"
+        case .budget: return "budget"
+        case .concurrency: return "concurrency"
+        case .shed: return "shed"
+        }
+    }
+}
+
 /// What `limitlab strategies` lists and what the scenario validator checks against.
 public struct StrategyDescriptor: Sendable, Equatable {
     public var name: String
+    public var role: StrategyRole
     public var summary: String
     /// The library or source whose behaviour the strategy reproduces.
     public var mirrors: String
     public var parameters: [StrategyParameter]
 
+    public init(name: String, role: StrategyRole = .baseline, summary: String, mirrors: String,
+                parameters: [StrategyParameter]) {
+        self.name = name; self.role = role; self.summary = summary; self.mirrors = mirrors
+        self.parameters = parameters
+    }
+
     public func parameter(_ name: String) -> StrategyParameter? { parameters.first { $0.name == name } }
+}
+
+extension StrategyParameter {
+    public init(_ name: String, _ kind: ParamKind, _ defaultValue: String, _ summary: String) {
+        self.init(name: name, kind: kind, defaultValue: defaultValue, summary: summary)
+    }
 }
 
 /// The strategies limitlab ships. Implementations live in `LimitlabStrategies`; this list is
 /// the single source of names and parameters for validation, listings and docs.
 public enum StrategyRegistry {
-    public static let descriptors: [StrategyDescriptor] = [
+    /// Every entry, all roles: baselines, admission limiters, presets, then the role entries.
+    public static var descriptors: [StrategyDescriptor] {
+        baselineDescriptors + admissionDescriptors + presetDescriptors + baselineRetryDescriptors + retryDescriptors
+            + budgetDescriptors
+            + concurrencyDescriptors + shedDescriptors
+    }
+
+    static let baselineDescriptors: [StrategyDescriptor] = [
         StrategyDescriptor(
             name: "none",
             summary: "Send every request at its arrival time and never retry (the control).",
             mirrors: "control (S0)",
             parameters: []),
         StrategyDescriptor(
+            name: "immediate-retry",
+            summary: "Send at arrival; retry retryable failures at once, with no wait.",
+            mirrors: "AWS Architecture Blog \"no backoff\" (S1)",
+            parameters: [StrategyParameter("max_attempts", .integer(min: 1, max: 1000), "3", "Attempts in all, the first included.")]),
+        StrategyDescriptor(
             name: "sdk-default",
             summary: "The official SDK's built-in retry: 2 retries, min(0.5·2^n, 8) s × (1 − 0.25·U), "
                 + "retry on 408/409/429/5xx unless x-should-retry says otherwise; retry-after honoured per variant.",
             mirrors: "anthropic-sdk-python 0.121.0 (python), anthropic-sdk-typescript 0.120.0 (typescript), openai-python 3.3.1 (openai-python)",
-            parameters: [
-                StrategyParameter(
-                    name: "variant", kind: .choice(["python", "typescript", "openai-python"]), defaultValue: "python",
-                    summary: "python: retry-after used when 0 < v ≤ 60 s; typescript: any value; "
-                        + "openai-python: used when ≤ 120 s, give up above."),
-                StrategyParameter(
-                    name: "max_retries", kind: .integer(min: 0, max: 100), defaultValue: "2",
-                    summary: "Retries after the first attempt."),
-                StrategyParameter(
-                    name: "initial_delay", kind: .duration, defaultValue: "500ms",
-                    summary: "Backoff base: the first retry waits this × (0.75, 1]."),
-                StrategyParameter(
-                    name: "max_delay", kind: .duration, defaultValue: "8s", summary: "Backoff cap."),
-            ]),
+            parameters: sdkParameters),
     ]
 
+    /// The entry for a top-level strategy name (baseline, admission or preset).
     public static func descriptor(named name: String) -> StrategyDescriptor? {
-        descriptors.first { $0.name == name }
+        descriptors.first { $0.name == name && [.baseline, .admission, .preset].contains($0.role) }
     }
 
-    public static var names: [String] { descriptors.map(\.name) }
+    /// The entry of a role (`retry`, `budget`, …) by name.
+    public static func descriptor(named name: String, role: StrategyRole) -> StrategyDescriptor? {
+        descriptors.first { $0.name == name && $0.role == role }
+    }
+
+    /// Names a strategy's `name:` accepts.
+    public static var names: [String] {
+        descriptors.filter { [.baseline, .admission, .preset].contains($0.role) }.map(\.name)
+    }
+
+    /// Names of one role.
+    public static func names(role: StrategyRole) -> [String] {
+        descriptors.filter { $0.role == role }.map(\.name)
+    }
 }

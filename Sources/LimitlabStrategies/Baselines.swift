@@ -32,7 +32,7 @@ public struct NoRetryStrategy: ClientStrategy {
     public var readsRateLimitHeaders: Bool { false }
 }
 
-/// S2: the official SDKs' built-in retry, faithful to the cited versions.
+/// S2 as a retry policy: the official SDKs' built-in retry, faithful to the cited versions.
 ///
 /// - Retry when `x-should-retry` says true; never when it says false; otherwise on 408, 409,
 ///   429, any status ≥ 500 (so 529), and on connection errors and timeouts.
@@ -41,7 +41,7 @@ public struct NoRetryStrategy: ClientStrategy {
 /// - `retry-after` use by variant: python (anthropic-sdk-python 0.121.0) when 0 < v ≤ 60 s;
 ///   typescript (anthropic-sdk-typescript ≥ 0.79) any value; openai-python (3.3.1) when
 ///   0 < v ≤ 120 s, and above 120 s it does not retry at all.
-public struct SDKDefaultStrategy: ClientStrategy {
+public struct SDKRetryPolicy: RetryPolicy {
     public enum Variant: String, Sendable, CaseIterable {
         case python
         case typescript
@@ -53,8 +53,6 @@ public struct SDKDefaultStrategy: ClientStrategy {
     public let initialDelay: Double
     public let maxDelay: Double
     private let random: RandomSource
-    private var timers = RetryTimers()
-    private var due: [StrategyCommand] = []
 
     public init(variant: Variant = .python, maxRetries: Int = 2, initialDelay: Double = 0.5, maxDelay: Double = 8,
                 random: RandomSource) {
@@ -66,14 +64,7 @@ public struct SDKDefaultStrategy: ClientStrategy {
     }
 
     /// Whether the SDK retries this outcome at all (before counting retries).
-    public static func isRetryable(_ outcome: AttemptOutcome) -> Bool {
-        if let header = outcome.shouldRetry { return header }
-        switch outcome.status {
-        case 0: return outcome.error == .connection || outcome.error == .timeout
-        case 408, 409, 429: return true
-        default: return outcome.status >= 500
-        }
-    }
+    public static func isRetryable(_ outcome: AttemptOutcome) -> Bool { Retryability.isRetryable(outcome) }
 
     /// The SDK's backoff without a usable server hint, for retry number `retriesTaken` (0-based).
     public func backoff(retriesTaken: Int) -> Double {
@@ -81,7 +72,7 @@ public struct SDKDefaultStrategy: ClientStrategy {
         return base * (1 - 0.25 * random.uniform())
     }
 
-    /// The delay before the next attempt, or a reason to stop.
+    /// The delay before the next attempt, or a reason to stop (retry limit not considered).
     public func delay(after outcome: AttemptOutcome, retriesTaken: Int) -> RetryDecision {
         if let hint = outcome.retryAfter {
             switch variant {
@@ -97,22 +88,65 @@ public struct SDKDefaultStrategy: ClientStrategy {
         return .wait(backoff(retriesTaken: retriesTaken))
     }
 
+    public mutating func decide(after outcome: AttemptOutcome, attempt: Int, now: Double) -> RetryDecision {
+        guard Self.isRetryable(outcome) else { return .giveUp(.notRetryable) }
+        let retriesTaken = attempt - 1
+        guard retriesTaken < maxRetries else { return .giveUp(.attemptsExhausted) }
+        return delay(after: outcome, retriesTaken: retriesTaken)
+    }
+}
+
+/// S0's retry policy: never.
+public struct NoRetryPolicy: RetryPolicy {
+    public init() {}
+    public mutating func decide(after outcome: AttemptOutcome, attempt: Int, now: Double) -> RetryDecision {
+        .giveUp(.noRetry)
+    }
+}
+
+/// S1: retry at once, up to `maxAttempts` attempts in all (AWS's "no backoff" line), on the
+/// outcomes the SDKs retry.
+public struct ImmediateRetryPolicy: RetryPolicy {
+    public let maxAttempts: Int
+    public init(maxAttempts: Int) { self.maxAttempts = maxAttempts }
+    public mutating func decide(after outcome: AttemptOutcome, attempt: Int, now: Double) -> RetryDecision {
+        guard Retryability.isRetryable(outcome) else { return .giveUp(.notRetryable) }
+        return attempt < maxAttempts ? .wait(0) : .giveUp(.attemptsExhausted)
+    }
+}
+
+/// S2 on its own: the SDK retry loop with no limiter in front (a fast path of
+/// `PipelineStrategy` with only `SDKRetryPolicy`).
+public struct SDKDefaultStrategy: ClientStrategy {
+    public typealias Variant = SDKRetryPolicy.Variant
+    public private(set) var policy: SDKRetryPolicy
+    private var timers = RetryTimers()
+    private var due: [StrategyCommand] = []
+
+    public var variant: Variant { policy.variant }
+    public var maxRetries: Int { policy.maxRetries }
+    public var initialDelay: Double { policy.initialDelay }
+    public var maxDelay: Double { policy.maxDelay }
+
+    public init(variant: Variant = .python, maxRetries: Int = 2, initialDelay: Double = 0.5, maxDelay: Double = 8,
+                random: RandomSource) {
+        policy = SDKRetryPolicy(variant: variant, maxRetries: maxRetries, initialDelay: initialDelay,
+                                maxDelay: maxDelay, random: random)
+    }
+
+    public static func isRetryable(_ outcome: AttemptOutcome) -> Bool { SDKRetryPolicy.isRetryable(outcome) }
+    public func backoff(retriesTaken: Int) -> Double { policy.backoff(retriesTaken: retriesTaken) }
+    public func delay(after outcome: AttemptOutcome, retriesTaken: Int) -> RetryDecision {
+        policy.delay(after: outcome, retriesTaken: retriesTaken)
+    }
+
     public mutating func arrived(_ request: PendingRequest, now: Double) {
         due.append(.send(request: request.id, readyAt: now))
     }
 
     public mutating func finished(_ request: PendingRequest, attempt: Int, outcome: AttemptOutcome, now: Double) {
         if outcome.succeeded { return }
-        let retriesTaken = attempt - 1
-        guard Self.isRetryable(outcome) else {
-            due.append(.giveUp(request: request.id, reason: .notRetryable))
-            return
-        }
-        guard retriesTaken < maxRetries else {
-            due.append(.giveUp(request: request.id, reason: .attemptsExhausted))
-            return
-        }
-        switch delay(after: outcome, retriesTaken: retriesTaken) {
+        switch policy.decide(after: outcome, attempt: attempt, now: now) {
         case .wait(let wait): timers.schedule(request.id, at: now + wait)
         case .giveUp(let reason): due.append(.giveUp(request: request.id, reason: reason))
         }
@@ -127,4 +161,15 @@ public struct SDKDefaultStrategy: ClientStrategy {
     public var nextWakeup: Double? { timers.next }
     /// The SDKs read `retry-after` and `x-should-retry`, never the `anthropic-ratelimit-*` set.
     public var readsRateLimitHeaders: Bool { false }
+}
+
+extension SDKRetryPolicy {
+    /// The policy as a complete strategy with no limiter in front.
+    func asStrategy() -> SDKDefaultStrategy { SDKDefaultStrategy(wrapping: self) }
+}
+
+extension SDKDefaultStrategy {
+    init(wrapping policy: SDKRetryPolicy) {
+        self.policy = policy
+    }
 }

@@ -1,49 +1,120 @@
 public import LimitlabCore
-import LimitlabStats
+public import LimitlabStats
 
 /// Why a strategy could not be built from its spec.
 public struct StrategyError: Error, Sendable, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 
 /// Builds strategy objects from scenario specs. Each run gets a fresh object and its own
 /// random stream, derived from the scenario seed and the strategy's label.
 public enum StrategyFactory {
-    public static func make(_ spec: StrategySpec, seed: UInt64) throws(StrategyError) -> any ClientStrategy {
-        let random = RandomSource(seed: seed, stream: "strategy:" + spec.label)
-        switch spec.name {
-        case "none":
-            return NoRetryStrategy()
-        case "sdk-default":
-            let variantName = spec.params["variant"]?.description ?? "python"
-            guard let variant = SDKDefaultStrategy.Variant(rawValue: variantName) else {
-                throw StrategyError(message: "strategy \(spec.label): unknown variant \"\(variantName)\"; expected python, typescript or openai-python")
-            }
-            return SDKDefaultStrategy(
-                variant: variant,
-                maxRetries: try integer(spec, "max_retries", default: 2),
-                initialDelay: try number(spec, "initial_delay", default: 0.5),
-                maxDelay: try number(spec, "max_delay", default: 8),
-                random: random)
-        default:
+    /// Builds `spec` for a run against `limits` (the defaults of limiters sized from the tier).
+    public static func make(_ spec: StrategySpec, limits: LimitConfig = LimitConfig(rpm: 50, itpm: 30_000, otpm: 8_000),
+                            seed: UInt64) throws(StrategyError) -> any ClientStrategy {
+        let context = StrategyContext(limits: limits, random: RandomSource(seed: seed, stream: "strategy:" + spec.label),
+                                      label: spec.label)
+        if let expanded = try Presets.expand(spec) {
+            return try build(expanded, context: context)
+        }
+        return try build(spec, context: context)
+    }
+
+    static func params(_ owner: String, _ values: [String: ParamValue], _ d: StrategyDescriptor?) -> Params {
+        Params(owner: owner, values: values, descriptor: d)
+    }
+
+    private static func build(_ spec: StrategySpec, context: StrategyContext) throws(StrategyError) -> any ClientStrategy {
+        guard let descriptor = StrategyRegistry.descriptor(named: spec.name) else {
             throw StrategyError(message: "unknown strategy \"\(spec.name)\"; known: \(StrategyRegistry.names.joined(separator: ", "))")
         }
+        let composed = spec.retry != nil || spec.budget != nil || spec.concurrency != nil || spec.shed != nil
+        let p = params("strategy \(spec.label)", spec.params, descriptor)
+
+        // Baselines without roles keep their fast paths.
+        if descriptor.role == .baseline && !composed {
+            switch spec.name {
+            case "none": return NoRetryStrategy()
+            case "sdk-default": return try SDKDefaultStrategy(policy: sdkPolicy(p, context))
+            default: break
+            }
+        }
+
+        let retry: any RetryPolicy
+        if let r = spec.retry {
+            retry = try retryPolicy(r, context: context)
+        } else {
+            switch spec.name {
+            case "sdk-default": retry = try sdkPolicy(p, context)
+            case "immediate-retry": retry = ImmediateRetryPolicy(maxAttempts: try p.int("max_attempts"))
+            default: retry = NoRetryPolicy() // limiters do not retry unless told to (SDK max_retries = 0)
+            }
+        }
+        let budget = try spec.budget.map { (r) throws(StrategyError) in try role(r, .budget, context, makeBudget) }
+        let shed = try spec.shed.map { (r) throws(StrategyError) in try role(r, .shed, context, makeShedder) }
+        let concurrency = try spec.concurrency.map { (r) throws(StrategyError) in try role(r, .concurrency, context, makeConcurrency) }
+
+        if descriptor.role == .admission {
+            if let bottleneck = try makeBottleneck(spec, retry: retry, context: context) {
+                guard !composed || (budget == nil && shed == nil && concurrency == nil) else {
+                    throw StrategyError(message: "strategy \(spec.label): bottleneck schedules its own concurrency; "
+                                        + "only retry: composes with it")
+                }
+                return bottleneck
+            }
+            guard let admission = try makeAdmissionPolicy(spec, context: context) else {
+                throw StrategyError(message: "strategy \(spec.label): \(spec.name) is listed but not built; this is a bug")
+            }
+            return PipelineStrategy(admission: admission, concurrency: concurrency, retry: retry, budget: budget,
+                                    shedder: shed, maxQueue: try queueLimit(p), maxQueueWait: try queueWait(p))
+        }
+        return PipelineStrategy(concurrency: concurrency, retry: retry, budget: budget, shedder: shed)
     }
 
-    static func number(_ spec: StrategySpec, _ key: String, default value: Double) throws(StrategyError) -> Double {
-        switch spec.params[key] {
-        case nil: return value
-        case .number(let v)?: return v
-        case let other?: throw StrategyError(message: "strategy \(spec.label): \(key) must be a number, found \(other)")
+    static func queueLimit(_ p: Params) throws(StrategyError) -> Int {
+        p.descriptor?.parameter("max_queue") != nil ? try p.int("max_queue") : .max
+    }
+
+    static func queueWait(_ p: Params) throws(StrategyError) -> Double {
+        p.descriptor?.parameter("max_wait") != nil ? try p.double("max_wait") : .infinity
+    }
+
+    static func sdkPolicy(_ p: Params, _ context: StrategyContext) throws(StrategyError) -> SDKRetryPolicy {
+        let variantName = try p.string("variant")
+        guard let variant = SDKRetryPolicy.Variant(rawValue: variantName) else {
+            throw StrategyError(message: "\(p.owner): unknown variant \"\(variantName)\"; expected python, typescript or openai-python")
+        }
+        return SDKRetryPolicy(variant: variant, maxRetries: try p.int("max_retries"),
+                              initialDelay: try p.double("initial_delay"), maxDelay: try p.double("max_delay"),
+                              random: context.random)
+    }
+
+    /// The retry policy a `retry:` entry names.
+    static func retryPolicy(_ r: RoleSpec, context: StrategyContext) throws(StrategyError) -> any RetryPolicy {
+        let d = StrategyRegistry.descriptor(named: r.name, role: .retry)
+        let p = params("retry \(r.name) of \(context.label)", r.params, d)
+        switch r.name {
+        case "none": return NoRetryPolicy()
+        case "immediate": return ImmediateRetryPolicy(maxAttempts: try p.int("max_attempts"))
+        case "sdk-default": return try sdkPolicy(p, context)
+        default: return try role(r, .retry, context, makeRetryPolicy)
         }
     }
 
-    static func integer(_ spec: StrategySpec, _ key: String, default value: Int) throws(StrategyError) -> Int {
-        let v = try number(spec, key, default: Double(value))
-        guard v == v.rounded(), abs(v) < 1e9 else {
-            throw StrategyError(message: "strategy \(spec.label): \(key) must be a whole number, found \(v)")
+    private static func role<T>(_ r: RoleSpec, _ role: StrategyRole, _ context: StrategyContext,
+                                _ make: (RoleSpec, StrategyContext) throws(StrategyError) -> T?) throws(StrategyError) -> T {
+        guard StrategyRegistry.descriptor(named: r.name, role: role) != nil, let built = try make(r, context) else {
+            throw StrategyError(message: "strategy \(context.label): unknown \(role.scenarioKey) \"\(r.name)\"; known: "
+                                + StrategyRegistry.names(role: role).joined(separator: ", "))
         }
-        return Int(v)
+        return built
+    }
+}
+
+extension SDKDefaultStrategy {
+    init(policy: SDKRetryPolicy) {
+        self = policy.asStrategy()
     }
 }

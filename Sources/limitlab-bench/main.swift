@@ -61,7 +61,7 @@ for n in counts {
     let t0 = now()
     let stream = ArrivalGenerator.generate(scenario)
     let t1 = now()
-    let strategy = try StrategyFactory.make(scenario.strategies[0], seed: scenario.seed)
+    let strategy = try StrategyFactory.make(scenario.strategies[0], limits: scenario.limits.config, seed: scenario.seed)
     let log = Simulator.run(scenario: scenario, stream: stream, strategy: strategy)
     let t2 = now()
     let peakAfterSim = residentBytes("VmHWM")

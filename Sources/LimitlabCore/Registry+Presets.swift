@@ -1,0 +1,3 @@
+extension StrategyRegistry {
+    static let presetEntries: [StrategyDescriptor] = []
+}

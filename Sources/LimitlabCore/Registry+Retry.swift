@@ -1,0 +1,5 @@
+extension StrategyRegistry {
+    static let retryDescriptors: [StrategyDescriptor] = []
+    static let budgetDescriptors: [StrategyDescriptor] = []
+    static let shedDescriptors: [StrategyDescriptor] = []
+}

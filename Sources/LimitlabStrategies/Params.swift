@@ -1,0 +1,91 @@
+public import LimitlabCore
+import Foundation
+public import LimitlabStats
+
+/// Typed access to a strategy's parameters: the scenario's value, else the registry default,
+/// so the documented default and the implemented default cannot drift apart.
+public struct Params: Sendable {
+    public let owner: String
+    public let values: [String: ParamValue]
+    public let descriptor: StrategyDescriptor?
+
+    public init(owner: String, values: [String: ParamValue], descriptor: StrategyDescriptor?) {
+        self.owner = owner; self.values = values; self.descriptor = descriptor
+    }
+
+    private func raw(_ key: String) throws(StrategyError) -> ParamValue {
+        if let v = values[key] { return v }
+        guard let p = descriptor?.parameter(key) else {
+            throw StrategyError(message: "\(owner): internal error: parameter \(key) is not in the registry")
+        }
+        return Self.parseDefault(p)
+    }
+
+    /// A registry default as a value (`"500ms"` → 0.5, `"none"` → .string).
+    static func parseDefault(_ p: StrategyParameter) -> ParamValue {
+        switch p.kind {
+        case .duration: return .number(Units.parseDuration(p.defaultValue) ?? Double(p.defaultValue) ?? .infinity)
+        case .integer, .number:
+            if p.defaultValue == "inf" || p.defaultValue == "∞" { return .number(.infinity) }
+            return Double(p.defaultValue).map(ParamValue.number) ?? .string(p.defaultValue)
+        case .bool: return .bool(p.defaultValue == "true")
+        case .choice: return .string(p.defaultValue)
+        }
+    }
+
+    /// Whether the scenario gave the parameter, or its default is not "unset".
+    public func has(_ key: String) -> Bool {
+        if values[key] != nil { return true }
+        guard let p = descriptor?.parameter(key) else { return false }
+        return !["", "none", "unset", "-"].contains(p.defaultValue)
+    }
+
+    public func double(_ key: String) throws(StrategyError) -> Double {
+        switch try raw(key) {
+        case .number(let v): return v
+        case let other: throw StrategyError(message: "\(owner): \(key) must be a number, found \(other)")
+        }
+    }
+
+    public func optionalDouble(_ key: String) throws(StrategyError) -> Double? {
+        has(key) ? try double(key) : nil
+    }
+
+    public func int(_ key: String) throws(StrategyError) -> Int {
+        let v = try double(key)
+        if v == .infinity { return .max }
+        guard v == v.rounded(), abs(v) < 1e15 else {
+            throw StrategyError(message: "\(owner): \(key) must be a whole number, found \(v)")
+        }
+        return Int(v)
+    }
+
+    public func optionalInt(_ key: String) throws(StrategyError) -> Int? {
+        has(key) ? try int(key) : nil
+    }
+
+    public func string(_ key: String) throws(StrategyError) -> String {
+        switch try raw(key) {
+        case .string(let s): return s
+        case let other: return other.description
+        }
+    }
+
+    public func bool(_ key: String) throws(StrategyError) -> Bool {
+        switch try raw(key) {
+        case .bool(let b): return b
+        case let other: throw StrategyError(message: "\(owner): \(key) must be true or false, found \(other)")
+        }
+    }
+}
+
+/// What a factory needs besides the spec: the scenario's limits (defaults for client-side
+/// limiters sized "from the tier") and a random stream for the strategy.
+public struct StrategyContext {
+    public var limits: LimitConfig
+    public var random: RandomSource
+    public var label: String
+    public init(limits: LimitConfig, random: RandomSource, label: String) {
+        self.limits = limits; self.random = random; self.label = label
+    }
+}
