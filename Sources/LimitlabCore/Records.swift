@@ -72,6 +72,8 @@ public struct RunLog: Sendable {
     public var retryAfter: [Float] = []
     public var cacheCreationTokens: [Int32] = []
     public var cacheReadTokens: [Int32] = []
+    /// Index of the API key the attempt used.
+    public var key: [UInt8] = []
 
     // Per request.
     public var outcome: [UInt8]
@@ -92,13 +94,14 @@ public struct RunLog: Sendable {
         completedAt.reserveCapacity(guess); status.reserveCapacity(guess); errorKind.reserveCapacity(guess)
         refusedBy.reserveCapacity(guess); retryAfter.reserveCapacity(guess)
         cacheCreationTokens.reserveCapacity(guess); cacheReadTokens.reserveCapacity(guess)
+        key.reserveCapacity(guess)
     }
 
     public var attemptCountTotal: Int { attemptRequest.count }
     public var requestCount: Int { outcome.count }
 
     /// Starts an attempt; returns its index. Completion fields are filled by `complete`.
-    public mutating func beginAttempt(request: Int32, readyAt ready: Double, sentAt sent: Double) -> Int32 {
+    public mutating func beginAttempt(request: Int32, readyAt ready: Double, sentAt sent: Double, key k: Int = 0) -> Int32 {
         let index = Int32(attemptRequest.count)
         let r = Int(request)
         let n = attemptCount[r] &+ 1
@@ -116,6 +119,7 @@ public struct RunLog: Sendable {
         retryAfter.append(.nan)
         cacheCreationTokens.append(0)
         cacheReadTokens.append(0)
+        key.append(UInt8(clamping: k))
         return index
     }
 

@@ -159,9 +159,17 @@ public struct LimitsSpec: Sendable, Equatable {
     public var modelClass: String?
     /// `catalog:<source> (<date>)` or `explicit`.
     public var source: String
-    public init(config: LimitConfig, tier: String? = nil, modelClass: String? = nil, source: String = "explicit") {
+    /// Limits of each API key when the scenario has several (each key belongs to its own
+    /// organisation, so it has its own buckets). Empty: one key with `config`.
+    public var keys: [LimitConfig]
+    public init(config: LimitConfig, tier: String? = nil, modelClass: String? = nil, source: String = "explicit",
+                keys: [LimitConfig] = []) {
         self.config = config; self.tier = tier; self.modelClass = modelClass; self.source = source
+        self.keys = keys
     }
+
+    /// The limits of every key (at least one).
+    public var keyConfigs: [LimitConfig] { keys.isEmpty ? [config] : keys }
 }
 
 /// A scalar strategy parameter as written in a scenario.
@@ -197,11 +205,21 @@ public struct StrategySpec: Sendable, Equatable {
     public var budget: RoleSpec?
     public var concurrency: RoleSpec?
     public var shed: RoleSpec?
+    /// Spread requests over the scenario's API keys; nil: use the first key only.
+    public var pool: KeyPoolMode?
     public init(name: String, label: String? = nil, params: [String: ParamValue] = [:], retry: RoleSpec? = nil,
-                budget: RoleSpec? = nil, concurrency: RoleSpec? = nil, shed: RoleSpec? = nil) {
+                budget: RoleSpec? = nil, concurrency: RoleSpec? = nil, shed: RoleSpec? = nil, pool: KeyPoolMode? = nil) {
         self.name = name; self.label = label ?? name; self.params = params
-        self.retry = retry; self.budget = budget; self.concurrency = concurrency; self.shed = shed
+        self.retry = retry; self.budget = budget; self.concurrency = concurrency; self.shed = shed; self.pool = pool
     }
+}
+
+/// How a key pool picks the key for a new request.
+public enum KeyPoolMode: String, Sendable, CaseIterable, Equatable {
+    /// Keys in turn.
+    case roundRobin = "round-robin"
+    /// The key with the fewest unfinished requests (ties: lowest index).
+    case leastLoaded = "least-loaded"
 }
 
 /// Service-level objective: a request meets it when it succeeds within `latency` seconds of

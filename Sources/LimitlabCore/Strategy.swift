@@ -137,10 +137,13 @@ public protocol ClientStrategy {
     var nextWakeup: Double? { get }
     /// Whether the strategy reads `AttemptOutcome.rateLimits` (default true).
     var readsRateLimitHeaders: Bool { get }
+    /// Which API key (index into the scenario's keys) the request's attempts use (default 0).
+    func key(for request: Int32) -> Int
 }
 
 extension ClientStrategy {
     /// Whether the strategy reads `AttemptOutcome.rateLimits`; a driver may skip computing
     /// header values for strategies that do not (the simulator does, for speed).
     public var readsRateLimitHeaders: Bool { true }
+    public func key(for request: Int32) -> Int { 0 }
 }

@@ -71,6 +71,14 @@ struct ScenarioReader {
             }
         }
 
+        // A key pool needs keys to spread over.
+        if let limits, let specs = strategies ?? nil, limits.keyConfigs.count < 2,
+           let pooled = specs.firstIndex(where: { $0.pool != nil }), let list = m["strategies"] {
+            diag.report(list.mark, list.path,
+                        "strategy \(specs[pooled].label) has pool: but the scenario has one API key; "
+                        + "add limits.keys (a number, or a list of per-key limits)")
+        }
+
         if diag.hasIssues { return nil }
         guard let name, let model, let limits, let length, let sources = arrivals?.sources, let workload else {
             diag.report(line: 0, column: 0, "", "internal error: a value was not read and no problem was reported")
@@ -105,7 +113,7 @@ struct ScenarioReader {
     private func limits(_ f: Field, model: String?, modelField: Field?) -> LimitsSpec? {
         guard let m = MappingReader(f, expected: "a mapping of limits (tier:, or rpm:, itpm: and otpm:)", diag: diag)
         else { return nil }
-        m.checkKeys(["tier", "rpm", "itpm", "otpm", "burst", "admission", "output_accounting", "cache_reads_count"])
+        m.checkKeys(["tier", "rpm", "itpm", "otpm", "burst", "admission", "output_accounting", "cache_reads_count", "keys"])
         var ok = true
         func read<T>(_ key: String, _ reader: (Field) -> T?) -> T? {
             guard let f = m[key] else { return nil }
@@ -162,7 +170,7 @@ struct ScenarioReader {
                 burst: burst, admission: admission, outputAccounting: accounting,
                 cacheReadsCount: cacheReads ?? row.cacheReadsCount)
             let source = "catalog:\(row.source) (\(row.sourceDate))" + (overridden ? " with overrides" : "")
-            return LimitsSpec(config: config, tier: tierId, modelClass: modelClass.id, source: source)
+            return withKeys(LimitsSpec(config: config, tier: tierId, modelClass: modelClass.id, source: source), m["keys"])
         }
 
         // Explicit limits: all three numbers are needed.
@@ -176,7 +184,52 @@ struct ScenarioReader {
         let classDefault = !rows.isEmpty && rows.allSatisfy(\.cacheReadsCount)
         let config = LimitConfig(rpm: rpm, itpm: itpm, otpm: otpm, burst: burst, admission: admission,
                                  outputAccounting: accounting, cacheReadsCount: cacheReads ?? classDefault)
-        return LimitsSpec(config: config, tier: nil, modelClass: modelClass?.id, source: "explicit")
+        return withKeys(LimitsSpec(config: config, tier: nil, modelClass: modelClass?.id, source: "explicit"), m["keys"])
+    }
+
+    /// `limits.keys`: a number of API keys with the same limits, or a list giving each key's
+    /// `tier` and/or `rpm`/`itpm`/`otpm` (other knobs are shared). Each key is its own
+    /// organisation with its own buckets.
+    private func withKeys(_ base: LimitsSpec, _ f: Field?) -> LimitsSpec? {
+        guard let f else { return base }
+        var spec = base
+        if case .scalar = f.node {
+            guard let n = diag.integer(f, min: 1, max: 255) else { return nil }
+            spec.keys = Array(repeating: base.config, count: n)
+            return spec
+        }
+        guard let items = diag.list(f, expected: "a number of keys, or a list of per-key limits") else { return nil }
+        guard !items.isEmpty, items.count <= 255 else {
+            diag.report(f.mark, f.path, "expected 1 to 255 keys, found \(items.count)")
+            return nil
+        }
+        var ok = true
+        for item in items {
+            guard let m = MappingReader(item, expected: "a mapping with tier:, rpm:, itpm: or otpm:", diag: diag) else {
+                ok = false
+                continue
+            }
+            m.checkKeys(["tier", "rpm", "itpm", "otpm"])
+            var config = base.config
+            if let tf = m["tier"] {
+                guard let text = diag.string(tf, expected: "a tier id like \"tier-1\""),
+                      let modelClass = base.modelClass,
+                      let row = catalog.limits(tier: TierCatalog.normaliseTier(text), modelClass: modelClass)
+                else {
+                    diag.report(tf.mark, tf.path, "no published limits for this model at that tier; "
+                                + "known tiers: \(catalog.tierIds().joined(separator: ", "))")
+                    ok = false
+                    continue
+                }
+                config.rpm = Double(row.rpm); config.itpm = Double(row.itpm); config.otpm = Double(row.otpm)
+            }
+            for (key, path) in [("rpm", \LimitConfig.rpm), ("itpm", \LimitConfig.itpm), ("otpm", \LimitConfig.otpm)] {
+                guard let vf = m[key] else { continue }
+                if let v = diag.perMinute(vf) { config[keyPath: path] = v } else { ok = false }
+            }
+            spec.keys.append(config)
+        }
+        return ok ? spec : nil
     }
 
     // MARK: server

@@ -23,7 +23,7 @@ extension Diagnostics {
             return nil
         }
         var ok = true
-        var read: [(name: String, label: String?, params: [String: ParamValue])] = []
+        var read: [(spec: StrategySpec, label: String?)] = []
         var explicitLabels: [String: String] = [:] // label → path of the item that uses it
         for item in items {
             guard let entry = strategy(item) else { ok = false; continue }
@@ -36,36 +36,41 @@ extension Diagnostics {
                 }
                 explicitLabels[label.text] = item.path
             }
-            read.append((entry.name, entry.label?.text, entry.params))
+            read.append((entry.spec, entry.label?.text))
         }
         guard ok else { return nil }
         var taken = Set(explicitLabels.keys)
         return read.map { entry in
-            var label = entry.label ?? entry.name
+            var label = entry.label ?? entry.spec.name
             if entry.label == nil {
                 var n = 2
-                while taken.contains(label) { label = "\(entry.name)#\(n)"; n += 1 }
+                while taken.contains(label) { label = "\(entry.spec.name)#\(n)"; n += 1 }
             }
             taken.insert(label)
-            return StrategySpec(name: entry.name, label: label, params: entry.params)
+            var spec = entry.spec
+            spec.label = label
+            return spec
         }
     }
 
     private struct ReadStrategy {
-        var name: String
+        var spec: StrategySpec
         var label: (text: String, field: Field)?
-        var params: [String: ParamValue]
     }
+
+    static let roleKeys: [(key: String, role: StrategyRole)] = [
+        ("retry", .retry), ("budget", .budget), ("concurrency", .concurrency), ("shed", .shed),
+    ]
 
     private func strategy(_ item: Field) -> ReadStrategy? {
         let names = StrategyRegistry.names
         if case .scalar = item.node {
             guard let name = choice(item, names, what: "strategy") else { return nil }
-            return ReadStrategy(name: name, label: nil, params: [:])
+            return ReadStrategy(spec: StrategySpec(name: name), label: nil)
         }
-        guard let m = MappingReader(item, expected: "a strategy name or a mapping with name:, label: and params:", diag: self)
+        guard let m = MappingReader(item, expected: "a strategy name or a mapping with name:, label:, params:, retry:, budget:, concurrency: and shed:", diag: self)
         else { return nil }
-        m.checkKeys(["name", "label", "params"])
+        m.checkKeys(["name", "label", "params", "pool"] + Self.roleKeys.map(\.key))
         var ok = true
         var label: (text: String, field: Field)?
         if let f = m["label"] {
@@ -78,8 +83,52 @@ extension Diagnostics {
         guard let name = m.require("name").flatMap({ choice($0, names, what: "strategy") }),
               let descriptor = StrategyRegistry.descriptor(named: name)
         else { return nil }
+        var spec = StrategySpec(name: name)
+        guard let params = self.params(m["params"], descriptor, what: "strategy \(name)") else { return nil }
+        spec.params = params
+        for (key, role) in Self.roleKeys {
+            guard let f = m[key] else { continue }
+            guard let r = roleEntry(f, role) else { ok = false; continue }
+            switch role {
+            case .retry: spec.retry = r
+            case .budget: spec.budget = r
+            case .concurrency: spec.concurrency = r
+            case .shed: spec.shed = r
+            default: break
+            }
+        }
+        if let pf = m["pool"] {
+            if let mode = choice(pf, KeyPoolMode.allCases.map(\.rawValue), what: "key pool mode") {
+                spec.pool = KeyPoolMode(rawValue: mode)
+            } else {
+                ok = false
+            }
+        }
+        return ok ? ReadStrategy(spec: spec, label: label) : nil
+    }
+
+    /// A role entry: a name of that role, or `{name:, params:}`.
+    private func roleEntry(_ f: Field, _ role: StrategyRole) -> RoleSpec? {
+        let names = StrategyRegistry.names(role: role)
+        if case .scalar = f.node {
+            return choice(f, names, what: role.scenarioKey).map { RoleSpec(name: $0) }
+        }
+        guard let m = MappingReader(f, expected: "a \(role.scenarioKey) name or a mapping with name: and params:", diag: self)
+        else { return nil }
+        m.checkKeys(["name", "params"])
+        guard let name = m.require("name").flatMap({ choice($0, names, what: role.scenarioKey) }),
+              let descriptor = StrategyRegistry.descriptor(named: name, role: role),
+              let params = params(m["params"], descriptor, what: "\(role.scenarioKey) \(name)")
+        else { return nil }
+        return RoleSpec(name: name, params: params)
+    }
+
+    /// A `params:` mapping checked against a descriptor; nil after reporting a problem.
+    private func params(_ pf: Field?, _ descriptor: StrategyDescriptor, what: String) -> [String: ParamValue]? {
+        var ok = true
+        let name = what
         var params: [String: ParamValue] = [:]
-        if let pf = m["params"] {
+        if let pf {
             if let pm = MappingReader(pf, expected: "a mapping of parameters", diag: self) {
                 for key in pm.keys {
                     guard let field = pm[key] else { continue }
@@ -87,10 +136,10 @@ extension Diagnostics {
                         let known = descriptor.parameters.map(\.name)
                         if known.isEmpty {
                             report(pm.keyMark(key), field.path,
-                                   "unknown parameter \(Found.quote(key)); strategy \(name) takes no parameters")
+                                   "unknown parameter \(Found.quote(key)); \(name) takes no parameters")
                         } else {
                             report(pm.keyMark(key), field.path,
-                                   "unknown parameter \(Found.quote(key)) for strategy \(name); expected one of: "
+                                   "unknown parameter \(Found.quote(key)) for \(name); expected one of: "
                                    + known.joined(separator: ", ") + Suggest.didYouMean(key, known))
                         }
                         ok = false
@@ -102,7 +151,7 @@ extension Diagnostics {
                 ok = false
             }
         }
-        return ok ? ReadStrategy(name: name, label: label, params: params) : nil
+        return ok ? params : nil
     }
 
     /// A parameter value checked against its kind; durations are stored as seconds.

@@ -13,8 +13,8 @@ struct SimulatedServer {
     var prefixExpiresAt: [Double]
     var inFlight = 0
 
-    init(scenario: Scenario, random: RandomSource) {
-        limits = LimitModel(scenario.limits.config, at: 0)
+    init(scenario: Scenario, limits config: LimitConfig, random: RandomSource) {
+        limits = LimitModel(config, at: 0)
         model = scenario.server
         cache = scenario.workload.cache
         self.random = random
@@ -106,7 +106,11 @@ public enum Engine {
     /// Runs `strategy` over `stream`. `seed` seeds the server's latency and fault draws (the same
     /// for every strategy of a scenario, so strategies face the same server).
     public static func run<S: ClientStrategy>(scenario: Scenario, stream: ArrivalStream, strategy: inout S) -> RunLog {
-        var server = SimulatedServer(scenario: scenario, random: RandomSource(seed: scenario.seed, stream: "server"))
+        // One organisation per API key, each with its own buckets, prompt cache and fault stream.
+        var servers = scenario.limits.keyConfigs.enumerated().map { i, config in
+            SimulatedServer(scenario: scenario, limits: config,
+                            random: RandomSource(seed: scenario.seed, stream: i == 0 ? "server" : "server[\(i)]"))
+        }
         var log = RunLog(requests: stream.count)
         var completions = MinHeap<Completion>()
         completions.reserveCapacity(1024)
@@ -132,8 +136,12 @@ public enum Engine {
                 switch commands[i] {
                 case .send(let id, let readyAt):
                     let r = Int(id)
-                    let a = log.beginAttempt(request: id, readyAt: readyAt, sentAt: now)
-                    let result = server.handle(stream: stream, request: r, now: now, headers: wantsHeaders)
+                    let k = strategy.key(for: id)
+                    guard k >= 0 && k < servers.count else {
+                        preconditionFailure("strategy chose key \(k) of \(servers.count)")
+                    }
+                    let a = log.beginAttempt(request: id, readyAt: readyAt, sentAt: now, key: k)
+                    let result = servers[k].handle(stream: stream, request: r, now: now, headers: wantsHeaders)
                     let ai = Int(a)
                     log.status[ai] = result.status
                     log.errorKind[ai] = result.error.rawValue
@@ -143,7 +151,7 @@ public enum Engine {
                     log.cacheCreationTokens[ai] = result.cacheCreation
                     log.cacheReadTokens[ai] = result.cacheRead
                     if let ra = result.retryAfter { log.retryAfter[ai] = Float(ra) }
-                    server.inFlight += 1
+                    servers[k].inFlight += 1
                     completions.push(Completion(time: result.completed, attempt: a,
                                                 retryAfter: Int32(result.retryAfter ?? -1), snapshot: result.snapshot))
                 case .giveUp(let id, let reason):
@@ -156,20 +164,32 @@ public enum Engine {
             commands.removeAll(keepingCapacity: true)
         }
 
+        // A strategy that keeps asking to be woken at an instant that has passed, without doing
+        // anything, would spin forever; stop it loudly instead.
+        var idleWakeups = 0
         while true {
             let tArrival = nextArrival < n ? stream.intendedAt[nextArrival] : .infinity
             let tCompletion = completions.min?.time ?? .infinity
             let tWake = strategy.nextWakeup ?? .infinity
             let t = Swift.min(tArrival, tCompletion, tWake)
             if t == .infinity { break }
+            if t <= now && tWake == t && tArrival > t && tCompletion > t {
+                idleWakeups += 1
+                if idleWakeups > 100_000 {
+                    preconditionFailure("strategy \(S.self) is stalled at t=\(now): it asks to be woken at a past "
+                                        + "instant and does nothing")
+                }
+            } else {
+                idleWakeups = 0
+            }
             now = Swift.max(now, t)
 
             if tCompletion <= t {
                 // Completions first: they free capacity that arrivals at the same instant may use.
                 while let c = completions.min, c.time <= now {
                     completions.pop()
-                    server.inFlight -= 1
                     let ai = Int(c.attempt)
+                    servers[Int(log.key[ai])].inFlight -= 1
                     let r = Int(log.attemptRequest[ai])
                     let status = Int(log.status[ai])
                     let kind = ErrorKind(rawValue: log.errorKind[ai]) ?? .none
@@ -192,7 +212,10 @@ public enum Engine {
                 }
             }
             strategy.poll(now: now, into: &commands)
-            if !commands.isEmpty { execute(&commands) }
+            if !commands.isEmpty {
+                execute(&commands)
+                idleWakeups = 0
+            }
         }
         return log
     }

@@ -20,7 +20,8 @@ public enum Simulator {
         let stream = ArrivalGenerator.generate(scenario)
         var runs: [StrategyRun] = []
         for spec in scenario.strategies {
-            let strategy = try StrategyFactory.make(spec, limits: scenario.limits.config, seed: scenario.seed)
+            let strategy = try StrategyFactory.make(spec, limits: scenario.limits.config, keys: scenario.limits.keyConfigs,
+                                                   seed: scenario.seed)
             runs.append(StrategyRun(spec: spec, log: run(scenario: scenario, stream: stream, strategy: strategy)))
         }
         return SimulationResult(scenario: scenario, stream: stream, runs: runs)

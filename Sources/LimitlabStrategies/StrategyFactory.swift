@@ -12,11 +12,26 @@ public struct StrategyError: Error, Sendable, CustomStringConvertible {
 /// random stream, derived from the scenario seed and the strategy's label.
 public enum StrategyFactory {
     /// Builds `spec` for a run against `limits` (the defaults of limiters sized from the tier).
+    /// With `pool:` and several `keys`, one copy per key, each sized from its key's limits.
     public static func make(_ spec: StrategySpec, limits: LimitConfig = LimitConfig(rpm: 50, itpm: 30_000, otpm: 8_000),
-                            seed: UInt64) throws(StrategyError) -> any ClientStrategy {
+                            keys: [LimitConfig] = [], seed: UInt64) throws(StrategyError) -> any ClientStrategy {
+        if let mode = spec.pool {
+            guard keys.count > 1 else {
+                throw StrategyError(message: "strategy \(spec.label): pool: \(mode.rawValue) needs a scenario with "
+                                    + "several API keys (limits.keys)")
+            }
+            var single = spec
+            single.pool = nil
+            var copies: [any ClientStrategy] = []
+            for (i, keyLimits) in keys.enumerated() {
+                single.label = "\(spec.label)/key\(i)"
+                copies.append(try make(single, limits: keyLimits, seed: seed))
+            }
+            return KeyPoolStrategy(mode: mode, strategies: copies)
+        }
         let context = StrategyContext(limits: limits, random: RandomSource(seed: seed, stream: "strategy:" + spec.label),
                                       label: spec.label)
-        if let expanded = try Presets.expand(spec) {
+        if let expanded = try Presets.expand(spec, limits: limits) {
             return try build(expanded, context: context)
         }
         return try build(spec, context: context)

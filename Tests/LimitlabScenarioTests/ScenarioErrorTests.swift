@@ -48,7 +48,7 @@ struct ScenarioErrorTests {
         let yaml = replacing("  tier: tier-1", with: "  tier: tier-1\n  rpmm: 40")
         #expect(messages(yaml) == [
             "scenarios/x.yaml:6:3: limits.rpmm: unknown key \"rpmm\"; expected one of: tier, rpm, itpm, otpm, burst, "
-                + "admission, output_accounting, cache_reads_count (did you mean \"rpm\"?)",
+                + "admission, output_accounting, cache_reads_count, keys (did you mean \"rpm\"?)",
         ])
     }
 
@@ -116,8 +116,8 @@ struct ScenarioErrorTests {
     @Test func unknownStrategy() {
         let yaml = minimalYAML + "\nstrategies:\n  - none\n  - sdk-defualt"
         #expect(messages(yaml) == [
-            "scenarios/x.yaml:15:5: strategies[1]: unknown strategy \"sdk-defualt\"; expected one of: none, sdk-default "
-                + "(did you mean \"sdk-default\"?)",
+            "scenarios/x.yaml:15:5: strategies[1]: unknown strategy \"sdk-defualt\"; expected one of: "
+                + StrategyRegistry.names.joined(separator: ", ") + " (did you mean \"sdk-default\"?)",
         ])
     }
 
@@ -226,7 +226,8 @@ struct ScenarioErrorTests {
             ScenarioIssue(file: file, line: 13, column: 15, path: "workload.max_tokens",
                           message: "expected an integer ≥ 1, found \"lots\""),
             ScenarioIssue(file: file, line: 16, column: 5, path: "strategies[1]",
-                          message: "unknown strategy \"sdk-defualt\"; expected one of: none, sdk-default (did you mean \"sdk-default\"?)"),
+                          message: "unknown strategy \"sdk-defualt\"; expected one of: "
+                              + StrategyRegistry.names.joined(separator: ", ") + " (did you mean \"sdk-default\"?)"),
         ])
         let error = ScenarioError(issues: found)
         #expect(error.description.split(separator: "\n").count == 3)

@@ -1,0 +1,77 @@
+public import LimitlabCore
+
+/// The "pool several API keys" advice: requests are spread over keys, each key belonging to
+/// its own organisation with its own limits, and each key gets its own copy of the strategy
+/// (so a client limiter is sized per key). A request stays on its key for all its attempts.
+public struct KeyPoolStrategy: ClientStrategy {
+    public let mode: KeyPoolMode
+    private var inner: [any ClientStrategy]
+    /// Key of each unfinished request.
+    private var keyOf: [Int32: Int] = [:]
+    /// Unfinished requests per key.
+    private var outstanding: [Int]
+    private var nextKey = 0
+    private var scratch: [StrategyCommand] = []
+
+    public init(mode: KeyPoolMode, strategies: [any ClientStrategy]) {
+        precondition(!strategies.isEmpty, "a key pool needs at least one key")
+        self.mode = mode
+        self.inner = strategies
+        self.outstanding = Array(repeating: 0, count: strategies.count)
+    }
+
+    /// Unfinished requests per key (for tests and reports).
+    public var load: [Int] { outstanding }
+
+    private mutating func pick() -> Int {
+        switch mode {
+        case .roundRobin:
+            let k = nextKey
+            nextKey = (nextKey + 1) % inner.count
+            return k
+        case .leastLoaded:
+            var best = 0
+            for k in outstanding.indices where outstanding[k] < outstanding[best] { best = k }
+            return best
+        }
+    }
+
+    private mutating func end(_ request: Int32) {
+        if let k = keyOf.removeValue(forKey: request) { outstanding[k] -= 1 }
+    }
+
+    public mutating func arrived(_ request: PendingRequest, now: Double) {
+        let k = pick()
+        keyOf[request.id] = k
+        outstanding[k] += 1
+        inner[k].arrived(request, now: now)
+    }
+
+    public mutating func finished(_ request: PendingRequest, attempt: Int, outcome: AttemptOutcome, now: Double) {
+        guard let k = keyOf[request.id] else { return }
+        inner[k].finished(request, attempt: attempt, outcome: outcome, now: now)
+        if outcome.succeeded { end(request.id) }
+    }
+
+    public mutating func poll(now: Double, into commands: inout [StrategyCommand]) {
+        for k in inner.indices {
+            scratch.removeAll(keepingCapacity: true)
+            inner[k].poll(now: now, into: &scratch)
+            for c in scratch {
+                switch c {
+                case .giveUp(let r, _), .drop(let r, _): end(r)
+                case .send: break
+                }
+            }
+            commands.append(contentsOf: scratch)
+        }
+    }
+
+    public var nextWakeup: Double? {
+        inner.compactMap(\.nextWakeup).min()
+    }
+
+    public var readsRateLimitHeaders: Bool { inner.contains { $0.readsRateLimitHeaders } }
+
+    public func key(for request: Int32) -> Int { keyOf[request] ?? 0 }
+}
