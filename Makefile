@@ -40,7 +40,7 @@ bench: setup
 	$(SWIFT) build -c release --product limitlab-bench
 	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000,10000000 --strategy sdk-default
 	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy sdk-default --load 1.1 --out reports/bench/overload
-	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy none
+	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy all --load 1.1 --out reports/bench/strategies
 
 clean:
 	rm -rf .build

@@ -5,16 +5,33 @@ import LimitlabCore
 struct StrategiesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strategies",
-        abstract: "List the client strategies, their parameters and defaults, and the library each mirrors.")
+        abstract: "List the client strategies and roles, their parameters and defaults, and the library each mirrors.",
+        discussion: """
+            A scenario's strategy names a baseline, an admission limiter or a preset (name:), and may
+            compose it with a retry policy (retry:), a retry budget (budget:), a concurrency limit
+            (concurrency:), a load shedder (shed:) and a key pool (pool: round-robin | least-loaded).
+            """)
 
     @Flag(help: "Print as JSON.")
     var json = false
 
+    @Option(help: "Only this role: baseline, admission, preset, retry, budget, concurrency or shed.")
+    var role: String?
+
     func run() throws {
+        var entries = StrategyRegistry.descriptors
+        if let role {
+            guard let r = StrategyRole(rawValue: role) else {
+                throw CLIFailure.badInput("--role \(role): expected one of "
+                                          + StrategyRole.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            entries = entries.filter { $0.role == r }
+        }
         if json {
-            let items: [[String: Any]] = StrategyRegistry.descriptors.map { d in
+            let items: [[String: Any]] = entries.map { d in
                 [
-                    "name": d.name, "summary": d.summary, "mirrors": d.mirrors,
+                    "name": d.name, "role": d.role.rawValue, "scenario_key": d.role.scenarioKey,
+                    "summary": d.summary, "mirrors": d.mirrors,
                     "parameters": d.parameters.map { p in
                         ["name": p.name, "type": p.kind.label, "default": p.defaultValue, "summary": p.summary]
                     },
@@ -25,12 +42,17 @@ struct StrategiesCommand: ParsableCommand {
             return
         }
         var text = ""
-        for d in StrategyRegistry.descriptors {
-            text += "\(d.name)\n  \(d.summary)\n  mirrors: \(d.mirrors)\n"
-            for p in d.parameters {
-                text += "  - \(p.name) (\(p.kind.label), default \(p.defaultValue)): \(p.summary)\n"
+        for r in StrategyRole.allCases {
+            let group = entries.filter { $0.role == r }
+            guard !group.isEmpty else { continue }
+            text += "== \(r.rawValue) (scenario key \(r.scenarioKey):)\n\n"
+            for d in group {
+                text += "\(d.name)\n  \(d.summary)\n  mirrors: \(d.mirrors)\n"
+                for p in d.parameters {
+                    text += "  - \(p.name) (\(p.kind.label), default \(p.defaultValue)): \(p.summary)\n"
+                }
+                text += "\n"
             }
-            text += "\n"
         }
         writeStdout(text)
     }

@@ -1,0 +1,85 @@
+import LimitlabCore
+import LimitlabReport
+import LimitlabSim
+import LimitlabStats
+import LimitlabStrategies
+import Testing
+
+/// Property: for random scenarios and every registered strategy and role, every offered request
+/// ends exactly once — offered = succeeded + failed + dropped — and the run terminates.
+@Suite struct ConservationTests {
+    /// Every top-level strategy, plus every role entry composed behind the `none` baseline.
+    static var specs: [StrategySpec] {
+        var specs = StrategyRegistry.names.map { StrategySpec(name: $0) }
+        for name in StrategyRegistry.names(role: .retry) {
+            specs.append(StrategySpec(name: "none", label: "retry:\(name)", retry: RoleSpec(name: name)))
+        }
+        for name in StrategyRegistry.names(role: .budget) {
+            specs.append(StrategySpec(name: "none", label: "budget:\(name)", retry: RoleSpec(name: "immediate"),
+                                      budget: RoleSpec(name: name)))
+        }
+        for name in StrategyRegistry.names(role: .concurrency) {
+            specs.append(StrategySpec(name: "none", label: "concurrency:\(name)", retry: RoleSpec(name: "sdk-default"),
+                                      concurrency: RoleSpec(name: name)))
+        }
+        for name in StrategyRegistry.names(role: .shed) {
+            specs.append(StrategySpec(name: "none", label: "shed:\(name)", retry: RoleSpec(name: "sdk-default"),
+                                      shed: RoleSpec(name: name)))
+        }
+        return specs
+    }
+
+    static func randomScenario(_ seed: UInt64) -> Scenario {
+        let r = RandomSource(seed: seed, stream: "property")
+        let rpm = 20 + Double(r.uniformInt(200))
+        let limits = LimitConfig(
+            rpm: rpm, itpm: rpm * (200 + Double(r.uniformInt(2000))), otpm: rpm * (20 + Double(r.uniformInt(300))),
+            burst: [1.0, 1.0 / 60, 0.25][r.uniformInt(3)],
+            admission: r.uniform() < 0.5 ? .positiveBalance : .fullCost,
+            outputAccounting: r.uniform() < 0.5 ? .realtime : .reserve,
+            cacheReadsCount: r.uniform() < 0.5)
+        let load = 0.5 + 2.5 * r.uniform()
+        var arrivals = [ArrivalSpec(.poisson(rate: rpm * load / 60))]
+        if r.uniform() < 0.5 { arrivals.append(ArrivalSpec(.burst(at: 20 * r.uniform(), count: 1 + r.uniformInt(80), over: 2))) }
+        if r.uniform() < 0.3 { arrivals.append(ArrivalSpec(.gamma(rate: rpm / 120, shape: 0.3))) }
+        let server = ServerModel(ttft: Sampled(.lognormal(mu: -0.7, sigma: 0.5)), outputTokensPerSecond: 40 + 100 * r.uniform(),
+                                 rejectLatency: 0.03,
+                                 overload: OverloadModel(probability: r.uniform() < 0.3 ? 0.05 : 0))
+        let cache: CacheSpec? = r.uniform() < 0.4 ? CacheSpec(share: 0.7, ttl: 300, prefixes: 1 + r.uniformInt(3), minCacheableTokens: 100) : nil
+        var sc = makeScenario(arrivals: arrivals, length: .duration(60 + 120 * r.uniform()), seed: seed, limits: limits,
+                              input: Sampled(.lognormal(mu: 6, sigma: 1), min: 1, max: 50_000),
+                              output: Sampled(.exponential(mean: 120)), maxTokens: 512, cache: cache, server: server,
+                              strategies: specs)
+        if r.uniform() < 0.3 {
+            sc.limits.keys = [limits, limits]
+            sc.strategies += [StrategySpec(name: "sdk-default", label: "pool-rr", pool: .roundRobin),
+                              StrategySpec(name: "none", label: "pool-ll", pool: .leastLoaded)]
+        }
+        return sc
+    }
+
+    @Test(arguments: 1...12 as ClosedRange<UInt64>)
+    func nothingDisappears(seed: UInt64) throws {
+        let sc = Self.randomScenario(seed)
+        let result = try Simulator.run(sc)
+        #expect(result.runs.count == sc.strategies.count)
+        for run in result.runs {
+            let log = run.log
+            let s = Summariser.summarise(log: log, stream: result.stream, slo: nil)
+            #expect(s.requests.offered == result.stream.count)
+            #expect(s.requests.offered == s.requests.succeeded + s.requests.failed + s.requests.dropped,
+                    "\(run.spec.label), seed \(seed)")
+            #expect(log.outcome.allSatisfy { $0 != RequestOutcome.pending.rawValue },
+                    "\(run.spec.label) left requests unfinished (seed \(seed))")
+            #expect(s.failedByReason["unfinished"] == nil)
+            for a in 0..<log.attemptCountTotal {
+                #expect(log.completedAt[a].isFinite && log.completedAt[a] >= log.sentAt[a])
+                #expect(log.sentAt[a] >= log.readyAt[a] - 1e-9, "\(run.spec.label): sent before ready")
+                #expect(log.readyAt[a] >= result.stream.intendedAt[Int(log.attemptRequest[a])] - 1e-9)
+            }
+            for r in 0..<log.requestCount where log.outcome[r] == RequestOutcome.succeeded.rawValue {
+                #expect(log.status[Int(log.lastAttempt[r])] == 200)
+            }
+        }
+    }
+}
