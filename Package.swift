@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "limitlab",
             dependencies: [
-                "LimitlabCore", "LimitlabScenario", "LimitlabSim", "LimitlabReport", "LimitlabStats",
+                "LimitlabCore", "LimitlabScenario", "LimitlabSim", "LimitlabReport", "LimitlabStats", "LimitlabStrategies",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -75,6 +75,9 @@ let package = Package(
             name: "LimitlabSimTests",
             dependencies: ["LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabReport"]),
         .testTarget(name: "CBridgeTests", dependencies: ["CCurl", "CGSL"]),
+        .testTarget(
+            name: "LimitlabReportTests",
+            dependencies: ["LimitlabReport", "LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabScenario"]),
     ],
     swiftLanguageModes: [.v6]
 )

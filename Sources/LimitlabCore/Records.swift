@@ -75,6 +75,13 @@ public struct RunLog: Sendable {
     /// Index of the API key the attempt used.
     public var key: [UInt8] = []
 
+    /// Server bucket levels (remaining, may be negative) of the first key, sampled every
+    /// `bucketSampleInterval` seconds from 0; index k is time k × interval.
+    public var bucketSampleInterval: Double = 0
+    public var bucketRequests: [Float] = []
+    public var bucketInputTokens: [Float] = []
+    public var bucketOutputTokens: [Float] = []
+
     // Per request.
     public var outcome: [UInt8]
     /// GiveUpReason or DropReason raw value, 0 for none.
@@ -126,5 +133,17 @@ public struct RunLog: Sendable {
     public mutating func finish(request: Int, outcome o: RequestOutcome, reason r: UInt8 = 0) {
         outcome[request] = o.rawValue
         reason[request] = r
+    }
+}
+
+/// Fixed time bins for series and samples: a "nice" width giving at most `maxBins` bins.
+public enum TimeBins {
+    static let widths: [Double] = [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
+                                   14_400, 21_600, 43_200, 86_400]
+
+    /// The smallest nice width that covers `span` seconds in at most `maxBins` bins.
+    public static func width(span: Double, maxBins: Int = 240) -> Double {
+        for w in widths where span / w <= Double(maxBins) { return w }
+        return (span / Double(maxBins)).rounded(.up)
     }
 }

@@ -266,6 +266,8 @@ public struct Scenario: Sendable, Equatable {
     public var workload: WorkloadSpec
     public var strategies: [StrategySpec]
     public var slo: SLOSpec?
+    /// Extra latency percentiles (0–1) to report besides p50/p90/p95/p99/p99.9 (`report.percentiles`).
+    public var reportPercentiles: [Double] = []
 
     public init(name: String, description: String? = nil, seed: UInt64, target: TargetSpec = .sim,
                 length: RunLength, model: String, limits: LimitsSpec, server: ServerModel = ServerModel(),

@@ -29,8 +29,15 @@ public struct ScenarioEcho: Codable, Sendable, Equatable {
     public var durationS: Double?
     public var requests: Int?
     public var limits: Limits
+    /// Per-key limits when the scenario pools several API keys.
+    public var keys: [KeyLimits]?
+    public struct KeyLimits: Codable, Sendable, Equatable {
+        public var rpm: Double
+        public var itpm: Double
+        public var otpm: Double
+    }
     enum CodingKeys: String, CodingKey {
-        case name, file, seed, target, model, requests, limits
+        case name, file, seed, target, model, requests, limits, keys
         case durationS = "duration_s"
     }
 }
@@ -58,10 +65,13 @@ public struct RunEntry: Codable, Sendable, Equatable {
     public var name: String
     public var params: [String: String]
     public var eventsFile: String
+    /// The composition as written: `retry`, `budget`, `concurrency`, `shed` names, `pool` mode.
+    public var roles: [String: String]
     public var summary: RunSummary
+    public var timeSeries: TimeSeries
     enum CodingKeys: String, CodingKey {
-        case strategy, name, params, summary
-        case eventsFile = "events_file"
+        case strategy, name, params, summary, roles
+        case eventsFile = "events_file", timeSeries = "time_series"
     }
 }
 
@@ -75,8 +85,10 @@ public struct Report: Codable, Sendable, Equatable {
     public var quantileDefinition: String
     public var arrivals: ArrivalEcho
     public var runs: [RunEntry]
+    /// Present for `limitlab compare`.
+    public var comparison: Comparison?
     enum CodingKeys: String, CodingKey {
-        case schema, generator, scenario, arrivals, runs
+        case schema, generator, scenario, arrivals, runs, comparison
         case generatedAt = "generated_at", quantileDefinition = "quantile_definition"
     }
 }
@@ -109,7 +121,9 @@ public enum ReportWriter {
             model: scenario.model, durationS: duration, requests: requests,
             limits: .init(tier: scenario.limits.tier, modelClass: scenario.limits.modelClass, source: scenario.limits.source,
                           rpm: c.rpm, itpm: c.itpm, otpm: c.otpm, burst: c.burst, admission: c.admission.rawValue,
-                          outputAccounting: c.outputAccounting.rawValue, cacheReadsCount: c.cacheReadsCount))
+                          outputAccounting: c.outputAccounting.rawValue, cacheReadsCount: c.cacheReadsCount),
+            keys: scenario.limits.keys.isEmpty ? nil
+                : scenario.limits.keys.map { .init(rpm: $0.rpm, itpm: $0.itpm, otpm: $0.otpm) })
         let n = stream.count
         let inSum = stream.inputTokens.reduce(0.0) { $0 + Double($1) }
         let outSum = stream.outputTokens.reduce(0.0) { $0 + Double($1) }
@@ -117,11 +131,20 @@ public enum ReportWriter {
             offered: n, windowS: stream.window,
             realisedRatePerMin: stream.window > 0 ? Double(n) / stream.window * 60 : 0,
             inputTokensMean: n > 0 ? inSum / Double(n) : 0, outputTokensMean: n > 0 ? outSum / Double(n) : 0)
+        let options = SummaryOptions(percentiles: scenario.reportPercentiles, bootstrap: true, seed: scenario.seed)
         let entries = runs.map { run in
-            RunEntry(strategy: run.spec.label, name: run.spec.name,
-                     params: run.spec.params.mapValues(\.description),
-                     eventsFile: "events-\(fileSafe(run.spec.label)).csv",
-                     summary: Summariser.summarise(log: run.log, stream: stream, slo: scenario.slo))
+            var roles: [String: String] = [:]
+            if let r = run.spec.retry { roles["retry"] = r.name }
+            if let b = run.spec.budget { roles["budget"] = b.name }
+            if let c = run.spec.concurrency { roles["concurrency"] = c.name }
+            if let s = run.spec.shed { roles["shed"] = s.name }
+            if let p = run.spec.pool { roles["pool"] = p.rawValue }
+            return RunEntry(strategy: run.spec.label, name: run.spec.name,
+                            params: run.spec.params.mapValues(\.description),
+                            eventsFile: "events-\(fileSafe(run.spec.label)).csv", roles: roles,
+                            summary: Summariser.summarise(log: run.log, stream: stream, slo: scenario.slo,
+                                                          scenario: scenario, options: options),
+                            timeSeries: Summariser.timeSeries(log: run.log, stream: stream))
         }
         return Report(generator: generator, generatedAt: ISO8601DateFormatter().string(from: generatedAt),
                       scenario: echo, quantileDefinition: quantileDefinition, arrivals: arrivals, runs: entries)
@@ -136,7 +159,7 @@ public enum ReportWriter {
         }
     }
 
-    /// Writes `report.json` and one `events-<strategy>.csv` per run into `directory`.
+    /// Writes `report.json`, `summary.md` and one `events-<strategy>.csv` per run into `directory`.
     public static func write(report: Report, stream: ArrivalStream, runs: [(spec: StrategySpec, log: RunLog)],
                              to directory: String) throws(ReportError) {
         let fm = FileManager.default
@@ -150,6 +173,7 @@ public enum ReportWriter {
             let path = (directory as NSString).appendingPathComponent(entry.eventsFile)
             try writeFile(EventCSV.render(log: run.log, stream: stream), to: path)
         }
+        try writeFile(Data(MarkdownSummary.render(report).utf8), to: (directory as NSString).appendingPathComponent("summary.md"))
         try writeFile(json(report), to: (directory as NSString).appendingPathComponent("report.json"))
     }
 

@@ -37,6 +37,78 @@ public struct SLOResult: Codable, Sendable, Equatable {
     }
 }
 
+/// Achieved throughput over each limit: achieved per minute / limit per minute, over the goodput
+/// window, against the limits of the keys the run used.
+public struct Utilisation: Codable, Sendable, Equatable {
+    public var rpm: Double
+    public var itpm: Double
+    public var otpm: Double
+}
+
+/// Estimated spend from the catalog's list prices (successful attempts only; 429s and 529s
+/// are not billed). Cache writes are priced by the workload's TTL (5m or 1h), reads at the read
+/// price. The scenario's requests are not batch requests, so no batch discount applies.
+public struct CostEstimate: Codable, Sendable, Equatable {
+    public var totalUSD: Double
+    public var perThousandRequestsUSD: Double
+    public var priceSource: String
+    enum CodingKeys: String, CodingKey {
+        case totalUSD = "total_usd", perThousandRequestsUSD = "per_1k_requests_usd", priceSource = "price_source"
+    }
+}
+
+/// Quantile points of a distribution, for plotting its CDF.
+public struct CDFPoints: Codable, Sendable, Equatable {
+    public var p: [Double]
+    public var s: [Double]
+
+    /// p = 0, 0.01, …, 0.99, then 0.995, 0.999, 0.9999 and 1 — dense where tails matter.
+    public static let probabilities: [Double] = (0..<100).map { Double($0) / 100 } + [0.995, 0.999, 0.9999, 1]
+
+    public static func of(sorted: [Double]) -> CDFPoints? {
+        guard !sorted.isEmpty else { return nil }
+        return CDFPoints(p: probabilities, s: probabilities.map { Stats.quantile(sorted: sorted, $0) })
+    }
+}
+
+/// Bootstrap confidence intervals (percentile method, seeded GSL generator).
+public struct Confidence: Codable, Sendable, Equatable {
+    public var latencyP50S: ConfidenceInterval
+    public var latencyP99S: ConfidenceInterval
+    public var goodputRequestsPerMin: ConfidenceInterval
+    enum CodingKeys: String, CodingKey {
+        case latencyP50S = "latency_p50_s", latencyP99S = "latency_p99_s"
+        case goodputRequestsPerMin = "goodput_requests_per_min"
+    }
+}
+
+/// Counts per fixed time bin (bin k covers [k·bin_s, (k+1)·bin_s)), and the server's bucket
+/// levels sampled every `bucket_sample_s` from time 0.
+public struct TimeSeries: Codable, Sendable, Equatable {
+    public var binS: Double
+    /// Requests by intended arrival.
+    public var offered: [Int]
+    /// Attempts by send time.
+    public var sent: [Int]
+    /// Succeeded requests by completion.
+    public var succeeded: [Int]
+    /// 429 answers by completion.
+    public var status429: [Int]
+    /// Attempts in flight at the end of each bin.
+    public var inFlight: [Int]
+    public var bucketSampleS: Double
+    /// Remaining in the first key's buckets (negative = debt).
+    public var bucketRequests: [Double]
+    public var bucketInputTokens: [Double]
+    public var bucketOutputTokens: [Double]
+    enum CodingKeys: String, CodingKey {
+        case offered, sent, succeeded
+        case binS = "bin_s", status429 = "status_429", inFlight = "in_flight", bucketSampleS = "bucket_sample_s"
+        case bucketRequests = "bucket_requests", bucketInputTokens = "bucket_input_tokens"
+        case bucketOutputTokens = "bucket_output_tokens"
+    }
+}
+
 /// Per-strategy summary, the `runs[].summary` object of `report.json`.
 public struct RunSummary: Codable, Sendable, Equatable {
     public var requests: RequestCounts
@@ -48,6 +120,9 @@ public struct RunSummary: Codable, Sendable, Equatable {
     /// 429s by the dimension(s) that refused, e.g. `input_tokens`, `requests+output_tokens`.
     public var refusalsByDimension: [String: Int]
     public var failedByReason: [String: Int]
+    /// Failed requests by what their last attempt got: `429:<dimension>`, `529`, `5xx`,
+    /// `timeout`, `connection_error`, `status:<code>`.
+    public var failedByCause: [String: Int]
     public var droppedByReason: [String: Int]
     /// Intended arrival → completion of the successful attempt (succeeded requests).
     public var latencyS: Percentiles
@@ -64,9 +139,18 @@ public struct RunSummary: Codable, Sendable, Equatable {
     /// Share of attempts answered 429.
     public var rate429: Double
     public var successRate: Double
+    public var utilisation: Utilisation?
+    /// nil when the catalog has no price for the model.
+    public var cost: CostEstimate?
+    /// nil when not computed (`Summariser` without bootstrap).
+    public var confidence: Confidence?
+    /// Latency CDF points of succeeded requests: `s[i]` is the `p[i]` quantile (for charts).
+    public var latencyCDF: CDFPoints?
 
     enum CodingKeys: String, CodingKey {
-        case requests, attempts, goodput, slo
+        case requests, attempts, goodput, slo, utilisation, cost, confidence
+        case latencyCDF = "latency_cdf"
+        case failedByCause = "failed_by_cause"
         case attemptsPerSuccess = "attempts_per_success", statusCounts = "status_counts"
         case refusalsByDimension = "refusals_by_dimension", failedByReason = "failed_by_reason"
         case droppedByReason = "dropped_by_reason", latencyS = "latency_s", serviceLatencyS = "service_latency_s"
@@ -75,12 +159,41 @@ public struct RunSummary: Codable, Sendable, Equatable {
     }
 }
 
+/// What to compute beyond the counts and percentiles.
+public struct SummaryOptions: Sendable {
+    /// Extra percentiles (0–1) for the latency spans, reported as `extra` (`"p75"`, `"p99.99"`).
+    public var percentiles: [Double]
+    /// Bootstrap confidence intervals (costs O(resamples × n)).
+    public var bootstrap: Bool
+    public var seed: UInt64
+    public init(percentiles: [Double] = [], bootstrap: Bool = false, seed: UInt64 = 1) {
+        self.percentiles = percentiles; self.bootstrap = bootstrap; self.seed = seed
+    }
+}
+
 /// Computes run summaries from raw logs.
 public enum Summariser {
     public static func summarise(log: RunLog, stream: ArrivalStream, slo: SLOSpec?) -> RunSummary {
+        summarise(log: log, stream: stream, slo: slo, scenario: nil, options: SummaryOptions())
+    }
+
+    /// Label of what a failed request's last attempt got.
+    static func cause(status: UInt16, error: UInt8, refusedBy: UInt8) -> String {
+        switch status {
+        case 429: return "429:" + LimitDimensions(rawValue: refusedBy).label
+        case 529: return "529"
+        case 500...599: return "5xx"
+        case 0:
+            return ErrorKind(rawValue: error) == .timeout ? "timeout" : "connection_error"
+        default: return "status:\(status)"
+        }
+    }
+
+    public static func summarise(log: RunLog, stream: ArrivalStream, slo: SLOSpec?, scenario: Scenario?,
+                                 options: SummaryOptions) -> RunSummary {
         let n = log.requestCount
         var succeeded = 0, failed = 0, dropped = 0
-        var failedBy: [String: Int] = [:], droppedBy: [String: Int] = [:]
+        var failedBy: [String: Int] = [:], droppedBy: [String: Int] = [:], causes: [String: Int] = [:]
         var latency: [Double] = [], service: [Double] = [], ttft: [Double] = []
         latency.reserveCapacity(n); service.reserveCapacity(n); ttft.reserveCapacity(n)
         var inputTokens = 0.0, outputTokens = 0.0
@@ -104,6 +217,10 @@ public enum Summariser {
             case .failed:
                 failed += 1
                 failedBy[(GiveUpReason(rawValue: log.reason[r])?.label) ?? "unknown", default: 0] += 1
+                let a = Int(log.lastAttempt[r])
+                if a >= 0 {
+                    causes[cause(status: log.status[a], error: log.errorKind[a], refusedBy: log.refusedBy[a]), default: 0] += 1
+                }
             case .dropped:
                 dropped += 1
                 droppedBy[(DropReason(rawValue: log.reason[r])?.label) ?? "unknown", default: 0] += 1
@@ -120,6 +237,10 @@ public enum Summariser {
         var queueWait = [Double](repeating: 0, count: n)
         var backoff = [Double](repeating: 0, count: n)
         var previousEnd = [Double](repeating: .nan, count: n)
+        var admitted = 0
+        var admittedInput = 0.0, uncachedIn = 0.0, creationIn = 0.0, readIn = 0.0, billedOutput = 0.0
+        var keysUsed = Set<UInt8>()
+        let countsReads = scenario?.limits.config.cacheReadsCount ?? false
         for a in 0..<log.attemptCountTotal {
             let status = log.status[a]
             statusTable[Int(Swift.min(status, 999))] += 1
@@ -131,9 +252,16 @@ public enum Summariser {
             previousEnd[r] = log.completedAt[a]
             let end = log.completedAt[a]
             if end.isFinite && end > lastCompletion { lastCompletion = end }
+            if a < log.key.count { keysUsed.insert(log.key[a]) }
+            if status == 200 {
+                admitted += 1
+                let read = Double(log.cacheReadTokens[a]), creation = Double(log.cacheCreationTokens[a])
+                let uncached = Double(stream.inputTokens[r]) - read - creation
+                uncachedIn += uncached; creationIn += creation; readIn += read
+                admittedInput += uncached + creation + (countsReads ? read : 0)
+                billedOutput += Double(stream.outputTokens[r])
+            }
         }
-        // Queue wait before the first attempt includes time from intended arrival to readiness
-        // (a strategy that holds new requests marks them ready at arrival).
         let window = Swift.max(stream.window, lastCompletion)
         let minutes = window > 0 ? window / 60 : 0
 
@@ -149,8 +277,40 @@ public enum Summariser {
         for (bits, count) in refusalTable.enumerated() where count > 0 {
             refusals[LimitDimensions(rawValue: UInt8(bits)).label] = count
         }
+
+        var utilisation: Utilisation?
+        var cost: CostEstimate?
+        if let scenario {
+            let keys = scenario.limits.keyConfigs
+            let used = keysUsed.isEmpty ? [0] : keysUsed.map(Int.init).filter { $0 < keys.count }
+            let rpm = used.reduce(0.0) { $0 + keys[$1].rpm }
+            let itpm = used.reduce(0.0) { $0 + keys[$1].itpm }
+            let otpm = used.reduce(0.0) { $0 + keys[$1].otpm }
+            if minutes > 0 {
+                utilisation = Utilisation(rpm: Double(admitted) / minutes / rpm, itpm: admittedInput / minutes / itpm,
+                                          otpm: billedOutput / minutes / otpm)
+            }
+            if let prices = TierCatalog.builtIn.prices(for: scenario.model) {
+                let longTTL = (scenario.workload.cache?.ttl ?? 300) > 300
+                let total = (uncachedIn * prices.input + creationIn * (longTTL ? prices.cacheWrite1h : prices.cacheWrite5m)
+                             + readIn * prices.cacheRead + billedOutput * prices.output) / 1_000_000
+                cost = CostEstimate(totalUSD: total, perThousandRequestsUSD: succeeded > 0 ? total / Double(succeeded) * 1000 : 0,
+                                    priceSource: "\(prices.source) (\(prices.asOf))")
+            }
+        }
+
+        var confidence: Confidence?
+        Stats.sort(&latency)
+        if options.bootstrap {
+            confidence = Confidence(
+                latencyP50S: Bootstrap.quantile(sorted: latency, 0.5, seed: SeedDerivation.seed(options.seed, stream: "ci:p50")),
+                latencyP99S: Bootstrap.quantile(sorted: latency, 0.99, seed: SeedDerivation.seed(options.seed, stream: "ci:p99")),
+                goodputRequestsPerMin: Bootstrap.proportion(successes: succeeded, of: n, scale: minutes > 0 ? Double(n) / minutes : 0,
+                                                            seed: SeedDerivation.seed(options.seed, stream: "ci:goodput")))
+        }
         let attempts = log.attemptCountTotal
         let count429 = statusTable[429]
+        let cdf = CDFPoints.of(sorted: latency)
         return RunSummary(
             requests: RequestCounts(offered: n, succeeded: succeeded, failed: failed, dropped: dropped),
             attempts: attempts,
@@ -158,12 +318,13 @@ public enum Summariser {
             statusCounts: statusCounts,
             refusalsByDimension: refusals,
             failedByReason: failedBy,
+            failedByCause: causes,
             droppedByReason: droppedBy,
-            latencyS: Percentiles.of(&latency),
-            serviceLatencyS: Percentiles.of(&service),
-            ttftS: Percentiles.of(&ttft),
-            queueWaitS: Percentiles.of(&queueWait),
-            backoffS: Percentiles.of(&backoff),
+            latencyS: Percentiles.of(&latency, extra: options.percentiles),
+            serviceLatencyS: Percentiles.of(&service, extra: options.percentiles),
+            ttftS: Percentiles.of(&ttft, extra: options.percentiles),
+            queueWaitS: Percentiles.of(&queueWait, extra: options.percentiles),
+            backoffS: Percentiles.of(&backoff, extra: options.percentiles),
             goodput: Goodput(
                 requestsPerMin: minutes > 0 ? Double(succeeded) / minutes : 0,
                 inputTokensPerMin: minutes > 0 ? inputTokens / minutes : 0,
@@ -171,6 +332,38 @@ public enum Summariser {
                 windowS: window),
             slo: sloResult,
             rate429: attempts > 0 ? Double(count429) / Double(attempts) : 0,
-            successRate: n > 0 ? Double(succeeded) / Double(n) : 0)
+            successRate: n > 0 ? Double(succeeded) / Double(n) : 0,
+            utilisation: utilisation, cost: cost, confidence: confidence, latencyCDF: cdf)
+    }
+
+    /// Counts per fixed bin and the sampled bucket levels.
+    public static func timeSeries(log: RunLog, stream: ArrivalStream) -> TimeSeries {
+        var end = stream.window
+        for t in log.completedAt where t.isFinite && t > end { end = t }
+        let bin = TimeBins.width(span: Swift.max(end, 1))
+        let bins = Swift.max(1, Int((end / bin).rounded(.up)))
+        func index(_ t: Double) -> Int { Swift.min(bins - 1, Swift.max(0, Int(t / bin))) }
+        var offered = [Int](repeating: 0, count: bins), sent = offered, succeeded = offered, s429 = offered
+        var completedCount = offered
+        for t in stream.intendedAt { offered[index(t)] += 1 }
+        for a in 0..<log.attemptCountTotal {
+            sent[index(log.sentAt[a])] += 1
+            let done = log.completedAt[a]
+            if done.isFinite { completedCount[index(done)] += 1 }
+            if log.status[a] == 429 { s429[index(done)] += 1 }
+        }
+        for r in 0..<log.requestCount where log.outcome[r] == RequestOutcome.succeeded.rawValue {
+            succeeded[index(log.completedAt[Int(log.lastAttempt[r])])] += 1
+        }
+        var inFlight = [Int](repeating: 0, count: bins)
+        var cumulative = 0
+        for k in 0..<bins {
+            cumulative += sent[k] - completedCount[k]
+            inFlight[k] = cumulative
+        }
+        return TimeSeries(binS: bin, offered: offered, sent: sent, succeeded: succeeded, status429: s429, inFlight: inFlight,
+                          bucketSampleS: log.bucketSampleInterval, bucketRequests: log.bucketRequests.map(Double.init),
+                          bucketInputTokens: log.bucketInputTokens.map(Double.init),
+                          bucketOutputTokens: log.bucketOutputTokens.map(Double.init))
     }
 }

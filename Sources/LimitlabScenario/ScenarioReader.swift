@@ -9,7 +9,7 @@ struct ScenarioReader {
 
     static let topKeys = [
         "name", "description", "seed", "target", "duration", "requests", "model", "limits", "server",
-        "arrivals", "workload", "strategies", "slo",
+        "arrivals", "workload", "strategies", "slo", "report",
     ]
     static let nameExpected = "a name of letters, digits, \".\", \"_\" and \"-\" (it names report folders)"
 
@@ -35,6 +35,7 @@ struct ScenarioReader {
         let workload = m.require("workload").flatMap(workload)
         let strategies = m["strategies"].map { diag.strategies($0) }
         let slo = m["slo"].map(slo)
+        let percentiles = m["report"].map(reportSettings)
 
         // Run length: exactly one of duration / requests, unless the sources count themselves.
         var length: RunLength?
@@ -84,11 +85,30 @@ struct ScenarioReader {
             diag.report(line: 0, column: 0, "", "internal error: a value was not read and no problem was reported")
             return nil
         }
-        return Scenario(
+        var scenario = Scenario(
             name: name, description: description ?? nil, seed: (seed ?? nil) ?? 1, target: (target ?? nil) ?? .sim,
             length: length, model: model, limits: limits, server: (server ?? nil) ?? ServerModel(),
             arrivals: sources.map(\.spec), workload: workload,
             strategies: (strategies ?? nil) ?? Diagnostics.defaultStrategies, slo: slo ?? nil)
+        scenario.reportPercentiles = (percentiles ?? nil) ?? []
+        return scenario
+    }
+
+    // MARK: report
+
+    /// `report: {percentiles: [0.75, 0.9999]}`: extra latency percentiles, each in (0, 1).
+    private func reportSettings(_ f: Field) -> [Double]? {
+        guard let m = MappingReader(f, expected: "a mapping of report settings (percentiles:)", diag: diag) else { return nil }
+        m.checkKeys(["percentiles"])
+        guard let pf = m["percentiles"] else { return [] }
+        guard let items = diag.list(pf, expected: "a list of percentiles like [0.75, 0.9999]") else { return nil }
+        let open = NumberRange(min: 0, minInclusive: false, max: 1, maxInclusive: false, label: "in (0, 1), like 0.75")
+        var values: [Double] = []
+        var ok = true
+        for item in items {
+            if let v = diag.number(item, open) { values.append(v) } else { ok = false }
+        }
+        return ok ? values : nil
     }
 
     // MARK: target

@@ -105,7 +105,10 @@ public enum Engine {
 
     /// Runs `strategy` over `stream`. `seed` seeds the server's latency and fault draws (the same
     /// for every strategy of a scenario, so strategies face the same server).
-    public static func run<S: ClientStrategy>(scenario: Scenario, stream: ArrivalStream, strategy: inout S) -> RunLog {
+    /// Bucket levels of the first key are sampled every `sampleEvery` seconds (default: the
+    /// report's bin width for the arrival window).
+    public static func run<S: ClientStrategy>(scenario: Scenario, stream: ArrivalStream, strategy: inout S,
+                                              sampleEvery: Double? = nil) -> RunLog {
         // One organisation per API key, each with its own buckets, prompt cache and fault stream.
         var servers = scenario.limits.keyConfigs.enumerated().map { i, config in
             SimulatedServer(scenario: scenario, limits: config,
@@ -118,6 +121,18 @@ public enum Engine {
         commands.reserveCapacity(64)
 
         let wantsHeaders = strategy.readsRateLimitHeaders
+        let interval = sampleEvery ?? TimeBins.width(span: Swift.max(stream.window, 1))
+        log.bucketSampleInterval = interval
+        var nextSample = 0.0
+        func sampleBuckets(upTo t: Double) {
+            while nextSample <= t {
+                servers[0].limits.advance(to: nextSample)
+                log.bucketRequests.append(Float(servers[0].limits.requests.level))
+                log.bucketInputTokens.append(Float(servers[0].limits.input.level))
+                log.bucketOutputTokens.append(Float(servers[0].limits.output.level))
+                nextSample += interval
+            }
+        }
         let n = stream.count
         var nextArrival = 0
         var now = 0.0
@@ -182,6 +197,7 @@ public enum Engine {
             } else {
                 idleWakeups = 0
             }
+            sampleBuckets(upTo: t)
             now = Swift.max(now, t)
 
             if tCompletion <= t {
@@ -217,6 +233,7 @@ public enum Engine {
                 idleWakeups = 0
             }
         }
+        sampleBuckets(upTo: Swift.max(now, stream.window))
         return log
     }
 }

@@ -79,14 +79,28 @@ public struct Percentiles: Sendable, Equatable, Codable {
     public var p999: Double
     public var mean: Double
     public var max: Double
+    /// User-chosen percentiles, keyed `p75`, `p99.99`…; absent when none were asked for.
+    public var extra: [String: Double]?
+
+    /// The key of a percentile in `extra`: `p` followed by the percentage, without trailing zeros.
+    public static func key(_ p: Double) -> String {
+        var s = String(format: "%.6f", p * 100)
+        while s.hasSuffix("0") { s.removeLast() }
+        if s.hasSuffix(".") { s.removeLast() }
+        return "p" + s
+    }
 
     /// Summarises `values` (sorted in place). All fields NaN-free: an empty sample gives zeros
     /// with `count` 0, so JSON stays valid and readers check `count`.
-    public static func of(_ values: inout [Double]) -> Percentiles {
-        guard !values.isEmpty else { return Percentiles(count: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, mean: 0, max: 0) }
+    public static func of(_ values: inout [Double], extra: [Double] = []) -> Percentiles {
+        let extraKeys = extra.isEmpty ? nil : Dictionary(extra.map { (key($0), 0.0) }, uniquingKeysWith: { a, _ in a })
+        guard !values.isEmpty else {
+            return Percentiles(count: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, mean: 0, max: 0, extra: extraKeys)
+        }
         Stats.sort(&values)
         func q(_ p: Double) -> Double { Stats.quantile(sorted: values, p) }
+        let more = extra.isEmpty ? nil : Dictionary(extra.map { (key($0), q($0)) }, uniquingKeysWith: { a, _ in a })
         return Percentiles(count: values.count, p50: q(0.5), p90: q(0.9), p95: q(0.95), p99: q(0.99),
-                           p999: q(0.999), mean: Stats.mean(values), max: values[values.count - 1])
+                           p999: q(0.999), mean: Stats.mean(values), max: values[values.count - 1], extra: more)
     }
 }

@@ -69,4 +69,6 @@ public final class RandomSource {
     @inline(__always) public func lognormal(zeta: Double, sigma: Double) -> Double { gsl_ran_lognormal(rng, zeta, sigma) }
     @inline(__always) public func gaussian(sigma: Double) -> Double { gsl_ran_gaussian_ziggurat(rng, sigma) }
     @inline(__always) public func poisson(mean: Double) -> Int { Int(gsl_ran_poisson(rng, mean)) }
+    /// Successes in `n` Bernoulli(p) trials.
+    @inline(__always) public func binomial(p: Double, n: Int) -> Int { Int(gsl_ran_binomial(rng, p, UInt32(clamping: n))) }
 }

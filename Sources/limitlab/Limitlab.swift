@@ -27,7 +27,8 @@ struct Limitlab: ParsableCommand {
             Exit codes: 0 success, 2 bad input (scenario file or flags), 1 internal error.
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, ValidateCommand.self, TiersCommand.self, StrategiesCommand.self])
+        subcommands: [RunCommand.self, CompareCommand.self, SizeCommand.self, SweepCommand.self, ValidateCommand.self,
+                      TiersCommand.self, StrategiesCommand.self])
 }
 
 @main

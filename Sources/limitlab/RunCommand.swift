@@ -37,13 +37,7 @@ struct RunCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        var scenario: Scenario
-        do {
-            scenario = try ScenarioLoader.load(path: self.scenario)
-        } catch {
-            throw CLIFailure.badInput("\(self.scenario) is not a valid scenario:\n\(error)")
-        }
-        if let seed { scenario.seed = seed }
+        var scenario = try ScenarioInput.load(self.scenario, seed: seed, strategies: strategies)
         if let target {
             switch target {
             case "sim": scenario.target = .sim
@@ -56,22 +50,11 @@ struct RunCommand: ParsableCommand {
         guard scenario.target == .sim else {
             throw CLIFailure.badInput("\(self.scenario): target \(scenario.target) is not supported in this build yet; pass --target sim to simulate it")
         }
-        if let strategies {
-            let wanted = strategies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let known = scenario.strategies.map(\.label)
-            for w in wanted where !known.contains(w) {
-                throw CLIFailure.badInput("--strategies: \"\(w)\" is not in \(self.scenario); its strategies are: \(known.joined(separator: ", "))")
-            }
-            scenario.strategies = scenario.strategies.filter { wanted.contains($0.label) }
-        }
 
-        let result: SimulationResult
-        do { result = try Simulator.run(scenario) } catch {
-            throw CLIFailure.badInput("\(self.scenario): \(error)")
-        }
+        let result = try ScenarioInput.simulate(scenario, path: self.scenario)
         let runs = result.runs.map { (spec: $0.spec, log: $0.log) }
         let report = ReportWriter.build(scenario: scenario, scenarioFile: self.scenario, stream: result.stream, runs: runs)
-        let directory = out ?? defaultDirectory(for: scenario.name)
+        let directory = out ?? ScenarioInput.defaultDirectory(for: scenario.name)
         do {
             try ReportWriter.write(report: report, stream: result.stream, runs: runs, to: directory)
         } catch {
@@ -92,16 +75,8 @@ struct RunCommand: ParsableCommand {
         text += "\narrivals \(a.offered) requests over \(Units.formatDuration(a.windowS)) (realised \(fmt(a.realisedRatePerMin, 1))/min)\n\n"
         text += SummaryTable.render(report)
         text += "\nlatency is measured from each request's intended arrival; quantiles: GSL type 7 (numpy linear)\n"
-        text += "report: \(directory)/report.json\n"
+        text += "report: \(directory)/report.json (summary.md, events-*.csv beside it)\n"
         writeStdout(text)
-    }
-
-    func defaultDirectory(for name: String) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd-HHmmss"
-        return "reports/\(ReportWriter.fileSafe(name))-\(f.string(from: Date()))"
     }
 }
 

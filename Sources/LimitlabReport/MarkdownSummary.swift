@@ -1,0 +1,102 @@
+import Foundation
+import LimitlabStats
+
+/// `summary.md`: tables a person pastes into a pull request.
+public enum MarkdownSummary {
+    public static func render(_ report: Report) -> String {
+        let sc = report.scenario
+        var md = "# limitlab: \(sc.name)\n\n"
+        var limits = "\(num(sc.limits.rpm)) RPM / \(num(sc.limits.itpm)) ITPM / \(num(sc.limits.otpm)) OTPM"
+        if let tier = sc.limits.tier { limits += " (\(tier), \(sc.limits.modelClass ?? sc.model))" }
+        md += "Model `\(sc.model)`, limits \(limits), seed \(sc.seed), target \(sc.target). "
+        md += "\(report.arrivals.offered) requests over \(duration(report.arrivals.windowS)) "
+        md += "(realised \(fixed(report.arrivals.realisedRatePerMin, 1))/min).\n\n"
+
+        let withSLO = report.runs.contains { $0.summary.slo != nil }
+        var header = ["strategy", "success", "429s", "attempts/success", "p50", "p99 (95% CI)", "goodput/min", "cost"]
+        if withSLO { header.insert("SLO", at: 1) }
+        var rows: [[String]] = []
+        for run in report.runs {
+            let s = run.summary
+            var p99 = seconds(s.latencyS.p99, s.latencyS.count)
+            if let ci = s.confidence?.latencyP99S, s.latencyS.count > 1 {
+                p99 += " (\(seconds(ci.low, 1))–\(seconds(ci.high, 1)))"
+            }
+            var row = [
+                "`\(run.strategy)`", pct(s.successRate), String(s.statusCounts["429"] ?? 0), fixed(s.attemptsPerSuccess, 2),
+                seconds(s.latencyS.p50, s.latencyS.count), p99, fixed(s.goodput.requestsPerMin, 1),
+                s.cost.map { "$" + fixed($0.totalUSD, 2) } ?? "n/a",
+            ]
+            if withSLO {
+                row.insert(s.slo.map { pct($0.attainment) + ($0.met == true ? " ✓" : $0.met == false ? " ✗" : "") } ?? "", at: 1)
+            }
+            rows.append(row)
+        }
+        md += table(header, rows)
+
+        md += "\n## Failures and drops\n\n"
+        var failRows: [[String]] = []
+        for run in report.runs {
+            let s = run.summary
+            let causes = s.failedByCause.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            let reasons = s.failedByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            let drops = s.droppedByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            failRows.append(["`\(run.strategy)`", String(s.requests.failed), causes.isEmpty ? "–" : causes,
+                             reasons.isEmpty ? "–" : reasons, String(s.requests.dropped), drops.isEmpty ? "–" : drops])
+        }
+        md += table(["strategy", "failed", "last answer", "gave up because", "dropped", "drop reasons"], failRows)
+
+        md += "\n## Latency spans (p50 / p99)\n\n"
+        var spanRows: [[String]] = []
+        for run in report.runs {
+            let s = run.summary
+            func pair(_ p: Percentiles) -> String { "\(seconds(p.p50, p.count)) / \(seconds(p.p99, p.count))" }
+            spanRows.append(["`\(run.strategy)`", pair(s.latencyS), pair(s.ttftS), pair(s.serviceLatencyS),
+                             pair(s.queueWaitS), pair(s.backoffS)])
+        }
+        md += table(["strategy", "latency", "TTFT", "service", "limiter queue", "backoff"], spanRows)
+
+        if report.runs.contains(where: { $0.summary.utilisation != nil }) {
+            md += "\n## Utilisation of the limits\n\n"
+            md += table(["strategy", "RPM", "ITPM", "OTPM"], report.runs.map { run in
+                let u = run.summary.utilisation
+                return ["`\(run.strategy)`", u.map { pct($0.rpm) } ?? "–", u.map { pct($0.itpm) } ?? "–", u.map { pct($0.otpm) } ?? "–"]
+            })
+        }
+        md += "\nLatency is measured from each request's intended arrival. \(report.quantileDefinition). "
+        md += "Confidence intervals: percentile bootstrap, seeded.\n"
+        return md
+    }
+
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
+        var out = "| " + header.joined(separator: " | ") + " |\n"
+        out += "|" + header.enumerated().map { i, _ in i == 0 ? "---" : "---:" }.joined(separator: "|") + "|\n"
+        for r in rows { out += "| " + r.joined(separator: " | ") + " |\n" }
+        return out
+    }
+
+    static func num(_ v: Double) -> String {
+        let i = Int(v.rounded())
+        return Double(i) == v ? grouped(i) : fixed(v, 1)
+    }
+
+    static func grouped(_ v: Int) -> String {
+        let s = String(abs(v))
+        var out = ""
+        for (i, ch) in s.reversed().enumerated() {
+            if i > 0 && i % 3 == 0 { out.append(",") }
+            out.append(ch)
+        }
+        return (v < 0 ? "-" : "") + String(out.reversed())
+    }
+
+    static func fixed(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
+    static func pct(_ v: Double) -> String { fixed(v * 100, 1) + "%" }
+    static func seconds(_ v: Double, _ count: Int) -> String {
+        guard count > 0 else { return "–" }
+        return v < 1 ? fixed(v * 1000, 0) + " ms" : fixed(v, 2) + " s"
+    }
+    static func duration(_ s: Double) -> String {
+        s >= 3600 ? fixed(s / 3600, 1) + " h" : s >= 60 ? fixed(s / 60, 1) + " min" : fixed(s, 1) + " s"
+    }
+}
