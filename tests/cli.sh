@@ -83,6 +83,38 @@ for run in r['runs']:
     assert q['offered'] == r['arrivals']['offered']
 "
 
+check "summary.md is written" grep -q "^| strategy |" "$TMP/a/summary.md"
+check "report.json carries time series and bootstrap intervals" python3 -c "
+import json
+r = json.load(open('$TMP/a/report.json'))
+run = r['runs'][0]
+ts = run['time_series']
+assert sum(ts['offered']) == r['arrivals']['offered']
+assert len(ts['bucket_requests']) > 0
+ci = run['summary']['confidence']['latency_p99_s']
+assert ci['low'] <= ci['estimate'] <= ci['high'], ci
+assert run['summary']['cost']['total_usd'] > 0
+"
+
+# Decisions.
+check "compare ranks the strategies" exits 0 "$BIN" compare scenarios/quickstart.yaml --out "$TMP/cmp"
+check "compare prints the ranking with intervals" grep -q "paired bootstrap 95% interval" "$TMP/stdout"
+check "compare writes the comparison into report.json" python3 -c "
+import json
+c = json.load(open('$TMP/cmp/report.json'))['comparison']
+assert [x['rank'] for x in c['ranking']] == list(range(1, len(c['ranking']) + 1))
+assert c['ranking'][0].get('vs_leader') is None and c['ranking'][1].get('vs_leader') is not None
+"
+check "compare is deterministic by seed" bash -c "'$BIN' compare scenarios/quickstart.yaml --out '$TMP/cmp2' --json > '$TMP/c1' && '$BIN' compare scenarios/quickstart.yaml --out '$TMP/cmp3' --json > '$TMP/c2' && cmp '$TMP/c1' '$TMP/c2'"
+check "size finds the smallest tier" exits 0 "$BIN" size scenarios/quickstart.yaml --slo "p99<30s,success>=0.99" --out "$TMP/size"
+check "size names its recommendation" grep -q "smallest that meets the SLO: tier-2" "$TMP/stdout"
+check "size writes the search" test -s "$TMP/size/size.json"
+check "size rejects a bad SLO" exits 2 "$BIN" size scenarios/quickstart.yaml --slo "p99 about 3s"
+check "sweep runs and writes its chart" exits 0 "$BIN" sweep scenarios/quickstart.yaml --vary "arrivals[0].rate=10/min..90/min:5" --out "$TMP/sweep"
+check "sweep reports a knee per strategy" grep -q "knee:" "$TMP/sweep/sweep.md"
+check "sweep.html has its charts" bash -c "[ \$(grep -o '<svg' '$TMP/sweep/sweep.html' | wc -l) -eq 2 ]"
+check "sweep rejects an unknown path" exits 2 "$BIN" sweep scenarios/quickstart.yaml --vary "model=1..2:2"
+
 check "tiers prints the catalog" bash -c "'$BIN' tiers | grep -q 'sonnet-4.x'"
 check "tiers --json is JSON" bash -c "'$BIN' tiers --json --scheme 2026 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert all(r[\"scheme\"]==\"2026\" for r in d[\"limits\"])'"
 check "tiers --model filters by class" bash -c "'$BIN' tiers --model claude-3-5-haiku | grep -q 'haiku-3.5' && ! '$BIN' tiers --model claude-3-5-haiku | grep -q 'sonnet'"

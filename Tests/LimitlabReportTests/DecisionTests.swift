@@ -1,0 +1,173 @@
+import Foundation
+import LimitlabCore
+import LimitlabReport
+import LimitlabScenario
+import LimitlabSim
+import LimitlabStats
+import Testing
+
+func scenario(_ yaml: String) throws -> Scenario {
+    try ScenarioLoader.parse(yaml: yaml, file: "t.yaml", baseDirectory: "/tmp")
+}
+
+let tierOneBurst = """
+    name: decide
+    seed: 7
+    duration: 10m
+    model: claude-sonnet-4-5
+    limits:
+      tier: tier-1
+      burst: "1/60"
+    arrivals:
+      - process: poisson
+        rate: 80/min
+    workload:
+      input_tokens: 200
+      output_tokens: 50
+      max_tokens: 256
+    strategies: [none, sdk-default]
+    slo:
+      latency: 30s
+    """
+
+@Suite struct ConditionTests {
+    @Test func parsesAliasesUnitsAndPercent() throws {
+        let c = try Condition.parseList("p99<30s, success>=99%,goodput > 40, rate_429<=0.01")
+        #expect(c.map(\.metric) == [.latencyP99, .successRate, .goodputRequests, .rate429])
+        #expect(c[0].threshold == 30 && c[1].threshold == 0.99 && c[2].op == .gt && c[3].op == .le)
+        #expect(c[0].holds(29.9) && !c[0].holds(30))
+        #expect(!c[1].holds(nil), "not measured never passes")
+        #expect(abs(c[0].headroom(15)! - 0.5) < 1e-12)
+        #expect(abs(c[1].headroom(0.9)! - (0.9 - 0.99) / 0.99) < 1e-12)
+    }
+
+    @Test func rejectsWithAClearMessage() {
+        #expect(throws: ConditionError.self) { try Condition.parseList("p99<fast") }
+        #expect(throws: ConditionError.self) { try Condition.parseList("latency.p98<3s") }
+        #expect(throws: ConditionError.self) { try Condition.parseList("p99 = 3s") }
+        do { _ = try Condition.parse("p99<fast") } catch {
+            #expect(error.message.contains("expected a duration like 30s"))
+        }
+    }
+}
+
+@Suite struct SizingTests {
+    /// 80/min against tier 1's 50 RPM fails; tier 2's 1,000 RPM meets the SLO.
+    @Test func smallestTierThatMeetsTheSLO() throws {
+        let sc = try scenario(tierOneBurst)
+        let conditions = try Condition.parseList("p99<30s,success>=0.99")
+        let r = try Sizer.tiers(sc, strategy: sc.strategies[0], conditions: conditions, scheme: "classic")
+        #expect(r.trials.map(\.label) == ["tier-1", "tier-2", "tier-3", "tier-4"])
+        #expect(!r.trials[0].meets && r.trials[1].meets)
+        #expect(r.recommendation?.label == "tier-2")
+        #expect((r.trials[0].headroom["success_rate >= 0.99"] ?? 0) < 0)
+    }
+
+    @Test func customScalingFindsTheThreshold() throws {
+        let sc = try scenario(tierOneBurst)
+        let r = try Sizer.custom(sc, strategy: sc.strategies[0], conditions: try Condition.parseList("success>=0.99"))
+        let best = try #require(r.recommendation)
+        #expect(best.meets)
+        // Just below the recommended factor the SLO must fail (the search brackets it to 2 %).
+        let below = r.trials.filter { !$0.meets }.map(\.rpm).max() ?? 0
+        #expect(below < best.rpm && best.rpm / below < 1.03)
+        #expect(best.rpm > 80, "80/min Poisson needs more than 80 RPM at 1-second buckets")
+    }
+}
+
+@Suite struct ComparisonTests {
+    @Test func ranksAndBoundsDifferences() throws {
+        let sc = try scenario(tierOneBurst)
+        let result = try Simulator.run(sc)
+        let runs = result.runs.map { (spec: $0.spec, log: $0.log) }
+        let report = ReportWriter.build(scenario: sc, scenarioFile: nil, stream: result.stream, runs: runs,
+                                        generatedAt: Date(timeIntervalSince1970: 0))
+        let c = Comparer.compare(report: report, stream: result.stream, logs: result.runs.map(\.log), seed: 1)
+        #expect(c.ranking.map(\.strategy) == ["sdk-default", "none"], "retries recover 429s at 1-second buckets")
+        let diff = try #require(c.ranking[1].vsLeader)
+        #expect(diff.sloAttainment.estimate < 0 && diff.sloAttainment.excludesZero)
+        #expect(!diff.notSignificant.contains("slo_attainment"))
+        let again = Comparer.compare(report: report, stream: result.stream, logs: result.runs.map(\.log), seed: 1)
+        #expect(again == c, "deterministic by seed")
+    }
+
+    @Test func identicalStrategiesAreNotSignificantlyDifferent() throws {
+        var sc = try scenario(tierOneBurst)
+        sc.strategies = [StrategySpec(name: "none", label: "a"), StrategySpec(name: "none", label: "b")]
+        let result = try Simulator.run(sc)
+        let runs = result.runs.map { (spec: $0.spec, log: $0.log) }
+        let report = ReportWriter.build(scenario: sc, scenarioFile: nil, stream: result.stream, runs: runs)
+        let c = Comparer.compare(report: report, stream: result.stream, logs: result.runs.map(\.log), seed: 1)
+        let diff = try #require(c.ranking[1].vsLeader)
+        #expect(Set(diff.notSignificant) == ["slo_attainment", "goodput", "latency_p99"])
+    }
+}
+
+@Suite struct SweepTests {
+    @Test func parsesAndAppliesAxes() throws {
+        let axis = try SweepAxis.parse("arrivals[0].rate=10/min..200/min:20")
+        #expect(axis.values.count == 20)
+        #expect(abs(axis.values.first! - 10.0 / 60) < 1e-12 && abs(axis.values.last! - 200.0 / 60) < 1e-12)
+        let sc = try scenario(tierOneBurst)
+        let s = try axis.apply(axis.values[3], to: sc)
+        #expect(s.arrivals[0].process == .poisson(rate: axis.values[3]))
+        #expect(throws: SweepError.self) { try SweepAxis.parse("arrivals[0].rate=fast..2/min:3") }
+        #expect(throws: SweepError.self) { try SweepAxis.parse("limits.rpm=1..2") }
+        #expect(throws: SweepError.self) { try SweepAxis.parse("model=1..2:3") }
+    }
+
+    @Test func goodputSaturatesAtTheLimitAndTheKneeIsBelowIt() throws {
+        // Full-minute buckets: light load never sees a 429.
+        var sc = try scenario(tierOneBurst.replacingOccurrences(of: "  burst: \"1/60\"\n", with: ""))
+        sc.strategies = [StrategySpec(name: "none")]
+        let r = try Sweeper.run(sc, axis: try SweepAxis.parse("arrivals[0].rate=10/min..150/min:8"))
+        let points = r.series[0].points
+        #expect(points.first!.successRate == 1)
+        // Tier 1 admits at most ~50/min: goodput stops growing while the offered load does.
+        #expect(points.last!.goodputPerMin < 56)
+        #expect(points.last!.offeredPerMin > 130)
+        let knee = try #require(r.series[0].knee)
+        #expect(knee * 60 <= 50 + 1e-9 && knee * 60 > 30, "the knee sits at the tier's 50 RPM")
+    }
+}
+
+@Suite struct SummaryMetricTests {
+    @Test func timeSeriesAddUpAndCostFollowsThePriceList() throws {
+        let sc = try scenario(tierOneBurst)
+        let result = try Simulator.run(sc)
+        let log = result.runs[0].log
+        let ts = Summariser.timeSeries(log: log, stream: result.stream)
+        #expect(ts.offered.reduce(0, +) == result.stream.count)
+        #expect(ts.sent.reduce(0, +) == log.attemptCountTotal)
+        let s = Summariser.summarise(log: log, stream: result.stream, slo: sc.slo, scenario: sc, options: SummaryOptions())
+        #expect(ts.succeeded.reduce(0, +) == s.requests.succeeded)
+        #expect(ts.status429.reduce(0, +) == (s.statusCounts["429"] ?? 0))
+        #expect(ts.inFlight.last == 0, "everything completed by the last bin")
+        #expect(!ts.bucketRequests.isEmpty && ts.bucketRequests.allSatisfy { $0 <= 1.0001 })
+        // Sonnet 4.x: $3 / $15 per million; every success is 200 in + 50 out.
+        let cost = try #require(s.cost)
+        let want = Double(s.requests.succeeded) * (200 * 3 + 50 * 15) / 1_000_000
+        #expect(abs(cost.totalUSD - want) < 1e-9)
+        // RPM utilisation: admitted requests per minute over 50.
+        let u = try #require(s.utilisation)
+        #expect(abs(u.rpm - Double(s.statusCounts["200"] ?? 0) / (s.goodput.windowS / 60) / 50) < 1e-9)
+    }
+
+    @Test func failureCausesNameTheRefusingDimension() throws {
+        let sc = try scenario(tierOneBurst)
+        let result = try Simulator.run(sc)
+        let s = Summariser.summarise(log: result.runs[0].log, stream: result.stream, slo: nil)
+        #expect(s.failedByCause == ["429:requests": s.requests.failed])
+    }
+
+    @Test func extraPercentilesAreReported() throws {
+        var sc = try scenario(tierOneBurst)
+        sc.reportPercentiles = [0.75, 0.9999]
+        let result = try Simulator.run(sc)
+        let report = ReportWriter.build(scenario: sc, scenarioFile: nil, stream: result.stream,
+                                        runs: result.runs.map { (spec: $0.spec, log: $0.log) })
+        let extra = try #require(report.runs[0].summary.latencyS.extra)
+        #expect(Set(extra.keys) == ["p75", "p99.99"])
+        #expect(extra["p75"]! >= report.runs[0].summary.latencyS.p50)
+    }
+}
