@@ -7,7 +7,7 @@ public import LimitlabCore
 public enum EventCSV {
     public static let header =
         "request_id,attempt,intended_s,ready_s,sent_s,first_token_s,completed_s,status,error,input_tokens,"
-        + "cache_creation_tokens,cache_read_tokens,output_tokens,retry_after_s,refused_by,outcome\n"
+        + "cache_creation_tokens,cache_read_tokens,output_tokens,retry_after_s,refused_by,outcome,key\n"
 
     public static func render(log: RunLog, stream: ArrivalStream) -> Data {
         var out = [UInt8]()
@@ -55,7 +55,7 @@ public enum EventCSV {
             if a < 0 {
                 put(String(r)); put(",0,"); time(stream.intendedAt[r]); put(",,,,,,,")
                 put(String(stream.inputTokens[r])); put(",,,,,,")
-                put(outcomeLabel(request: r, attempt: -1)); put("\n")
+                put(outcomeLabel(request: r, attempt: -1)); put(",\n")
                 continue
             }
             while a >= 0 {
@@ -80,7 +80,8 @@ public enum EventCSV {
                 if ra.isFinite { put(String(Int(ra))) }
                 comma()
                 put(LimitDimensions(rawValue: log.refusedBy[a]).label); comma()
-                put(outcomeLabel(request: r, attempt: a))
+                put(outcomeLabel(request: r, attempt: a)); comma()
+                put(String(a < log.key.count ? log.key[a] : 0))
                 out.append(UInt8(ascii: "\n"))
                 a = Int(nextAttempt[a])
             }
