@@ -5,7 +5,7 @@ APT_PACKAGES := libcurl4-openssl-dev libgsl-dev pkg-config
 SCENARIO ?= scenarios/quickstart.yaml
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: setup build run test test-swift test-cli bench clean
+.PHONY: setup build run test test-swift test-cli test-baselines baselines bench clean
 
 ## setup: install the C libraries limitlab links (libcurl, GSL) with apt, only when missing.
 setup:
@@ -25,8 +25,8 @@ build: setup
 run: build
 	$$($(SWIFT) build --show-bin-path)/limitlab run $(SCENARIO)
 
-## test: build and run every test (Swift unit tests, then the CLI end-to-end checks).
-test: setup test-swift test-cli
+## test: build and run every test (Swift unit tests, CLI end-to-end checks, baselines).
+test: setup test-swift test-cli test-baselines
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -34,6 +34,18 @@ test-swift:
 
 test-cli: build
 	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/cli.sh
+
+## test-baselines: the example scenarios must match their committed baselines.
+test-baselines: build
+	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/baselines.sh
+
+## baselines: rewrite baselines/ from the example scenarios (after an intended change; commit them).
+baselines: build
+	@for s in scenarios/*.yaml; do \
+	  stem=$$(basename $$s .yaml); \
+	  $$($(SWIFT) build --show-bin-path)/limitlab run $$s --out .build/baseline-runs/$$stem --quiet && \
+	  $$($(SWIFT) build --show-bin-path)/limitlab baseline update .build/baseline-runs/$$stem/report.json --out baselines/$$stem.json || exit 1; \
+	done
 
 ## bench: measured figures (release build); never part of `make test`.
 bench: setup

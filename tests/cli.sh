@@ -115,6 +115,31 @@ check "sweep reports a knee per strategy" grep -q "knee:" "$TMP/sweep/sweep.md"
 check "sweep.html has its charts" bash -c "[ \$(grep -o '<svg' '$TMP/sweep/sweep.html' | wc -l) -eq 2 ]"
 check "sweep rejects an unknown path" exits 2 "$BIN" sweep scenarios/quickstart.yaml --vary "model=1..2:2"
 
+# The CI gate.
+check "run --check passes the quickstart's thresholds" exits 0 "$BIN" run scenarios/quickstart.yaml --out "$TMP/g1" --quiet --check
+check "baseline update writes a baseline" exits 0 "$BIN" baseline update "$TMP/g1/report.json" --out "$TMP/base.json"
+check "an unchanged run passes its baseline" exits 0 "$BIN" check "$TMP/g1/report.json" --baseline "$TMP/base.json" \
+    --junit "$TMP/j.xml" --markdown "$TMP/m.md"
+check "JUnit XML has one test case per check" python3 -c "
+import xml.etree.ElementTree as ET
+root = ET.parse('$TMP/j.xml').getroot()
+cases = root.findall('.//testcase')
+assert len(cases) == int(root.get('tests')) > 3 and root.get('failures') == '0'
+"
+check "the Markdown report says all checks pass" grep -q "all .* checks pass" "$TMP/m.md"
+# Plant a regression: sdk-default without retries in a copy of the scenario.
+sed 's/^  - sdk-default .*$/  - {name: sdk-default, params: {max_retries: 0}}/' scenarios/quickstart.yaml > "$TMP/worse.yaml"
+check "the planted regression fails with exit 3" exits 3 "$BIN" run "$TMP/worse.yaml" --out "$TMP/g2" --check --baseline "$TMP/base.json" --junit "$TMP/j2.xml"
+check "the failure names the metric" grep -q "FAIL .*sdk-default .*success_rate" "$TMP/stdout"
+check "JUnit marks the failures" grep -q "<failure message=" "$TMP/j2.xml"
+check "a loose allowance lets it pass" exits 0 "$BIN" check "$TMP/g2/report.json" --baseline "$TMP/base.json" \
+    --max-regression "success=5%,slo=5%,goodput=5%"
+check "check without thresholds or baseline is bad input" exits 2 "$BIN" check "$TMP/g1/report.json" --max-regression p99=1%
+check "a baseline of another scenario fails" bash -c "'$BIN' run scenarios/tier1-burst.yaml --out '$TMP/g3' --quiet && ! '$BIN' check '$TMP/g3/report.json' --baseline '$TMP/base.json' > /dev/null"
+printf 'name: t\nduration: 1m\nmodel: claude-sonnet-4-5\nlimits: {tier: tier-1}\narrivals: [{process: poisson, rate: 10/min}]\nworkload: {input_tokens: 10, output_tokens: 10, max_tokens: 20}\nthresholds: ["latency.p98 < 3s"]\n' > "$TMP/badthreshold.yaml"
+check "an unknown threshold metric is a validation error" exits 2 "$BIN" validate "$TMP/badthreshold.yaml"
+check "... naming the known metrics" grep -q "unknown metric \"latency.p98\"" "$TMP/stderr"
+
 check "tiers prints the catalog" bash -c "'$BIN' tiers | grep -q 'sonnet-4.x'"
 check "tiers --json is JSON" bash -c "'$BIN' tiers --json --scheme 2026 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert all(r[\"scheme\"]==\"2026\" for r in d[\"limits\"])'"
 check "tiers --model filters by class" bash -c "'$BIN' tiers --model claude-3-5-haiku | grep -q 'haiku-3.5' && ! '$BIN' tiers --model claude-3-5-haiku | grep -q 'sonnet'"

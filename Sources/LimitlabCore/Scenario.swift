@@ -268,6 +268,8 @@ public struct Scenario: Sendable, Equatable {
     public var slo: SLOSpec?
     /// Extra latency percentiles (0–1) to report besides p50/p90/p95/p99/p99.9 (`report.percentiles`).
     public var reportPercentiles: [Double] = []
+    /// Pass/fail conditions checked by `limitlab check` and `run --check`.
+    public var thresholds: [ThresholdSpec] = []
 
     public init(name: String, description: String? = nil, seed: UInt64, target: TargetSpec = .sim,
                 length: RunLength, model: String, limits: LimitsSpec, server: ServerModel = ServerModel(),

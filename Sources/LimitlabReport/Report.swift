@@ -29,6 +29,8 @@ public struct ScenarioEcho: Codable, Sendable, Equatable {
     public var durationS: Double?
     public var requests: Int?
     public var limits: Limits
+    /// The scenario's thresholds, checked by `limitlab check`.
+    public var thresholds: [ThresholdSpec]?
     /// Per-key limits when the scenario pools several API keys.
     public var keys: [KeyLimits]?
     public struct KeyLimits: Codable, Sendable, Equatable {
@@ -37,7 +39,7 @@ public struct ScenarioEcho: Codable, Sendable, Equatable {
         public var otpm: Double
     }
     enum CodingKeys: String, CodingKey {
-        case name, file, seed, target, model, requests, limits, keys
+        case name, file, seed, target, model, requests, limits, keys, thresholds
         case durationS = "duration_s"
     }
 }
@@ -122,6 +124,7 @@ public enum ReportWriter {
             limits: .init(tier: scenario.limits.tier, modelClass: scenario.limits.modelClass, source: scenario.limits.source,
                           rpm: c.rpm, itpm: c.itpm, otpm: c.otpm, burst: c.burst, admission: c.admission.rawValue,
                           outputAccounting: c.outputAccounting.rawValue, cacheReadsCount: c.cacheReadsCount),
+            thresholds: scenario.thresholds.isEmpty ? nil : scenario.thresholds,
             keys: scenario.limits.keys.isEmpty ? nil
                 : scenario.limits.keys.map { .init(rpm: $0.rpm, itpm: $0.itpm, otpm: $0.otpm) })
         let n = stream.count

@@ -9,7 +9,7 @@ struct ScenarioReader {
 
     static let topKeys = [
         "name", "description", "seed", "target", "duration", "requests", "model", "limits", "server",
-        "arrivals", "workload", "strategies", "slo", "report",
+        "arrivals", "workload", "strategies", "slo", "report", "thresholds",
     ]
     static let nameExpected = "a name of letters, digits, \".\", \"_\" and \"-\" (it names report folders)"
 
@@ -36,6 +36,7 @@ struct ScenarioReader {
         let strategies = m["strategies"].map { diag.strategies($0) }
         let slo = m["slo"].map(slo)
         let percentiles = m["report"].map(reportSettings)
+        let thresholds = m["thresholds"].map(thresholds)
 
         // Run length: exactly one of duration / requests, unless the sources count themselves.
         var length: RunLength?
@@ -72,6 +73,18 @@ struct ScenarioReader {
             }
         }
 
+        // Thresholds naming a strategy must name one of the scenario's.
+        if let list = thresholds ?? nil, let field = m["thresholds"] {
+            let labels = Set(((strategies ?? nil) ?? Diagnostics.defaultStrategies).map(\.label))
+            for (i, t) in list.enumerated() {
+                if let label = t.strategy, !labels.contains(label) {
+                    diag.report(field.mark, "thresholds[\(i)].strategy",
+                                "unknown strategy \(Found.quote(label)); the scenario's strategies are: "
+                                + labels.sorted().joined(separator: ", "))
+                }
+            }
+        }
+
         // A key pool needs keys to spread over.
         if let limits, let specs = strategies ?? nil, limits.keyConfigs.count < 2,
            let pooled = specs.firstIndex(where: { $0.pool != nil }), let list = m["strategies"] {
@@ -91,7 +104,40 @@ struct ScenarioReader {
             arrivals: sources.map(\.spec), workload: workload,
             strategies: (strategies ?? nil) ?? Diagnostics.defaultStrategies, slo: slo ?? nil)
         scenario.reportPercentiles = (percentiles ?? nil) ?? []
+        scenario.thresholds = (thresholds ?? nil) ?? []
         return scenario
+    }
+
+    // MARK: thresholds
+
+    /// `thresholds:` — a list of `"METRIC OP VALUE"` strings (all strategies) or
+    /// `{check: "METRIC OP VALUE", strategy: LABEL}`.
+    private func thresholds(_ f: Field) -> [ThresholdSpec]? {
+        guard let items = diag.list(f, expected: "a list of checks like \"latency.p99 < 30s\"") else { return nil }
+        var out: [ThresholdSpec] = []
+        var ok = true
+        func condition(_ field: Field) -> Condition? {
+            guard let text = diag.string(field, expected: "a check like \"latency.p99 < 30s\"") else { return nil }
+            do { return try Condition.parse(text) } catch let e as ConditionError {
+                diag.report(field.mark, field.path, e.message)
+                return nil
+            } catch {
+                return nil
+            }
+        }
+        for item in items {
+            if case .scalar = item.node {
+                if let c = condition(item) { out.append(ThresholdSpec(condition: c)) } else { ok = false }
+                continue
+            }
+            guard let m = MappingReader(item, expected: "a check string or a mapping with check: and strategy:", diag: diag)
+            else { ok = false; continue }
+            m.checkKeys(["check", "strategy"])
+            guard let cf = m.require("check"), let c = condition(cf) else { ok = false; continue }
+            let label = m["strategy"].flatMap { diag.string($0, expected: "a strategy label") }
+            out.append(ThresholdSpec(condition: c, strategy: label))
+        }
+        return ok ? out : nil
     }
 
     // MARK: report

@@ -7,6 +7,7 @@ enum ExitCodes {
     static let ok: Int32 = 0
     static let internalError: Int32 = 1
     static let badInput: Int32 = 2
+    static let checkFailed: Int32 = 3
 }
 
 /// A failure with its exit code and a message for the user (never a stack trace).
@@ -24,11 +25,12 @@ struct Limitlab: ParsableCommand {
         commandName: "limitlab",
         abstract: "Load testing and limit simulation for rate-limited LLM APIs (Anthropic's Messages API first).",
         discussion: """
-            Exit codes: 0 success, 2 bad input (scenario file or flags), 1 internal error.
+            Exit codes: 0 success, 3 a check failed (check, run --check), 2 bad input (scenario file or
+            flags), 1 internal error.
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, CompareCommand.self, SizeCommand.self, SweepCommand.self, ValidateCommand.self,
-                      TiersCommand.self, StrategiesCommand.self])
+        subcommands: [RunCommand.self, CompareCommand.self, SizeCommand.self, SweepCommand.self, CheckCommand.self,
+                      BaselineCommand.self, ValidateCommand.self, TiersCommand.self, StrategiesCommand.self])
 }
 
 @main

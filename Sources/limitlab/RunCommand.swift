@@ -36,7 +36,15 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print report.json to standard output instead of the table.")
     var json = false
 
+    @Flag(help: "After the run, check the scenario's thresholds (and --baseline); exit 3 on failure.")
+    var check = false
+
+    @OptionGroup var gate: GateOptions
+
     func run() throws {
+        if !check && (gate.baseline != nil || gate.junit != nil || gate.markdown != nil || gate.maxRegression != nil) {
+            throw CLIFailure.badInput("--baseline, --max-regression, --junit and --markdown need --check")
+        }
         var scenario = try ScenarioInput.load(self.scenario, seed: seed, strategies: strategies)
         if let target {
             switch target {
@@ -64,9 +72,13 @@ struct RunCommand: ParsableCommand {
         if json {
             let data = try ReportWriter.json(report)
             writeStdout(String(decoding: data, as: UTF8.self) + "\n")
+            if check { try gate.evaluate(report, quiet: true) }
             return
         }
-        guard !quiet else { return }
+        if quiet {
+            if check { try gate.evaluate(report, quiet: true) }
+            return
+        }
         let a = report.arrivals
         var text = "scenario \(scenario.name) · target sim · seed \(scenario.seed) · model \(scenario.model)"
         if let tier = scenario.limits.tier { text += " · \(tier)" }
@@ -77,6 +89,10 @@ struct RunCommand: ParsableCommand {
         text += "\nlatency is measured from each request's intended arrival; quantiles: GSL type 7 (numpy linear)\n"
         text += "report: \(directory)/report.json (summary.md, events-*.csv beside it)\n"
         writeStdout(text)
+        if check {
+            writeStdout("\n")
+            try gate.evaluate(report, quiet: false)
+        }
     }
 }
 

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import LimitlabCore
+import LimitlabReport
+
+/// Options shared by `check` and `run --check`.
+struct GateOptions: ParsableArguments {
+    @Option(help: "Baseline to compare against: a baseline file or a report.json.")
+    var baseline: String?
+
+    @Option(name: .customLong("max-regression"),
+            help: "Allowed worsening per metric, e.g. p99=10%,goodput=5%,rate_429=0.01 (default 0: exact for simulated runs).")
+    var maxRegression: String?
+
+    @Option(help: "Also write the results as JUnit XML (one test case per check).")
+    var junit: String?
+
+    @Option(help: "Also write the results as Markdown (for a pull-request comment).")
+    var markdown: String?
+
+    /// Evaluates and prints; throws exit 3 when a check fails.
+    func evaluate(_ report: Report, quiet: Bool) throws {
+        var results = Gate.thresholds(report)
+        if let baseline {
+            let b: Baseline
+            let allowance: RegressionAllowance
+            do {
+                b = try Baseline.load(path: baseline)
+                allowance = try maxRegression.map { (t) throws(GateError) in try RegressionAllowance.parse(t) } ?? RegressionAllowance()
+            } catch { throw CLIFailure.badInput(error.description) }
+            results += Gate.regressions(report, baseline: b, allowance: allowance)
+        } else if maxRegression != nil {
+            throw CLIFailure.badInput("--max-regression needs --baseline")
+        }
+        if results.isEmpty {
+            throw CLIFailure.badInput("nothing to check: the scenario has no thresholds: and no --baseline was given")
+        }
+        let title = report.scenario.name
+        do {
+            if let junit { try Data(GateOutput.junit(results, suite: title).utf8).write(to: URL(fileURLWithPath: junit)) }
+            if let markdown { try Data(GateOutput.markdown(results, title: title).utf8).write(to: URL(fileURLWithPath: markdown)) }
+        } catch {
+            throw CLIFailure.internalError("cannot write check output: \(error.localizedDescription)")
+        }
+        let failed = results.filter { !$0.passed }.count
+        if !quiet || failed > 0 {
+            writeStdout(GateOutput.table(results))
+            writeStdout(failed == 0 ? "\nall \(results.count) checks pass\n" : "\n\(failed) of \(results.count) checks FAIL\n")
+        }
+        if failed > 0 { throw CLIFailure(code: ExitCodes.checkFailed, message: "\(failed) check(s) failed") }
+    }
+}
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Gate CI on a report: the scenario's thresholds, and regressions against a baseline.",
+        discussion: """
+            Exit codes: 0 every check passes, 3 a threshold or regression failed, 2 bad input, 1 internal
+            error. A metric that was not measured never passes. Simulated runs are deterministic and compare
+            exactly; live runs compare with 95% bootstrap intervals so that noise passes and real
+            regressions fail.
+            """)
+
+    @Argument(help: "The report.json to check.")
+    var report: String
+
+    @OptionGroup var gate: GateOptions
+
+    func run() throws {
+        let r: Report
+        do {
+            r = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: report)))
+        } catch {
+            throw CLIFailure.badInput("\(report) is not a readable limitlab report: \(error.localizedDescription)")
+        }
+        try gate.evaluate(r, quiet: false)
+    }
+}
+
+struct BaselineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "baseline",
+        abstract: "Manage baselines for `limitlab check`.",
+        subcommands: [Update.self])
+
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "update",
+            abstract: "Write a baseline (limitlab.baseline/1) from a report, meant to be committed.")
+
+        @Argument(help: "The report.json to take the baseline from.")
+        var report: String
+
+        @Option(help: "Baseline file to write (default: baselines/<scenario>.json).")
+        var out: String?
+
+        func run() throws {
+            let r: Report
+            do {
+                r = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: report)))
+            } catch {
+                throw CLIFailure.badInput("\(report) is not a readable limitlab report: \(error.localizedDescription)")
+            }
+            let path = out ?? "baselines/\(ReportWriter.fileSafe(r.scenario.name)).json"
+            try ScenarioInput.writeJSON(Baseline(report: r), to: path)
+            writeStdout("baseline for \(r.scenario.name) (\(r.runs.count) strategies) written to \(path)\n")
+        }
+    }
+}
