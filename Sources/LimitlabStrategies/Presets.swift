@@ -28,8 +28,10 @@ public enum Presets {
                 "reservoir_refresh_interval": .number(60),
             ], retry: sdk)
         case "tenacity-cookbook":
+            // wait_random_exponential(max=60) draws U(0, 2^n) s from n = 0; full-jitter's first
+            // ceiling is 2·base, so base 0.5 s gives tenacity's U(0, 1) s first wait.
             e = StrategySpec(name: "none", retry: RoleSpec(name: "full-jitter", params: [
-                "base": .number(1), "cap": .number(60), "max_attempts": .number(6),
+                "base": .number(0.5), "cap": .number(60), "max_attempts": .number(6),
             ]))
         case "token-bucket+jitter":
             e = StrategySpec(name: "token-bucket", retry: RoleSpec(name: "retry-after", params: [
