@@ -1,0 +1,87 @@
+public import LimitlabCore
+
+/// S23, gRPC retry throttling (A6 `retryThrottling`): `token_count` starts at `maxTokens` and stays
+/// in [0, maxTokens]; every attempt that fails with a retryable status, or is told not to retry,
+/// takes 1; every success adds `tokenRatio`; a retry goes ahead only while
+/// `token_count > maxTokens / 2`. Other failures (a 400) leave the count alone, so malformed
+/// requests are not read as server trouble. Tokens are kept in thousandths, as grpc-java does, so
+/// ten successes at 0.1 restore exactly one token.
+public struct GRPCRetryThrottle: RetryBudget {
+    private static let scale = 1000
+    public let maxTokens: Double
+    public let tokenRatio: Double
+    private let maxMilli: Int
+    private let ratioMilli: Int
+    private let thresholdMilli: Int
+    private var milli: Int
+
+    public init(maxTokens: Double = 10, tokenRatio: Double = 0.1) {
+        self.maxTokens = maxTokens
+        self.tokenRatio = tokenRatio
+        maxMilli = Int((maxTokens * Double(Self.scale)).rounded())
+        ratioMilli = Int((tokenRatio * Double(Self.scale)).rounded())
+        thresholdMilli = maxMilli / 2
+        milli = maxMilli
+    }
+
+    /// The current token count.
+    public var tokens: Double { Double(milli) / Double(Self.scale) }
+
+    public mutating func attemptSent(isRetry: Bool, now: Double) {}
+
+    public mutating func attemptFinished(_ outcome: AttemptOutcome, now: Double) {
+        if outcome.succeeded {
+            milli = Swift.min(maxMilli, milli + ratioMilli)
+        } else if Retryability.isRetryable(outcome) || outcome.shouldRetry == false {
+            milli = Swift.max(0, milli - Self.scale)
+        }
+    }
+
+    /// Whether retries are allowed now; A6 charges nothing for the retry itself.
+    public mutating func allowRetry(now: Double) -> Bool { milli > thresholdMilli }
+}
+
+/// S23, Finagle's `RetryBudget(ttl, minRetriesPerSec, percentCanRetry)`: a leaky token bucket in
+/// which every new request deposits 1000 units and a retry withdraws `1000 / percentCanRetry`;
+/// deposits and withdrawals expire after `ttl` (10 slices of `ttl/10`, as Finagle's
+/// `WindowedAdder`), and a reserve of `minRetriesPerSec · ttl` retries is always on top. A retry
+/// goes ahead while the balance covers one withdrawal — in effect, while
+/// `retries + 1 ≤ percentCanRetry · requests + minRetriesPerSec · ttl` within the last `ttl`.
+/// Integer units and the whole-second `ttl` in the reserve are Finagle's.
+public struct PercentageRetryBudget: RetryBudget {
+    public let ttl: Double
+    public let minRetriesPerSec: Int
+    public let percentCanRetry: Double
+    private let deposit: Int
+    private let withdrawal: Int
+    private let reserve: Int
+    private var window: SlidingSum
+
+    public init(ttl: Double = 10, minRetriesPerSec: Int = 10, percentCanRetry: Double = 0.2) {
+        self.ttl = ttl
+        self.minRetriesPerSec = minRetriesPerSec
+        self.percentCanRetry = percentCanRetry
+        // Finagle: with percentCanRetry 0 requests earn nothing and a retry costs 1, so only the
+        // reserve pays for retries (and with no reserve either, none are allowed).
+        deposit = percentCanRetry == 0 ? 0 : 1000
+        withdrawal = percentCanRetry == 0 ? 1 : Int(1000 / percentCanRetry)
+        reserve = minRetriesPerSec * Int(ttl.rounded(.towardZero)) * withdrawal
+        window = SlidingSum(window: ttl, slots: 10)
+    }
+
+    /// Retries the budget would allow right now (Finagle's `balance`).
+    public func balance(now: Double) -> Int { (window.peek(at: now) + reserve) / withdrawal }
+
+    public mutating func attemptSent(isRetry: Bool, now: Double) {
+        // Finagle's RetryFilter deposits once per request, not per retry.
+        if !isRetry { window.add(deposit, at: now) }
+    }
+
+    public mutating func attemptFinished(_ outcome: AttemptOutcome, now: Double) {}
+
+    public mutating func allowRetry(now: Double) -> Bool {
+        guard window.sum(at: now) + reserve >= withdrawal else { return false }
+        window.add(-withdrawal, at: now)
+        return true
+    }
+}

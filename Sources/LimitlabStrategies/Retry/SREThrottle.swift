@@ -1,0 +1,57 @@
+public import LimitlabStats
+
+/// S22, Google SRE client-side adaptive throttling: over the last `window`, count `requests` (new
+/// requests the application offered, whether this throttle let them through or not) and
+/// `accepts` (attempts the backend did not refuse with 429/529), and reject a new request locally
+/// with probability `max(0, (requests − k·accepts) / (requests + 1))`. Counts are kept in
+/// 1-second buckets, so a count leaves the window between `window − 1 s` and `window` after it.
+///
+/// Harness knobs the book does not have: the probability is capped at `maxRejectProbability`
+/// (0.9, after failsafe-go — at 1.0 the client would stop sending and never see the backend
+/// recover), and nothing is rejected while the window holds fewer than `minRequests` requests.
+///
+/// Retries do not pass through `shouldReject` (the pipeline sheds only new requests), so they
+/// are not counted as requests; their accepts are, as every attempt reports back.
+public struct SREThrottle: LoadShedder {
+    public let k: Double
+    public let window: Double
+    public let maxRejectProbability: Double
+    public let minRequests: Int
+    private var requests: SlidingSum
+    private var accepts: SlidingSum
+    private let random: RandomSource
+
+    public init(k: Double = 2, window: Double = 120, maxRejectProbability: Double = 0.9, minRequests: Int = 10,
+                random: RandomSource) {
+        self.k = k; self.window = window; self.maxRejectProbability = maxRejectProbability
+        self.minRequests = minRequests; self.random = random
+        // 1-second buckets (one bucket under a second; beyond an hour, 3600 wider buckets so
+        // memory stays bounded).
+        let slots = Swift.min(3600, Swift.max(1, Int(window.rounded(.up))))
+        requests = SlidingSum(window: window, slots: slots)
+        accepts = SlidingSum(window: window, slots: slots)
+    }
+
+    /// Requests and accepts in the window at `now`.
+    public func counts(now: Double) -> (requests: Int, accepts: Int) {
+        (requests.peek(at: now), accepts.peek(at: now))
+    }
+
+    /// The probability a request arriving at `now` is rejected (before it is counted).
+    public func rejectProbability(now: Double) -> Double {
+        let (r, a) = counts(now: now)
+        guard r >= minRequests else { return 0 }
+        let p = Swift.max(0, (Double(r) - k * Double(a)) / (Double(r) + 1))
+        return Swift.min(p, maxRejectProbability)
+    }
+
+    public mutating func shouldReject(now: Double) -> Bool {
+        let p = rejectProbability(now: now)
+        requests.add(1, at: now)
+        return p > 0 && random.uniform() < p
+    }
+
+    public mutating func record(accepted: Bool, now: Double) {
+        if accepted { accepts.add(1, at: now) }
+    }
+}
