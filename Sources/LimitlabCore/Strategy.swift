@@ -125,7 +125,8 @@ public enum StrategyCommand: Sendable, Equatable {
 ///
 /// Contract: every arrived request ends in exactly one of success (reported through
 /// `finished` with a 2xx outcome), `.giveUp`, or `.drop`; after a failed attempt the strategy
-/// must eventually emit `.send` or `.giveUp` for it.
+/// must eventually emit `.send`, `.giveUp` or `.drop` for it (a retry the limiter refuses ends
+/// as a drop even though it had attempts).
 public protocol ClientStrategy {
     /// A new request arrived at its intended time.
     mutating func arrived(_ request: PendingRequest, now: Double)
