@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // C edge: system libraries with typed shims. Nothing above LimitlabStats / the HTTP
@@ -52,10 +53,22 @@ let package = Package(
             name: "LimitlabReport",
             dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabSim"],
             swiftSettings: strict),
+        // The built-in mock Anthropic API server (SwiftNIO), driving the same LimitModel.
+        .target(
+            name: "LimitlabMock",
+            dependencies: [
+                "LimitlabCore", "LimitlabStats", "LimitlabScenario",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "limitlab",
             dependencies: [
                 "LimitlabCore", "LimitlabScenario", "LimitlabSim", "LimitlabReport", "LimitlabStats", "LimitlabStrategies",
+                "LimitlabMock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -75,6 +88,7 @@ let package = Package(
             name: "LimitlabSimTests",
             dependencies: ["LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabReport"]),
         .testTarget(name: "CBridgeTests", dependencies: ["CCurl", "CGSL"]),
+        .testTarget(name: "LimitlabMockTests", dependencies: ["LimitlabMock", "LimitlabCore", "CCurl"]),
         .testTarget(
             name: "LimitlabReportTests",
             dependencies: ["LimitlabReport", "LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabScenario"]),

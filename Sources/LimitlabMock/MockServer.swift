@@ -1,0 +1,2 @@
+// Placeholder replaced by the mock-server implementation.
+public enum MockServerPlaceholder {}
