@@ -5,7 +5,7 @@ APT_PACKAGES := libcurl4-openssl-dev libgsl-dev pkg-config
 SCENARIO ?= scenarios/quickstart.yaml
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: setup build run test test-swift test-cli test-baselines baselines bench clean
+.PHONY: setup build run test test-swift test-cli test-baselines baselines docs bench clean
 
 ## setup: install the C libraries limitlab links (libcurl, GSL) with apt, only when missing.
 setup:
@@ -46,6 +46,10 @@ baselines: build
 	  $$($(SWIFT) build --show-bin-path)/limitlab run $$s --out .build/baseline-runs/$$stem --quiet && \
 	  $$($(SWIFT) build --show-bin-path)/limitlab baseline update .build/baseline-runs/$$stem/report.json --out baselines/$$stem.json || exit 1; \
 	done
+
+## docs: regenerate the strategy reference in docs/strategies.md from the registry.
+docs: build
+	{ cat docs/strategies.head.md; $$($(SWIFT) build --show-bin-path)/limitlab strategies --markdown; } > docs/strategies.md
 
 ## bench: measured figures (release build); never part of `make test`.
 bench: setup

@@ -145,6 +145,7 @@ check "tiers --json is JSON" bash -c "'$BIN' tiers --json --scheme 2026 | python
 check "tiers --model filters by class" bash -c "'$BIN' tiers --model claude-3-5-haiku | grep -q 'haiku-3.5' && ! '$BIN' tiers --model claude-3-5-haiku | grep -q 'sonnet'"
 check "tiers rejects an unknown scheme" exits 2 "$BIN" tiers --scheme 1999
 check "strategies lists sdk-default with its parameters" bash -c "'$BIN' strategies | grep -q 'max_retries'"
+check "docs/strategies.md is current (make docs)" bash -c "cmp -s docs/strategies.md <(cat docs/strategies.head.md; '$BIN' strategies --markdown)"
 check "strategies --json is JSON" bash -c "'$BIN' strategies --json | python3 -c 'import json,sys; assert any(s[\"name\"]==\"none\" for s in json.load(sys.stdin))'"
 
 echo

@@ -15,6 +15,9 @@ struct StrategiesCommand: ParsableCommand {
     @Flag(help: "Print as JSON.")
     var json = false
 
+    @Flag(help: "Print the reference as Markdown (the generated part of docs/strategies.md).")
+    var markdown = false
+
     @Option(help: "Only this role: baseline, admission, preset, retry, budget, concurrency or shed.")
     var role: String?
 
@@ -41,6 +44,10 @@ struct StrategiesCommand: ParsableCommand {
             writeStdout(String(decoding: data, as: UTF8.self) + "\n")
             return
         }
+        if markdown {
+            writeStdout(Self.markdownReference(entries))
+            return
+        }
         var text = ""
         for r in StrategyRole.allCases {
             let group = entries.filter { $0.role == r }
@@ -55,5 +62,26 @@ struct StrategiesCommand: ParsableCommand {
             }
         }
         writeStdout(text)
+    }
+
+    static func markdownReference(_ entries: [StrategyDescriptor]) -> String {
+        var md = ""
+        for r in StrategyRole.allCases {
+            let group = entries.filter { $0.role == r }
+            guard !group.isEmpty else { continue }
+            md += "### Role `\(r.rawValue)` (scenario key `\(r.scenarioKey):`)\n\n"
+            for d in group {
+                md += "#### `\(d.name)`\n\n\(d.summary)\n\n*Mirrors:* \(d.mirrors)\n\n"
+                if !d.parameters.isEmpty {
+                    md += "| parameter | type | default | meaning |\n|---|---|---|---|\n"
+                    for p in d.parameters {
+                        let summary = p.summary.replacingOccurrences(of: "|", with: "\\|")
+                        md += "| `\(p.name)` | \(p.kind.label) | `\(p.defaultValue)` | \(summary) |\n"
+                    }
+                    md += "\n"
+                }
+            }
+        }
+        return md
     }
 }
