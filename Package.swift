@@ -64,9 +64,15 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
+        // The live runner: open-loop load over libcurl's multi interface, driving the same strategy objects.
+        .target(
+            name: "LimitlabLive",
+            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies", "LimitlabSim", "CCurl"],
+            swiftSettings: strict),
         .executableTarget(
             name: "limitlab",
             dependencies: [
+                "LimitlabLive",
                 "LimitlabCore", "LimitlabScenario", "LimitlabSim", "LimitlabReport", "LimitlabStats", "LimitlabStrategies",
                 "LimitlabMock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -89,6 +95,10 @@ let package = Package(
             dependencies: ["LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabReport"]),
         .testTarget(name: "CBridgeTests", dependencies: ["CCurl", "CGSL"]),
         .testTarget(name: "LimitlabMockTests", dependencies: ["LimitlabMock", "LimitlabCore", "CCurl"]),
+        .testTarget(
+            name: "LimitlabLiveTests",
+            dependencies: ["LimitlabLive", "LimitlabMock", "LimitlabCore", "LimitlabSim", "LimitlabReport", "LimitlabScenario",
+                           "LimitlabStats", "LimitlabStrategies"]),
         .testTarget(
             name: "LimitlabReportTests",
             dependencies: ["LimitlabReport", "LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabScenario"]),

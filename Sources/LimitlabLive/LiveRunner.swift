@@ -1,0 +1,2 @@
+// Placeholder replaced by the live runner.
+public enum LiveRunnerPlaceholder {}
