@@ -121,6 +121,9 @@ public struct Bucket: Sendable, Equatable {
 
 /// One dimension's values for the `anthropic-ratelimit-*` headers.
 public struct RateLimitReading: Sendable, Equatable {
+    public init(limit: Int, remaining: Double, resetAt: Double) {
+        self.limit = limit; self.remaining = remaining; self.resetAt = resetAt
+    }
     public var limit: Int
     /// Exact level (may be negative); headers clamp at 0 and round tokens to the thousand.
     public var remaining: Double
@@ -130,6 +133,9 @@ public struct RateLimitReading: Sendable, Equatable {
 
 /// The state behind the `anthropic-ratelimit-*` header set at one instant.
 public struct RateLimitSnapshot: Sendable, Equatable {
+    public init(requests: RateLimitReading, inputTokens: RateLimitReading, outputTokens: RateLimitReading) {
+        self.requests = requests; self.inputTokens = inputTokens; self.outputTokens = outputTokens
+    }
     public var requests: RateLimitReading
     public var inputTokens: RateLimitReading
     public var outputTokens: RateLimitReading
@@ -237,33 +243,36 @@ public struct LimitModel: Sendable {
         var refused: LimitDimensions = []
         var wait = 0.0
 
-        if requests.level < 1 {
+        // A tolerance of 1e-9 keeps float residue from refill arithmetic (0.99999999999998)
+        // from refusing a request that is due.
+        let eps = 1e-9
+        if requests.level < 1 - eps {
             refused.insert(.requests)
             wait = Swift.max(wait, requests.secondsUntil(1, strict: false))
         }
         switch config.admission {
         case .positiveBalance:
-            if input.level <= 0 && inCost > 0 {
+            if input.level <= eps && inCost > 0 {
                 refused.insert(.inputTokens)
                 wait = Swift.max(wait, input.secondsUntil(0, strict: true))
             }
-            if output.level <= 0 {
+            if output.level <= eps {
                 refused.insert(.outputTokens)
                 wait = Swift.max(wait, output.secondsUntil(0, strict: true))
             }
         case .fullCost:
             let needIn = Swift.min(inCost, input.capacity)
-            if input.level < needIn {
+            if input.level < needIn - eps {
                 refused.insert(.inputTokens)
                 wait = Swift.max(wait, input.secondsUntil(needIn, strict: false))
             }
             if reserve > 0 {
                 let needOut = Swift.min(reserve, output.capacity)
-                if output.level < needOut {
+                if output.level < needOut - eps {
                     refused.insert(.outputTokens)
                     wait = Swift.max(wait, output.secondsUntil(needOut, strict: false))
                 }
-            } else if output.level <= 0 {
+            } else if output.level <= eps {
                 refused.insert(.outputTokens)
                 wait = Swift.max(wait, output.secondsUntil(0, strict: true))
             }

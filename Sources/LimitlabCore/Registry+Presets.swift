@@ -1,7 +1,6 @@
 extension StrategyRegistry {
-    /// Presets P2–P8 of strategies.md §8.3 (P1 is the `sdk-default` baseline itself). A preset
-    /// whose name is also a limiter's (`header-paced`) gives that limiter the preset's roles
-    /// unless the scenario names its own.
+    /// Presets P2–P8 of strategies.md §8.3 (P1 is the `sdk-default` baseline itself; P8 is
+    /// `header-paced+jitter`, as `header-paced` names the bare limiter).
     static let presetEntries: [StrategyDescriptor] = [
         StrategyDescriptor(
             name: "bottleneck-typical", role: .preset,
@@ -31,7 +30,7 @@ extension StrategyRegistry {
             summary: "P7: client token bucket + Google SRE adaptive throttling (K 2) + a 10 % retry budget, 3 attempts.",
             mirrors: "Site Reliability Engineering ch. 21", parameters: []),
         StrategyDescriptor(
-            name: "header-paced", role: .preset,
+            name: "header-paced+jitter", role: .preset,
             summary: "P8: pace sends from the anthropic-ratelimit-* headers + full jitter, honouring retry-after exactly plus jitter.",
             mirrors: "anthropic-sdk-typescript#357 proposal + AWS full jitter", parameters: []),
     ]

@@ -88,7 +88,7 @@ public struct PipelineStrategy: ClientStrategy {
         }
         admissionWake = nil
         while let head = queue.first {
-            if now - head.readyAt > maxQueueWait {
+            if now - head.readyAt >= maxQueueWait {
                 queue.removeFirst()
                 commands.append(.drop(request: head.request.id, reason: .deadline))
                 continue

@@ -44,7 +44,7 @@ public enum Presets {
             e = StrategySpec(name: "token-bucket", retry: RoleSpec(name: "full-jitter", params: ["max_attempts": .number(3)]),
                              budget: RoleSpec(name: "percentage", params: ["percent": .number(0.1)]),
                              shed: RoleSpec(name: "sre"))
-        case "header-paced":
+        case "header-paced+jitter":
             e = StrategySpec(name: "header-paced", retry: RoleSpec(name: "retry-after", params: [
                 "backoff": .string("full-jitter"), "mode": .string("exact+jitter"),
             ]))

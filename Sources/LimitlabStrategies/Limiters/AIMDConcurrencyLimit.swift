@@ -1,0 +1,50 @@
+public import LimitlabCore
+
+/// S17: Netflix concurrency-limits' `AIMDLimit` on attempts in flight.
+///
+/// Per sample: on a drop, `limit = floor(limit · backoffRatio)`; else if `inFlight · 2 ≥ limit`,
+/// `limit + 1` (per sample, not per round trip); then clamped to `[minLimit, maxLimit]`.
+/// A drop is a 429 or 529, or, when `timeout` is set, a successful attempt that took longer
+/// (the anchor's `rtt > timeout`). Other failures are not samples, like the library's
+/// `onIgnore`. The anchor's 5 s timeout is off by default: most LLM responses take longer, so
+/// it would count every one as a drop and pin the limit at `minLimit`.
+///
+/// `inFlight` is what the pipeline passes at completion (the finishing attempt included);
+/// the library samples the in-flight count taken when the attempt started.
+public struct AIMDConcurrencyLimit: ConcurrencyPolicy {
+    /// The current limit on attempts in flight.
+    public private(set) var limit: Int
+    public let minLimit: Int
+    public let maxLimit: Int
+    public let backoffRatio: Double
+    /// Seconds from send to completion above which a success counts as a drop; nil: never.
+    public let timeout: Double?
+
+    public init(initialLimit: Int = 20, minLimit: Int = 20, maxLimit: Int = 200, backoffRatio: Double = 0.9,
+                timeout: Double? = nil) {
+        precondition(minLimit >= 1 && minLimit <= maxLimit && backoffRatio >= 0.5 && backoffRatio < 1)
+        self.minLimit = minLimit; self.maxLimit = maxLimit; self.backoffRatio = backoffRatio; self.timeout = timeout
+        // The library does not clamp the initial limit; the pipeline needs at least 1.
+        limit = Swift.max(1, initialLimit)
+    }
+
+    public mutating func finished(outcome: AttemptOutcome, inFlight: Int, now: Double) {
+        let rtt = outcome.completedAt - outcome.sentAt
+        let drop: Bool
+        if Retryability.isThrottled(outcome) {
+            drop = true
+        } else if outcome.succeeded {
+            drop = timeout.map { rtt > $0 } ?? false
+        } else {
+            return
+        }
+        var next = limit
+        if drop {
+            // Java's (int) cast: truncation toward zero.
+            next = Int(Double(limit) * backoffRatio)
+        } else if inFlight * 2 >= limit {
+            next = limit + 1
+        }
+        limit = Swift.min(maxLimit, Swift.max(minLimit, next))
+    }
+}

@@ -1,0 +1,112 @@
+public import LimitlabCore
+
+/// S11: client-side token buckets for the three server dimensions (requests, input tokens,
+/// output tokens), refilled at limit/60 per second up to `burst` seconds' worth.
+///
+/// The request at the head of the queue is told the earliest time at which every bucket holds
+/// its cost, computed in closed form as `golang.org/x/time/rate` does for a reservation
+/// (`wait = deficit / rate`). Unlike x/time/rate, which refuses a cost above the burst
+/// (`n > b`), a cost larger than a bucket is capped at the capacity: the request waits for a
+/// full bucket and leaves it in debt, which the next request then waits out. Input is charged
+/// at send from the client's estimate; output is charged after the response with the actual
+/// tokens (or, with `reserveOutput`, `max_tokens` is reserved at send and the unused part
+/// refunded), so a long answer puts the output bucket in debt and blocks later requests until
+/// refill repays it.
+public struct TokenBucketLimiter: AdmissionPolicy {
+    public enum InitialFill: String, Sendable, CaseIterable {
+        case full, empty
+    }
+
+    /// Limits per minute; nil leaves a dimension unlimited.
+    public struct Configuration: Sendable, Equatable {
+        public var rpm: Double?
+        public var itpm: Double?
+        public var otpm: Double?
+        /// Capacity in seconds of refill (1 = one second's worth, 60 = a full minute).
+        public var burstSeconds: Double
+        public var initialFill: InitialFill
+        public var countCacheReads: Bool
+        public var reserveOutput: Bool
+
+        public init(rpm: Double?, itpm: Double?, otpm: Double?, burstSeconds: Double = 1,
+                    initialFill: InitialFill = .full, countCacheReads: Bool = false, reserveOutput: Bool = false) {
+            self.rpm = rpm; self.itpm = itpm; self.otpm = otpm; self.burstSeconds = burstSeconds
+            self.initialFill = initialFill; self.countCacheReads = countCacheReads; self.reserveOutput = reserveOutput
+        }
+    }
+
+    public let configuration: Configuration
+    private var requests: RefillingBucket?
+    private var input: RefillingBucket?
+    private var output: RefillingBucket?
+
+    /// Buckets start at model time `start` (0 for a run).
+    public init(_ configuration: Configuration, start: Double = 0) {
+        self.configuration = configuration
+        func bucket(_ perMinute: Double?, floor: Double) -> RefillingBucket? {
+            guard let perMinute, perMinute > 0 else { return nil }
+            let rate = perMinute / 60
+            let capacity = Swift.max(floor, rate * configuration.burstSeconds)
+            return RefillingBucket(rate: rate, capacity: capacity,
+                                   level: configuration.initialFill == .full ? capacity : 0, at: start)
+        }
+        // As on the server, a request always costs 1, so the requests bucket holds at least 1.
+        requests = bucket(configuration.rpm, floor: 1)
+        input = bucket(configuration.itpm, floor: 0)
+        output = bucket(configuration.otpm, floor: 0)
+    }
+
+    /// Input tokens this request is charged at send.
+    public func inputCost(_ cost: RequestCost) -> Double {
+        Double(cost.inputTokens + cost.cacheCreationTokens + (configuration.countCacheReads ? cost.cacheReadTokens : 0))
+    }
+
+    private func outputReservation(_ cost: RequestCost) -> Double {
+        configuration.reserveOutput ? Double(cost.maxTokens) : 0
+    }
+
+    /// The earliest time ≥ `now` at which every bucket admits `cost`.
+    public func earliestAdmission(_ cost: RequestCost, now: Double) -> Double {
+        var t = now
+        if let b = requests { t = Swift.max(t, b.timeToReach(1, from: now)) }
+        let inCost = inputCost(cost)
+        // A request without input passes a bucket in debt, as on the server.
+        if let b = input, inCost > 0 { t = Swift.max(t, b.timeToReach(Swift.min(inCost, b.capacity), from: now)) }
+        // Without a reservation the output bucket only needs its debt repaid.
+        if let b = output { t = Swift.max(t, b.timeToReach(Swift.min(outputReservation(cost), b.capacity), from: now)) }
+        return t
+    }
+
+    public mutating func ask(_ request: PendingRequest, attempt: Int, now: Double) -> AdmissionAnswer {
+        .notBefore(earliestAdmission(request.cost, now: now), now: now)
+    }
+
+    public mutating func sent(_ request: PendingRequest, attempt: Int, now: Double) {
+        let inCost = inputCost(request.cost), reserve = outputReservation(request.cost)
+        requests?.take(1, at: now)
+        input?.take(inCost, at: now)
+        output?.take(reserve, at: now)
+    }
+
+    public mutating func finished(_ request: PendingRequest, attempt: Int, outcome: AttemptOutcome, now: Double) {
+        // Requests and input stay charged after a 429: the refusal says the server is shorter
+        // than this client thought, so giving them back would only hasten the next refusal.
+        if configuration.reserveOutput {
+            let unused = request.cost.maxTokens - outcome.outputTokens
+            if unused > 0 { output?.give(Double(unused), at: now) }
+            else if unused < 0 { output?.take(Double(-unused), at: now) }
+        } else if outcome.outputTokens > 0 {
+            output?.take(Double(outcome.outputTokens), at: now)
+        }
+    }
+
+    /// Bucket levels at `now` (nil for a dimension without a bucket), for tests and reports.
+    public func levels(at now: Double) -> (requests: Double?, input: Double?, output: Double?) {
+        (requests?.level(at: now), input?.level(at: now), output?.level(at: now))
+    }
+
+    /// Capacities (nil for a dimension without a bucket).
+    public var capacities: (requests: Double?, input: Double?, output: Double?) {
+        (requests?.capacity, input?.capacity, output?.capacity)
+    }
+}
