@@ -2,15 +2,24 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 APT_PACKAGES := libcurl4-openssl-dev libgsl-dev pkg-config
+# Only the tests need these: headless Chromium renders report.html, Python runs the SDK test.
+TEST_APT_PACKAGES := chromium fonts-liberation python3
 SCENARIO ?= scenarios/quickstart.yaml
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: setup build run test test-swift test-cli test-baselines baselines docs bench clean
+.PHONY: setup setup-test test-html build run test test-swift test-cli test-baselines baselines docs bench clean
 
 ## setup: install the C libraries limitlab links (libcurl, GSL) with apt, only when missing.
 setup:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
+
+## setup-test: what the tests need besides the libraries (Chromium, fonts, Python).
+setup-test: setup
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(TEST_APT_PACKAGES)"
+
+apt-install:
 	@missing=""; \
-	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "make setup: installing$$missing"; \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -n"; \
@@ -25,8 +34,9 @@ build: setup
 run: build
 	$$($(SWIFT) build --show-bin-path)/limitlab run $(SCENARIO)
 
-## test: build and run every test (Swift unit tests, CLI end-to-end checks, baselines).
-test: setup test-swift test-cli test-baselines
+## test: build and run every test (Swift unit tests, CLI end-to-end checks, baselines, the
+## HTML report in headless Chromium).
+test: setup-test test-swift test-cli test-baselines test-html
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -34,6 +44,11 @@ test-swift:
 
 test-cli: build
 	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/cli.sh
+
+## test-html: render a real report.html in headless Chromium: every chart visible, no console errors.
+test-html: build
+	rm -rf .build/html-check && $$($(SWIFT) build --show-bin-path)/limitlab run scenarios/strategy-shootout.yaml --out .build/html-check --quiet
+	bash tests/html-check.sh .build/html-check/report.html
 
 ## test-baselines: the example scenarios must match their committed baselines.
 test-baselines: build
@@ -56,7 +71,8 @@ bench: setup
 	$(SWIFT) build -c release --product limitlab-bench
 	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000,10000000 --strategy sdk-default
 	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy sdk-default --load 1.1 --out reports/bench/overload
-	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy all --load 1.1 --out reports/bench/strategies
+	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy all --out reports/bench/strategies
+	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy all --load 1.1 --out reports/bench/strategies-overload
 
 clean:
 	rm -rf .build

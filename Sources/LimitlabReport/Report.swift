@@ -162,7 +162,8 @@ public enum ReportWriter {
         }
     }
 
-    /// Writes `report.json`, `summary.md` and one `events-<strategy>.csv` per run into `directory`.
+    /// Writes `report.json`, `summary.md`, `report.html` and one `events-<strategy>.csv` per run
+    /// into `directory`.
     public static func write(report: Report, stream: ArrivalStream, runs: [(spec: StrategySpec, log: RunLog)],
                              to directory: String) throws(ReportError) {
         let fm = FileManager.default
@@ -177,6 +178,7 @@ public enum ReportWriter {
             try writeFile(EventCSV.render(log: run.log, stream: stream), to: path)
         }
         try writeFile(Data(MarkdownSummary.render(report).utf8), to: (directory as NSString).appendingPathComponent("summary.md"))
+        try writeFile(Data(HTMLReport.render(report).utf8), to: (directory as NSString).appendingPathComponent("report.html"))
         try writeFile(json(report), to: (directory as NSString).appendingPathComponent("report.json"))
     }
 

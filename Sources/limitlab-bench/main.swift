@@ -68,6 +68,11 @@ for n in counts {
     for name in strategyNames {
         scenario.strategies = [StrategySpec(name: name)]
         let strategy = try StrategyFactory.make(scenario.strategies[0], limits: scenario.limits.config, seed: scenario.seed)
+        // Reset the peak-RSS mark so each strategy's peak is its own (Linux: "5" > clear_refs).
+        if let fh = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
+            fh.write(Data("5".utf8))
+            try? fh.close()
+        }
         let ts = now()
         let log = Simulator.run(scenario: scenario, stream: stream, strategy: strategy)
         let t2 = now()
@@ -80,11 +85,12 @@ for n in counts {
         let simRate = Double(n) / (t1 - t0 + simSeconds)
         let bytesPerRequest = Double(peakAfterSim - rssBefore) / Double(n)
         let ratio = noneTime.map { simSeconds / $0 }
-        let line = String(format: "%9d requests, %-22@ generate %.3fs, simulate %.3fs%@ → %.2fM requests/s; summary %.3fs; "
-                          + "%.0f B/request peak; %d attempts, %d × 429",
+        let nsPerAttempt = simSeconds / Double(max(1, log.attemptCountTotal)) * 1e9
+        let line = String(format: "%9d requests, %-22@ generate %.3fs, simulate %.3fs%@ → %.2fM requests/s, %.0f ns/attempt; "
+                          + "summary %.3fs; %.0f B/request peak; %d attempts, %d × 429",
                           n, name as NSString, t1 - t0, simSeconds,
                           (ratio.map { String(format: " (%.2f× none)", $0) } ?? "") as NSString,
-                          simRate / 1e6, t3 - t2, bytesPerRequest, log.attemptCountTotal,
+                          simRate / 1e6, nsPerAttempt, t3 - t2, bytesPerRequest, log.attemptCountTotal,
                           summary.statusCounts["429"] ?? 0)
         print(line)
         var entry: [String: Any] = [
@@ -92,6 +98,7 @@ for n in counts {
             "requests_per_wall_s": simRate, "summary_s": t3 - t2, "bytes_per_request": bytesPerRequest,
             "bytes_per_request_with_summary": Double(peakAfterSummary - rssBefore) / Double(n),
             "attempts": log.attemptCountTotal, "status_429": summary.statusCounts["429"] ?? 0,
+            "ns_per_attempt": nsPerAttempt,
         ]
         if let ratio { entry["time_vs_none"] = ratio }
         results.append(entry)

@@ -1,0 +1,785 @@
+import Foundation
+import LimitlabStats
+
+/// `report.html`: one self-contained page (inline CSS and SVG, no script, no network) that
+/// compares the strategies of a run at a glance, with exact values in cell tooltips.
+///
+/// The output is well-formed XML as well as HTML5, so it can be checked with an XML parser.
+public enum HTMLReport {
+    /// Renders the page. Deterministic: the same report gives the same bytes.
+    public static func render(_ report: Report) -> String {
+        let page = Page(report: report)
+        var h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
+        h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>"
+        h += "<meta name=\"color-scheme\" content=\"light\"/>"
+        // The page must never reach the network: the browser enforces it, and a violation
+        // shows up as a console error in tests/html-check.sh.
+        h += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\"/>"
+        h += "<meta name=\"generator\" content=\"\(HTMLText.escape(report.generator))\"/>"
+        h += "<title>\(HTMLText.escape("limitlab · " + report.scenario.name))</title>"
+        h += "<style>\(css)</style></head><body><main>\n"
+        h += page.header()
+        h += page.comparison()
+        h += page.charts()
+        h += page.failures()
+        h += page.spans()
+        h += page.footer()
+        h += "</main></body></html>\n"
+        return h
+    }
+
+    /// Colour-blind-safe strategy colours (Okabe & Ito 2008), most distinct on white first.
+    static let palette = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"]
+
+    /// CSS class of the i-th strategy: a palette colour, plus a dash pattern once colours repeat.
+    static func strategyClass(_ i: Int) -> String {
+        let dash = (i / palette.count) % 3
+        return "s\(i % palette.count)" + (dash > 0 ? " d\(dash)" : "")
+    }
+
+    static let css: String = {
+        var c = """
+        :root{--fg:#1f2328;--muted:#59636e;--faint:#818b98;--line:#d1d9e0;--soft:#f6f8fa;--best:#dafbe1;--best-fg:#116329;--ok:#1a7f37;--bad:#c4432b}
+        *{box-sizing:border-box}
+        html{background:#fff;color:var(--fg)}
+        body{margin:0;font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif;-webkit-text-size-adjust:100%}
+        main{max-width:1240px;margin:0 auto;padding:28px 28px 40px}
+        h1{font-size:26px;line-height:1.25;margin:2px 0 10px;font-weight:650;overflow-wrap:anywhere}
+        h2{font-size:17px;margin:34px 0 4px;font-weight:650}
+        h2+p.lede{margin:0 0 12px;color:var(--muted)}
+        .eyebrow{color:var(--muted);font-size:12px;letter-spacing:.06em;text-transform:uppercase;font-weight:600}
+        .meta{display:grid;grid-template-columns:repeat(auto-fill,minmax(270px,1fr));gap:8px 28px;margin:14px 0 0;padding:14px 16px;background:var(--soft);border:1px solid var(--line);border-radius:8px}
+        .meta div{min-width:0}
+        .meta dt{font-size:12px;color:var(--muted);font-weight:600}
+        .meta dd{margin:0;overflow-wrap:anywhere}
+        code,.mono{font-family:ui-monospace,SFMono-Regular,"SF Mono",Menlo,Consolas,"Liberation Mono",monospace;font-size:12.5px}
+        .headline{margin:18px 0 0;font-size:15px}
+        .verdicts{list-style:none;margin:10px 0 0;padding:0;display:grid;gap:6px}
+        .verdicts li{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 10px;padding:8px 12px;border:1px solid var(--line);border-radius:8px}
+        .verdicts .who{font-weight:650;overflow-wrap:anywhere}
+        .verdicts .facts{color:var(--muted);font-variant-numeric:tabular-nums}
+        .tag{display:inline-block;font-size:12px;font-weight:600;color:var(--best-fg);background:var(--best);border-radius:10px;padding:0 8px}
+        .tag.miss{color:var(--bad);background:#fff1ee}
+        .scroll{overflow-x:auto;border:1px solid var(--line);border-radius:8px}
+        table{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}
+        th,td{padding:6px 8px;text-align:right;vertical-align:top;border-top:1px solid var(--line)}
+        thead th{border-top:0;background:var(--soft);font-size:12px;font-weight:600;color:var(--muted);white-space:nowrap;vertical-align:bottom}
+        thead tr.group th{padding-bottom:0;text-align:center}
+        thead tr.group th.g{border-bottom:1px solid var(--line)}
+        #spans-table .gs{border-left:1px solid var(--line)}
+        th.name,td.name{text-align:left}
+        tbody th{font-weight:600;text-align:left;min-width:160px;max-width:240px;overflow-wrap:anywhere}
+        td{white-space:nowrap}
+        td.best{background:var(--best);color:var(--best-fg);font-weight:650}
+        .sub{display:block;font-size:11.5px;font-weight:400;color:var(--muted)}
+        td.best .sub{color:var(--best-fg)}
+        .none{color:var(--faint)}
+        .ok{color:var(--ok);font-weight:700}
+        .bad{color:var(--bad);font-weight:700}
+        .kv{display:block;white-space:nowrap}
+        .kv b{font-weight:600;margin-left:6px}
+        td.list{text-align:left}
+        .bar{display:flex;width:88px;height:5px;margin:4px 0 0 auto;border-radius:3px;overflow:hidden;background:#d8dee4}
+        .bar i{display:block;height:100%;background:#2da44e}
+        .bar b{display:block;height:100%;background:#cf4a2f}
+        .sw{display:inline-block;width:16px;height:0;border-top:3px solid var(--c);border-radius:2px;vertical-align:middle;margin-right:7px}
+        .charts{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:18px}
+        .charts.three{grid-template-columns:repeat(3,minmax(0,1fr));margin-top:18px}
+        figure{margin:0;padding:12px 14px 10px;border:1px solid var(--line);border-radius:8px;min-width:0}
+        figcaption{font-weight:650;margin-bottom:2px}
+        figcaption .sub{margin-top:1px}
+        .legend{list-style:none;margin:6px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:2px 14px;font-size:12px;color:var(--muted)}
+        .legend li{overflow-wrap:anywhere}
+        svg.plot{display:block;width:100%;height:auto;margin-top:6px;overflow:visible}
+        .plot text{font-size:11px;fill:#59636e}
+        .plot .axis-title{fill:#1f2328;font-weight:600}
+        .plot .grid path{stroke:#e6eaef;stroke-width:1}
+        .plot .grid path.minor{stroke:#f2f4f6}
+        .plot .frame{fill:none;stroke:#8c959f;stroke-width:1}
+        .plot path.ln{fill:none;stroke:var(--c);stroke-width:1.8;stroke-opacity:.88;stroke-linejoin:round;stroke-linecap:round}
+        .plot .refline{fill:none;stroke:#8c959f;stroke-width:1;stroke-dasharray:5 4}
+        .plot .refline.zero{stroke:#1f2328;stroke-dasharray:none;stroke-width:1.2}
+        .plot .refline.slo{stroke:#cf4a2f}
+        .plot .reflabel{font-size:10.5px;fill:#59636e;paint-order:stroke;stroke:#fff;stroke-width:3px}
+        .plot .below{fill:#fdf0ee}
+        .plot .below-label{fill:#c4432b;font-size:10.5px;font-weight:600}
+        .plot .nodata{font-size:13px;fill:#818b98}
+        .offered{--c:#8c959f}
+        .plot path.ln.offered{stroke-dasharray:5 3;stroke-width:1.4}
+        .sw.offered{border-top-style:dashed}
+        .sw.limit{--c:#8c959f;border-top:1px dashed #8c959f}
+        .sw.slo{--c:#cf4a2f;border-top:1px dashed #cf4a2f}
+        .plot path.ln.d1{stroke-dasharray:7 3}.plot path.ln.d2{stroke-dasharray:2 3}
+        .sw.d1,.sw.d2{border-top-style:dashed}
+        footer{margin-top:36px;padding-top:14px;border-top:1px solid var(--line);color:var(--muted);font-size:12.5px}
+        footer p{margin:4px 0}
+        @media (max-width:900px){.charts,.charts.three{grid-template-columns:minmax(0,1fr)}main{padding:18px 14px}}
+        @media print{main{max-width:none}figure,tr{break-inside:avoid}}
+
+        """
+        for (i, colour) in palette.enumerated() { c += ".s\(i){--c:\(colour)}" }
+        return c + "\n"
+    }()
+}
+
+/// Text escaping for HTML that is also valid XML.
+enum HTMLText {
+    /// Escapes the five XML specials; control characters XML forbids become U+FFFD.
+    static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for u in s.unicodeScalars {
+            switch u {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            case "\t", "\n", "\r": out.unicodeScalars.append(u)
+            case _ where u.value < 0x20 || (0x7F...0x9F).contains(u.value) || u.value == 0xFFFE || u.value == 0xFFFF:
+                out += "\u{FFFD}"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+}
+
+/// Number formatting for people (cells) and for tooltips (exact).
+enum HTMLFormat {
+    static func fixed(_ v: Double, _ digits: Int) -> String {
+        let s = String(format: "%.\(digits)f", v)
+        // "-0.0" reads as a sign error.
+        return s.hasPrefix("-") && s.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) ? String(s.dropFirst()) : s
+    }
+
+    static func grouped(_ v: Int) -> String {
+        let digits = String(v.magnitude)
+        var out = ""
+        for (i, ch) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(ch)
+        }
+        return (v < 0 ? "-" : "") + out
+    }
+
+    static func fixedGrouped(_ v: Double, _ digits: Int) -> String {
+        let s = fixed(v, digits)
+        let negative = s.hasPrefix("-")
+        let body = negative ? String(s.dropFirst()) : s
+        let parts = body.split(separator: ".", maxSplits: 1)
+        let whole = Int(parts[0]).map(grouped) ?? String(parts[0])
+        return (negative ? "-" : "") + whole + (parts.count > 1 ? "." + parts[1] : "")
+    }
+
+    /// At most `digits` decimals, trailing zeros removed.
+    static func trimmed(_ v: Double, _ digits: Int) -> String {
+        var s = fixed(v, digits)
+        if s.contains(".") {
+            while s.hasSuffix("0") { s.removeLast() }
+            if s.hasSuffix(".") { s.removeLast() }
+        }
+        return s
+    }
+
+    /// A count or rate: grouped integer when whole, else one decimal.
+    static func amount(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? grouped(Int(v)) : fixedGrouped(v, 1)
+    }
+
+    static func pct(_ v: Double, _ digits: Int = 1) -> String { fixed(v * 100, digits) + "%" }
+
+    /// Seconds with three significant figures, milliseconds below one second.
+    static func seconds(_ v: Double) -> String {
+        let a = abs(v)
+        if a == 0 { return "0 s" }
+        if a < 0.001 { return trimmed(v * 1000, 2) + " ms" }
+        if a < 1 { return fixed(v * 1000, a < 0.01 ? 1 : 0) + " ms" }
+        if a < 10 { return fixed(v, 2) + " s" }
+        if a < 100 { return fixed(v, 1) + " s" }
+        return fixedGrouped(v, 0) + " s"
+    }
+
+    /// A threshold as written: `30 s`, `1.5 s`, `250 ms`.
+    static func secondsShort(_ v: Double) -> String {
+        abs(v) < 1 && v != 0 ? trimmed(v * 1000, 1) + " ms" : trimmed(v, 2) + " s"
+    }
+
+    static func duration(_ s: Double) -> String {
+        s >= 3600 ? trimmed(s / 3600, 2) + " h" : s >= 60 ? trimmed(s / 60, 1) + " min" : trimmed(s, 1) + " s"
+    }
+
+    static func usd(_ v: Double) -> String {
+        "$" + (abs(v) >= 100 ? fixedGrouped(v, 0) : abs(v) >= 0.1 || v == 0 ? fixed(v, 2) : fixed(v, 4))
+    }
+
+    /// Shortest round-trip decimal: what the tooltip shows as the exact value.
+    static func exact(_ v: Double) -> String { v.isFinite ? "\(v)" : "n/a" }
+}
+
+/// Renders the sections of one report.
+private struct Page {
+    typealias Fmt = HTMLFormat
+    func esc(_ s: String) -> String { HTMLText.escape(s) }
+
+    let report: Report
+    let runs: [RunEntry]
+    let withSLO: Bool
+
+    init(report: Report) {
+        self.report = report
+        self.runs = report.runs
+        self.withSLO = report.runs.contains { $0.summary.slo != nil }
+    }
+
+    func swatch(_ i: Int) -> String { "<i class=\"sw \(HTMLReport.strategyClass(i))\"></i>" }
+    func label(_ i: Int) -> String { esc(runs[i].strategy) }
+
+    // MARK: Header
+
+    func header() -> String {
+        let sc = report.scenario, l = sc.limits, a = report.arrivals
+        var h = "<header><div class=\"eyebrow\">limitlab report · \(runs.count) strateg\(runs.count == 1 ? "y" : "ies")</div>"
+        h += "<h1>\(esc(sc.name))</h1><dl class=\"meta\">"
+        func item(_ term: String, _ html: String) { h += "<div><dt>\(term)</dt><dd>\(html)</dd></div>" }
+        item("Model", "<code>\(esc(sc.model))</code>" + (l.modelClass.map { " <span class=\"none\">(\(esc($0)))</span>" } ?? ""))
+        var limits = "\(Fmt.amount(l.rpm)) RPM · \(Fmt.amount(l.itpm)) ITPM · \(Fmt.amount(l.otpm)) OTPM"
+        if let keys = sc.keys, keys.count > 1 { limits = "\(keys.count) keys; first: " + limitsText(keys[0]) }
+        item("Limits" + (l.tier.map { " · " + esc($0) } ?? ""), esc(limits)
+             + "<span class=\"sub\">burst \(Fmt.trimmed(l.burst, 2))× · \(esc(l.admission)) · output "
+             + "\(esc(l.outputAccounting))\(l.cacheReadsCount ? " · cache reads count" : "")</span>")
+        item("Arrivals", "\(Fmt.grouped(a.offered)) requests over \(Fmt.duration(a.windowS))"
+             + "<span class=\"sub\">realised \(Fmt.fixed(a.realisedRatePerMin, 1))/min · mean "
+             + "\(Fmt.amount(a.inputTokensMean.rounded())) in / \(Fmt.amount(a.outputTokensMean.rounded())) out tokens</span>")
+        if let slo = runs.lazy.compactMap(\.summary.slo).first {
+            let target = slo.target.map { "<span class=\"sub\">target: \(Fmt.trimmed($0 * 100, 2))% of offered requests</span>" }
+            item("SLO", "succeed within \(Fmt.secondsShort(slo.latencyS)) of arrival" + (target ?? ""))
+        }
+        let length = sc.durationS.map { "duration " + Fmt.duration($0) } ?? sc.requests.map { "\(Fmt.grouped($0)) requests" }
+        item("Seed · target", "\(sc.seed) · <code>\(esc(sc.target))</code><span class=\"sub\">\(length ?? "")</span>")
+        item("Generated", esc(report.generatedAt) + "<span class=\"sub\">\(esc(report.generator))"
+             + (sc.file.map { " · " + esc($0) } ?? "") + "</span>")
+        h += "</dl>"
+        h += verdicts()
+        return h + "</header>\n"
+    }
+
+    func limitsText(_ k: ScenarioEcho.KeyLimits) -> String {
+        "\(Fmt.amount(k.rpm)) RPM · \(Fmt.amount(k.itpm)) ITPM · \(Fmt.amount(k.otpm)) OTPM"
+    }
+
+    func verdicts() -> String {
+        guard !runs.isEmpty else { return "<p class=\"none\">No strategies ran.</p>" }
+        let cols = columns()
+        var h = "<p class=\"headline\">\(headline())</p><ul class=\"verdicts\">"
+        for (i, run) in runs.enumerated() {
+            let s = run.summary
+            var facts = ["\(Fmt.pct(s.successRate)) succeeded"]
+            if let slo = s.slo {
+                facts.append("SLO \(Fmt.pct(slo.attainment))" + (slo.met == true ? " <span class=\"ok\">✓</span>"
+                                                                  : slo.met == false ? " <span class=\"bad\">✗</span>" : ""))
+            }
+            if s.latencyS.count > 0 { facts.append("p99 \(Fmt.seconds(s.latencyS.p99))") }
+            facts.append("\(Fmt.fixed(s.goodput.requestsPerMin, 1)) good req/min")
+            facts.append("\(Fmt.grouped(s.statusCounts["429"] ?? 0)) × 429")
+            if s.requests.succeeded > 0 { facts.append("\(Fmt.fixed(s.attemptsPerSuccess, 2)) attempts/success") }
+            h += "<li><span class=\"who\">\(swatch(i))\(label(i))</span><span class=\"facts\">\(facts.joined(separator: " · "))</span>"
+            for c in cols { if let v = c.verdict, c.best(runs).contains(i) { h += "<span class=\"tag\">\(v)</span>" } }
+            if s.slo?.met == false { h += "<span class=\"tag miss\">misses SLO target</span>" }
+            h += "</li>"
+        }
+        return h + "</ul>"
+    }
+
+    /// One or two sentences: does anything meet the SLO, and who does best.
+    func headline() -> String {
+        func names(_ idx: [Int]) -> String { idx.map { "<strong>\(label($0))</strong>" }.joined(separator: ", ") }
+        func winners(_ value: (RunSummary) -> Double?) -> (idx: [Int], value: Double)? {
+            let vs = runs.indices.compactMap { i in value(runs[i].summary).map { (i, $0) } }
+            guard let best = vs.map(\.1).max() else { return nil }
+            return (vs.filter { $0.1 == best }.map(\.0), best)
+        }
+        var out: [String] = []
+        if let slo = runs.lazy.compactMap(\.summary.slo).first, let best = winners({ $0.slo?.attainment }) {
+            let within = "within \(Fmt.secondsShort(slo.latencyS))"
+            if let target = slo.target {
+                let meeting = runs.indices.filter { runs[$0].summary.slo?.met == true }
+                let goal = "\(Fmt.trimmed(target * 100, 2))% of requests \(within)"
+                if meeting.isEmpty {
+                    out.append("No strategy meets the SLO target (\(goal)); closest: \(names(best.idx)) at \(Fmt.pct(best.value)).")
+                } else {
+                    out.append("\(names(meeting)) meet\(meeting.count == 1 ? "s" : "") the SLO target (\(goal))"
+                               + (meeting.count < runs.count ? "; the rest miss it." : "."))
+                }
+            } else {
+                out.append("Best SLO attainment (\(within)): \(names(best.idx)), \(Fmt.pct(best.value)).")
+            }
+        }
+        if let g = winners({ $0.goodput.requestsPerMin }), g.value > 0 {
+            out.append("Most goodput: \(names(g.idx)), \(Fmt.fixed(g.value, 1)) succeeded/min.")
+        }
+        return out.joined(separator: " ")
+    }
+
+    // MARK: Comparison table
+
+    enum Better { case higher, lower, unranked }
+
+    struct Column {
+        var key: String
+        var group: String?
+        var header: String
+        var note: String?
+        var better: Better
+        /// The ranked value; nil: not applicable for this run (shown as a dash, never best).
+        var value: (RunSummary) -> Double?
+        var cell: (RunSummary) -> String
+        var exact: (RunSummary) -> String?
+        /// Tag in the header verdicts when a run is best in this column.
+        var verdict: String?
+
+        /// Indices of the best runs; empty when fewer than two runs have a value or all tie.
+        func best(_ runs: [RunEntry]) -> Set<Int> {
+            guard better != .unranked else { return [] }
+            let values = runs.enumerated().compactMap { i, r in value(r.summary).flatMap { $0.isFinite ? (i, $0) : nil } }
+            guard values.count > 1 else { return [] }
+            let target = better == .higher ? values.map(\.1).max()! : values.map(\.1).min()!
+            func same(_ v: Double) -> Bool { abs(v - target) <= 1e-9 * Swift.max(1, abs(target)) }
+            let winners = values.filter { same($0.1) }
+            return winners.count == values.count ? [] : Set(winners.map(\.0))
+        }
+    }
+
+    func columns() -> [Column] {
+        var cols: [Column] = []
+        cols.append(Column(
+            key: "success", group: nil, header: "success", note: "of offered", better: .higher,
+            value: { $0.requests.offered > 0 ? $0.successRate : nil },
+            cell: { s in
+                let n = Double(Swift.max(1, s.requests.offered))
+                let ok = Double(s.requests.succeeded) / n * 100, bad = Double(s.requests.failed) / n * 100
+                return Fmt.pct(s.successRate) + "<span class=\"bar\"><i style=\"width:\(Fmt.fixed(ok, 1))%\"></i>"
+                    + "<b style=\"width:\(Fmt.fixed(bad, 1))%\"></b></span>"
+            },
+            exact: { s in
+                "\(s.requests.succeeded) of \(s.requests.offered) succeeded, \(s.requests.failed) failed, "
+                    + "\(s.requests.dropped) dropped (bar: green succeeded, red failed, grey dropped)"
+            },
+            verdict: "highest success rate"))
+        if withSLO {
+            let slo = runs.lazy.compactMap(\.summary.slo).first
+            cols.append(Column(
+                key: "slo", group: nil, header: "SLO ≤ " + (slo.map { Fmt.secondsShort($0.latencyS) } ?? ""),
+                note: slo?.target.map { "target \(Fmt.trimmed($0 * 100, 2))%" } ?? "attained", better: .higher,
+                value: { $0.slo?.attainment },
+                cell: { s in
+                    guard let o = s.slo else { return "<span class=\"none\">–</span>" }
+                    return Fmt.pct(o.attainment) + (o.met == true ? " <span class=\"ok\">✓</span>"
+                                                     : o.met == false ? " <span class=\"bad\">✗</span>" : "")
+                },
+                exact: { s in
+                    s.slo.map { "attainment \(Fmt.exact($0.attainment))" + ($0.met.map { $0 ? ", meets target" : ", misses target" } ?? "") }
+                },
+                verdict: "best SLO attainment"))
+        }
+        cols.append(Column(
+            key: "429", group: "answers", header: "429s", note: "of attempts", better: .lower,
+            value: { Double($0.statusCounts["429"] ?? 0) },
+            cell: { s in Fmt.grouped(s.statusCounts["429"] ?? 0) + "<span class=\"sub\">\(Fmt.pct(s.rate429))</span>" },
+            exact: { s in "rate_429 \(Fmt.exact(s.rate429))" }, verdict: "fewest 429s"))
+        cols.append(Column(
+            key: "529", group: "answers", header: "529s", note: nil, better: .lower,
+            value: { Double($0.statusCounts["529"] ?? 0) },
+            cell: { s in Fmt.grouped(s.statusCounts["529"] ?? 0) }, exact: { _ in nil }, verdict: nil))
+        cols.append(Column(
+            key: "amp", group: "answers", header: "attempts", note: "per success", better: .lower,
+            value: { $0.requests.succeeded > 0 ? $0.attemptsPerSuccess : nil },
+            cell: { s in s.requests.succeeded > 0 ? Fmt.fixed(s.attemptsPerSuccess, 2) : "<span class=\"none\">–</span>" },
+            exact: { s in "\(s.attempts) attempts, \(s.requests.succeeded) succeeded" }, verdict: nil))
+        func latency(_ key: String, _ header: String, _ p: @escaping (RunSummary) -> Percentiles,
+                     _ q: @escaping (Percentiles) -> Double, _ ci: ((RunSummary) -> ConfidenceInterval?)?,
+                     _ verdict: String?) -> Column {
+            Column(
+                key: key, group: "latency", header: header, note: nil, better: .lower,
+                value: { p($0).count > 0 ? q(p($0)) : nil },
+                cell: { s in
+                    guard p(s).count > 0 else { return "<span class=\"none\">–</span>" }
+                    var c = Fmt.seconds(q(p(s)))
+                    if let ci = ci?(s), p(s).count > 1 { c += "<span class=\"sub\">\(ciText(ci, Fmt.seconds))</span>" }
+                    return c
+                },
+                exact: { s in
+                    guard p(s).count > 0 else { return nil }
+                    var t = "\(Fmt.exact(q(p(s)))) s over \(p(s).count) requests"
+                    if let ci = ci?(s) { t += "; \(Fmt.pct(ci.level, 0)) CI \(Fmt.exact(ci.low))–\(Fmt.exact(ci.high)) s" }
+                    return t
+                },
+                verdict: verdict)
+        }
+        cols.append(latency("p50", "p50", { $0.latencyS }, { $0.p50 }, nil, nil))
+        cols.append(latency("p99", "p99", { $0.latencyS }, { $0.p99 }, { $0.confidence?.latencyP99S }, "lowest p99"))
+        cols.append(latency("ttft", "TTFT p50", { $0.ttftS }, { $0.p50 }, nil, nil))
+        cols.append(Column(
+            key: "goodput", group: nil, header: "goodput", note: "succeeded/min", better: .higher,
+            value: { $0.goodput.requestsPerMin },
+            cell: { s in
+                Fmt.fixed(s.goodput.requestsPerMin, 1)
+                    + (s.confidence.map { "<span class=\"sub\">\(ciText($0.goodputRequestsPerMin) { Fmt.fixed($0, 1) })</span>" } ?? "")
+            },
+            exact: { s in
+                var t = "\(Fmt.exact(s.goodput.requestsPerMin)) requests/min over \(Fmt.exact(s.goodput.windowS)) s; "
+                t += "\(Fmt.amount(s.goodput.inputTokensPerMin.rounded())) input, "
+                t += "\(Fmt.amount(s.goodput.outputTokensPerMin.rounded())) output tokens/min"
+                if let ci = s.confidence?.goodputRequestsPerMin {
+                    t += "; \(Fmt.pct(ci.level, 0)) CI \(Fmt.exact(ci.low))–\(Fmt.exact(ci.high))"
+                }
+                return t
+            },
+            verdict: "most goodput"))
+        // Utilisation is shown, not ranked: using more of a limit is not better in itself.
+        let dims: [(String, String, KeyPath<Utilisation, Double>)] = [("rpm", "RPM", \.rpm), ("itpm", "ITPM", \.itpm),
+                                                                     ("otpm", "OTPM", \.otpm)]
+        for (key, header, get) in dims {
+            cols.append(Column(
+                key: key, group: "utilisation", header: header, note: nil, better: .unranked,
+                value: { $0.utilisation?[keyPath: get] },
+                cell: { s in s.utilisation.map { Fmt.pct($0[keyPath: get], 0) } ?? "<span class=\"none\">–</span>" },
+                exact: { s in s.utilisation.map { Fmt.exact($0[keyPath: get]) } }, verdict: nil))
+        }
+        cols.append(Column(
+            key: "cost", group: nil, header: "cost", note: "per 1k succeeded", better: .lower,
+            value: { s in s.requests.succeeded > 0 ? s.cost?.perThousandRequestsUSD : nil },
+            cell: { s in
+                guard let c = s.cost else { return "<span class=\"none\">n/a</span>" }
+                return (s.requests.succeeded > 0 ? Fmt.usd(c.perThousandRequestsUSD) : "<span class=\"none\">–</span>")
+                    + "<span class=\"sub\">total \(Fmt.usd(c.totalUSD))</span>"
+            },
+            exact: { s in
+                s.cost.map { "total \(Fmt.exact($0.totalUSD)) USD; per 1k \(Fmt.exact($0.perThousandRequestsUSD)) USD; \($0.priceSource)" }
+            },
+            verdict: "cheapest per request"))
+        return cols
+    }
+
+    /// `11.8–17.5 s`: the unit once when both ends share it.
+    func ciText(_ ci: ConfidenceInterval, _ f: (Double) -> String) -> String {
+        let lo = f(ci.low), hi = f(ci.high)
+        for unit in [" ms", " s"] where lo.hasSuffix(unit) && hi.hasSuffix(unit) {
+            return String(lo.dropLast(unit.count)) + "–" + hi
+        }
+        return lo + "–" + hi
+    }
+
+    func comparison() -> String {
+        let cols = columns()
+        var h = "<section><h2 id=\"comparison\">Strategy comparison</h2>"
+        h += "<p class=\"lede\">The best value in each ranked column is tinted. Hover a cell for the exact value. "
+        h += "Latency brackets are 95% bootstrap confidence intervals.</p>"
+        h += "<div class=\"scroll\"><table id=\"compare\"><thead><tr class=\"group\"><th class=\"name\"></th>"
+        var k = 0
+        while k < cols.count {
+            var span = 1
+            while k + span < cols.count, let g = cols[k].group, cols[k + span].group == g { span += 1 }
+            if let g = cols[k].group { h += "<th class=\"g\" colspan=\"\(span)\">\(g)</th>" } else { h += "<th></th>" }
+            k += span
+        }
+        h += "</tr><tr><th class=\"name\" scope=\"col\">strategy</th>"
+        for c in cols {
+            h += "<th scope=\"col\">\(esc(c.header))"
+            if let note = c.note { h += "<span class=\"sub\">\(esc(note))</span>" }
+            h += "</th>"
+        }
+        h += "</tr></thead><tbody>"
+        let bests = cols.map { $0.best(runs) }
+        for (i, run) in runs.enumerated() {
+            h += "<tr><th scope=\"row\">\(swatch(i))\(label(i))"
+            let about = describe(run)
+            if !about.isEmpty { h += "<span class=\"sub\">\(esc(about))</span>" }
+            h += "</th>"
+            for (c, best) in zip(cols, bests) {
+                h += "<td data-col=\"\(c.key)\"\(best.contains(i) ? " class=\"best\"" : "")"
+                if let t = c.exact(run.summary) { h += " title=\"\(esc(t))\"" }
+                h += ">\(c.cell(run.summary))</td>"
+            }
+            h += "</tr>"
+        }
+        return h + "</tbody></table></div></section>\n"
+    }
+
+    /// The registry name when the label differs, then roles and parameters as written.
+    func describe(_ run: RunEntry) -> String {
+        var parts: [String] = []
+        if run.name != run.strategy { parts.append(run.name) }
+        parts += run.roles.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+        parts += run.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return parts.joined(separator: " · ")
+    }
+
+    // MARK: Charts
+
+    func charts() -> String {
+        let span = Swift.max(timeSpan(), 1)
+        let minutes = span >= 180
+        let div = minutes ? 60.0 : 1.0
+        // Rates over a trailing window: a minute (the limits' own unit) unless the run is short.
+        let window = span >= 300 ? 60 : Swift.max(runs.first?.timeSeries.binS ?? 1, (span / 5).rounded())
+        let over = "over a trailing \(Fmt.duration(window)) window"
+        func perMinute(_ counts: [Int], _ bin: Double) -> [(x: Double, y: Double)] {
+            self.perMinute(counts, bin: bin, window: window, div: div)
+        }
+        var h = "<section><h2 id=\"charts\">Charts</h2>"
+        h += "<p class=\"lede\">One colour per strategy throughout. Time is from the start of the run; rates are "
+        h += "per minute \(over), drawn once a full window has passed.</p><div class=\"charts\">"
+        // Exactly the run's span, shared by every time chart so they line up.
+        let xTime = LineChart.Axis(title: minutes ? "time (min)" : "time (s)", unit: minutes ? " min" : " s",
+                                   fixed: 0...(span / div))
+
+        h += cdfChart()
+
+        // Throughput and 429s are per minute, so bins of different widths stay comparable.
+        let bin = runs.first.map { Fmt.trimmed($0.timeSeries.binS, 2) + " s" } ?? ""
+        var through = runs.enumerated().map { i, r in
+            LineChart.Series(label: r.strategy, style: HTMLReport.strategyClass(i),
+                             points: perMinute(r.timeSeries.succeeded, r.timeSeries.binS))
+        }
+        var throughRefs: [LineChart.Reference] = []
+        if let first = runs.first {
+            through.append(LineChart.Series(label: "offered", style: "offered",
+                                            points: perMinute(first.timeSeries.offered, first.timeSeries.binS)))
+            let rpm = report.scenario.keys.map { $0.reduce(0) { $0 + $1.rpm } } ?? report.scenario.limits.rpm
+            let peak = through.flatMap { $0.points.map(\.y) }.max() ?? 0
+            // A limit far above the traffic would flatten every line to the floor.
+            if rpm > 0 && rpm <= Swift.max(peak, 1) * 2 {
+                throughRefs.append(.init(orientation: .horizontal, value: rpm, label: "RPM limit \(Fmt.amount(rpm))", style: "limit"))
+            }
+        }
+        h += figure(
+            LineChart(id: "c-throughput", title: "Succeeded requests per minute over time",
+                      summary: "Requests that succeeded, by completion time, per minute \(over) (bins of \(bin)); dashed grey: offered arrivals. "
+                          + seriesSummary(through) { "peak \(Fmt.fixed($0.map(\.y).max() ?? 0, 1))/min" },
+                      x: xTime, y: .init(title: "succeeded / min", unit: "", fixed: nil, include: [0]),
+                      series: through, references: throughRefs),
+            caption: "Throughput", sub: "succeeded per minute, by completion; dashed: offered arrivals")
+
+        let s429 = runs.enumerated().map { i, r in
+            LineChart.Series(label: r.strategy, style: HTMLReport.strategyClass(i),
+                             points: perMinute(r.timeSeries.status429, r.timeSeries.binS))
+        }
+        h += figure(
+            LineChart(id: "c-429", title: "429 answers per minute over time",
+                      summary: "Attempts answered 429, by answer time, per minute \(over). "
+                          + seriesSummary(s429) { "peak \(Fmt.fixed($0.map(\.y).max() ?? 0, 1))/min" },
+                      x: xTime, y: .init(title: "429s / min", unit: "", fixed: nil, include: [0]), series: s429),
+            caption: "429 answers", sub: "refused attempts per minute")
+
+        let flight = runs.enumerated().map { i, r in
+            LineChart.Series(label: r.strategy, style: HTMLReport.strategyClass(i),
+                             points: r.timeSeries.inFlight.enumerated().map { k, v in
+                                 (Double(k + 1) * r.timeSeries.binS / div, Double(v))
+                             })
+        }
+        h += figure(
+            LineChart(id: "c-inflight", title: "Attempts in flight over time",
+                      summary: "Attempts sent and not yet answered, at the end of each bin. "
+                          + seriesSummary(flight) { "peak \(Fmt.amount($0.map(\.y).max() ?? 0))" },
+                      x: xTime, y: .init(title: "attempts in flight", unit: "", fixed: nil, include: [0]), series: flight),
+            caption: "In flight", sub: "attempts awaiting an answer, end of each bin")
+        h += "</div>"
+
+        // Server buckets as a share of capacity (limit × burst), so the three dimensions and
+        // any tier read on one scale; below zero is debt from tokens charged after admission.
+        let l = report.scenario.limits
+        let key0 = report.scenario.keys?.first
+        let dims: [(String, String, Double, (TimeSeries) -> [Double])] = [
+            ("requests", "requests", (key0?.rpm ?? l.rpm) * l.burst, { $0.bucketRequests }),
+            ("input", "input tokens", (key0?.itpm ?? l.itpm) * l.burst, { $0.bucketInputTokens }),
+            ("output", "output tokens", (key0?.otpm ?? l.otpm) * l.burst, { $0.bucketOutputTokens }),
+        ]
+        h += "<div class=\"charts three\">"
+        for (key, name, capacity, get) in dims {
+            let series = runs.enumerated().map { i, r in
+                LineChart.Series(label: r.strategy, style: HTMLReport.strategyClass(i),
+                                 points: capacity > 0 && capacity.isFinite
+                                     ? get(r.timeSeries).enumerated().map { k, v in
+                                         (Double(k) * r.timeSeries.bucketSampleS / div, v / capacity * 100)
+                                     }
+                                     : [])
+            }
+            h += figure(
+                LineChart(id: "c-bucket-\(key)", title: "Server \(name) bucket, % of capacity",
+                          summary: "Remaining in the server's \(name) bucket as a percentage of its capacity of "
+                              + "\(Fmt.amount(capacity)); below 0 is debt. "
+                              + seriesSummary(series) { "minimum \(Fmt.fixed($0.map(\.y).min() ?? 0, 1))%" },
+                          x: xTime, y: .init(title: "% of capacity", unit: "%", fixed: nil, include: [0, 100]),
+                          series: series,
+                          references: [.init(orientation: .horizontal, value: 0, label: "", style: "zero"),
+                                       .init(orientation: .horizontal, value: 100, label: "full", style: "limit")],
+                          belowZero: "debt", width: 380, height: 250),
+                caption: "Bucket: \(name)", sub: "capacity \(Fmt.amount(capacity)) · first key · debt below 0")
+        }
+        return h + "</div></section>\n"
+    }
+
+    func cdfChart() -> String {
+        let series = runs.enumerated().map { i, r in
+            LineChart.Series(label: r.strategy, style: HTMLReport.strategyClass(i),
+                             points: r.summary.latencyCDF.map { c in zip(c.s, c.p).map { ($0, $1 * 100) } } ?? [])
+        }
+        let values = series.flatMap { $0.points.map(\.x) }.filter { $0 > 0 && $0.isFinite }
+        // Log scale only when the latencies span more than two decades.
+        let log = (values.max() ?? 1) / (values.min() ?? 1) > 100
+        var refs: [LineChart.Reference] = []
+        if let slo = runs.lazy.compactMap(\.summary.slo).first {
+            // An SLO far right of every success would squash the curves into the left edge.
+            let near = slo.latencyS <= 2 * (values.max() ?? 0)
+            refs.append(.init(orientation: .vertical, value: slo.latencyS,
+                              label: "SLO \(Fmt.secondsShort(slo.latencyS))" + (near ? "" : " (off the axis: every success is within it)"),
+                              style: "slo", extendsDomain: near))
+        }
+        let chart = LineChart(
+            id: "c-cdf", title: "Latency CDF of succeeded requests",
+            summary: "Share of succeeded requests completed within a given time of their intended arrival"
+                + (log ? " (log time axis). " : ". ")
+                + seriesSummary(series) { pts in
+                    let p50 = pts.first { $0.y >= 50 }?.x, p99 = pts.first { $0.y >= 99 }?.x
+                    return "p50 \(p50.map(Fmt.seconds) ?? "–"), p99 \(p99.map(Fmt.seconds) ?? "–")"
+                },
+            x: .init(title: "latency from intended arrival" + (log ? " (log scale)" : ""), unit: " s", fixed: nil,
+                     include: log ? [] : [0], log: log),
+            y: .init(title: "% of succeeded requests", unit: "%", fixed: 0...100),
+            series: series, references: refs, emptyMessage: "no succeeded requests")
+        return figure(chart, caption: "Latency CDF", sub: "succeeded requests only; failures and drops count against the SLO column")
+    }
+
+    func figure(_ chart: LineChart, caption: String, sub: String) -> String {
+        var h = "<figure><figcaption>\(esc(caption))<span class=\"sub\">\(esc(sub))</span></figcaption>"
+        h += chart.svg()
+        h += "<ul class=\"legend\">"
+        for s in chart.series { h += "<li><i class=\"sw \(s.style)\"></i>\(esc(s.label))</li>" }
+        for r in chart.references where !r.label.isEmpty && r.style != "zero" {
+            h += "<li><i class=\"sw \(r.style)\"></i>\(esc(r.label))</li>"
+        }
+        return h + "</ul></figure>"
+    }
+
+    /// "label: fact; label: fact." for a chart's `<desc>`.
+    func seriesSummary(_ series: [LineChart.Series], _ fact: ([(x: Double, y: Double)]) -> String) -> String {
+        series.filter { !$0.points.isEmpty }.map { "\($0.label): \(fact($0.points))" }.joined(separator: "; ") + "."
+    }
+
+    /// Counts as a rate per minute over a trailing window, plotted at each bin's end from the
+    /// first full window on. Scaling single short bins instead turns noise into spikes, and a
+    /// partial window at the start would overstate the first few arrivals.
+    func perMinute(_ counts: [Int], bin: Double, window: Double, div: Double) -> [(x: Double, y: Double)] {
+        guard bin > 0 else { return [] }
+        let m = Swift.max(1, Int((window / bin).rounded()))
+        var sum = 0
+        var out: [(x: Double, y: Double)] = []
+        out.reserveCapacity(counts.count)
+        for k in counts.indices {
+            sum += counts[k]
+            if k >= m { sum -= counts[k - m] }
+            if k + 1 >= Swift.min(m, counts.count) {
+                out.append((Double(k + 1) * bin / div, Double(sum) / (Double(Swift.min(k + 1, m)) * bin) * 60))
+            }
+        }
+        return out
+    }
+
+    /// The end of the longest time series, so every time chart shares one x axis.
+    func timeSpan() -> Double {
+        runs.reduce(report.arrivals.windowS) { end, r in
+            let t = r.timeSeries
+            return Swift.max(end, Double(t.offered.count) * t.binS,
+                             Double(Swift.max(0, t.bucketRequests.count - 1)) * t.bucketSampleS)
+        }
+    }
+
+    // MARK: Tables
+
+    func failures() -> String {
+        var h = "<section><h2 id=\"failures\">Failures and drops</h2>"
+        h += "<p class=\"lede\">Failed: gave up after at least one attempt. Dropped: never sent, or abandoned by the client.</p>"
+        h += "<div class=\"scroll\"><table id=\"failures-table\"><thead><tr><th class=\"name\" scope=\"col\">strategy</th>"
+        h += "<th scope=\"col\">failed</th><th class=\"name\" scope=\"col\">last answer</th>"
+        h += "<th class=\"name\" scope=\"col\">gave up because</th><th scope=\"col\">dropped</th>"
+        h += "<th class=\"name\" scope=\"col\">drop reasons</th><th class=\"name\" scope=\"col\">429s by dimension</th>"
+        h += "<th class=\"name\" scope=\"col\">attempts by status</th></tr></thead><tbody>"
+        for (i, run) in runs.enumerated() {
+            let s = run.summary
+            h += "<tr><th scope=\"row\">\(swatch(i))\(label(i))</th>"
+            h += "<td title=\"\(Fmt.pct(Double(s.requests.failed) / Double(Swift.max(1, s.requests.offered)), 2)) of offered\">"
+            h += "\(Fmt.grouped(s.requests.failed))</td>"
+            h += "<td class=\"list\">\(kv(s.failedByCause))</td><td class=\"list\">\(kv(s.failedByReason))</td>"
+            h += "<td title=\"\(Fmt.pct(Double(s.requests.dropped) / Double(Swift.max(1, s.requests.offered)), 2)) of offered\">"
+            h += "\(Fmt.grouped(s.requests.dropped))</td>"
+            h += "<td class=\"list\">\(kv(s.droppedByReason))</td><td class=\"list\">\(kv(s.refusalsByDimension))</td>"
+            h += "<td class=\"list\">\(kv(s.statusCounts, numericKeys: true))</td></tr>"
+        }
+        return h + "</tbody></table></div></section>\n"
+    }
+
+    func kv(_ d: [String: Int], numericKeys: Bool = false) -> String {
+        guard !d.isEmpty else { return "<span class=\"none\">–</span>" }
+        let keys = d.keys.sorted { a, b in
+            if numericKeys, let x = Int(a), let y = Int(b) { return x < y }
+            return a < b
+        }
+        return keys.map { "<span class=\"kv\"><span class=\"mono\">\(esc($0))</span><b>\(Fmt.grouped(d[$0]!))</b></span>" }.joined()
+    }
+
+    func spans() -> String {
+        let spans: [(String, String, (RunSummary) -> Percentiles)] = [
+            ("latency", "intended arrival → success", { $0.latencyS }),
+            ("TTFT", "intended arrival → first token", { $0.ttftS }),
+            ("service", "last send → completion", { $0.serviceLatencyS }),
+            ("limiter queue", "held by the client, per request", { $0.queueWaitS }),
+            ("backoff", "retry waits, per request", { $0.backoffS }),
+        ]
+        var h = "<section><h2 id=\"spans\">Latency spans</h2>"
+        h += "<p class=\"lede\">Latency, TTFT and service time over succeeded requests; limiter queue and backoff over all requests.</p>"
+        h += "<div class=\"scroll\"><table id=\"spans-table\"><thead><tr class=\"group\"><th class=\"name\"></th>"
+        for (name, what, _) in spans { h += "<th class=\"g gs\" colspan=\"3\" title=\"\(esc(what))\">\(esc(name))</th>" }
+        h += "</tr><tr><th class=\"name\" scope=\"col\">strategy</th>"
+        for _ in spans { h += "<th class=\"gs\" scope=\"col\">p50</th><th scope=\"col\">p90</th><th scope=\"col\">p99</th>" }
+        h += "</tr></thead><tbody>"
+        for (i, run) in runs.enumerated() {
+            h += "<tr><th scope=\"row\">\(swatch(i))\(label(i))</th>"
+            for (_, _, get) in spans {
+                let p = get(run.summary)
+                for (name, v) in [("p50", p.p50), ("p90", p.p90), ("p99", p.p99)] {
+                    let open = name == "p50" ? "<td class=\"gs\"" : "<td"
+                    if p.count == 0 { h += open + "><span class=\"none\">–</span></td>"; continue }
+                    h += open + " title=\"\(name) \(Fmt.exact(v)) s · mean \(Fmt.exact(p.mean)) s · max \(Fmt.exact(p.max)) s"
+                    h += " · n \(p.count)\">"
+                    h += "\(Fmt.seconds(v))</td>"
+                }
+            }
+            h += "</tr>"
+        }
+        return h + "</tbody></table></div></section>\n"
+    }
+
+    // MARK: Footer
+
+    func footer() -> String {
+        var h = "<footer>"
+        h += "<p><strong>Latency</strong> is measured from each request's intended arrival (not from when it was sent), "
+        h += "so client-side queueing and retry backoff are included.</p>"
+        h += "<p><strong>Quantiles:</strong> \(esc(report.quantileDefinition)).</p>"
+        if let ci = runs.lazy.compactMap(\.summary.confidence).first {
+            h += "<p><strong>Confidence intervals:</strong> \(Fmt.pct(ci.latencyP99S.level, 0)) percentile bootstrap"
+            if ci.latencyP99S.resamples > 0 { h += " (\(Fmt.grouped(ci.latencyP99S.resamples)) resamples)" }
+            h += ", seeded from the scenario seed: latency quantiles resample the succeeded requests; goodput resamples "
+            h += "each offered request's success (binomial).</p>"
+        } else {
+            h += "<p><strong>Confidence intervals:</strong> not computed for this report.</p>"
+        }
+        h += "<p><strong>Utilisation</strong> is achieved throughput over the limit of the keys used, across the goodput window. "
+        h += "<strong>Cost</strong> uses the catalog's list prices for successful attempts only"
+        if let src = runs.lazy.compactMap(\.summary.cost).first?.priceSource { h += " (\(esc(src)))" }
+        h += ".</p>"
+        h += "<p>\(esc(report.generator)) · schema \(esc(report.schema)) · \(esc(report.generatedAt))</p>"
+        return h + "</footer>\n"
+    }
+}
