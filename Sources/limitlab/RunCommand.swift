@@ -87,7 +87,7 @@ struct RunCommand: ParsableCommand {
         text += "\narrivals \(a.offered) requests over \(Units.formatDuration(a.windowS)) (realised \(fmt(a.realisedRatePerMin, 1))/min)\n\n"
         text += SummaryTable.render(report)
         text += "\nlatency is measured from each request's intended arrival; quantiles: GSL type 7 (numpy linear)\n"
-        text += "report: \(directory)/report.json (summary.md, events-*.csv beside it)\n"
+        text += "report: \(directory)/report.html (report.json, summary.md, events-*.csv beside it)\n"
         writeStdout(text)
         if check {
             writeStdout("\n")
