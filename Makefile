@@ -7,7 +7,7 @@ TEST_APT_PACKAGES := chromium fonts-liberation python3
 SCENARIO ?= scenarios/quickstart.yaml
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: setup setup-test test-html build run test test-swift test-cli test-baselines baselines docs bench clean
+.PHONY: setup setup-test test-html test-sdk build run test test-swift test-cli test-baselines baselines docs bench clean
 
 ## setup: install the C libraries limitlab links (libcurl, GSL) with apt, only when missing.
 setup:
@@ -36,7 +36,7 @@ run: build
 
 ## test: build and run every test (Swift unit tests, CLI end-to-end checks, baselines, the
 ## HTML report in headless Chromium).
-test: setup-test test-swift test-cli test-baselines test-html
+test: setup-test test-swift test-cli test-baselines test-html test-sdk
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -49,6 +49,10 @@ test-cli: build
 test-html: build
 	rm -rf .build/html-check && $$($(SWIFT) build --show-bin-path)/limitlab run scenarios/strategy-shootout.yaml --out .build/html-check --quiet
 	bash tests/html-check.sh .build/html-check/report.html
+
+## test-sdk: the official Python SDK (pip install anthropic) against `limitlab serve`.
+test-sdk: build
+	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/mock-sdk.sh
 
 ## test-baselines: the example scenarios must match their committed baselines.
 test-baselines: build

@@ -118,10 +118,8 @@ struct ScenarioReader {
         var ok = true
         func condition(_ field: Field) -> Condition? {
             guard let text = diag.string(field, expected: "a check like \"latency.p99 < 30s\"") else { return nil }
-            do { return try Condition.parse(text) } catch let e as ConditionError {
-                diag.report(field.mark, field.path, e.message)
-                return nil
-            } catch {
+            do { return try Condition.parse(text) } catch {
+                diag.report(field.mark, field.path, error.message)
                 return nil
             }
         }

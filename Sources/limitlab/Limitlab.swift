@@ -30,7 +30,8 @@ struct Limitlab: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [RunCommand.self, CompareCommand.self, SizeCommand.self, SweepCommand.self, CheckCommand.self,
-                      BaselineCommand.self, ValidateCommand.self, TiersCommand.self, StrategiesCommand.self])
+                      BaselineCommand.self, ServeCommand.self, ValidateCommand.self, TiersCommand.self,
+                      StrategiesCommand.self])
 }
 
 @main

@@ -1,0 +1,480 @@
+import LimitlabCore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One connection's request handling. NIO's pipelining handler hands over one request at a
+/// time, so a connection has at most one response in progress; its timers run on the
+/// connection's event loop and are cancelled when the connection closes.
+final class MockHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let core: ServerCore
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    private var bodyBytes = 0
+    private var tooLarge = false
+    private var ids: IDSource
+    /// The organisation holding an in-flight slot for the response in progress.
+    private var inFlightOrg: OrgState?
+    private var pending: Scheduled<Void>?
+    private var closed = false
+    /// The HTTP version of the request being answered (an HTTP/1.0 client gets 1.0 framing).
+    private var version = HTTPVersion.http1_1
+
+    init(core: ServerCore) {
+        self.core = core
+        ids = IDSource(seed: UInt64.random(in: .min ... .max))
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            // Do not keep a large body's storage for the rest of a keep-alive connection.
+            if body.capacity > 1 << 20 { body = ByteBuffer() } else { body.clear() }
+            bodyBytes = 0
+            tooLarge = false
+            if let cl = h.headers.first(name: "content-length"), let n = Int(cl), n > core.config.maxBodyBytes {
+                tooLarge = true
+            }
+        case .body(var part):
+            // An oversized body is read and dropped, so the 413 reaches a client that is
+            // still sending (closing early would reset the connection under it).
+            guard !tooLarge else { return }
+            bodyBytes += part.readableBytes
+            if bodyBytes > core.config.maxBodyBytes {
+                tooLarge = true
+                body.clear()
+                return
+            }
+            body.writeBuffer(&part)
+        case .end:
+            guard let h = head else { return }
+            head = nil
+            route(context, h)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        pending?.cancel()
+        pending = nil
+        releaseInFlight()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A broken connection affects only itself.
+        context.close(promise: nil)
+    }
+
+    private func releaseInFlight() {
+        inFlightOrg?.finish()
+        inFlightOrg = nil
+    }
+
+    // MARK: Routing
+
+    private func route(_ context: ChannelHandlerContext, _ h: HTTPRequestHead) {
+        let requestId = ids.make(prefix: "req_011C")
+        version = h.version
+        let path = h.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? h.uri
+        let keepAlive = h.isKeepAlive
+        let endpoint: String
+        switch path {
+        case "/healthz":
+            guard h.method == .GET else { return methodNotAllowed(context, requestId, keepAlive) }
+            core.countUnattributed(endpoint: "healthz", status: 200)
+            return send(context, .ok, jsonHeaders(requestId, nil), #"{"status":"ok"}"#, keepAlive: keepAlive)
+        case "/metrics":
+            guard h.method == .GET else { return methodNotAllowed(context, requestId, keepAlive) }
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: "text/plain; version=0.0.4; charset=utf-8")
+            headers.add(name: "request-id", value: requestId)
+            return send(context, .ok, headers, core.metricsText(), keepAlive: keepAlive)
+        case "/v1/messages": endpoint = "messages"
+        case "/v1/messages/count_tokens": endpoint = "count_tokens"
+        case "/v1/models": endpoint = "models"
+        default:
+            if path.hasPrefix("/v1/models/") {
+                endpoint = "model"
+            } else {
+                core.countUnattributed(endpoint: "other", status: 404)
+                return sendError(context, status: .notFound, type: "not_found_error", message: "Not Found",
+                                 requestId: requestId, org: nil, keepAlive: keepAlive)
+            }
+        }
+        let wantedMethod: HTTPMethod = endpoint.hasPrefix("model") ? .GET : .POST
+        guard h.method == wantedMethod else { return methodNotAllowed(context, requestId, keepAlive) }
+        if tooLarge {
+            core.countUnattributed(endpoint: endpoint, status: 413)
+            return sendError(context, status: .payloadTooLarge, type: "request_too_large",
+                             message: "Request exceeds the maximum allowed number of bytes (\(core.config.maxBodyBytes)).",
+                             requestId: requestId, org: nil, keepAlive: keepAlive)
+        }
+
+        // Authentication: x-api-key, or a bearer token as OAuth clients send it.
+        var key = h.headers.first(name: "x-api-key")
+        if key == nil, let auth = h.headers.first(name: "authorization"), auth.lowercased().hasPrefix("bearer ") {
+            key = String(auth.dropFirst(7))
+        }
+        guard let key, !key.isEmpty else {
+            core.countUnattributed(endpoint: endpoint, status: 401)
+            return sendError(context, status: .unauthorized, type: "authentication_error",
+                             message: "x-api-key header is required", requestId: requestId, org: nil, keepAlive: keepAlive)
+        }
+        guard let org = core.org(forKey: key) else {
+            core.countUnattributed(endpoint: endpoint, status: 401)
+            return sendError(context, status: .unauthorized, type: "authentication_error", message: "invalid x-api-key",
+                             requestId: requestId, org: nil, keepAlive: keepAlive)
+        }
+        guard let version = h.headers.first(name: "anthropic-version"), !version.isEmpty else {
+            org.count(endpoint: endpoint, modelClass: "", status: 400)
+            return sendError(context, status: .badRequest, type: "invalid_request_error",
+                             message: "anthropic-version: header is required", requestId: requestId, org: org,
+                             keepAlive: keepAlive)
+        }
+
+        switch endpoint {
+        case "models":
+            org.count(endpoint: endpoint, modelClass: "", status: 200)
+            send(context, .ok, jsonHeaders(requestId, org), core.modelsBody, keepAlive: keepAlive)
+        case "model":
+            let id = String(path.dropFirst("/v1/models/".count))
+            if let object = core.modelObjects[id] {
+                org.count(endpoint: endpoint, modelClass: "", status: 200)
+                send(context, .ok, jsonHeaders(requestId, org), object, keepAlive: keepAlive)
+            } else {
+                org.count(endpoint: endpoint, modelClass: "", status: 404)
+                sendError(context, status: .notFound, type: "not_found_error", message: "model: \(id)",
+                          requestId: requestId, org: org, keepAlive: keepAlive)
+            }
+        default:
+            messages(context, h, org: org, countTokens: endpoint == "count_tokens", requestId: requestId,
+                     keepAlive: keepAlive)
+        }
+    }
+
+    private func methodNotAllowed(_ context: ChannelHandlerContext, _ requestId: String, _ keepAlive: Bool) {
+        core.countUnattributed(endpoint: "other", status: 405)
+        sendError(context, status: .methodNotAllowed, type: "invalid_request_error", message: "Method Not Allowed",
+                  requestId: requestId, org: nil, keepAlive: keepAlive)
+    }
+
+    // MARK: Messages and count_tokens
+
+    private func messages(_ context: ChannelHandlerContext, _ h: HTTPRequestHead, org: OrgState, countTokens: Bool,
+                          requestId: String, keepAlive: Bool) {
+        let endpoint = countTokens ? "count_tokens" : "messages"
+        let request: MessagesRequest
+        do {
+            let parsed = try body.withUnsafeReadableBytes { (bytes) throws(JSONParseError) -> JSONValue in
+                try JSONParser.parse(bytes)
+            }
+            request = try MessagesRequest.parse(parsed, countTokens: countTokens)
+        } catch let e as JSONParseError {
+            org.count(endpoint: endpoint, modelClass: "", status: 400)
+            let what = bodyBytes == 0 ? "the request body is empty; expected a JSON object"
+                : "the request body is not valid JSON: \(e.message) at byte \(e.offset)"
+            return sendError(context, status: .badRequest, type: "invalid_request_error", message: what,
+                             requestId: requestId, org: org, keepAlive: keepAlive)
+        } catch let e as APIError {
+            org.count(endpoint: endpoint, modelClass: "", status: e.status)
+            return sendError(context, status: HTTPResponseStatus(statusCode: e.status), type: e.type, message: e.message,
+                             requestId: requestId, org: org, keepAlive: keepAlive)
+        } catch {
+            return sendError(context, status: .internalServerError, type: "api_error", message: "Internal server error",
+                             requestId: requestId, org: org, keepAlive: keepAlive)
+        }
+        guard let modelClass = org.classId(for: request.model, catalog: core.catalog) else {
+            org.count(endpoint: endpoint, modelClass: "", status: 404)
+            return sendError(context, status: .notFound, type: "not_found_error", message: "model: \(request.model)",
+                             requestId: requestId, org: org, keepAlive: keepAlive)
+        }
+
+        if countTokens {
+            let (decision, rpm) = org.admitCountTokens(now: core.modelTime)
+            var headers = jsonHeaders(requestId, org)
+            if let snap = decision.snapshot {
+                for (n, v) in snap.headers(epoch: core.epoch) where n.hasPrefix("anthropic-ratelimit-requests-") {
+                    headers.add(name: n, value: v)
+                }
+            }
+            guard decision.admitted else {
+                org.count(endpoint: endpoint, modelClass: modelClass, status: 429)
+                headers.add(name: "retry-after", value: String(decision.retryAfter ?? 1))
+                headers.add(name: "x-should-retry", value: "true")
+                let message = Bodies.countTokensRateLimitMessage(org: org.org.id, rpm: rpm)
+                return later(context, after: core.config.server.rejectLatency) { [self] in
+                    send(context, .tooManyRequests, headers,
+                         Bodies.error(type: "rate_limit_error", message: message, requestId: requestId),
+                         keepAlive: keepAlive)
+                }
+            }
+            org.count(endpoint: endpoint, modelClass: modelClass, status: 200)
+            return send(context, .ok, headers, Bodies.countTokens(request.promptTokens), keepAlive: keepAlive)
+        }
+
+        var outputTokens: Int?
+        if let v = h.headers.first(name: "x-limitlab-output-tokens") {
+            guard let n = Int(v.filter { $0 != " " && $0 != "\t" }), n >= 0 else {
+                org.count(endpoint: endpoint, modelClass: modelClass, status: 400)
+                return sendError(context, status: .badRequest, type: "invalid_request_error",
+                                 message: "x-limitlab-output-tokens: expected a whole number ≥ 0, found \"\(v)\"",
+                                 requestId: requestId, org: org, keepAlive: keepAlive)
+            }
+            outputTokens = n
+        }
+
+        let outcome = org.decide(request, modelClass: modelClass, outputTokens: outputTokens, config: core.config,
+                                 now: core.modelTime)
+        inFlightOrg = org
+        let reject = core.config.server.rejectLatency
+        switch outcome {
+        case .overloaded(let snap):
+            org.count(endpoint: endpoint, modelClass: modelClass, status: 529)
+            let headers = rateLimitHeaders(jsonHeaders(requestId, org), snap)
+            later(context, after: reject) { [self] in
+                send(context, HTTPResponseStatus(statusCode: 529, reasonPhrase: "Overloaded"), headers,
+                     #"{"type":"error","error":{"details":null,"type":"overloaded_error","message":"Overloaded"},"request_id":"\#(requestId)"}"#,
+                     keepAlive: keepAlive)
+            }
+        case .serverError(let snap):
+            org.count(endpoint: endpoint, modelClass: modelClass, status: 500)
+            let headers = rateLimitHeaders(jsonHeaders(requestId, org), snap)
+            later(context, after: reject) { [self] in
+                send(context, .internalServerError, headers,
+                     Bodies.error(type: "api_error", message: "Internal server error", requestId: requestId),
+                     keepAlive: keepAlive)
+            }
+        case .spendCap(let snap):
+            org.count(endpoint: endpoint, modelClass: modelClass, status: 429)
+            let headers = rateLimitHeaders(jsonHeaders(requestId, org), snap)
+            later(context, after: reject) { [self] in
+                send(context, .tooManyRequests, headers,
+                     Bodies.error(type: "rate_limit_error", message: Bodies.spendCapMessage, requestId: requestId,
+                                  errorCode: "enforced_spend_limit_reached"),
+                     keepAlive: keepAlive)
+            }
+        case .rateLimited(let decision, let config):
+            org.count(endpoint: endpoint, modelClass: modelClass, status: 429)
+            var headers = jsonHeaders(requestId, org)
+            headers.add(name: "retry-after", value: String(decision.retryAfter ?? 1))
+            headers.add(name: "x-should-retry", value: "true")
+            if let snap = decision.snapshot { headers = rateLimitHeaders(headers, snap) }
+            let message = Bodies.rateLimitMessage(org: org.org.id, model: request.model, refusedBy: decision.refusedBy,
+                                                  config: config)
+            later(context, after: reject) { [self] in
+                send(context, .tooManyRequests, headers,
+                     Bodies.error(type: "rate_limit_error", message: message, requestId: requestId), keepAlive: keepAlive)
+            }
+        case .admitted(let plan):
+            org.count(endpoint: endpoint, modelClass: modelClass, status: 200)
+            let job = ResponseJob(requestId: requestId, messageId: ids.make(prefix: "msg_01"), model: request.model,
+                                  org: org, plan: plan, keepAlive: keepAlive,
+                                  rate: core.config.server.outputTokensPerSecond > 0
+                                      ? core.config.server.outputTokensPerSecond : .infinity)
+            if case .reset = plan.fault {
+                at(context, plan.firstToken) { [self] in reset(context) }
+            } else if request.stream {
+                at(context, plan.firstToken) { [self] in streamStep(context, job) }
+            } else {
+                var t = plan.end
+                if case .stall(let s) = plan.fault { t += s }
+                at(context, t) { [self] in
+                    var b = context.channel.allocator.buffer(capacity: 512 + 4 * plan.usage.output)
+                    Bodies.message(into: &b, id: job.messageId, model: job.model, usage: plan.usage,
+                                   stopReason: plan.stopReason)
+                    send(context, .ok, rateLimitHeaders(jsonHeaders(requestId, org), plan.snapshot), b,
+                         keepAlive: keepAlive)
+                }
+            }
+        }
+    }
+
+    // MARK: Streaming
+
+    private struct ResponseJob {
+        let requestId: String
+        let messageId: String
+        let model: String
+        let org: OrgState
+        let plan: AdmittedPlan
+        let keepAlive: Bool
+        let rate: Double
+        var started = false
+        var sent = 0
+        /// Seconds the timeline has been pushed back by a stall.
+        var shift = 0.0
+    }
+
+    /// At most one write per 20 ms per stream: ~50 writes/s whatever the output rate.
+    private static let minWriteInterval = 0.02
+
+    private func streamStep(_ context: ChannelHandlerContext, _ jobIn: ResponseJob) {
+        guard !closed else { return }
+        var job = jobIn
+        let plan = job.plan
+        let total = plan.usage.output
+        let now = core.modelTime()
+        var b = context.channel.allocator.buffer(capacity: 256)
+        if !job.started {
+            job.started = true
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: "text/event-stream; charset=utf-8")
+            headers.add(name: "cache-control", value: "no-cache")
+            headers.add(name: "request-id", value: job.requestId)
+            headers.add(name: "anthropic-organization-id", value: job.org.org.id)
+            if !job.keepAlive { headers.add(name: "connection", value: "close") }
+            headers = rateLimitHeaders(headers, plan.snapshot)
+            context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .ok, headers: headers))),
+                          promise: nil)
+            Bodies.streamPreamble(into: &b, id: job.messageId, model: job.model, usage: plan.usage)
+        }
+        // Token k (0-based) is due at firstToken + shift + k / rate.
+        let elapsed = now - plan.firstToken - job.shift
+        let progressed = (elapsed * job.rate).rounded(.down)
+        let produced = progressed.isFinite ? Int(Swift.min(Double(total), Swift.max(0, progressed))) : total
+        var due = total == 0 ? 0 : Swift.min(total, produced + 1)
+        var failAfter: Int?
+        if case .streamError(let n) = plan.fault, due >= n {
+            failAfter = n
+            due = n
+        }
+        if due > job.sent {
+            Bodies.delta(into: &b, tokens: job.sent..<due)
+            job.sent = due
+        }
+        if let n = failAfter, job.sent >= n {
+            Bodies.streamError(into: &b, requestId: job.requestId)
+            context.write(Self.wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
+            // The stream ends without message_stop and the connection is closed.
+            context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+            pending = nil
+            releaseInFlight()
+            return
+        }
+        if job.sent >= total {
+            Bodies.streamEnd(into: &b, usage: plan.usage, stopReason: plan.stopReason)
+            context.write(Self.wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
+            pending = nil
+            finishResponse(context, keepAlive: job.keepAlive)
+            return
+        }
+        context.writeAndFlush(Self.wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
+        if case .stall(let s) = plan.fault, job.shift == 0 {
+            job.shift = s
+        }
+        let nextDue = plan.firstToken + job.shift + Double(job.sent) / job.rate
+        let next = Swift.max(now + Self.minWriteInterval, nextDue)
+        let captured = job
+        at(context, next) { [self] in streamStep(context, captured) }
+    }
+
+    private func reset(_ context: ChannelHandlerContext) {
+        pending = nil
+        releaseInFlight()
+        // SO_LINGER 0 turns the close into a TCP RST.
+        if let provider = context.channel as? any SocketOptionProvider {
+            _ = provider.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+        }
+        context.close(promise: nil)
+    }
+
+    // MARK: Writing
+
+    private func at(_ context: ChannelHandlerContext, _ modelTime: Double, _ task: @escaping () -> Void) {
+        guard !closed else { return }
+        pending = context.eventLoop.assumeIsolated().scheduleTask(deadline: core.deadline(modelTime), task)
+    }
+
+    private func later(_ context: ChannelHandlerContext, after seconds: Double, _ task: @escaping () -> Void) {
+        guard !closed else { return }
+        if !(seconds > 0) { return task() }
+        pending = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(ServerCore.nanoseconds(seconds)), task)
+    }
+
+    private func jsonHeaders(_ requestId: String, _ org: OrgState?) -> HTTPHeaders {
+        var h = HTTPHeaders()
+        h.add(name: "content-type", value: "application/json")
+        h.add(name: "request-id", value: requestId)
+        if let org { h.add(name: "anthropic-organization-id", value: org.org.id) }
+        return h
+    }
+
+    private func rateLimitHeaders(_ base: HTTPHeaders, _ snap: RateLimitSnapshot) -> HTTPHeaders {
+        var h = base
+        for (n, v) in snap.headers(epoch: core.epoch) { h.add(name: n, value: v) }
+        return h
+    }
+
+    private func sendError(_ context: ChannelHandlerContext, status: HTTPResponseStatus, type: String, message: String,
+                           requestId: String, org: OrgState?, keepAlive: Bool) {
+        send(context, status, jsonHeaders(requestId, org), Bodies.error(type: type, message: message, requestId: requestId),
+             keepAlive: keepAlive)
+    }
+
+    private func send(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ headers: HTTPHeaders,
+                      _ text: String, keepAlive: Bool) {
+        var b = context.channel.allocator.buffer(capacity: text.utf8.count)
+        b.writeString(text)
+        send(context, status, headers, b, keepAlive: keepAlive)
+    }
+
+    private func send(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ headers: HTTPHeaders,
+                      _ body: ByteBuffer, keepAlive: Bool) {
+        guard !closed else { return }
+        pending = nil
+        var h = headers
+        h.add(name: "content-length", value: String(body.readableBytes))
+        if !keepAlive { h.add(name: "connection", value: "close") }
+        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: h))),
+                      promise: nil)
+        context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        finishResponse(context, keepAlive: keepAlive)
+    }
+
+    private func finishResponse(_ context: ChannelHandlerContext, keepAlive: Bool) {
+        releaseInFlight()
+        let done = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+}
+
+/// Request and message ids (`req_011C…`, `msg_01…`): SplitMix64 from a per-connection random
+/// seed, base62-encoded. Unique enough for a mock and cheaper than a syscall per id.
+struct IDSource {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    private mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+
+    mutating func make(prefix: String) -> String {
+        var out = Array(prefix.utf8)
+        for _ in 0..<2 {
+            var v = next()
+            for _ in 0..<10 {
+                out.append(Self.alphabet[Int(v % 62)])
+                v /= 62
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

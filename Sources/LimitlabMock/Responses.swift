@@ -1,0 +1,148 @@
+import LimitlabCore
+import NIOCore
+
+// Response bodies in the real API's shapes (anthropic-api.md §4.2, §5.3, §5.4), written by
+// concatenation into a ByteBuffer: no encoder and no intermediate dictionaries on the
+// request path.
+
+enum Bodies {
+    /// `{"type":"error","error":{…},"request_id":"req_…"}`.
+    static func error(type: String, message: String, requestId: String, errorCode: String? = nil) -> String {
+        var s = #"{"type":"error","error":{"type":"# + JSONText.quoted(type) + #","message":"# + JSONText.quoted(message)
+        if let code = errorCode { s += #","details":{"error_code":"# + JSONText.quoted(code) + "}" }
+        return s + #"},"request_id":"# + JSONText.quoted(requestId) + "}"
+    }
+
+    static func usage(_ u: Usage, outputTokens: Int, serviceTier: Bool) -> String {
+        var s = #"{"input_tokens":\#(u.input),"cache_creation_input_tokens":\#(u.cacheCreation),"#
+            + #""cache_read_input_tokens":\#(u.cacheRead),"#
+        if serviceTier {
+            s += #""cache_creation":{"ephemeral_5m_input_tokens":\#(u.cacheCreation5m),"#
+                + #""ephemeral_1h_input_tokens":\#(u.cacheCreation1h)},"#
+        }
+        s += #""output_tokens":\#(outputTokens)"#
+        if serviceTier { s += #","service_tier":"standard""# }
+        return s + "}"
+    }
+
+    /// The non-streaming Message.
+    static func message(into buffer: inout ByteBuffer, id: String, model: String, usage u: Usage, stopReason: String) {
+        buffer.writeString(#"{"id":"\#(id)","type":"message","role":"assistant","model":"# + JSONText.quoted(model)
+                           + #","content":["#)
+        if u.output > 0 {
+            buffer.writeString(#"{"type":"text","text":""#)
+            GeneratedText.write(tokens: 0..<u.output, into: &buffer)
+            buffer.writeString(#""}"#)
+        }
+        buffer.writeString(#"],"stop_reason":"\#(stopReason)","stop_sequence":null,"usage":"#
+                           + usage(u, outputTokens: u.output, serviceTier: true) + "}")
+    }
+
+    static func countTokens(_ n: Int) -> String { #"{"input_tokens":\#(n)}"# }
+
+    // MARK: Server-sent events
+
+    /// message_start, content_block_start and ping: what a stream opens with.
+    static func streamPreamble(into b: inout ByteBuffer, id: String, model: String, usage u: Usage) {
+        b.writeString("event: message_start\ndata: " + #"{"type":"message_start","message":{"id":"\#(id)","type":"message","#
+                      + #""role":"assistant","model":"# + JSONText.quoted(model)
+                      + #","content":[],"stop_reason":null,"stop_sequence":null,"usage":"#
+                      + usage(u, outputTokens: u.output > 0 ? 1 : 0, serviceTier: true) + "}}\n\n")
+        b.writeString("event: content_block_start\ndata: "
+                      + #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"# + "\n\n")
+        b.writeString("event: ping\ndata: " + #"{"type": "ping"}"# + "\n\n")
+    }
+
+    /// One content_block_delta carrying output tokens `range`.
+    static func delta(into b: inout ByteBuffer, tokens range: Range<Int>) {
+        b.writeStaticString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"")
+        GeneratedText.write(tokens: range, into: &b)
+        b.writeStaticString("\"}}\n\n")
+    }
+
+    /// content_block_stop, message_delta (cumulative usage) and message_stop.
+    static func streamEnd(into b: inout ByteBuffer, usage u: Usage, stopReason: String) {
+        b.writeString("event: content_block_stop\ndata: " + #"{"type":"content_block_stop","index":0}"# + "\n\n")
+        b.writeString("event: message_delta\ndata: " + #"{"type":"message_delta","delta":{"stop_reason":"\#(stopReason)","#
+                      + #""stop_sequence":null},"usage":"# + usage(u, outputTokens: u.output, serviceTier: false) + "}\n\n")
+        b.writeString("event: message_stop\ndata: " + #"{"type":"message_stop"}"# + "\n\n")
+    }
+
+    /// The in-stream error event (anthropic-api.md §4.4).
+    static func streamError(into b: inout ByteBuffer, requestId: String) {
+        b.writeString("event: error\ndata: " + #"{"type":"error","error":{"details":null,"type":"overloaded_error","#
+                      + #""message":"Overloaded"},"request_id":"\#(requestId)"}"# + "\n\n")
+    }
+
+    // MARK: Messages for 429s
+
+    /// The refusal text, naming the first refusing limit as the real API does (§4.3).
+    static func rateLimitMessage(org: String, model: String, refusedBy: LimitDimensions, config: LimitConfig) -> String {
+        let what: String
+        if refusedBy.contains(.requests) {
+            what = "\(grouped(config.rpm)) requests per minute"
+        } else if refusedBy.contains(.inputTokens) {
+            what = "\(grouped(config.itpm)) input tokens per minute"
+        } else {
+            what = "\(grouped(config.otpm)) output tokens per minute"
+        }
+        return "This request would exceed your organization's rate limit of \(what) (org: \(org), model: \(model)). "
+            + "For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for "
+            + "current usage. Please reduce the prompt length or the maximum tokens requested, or try again later. "
+            + "You may also contact sales at https://www.anthropic.com/contact-sales to discuss your options for a rate "
+            + "limit increase."
+    }
+
+    static func countTokensRateLimitMessage(org: String, rpm: Double) -> String {
+        "This request would exceed your organization's rate limit of \(grouped(rpm)) token counting requests per minute "
+            + "(org: \(org)). For details, refer to: https://docs.claude.com/en/api/rate-limits. "
+            + "You can see the response headers for current usage."
+    }
+
+    static let spendCapMessage = "You have reached your API usage limits: your organization has crossed its monthly API "
+        + "usage threshold, set based on your organization's API tier. You will regain access at the start of next month."
+
+    /// `30000` → `30,000`; fractional limits keep up to 3 decimals.
+    static func grouped(_ v: Double) -> String {
+        guard v == v.rounded(), abs(v) < 1e15 else { return String((v * 1000).rounded() / 1000) }
+        let digits = String(Int(v).magnitude)
+        var out = ""
+        for (i, ch) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(ch)
+        }
+        return (v < 0 ? "-" : "") + out
+    }
+}
+
+/// The generated output text: token k is always the same 4-byte word (a space and three
+/// letters), so ceil(bytes / 4) gives back the token count and slicing is arithmetic.
+enum GeneratedText {
+    static let words = [
+        "the", "and", "for", "you", "are", "was", "not", "but", "can", "all", "one", "his", "her", "use", "may",
+        "new", "now", "way", "see", "day", "two", "how", "its", "our", "out", "get", "has", "him", "old", "own",
+        "say", "too", "any", "few", "why", "let", "put", "end", "did", "set",
+    ]
+    /// 1,024 tokens; longer outputs repeat it.
+    static let table: [UInt8] = {
+        var out: [UInt8] = []
+        var x: UInt32 = 2_463_534_242
+        for _ in 0..<1024 {
+            x ^= x << 13; x ^= x >> 17; x ^= x << 5
+            out.append(0x20)
+            out.append(contentsOf: words[Int(x % UInt32(words.count))].utf8)
+        }
+        return out
+    }()
+
+    static func write(tokens range: Range<Int>, into b: inout ByteBuffer) {
+        let n = table.count / 4
+        var k = range.lowerBound
+        while k < range.upperBound {
+            let start = k % n
+            let count = Swift.min(range.upperBound - k, n - start)
+            table.withUnsafeBytes { _ = b.writeBytes(UnsafeRawBufferPointer(rebasing: $0[(start * 4)..<((start + count) * 4)])) }
+            k += count
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import LimitlabCore
+import NIOCore
+
+/// State shared by every connection: the organisations, the clock and precomputed bodies.
+/// Immutable after init except the organisations (each behind its own lock) and the
+/// server-level counters (behind `lock`).
+final class ServerCore: @unchecked Sendable {
+    let config: MockConfig
+    let catalog: TierCatalog
+    let orgs: [OrgState]
+    private let keyToOrg: [String: OrgState]
+    private let anyKeyOrg: OrgState?
+    /// Model time 0, monotonic.
+    let start: NIODeadline
+    /// Unix time at model time 0, for the RFC 3339 resets.
+    let epoch: Double
+    /// `GET /v1/models` and the per-model objects.
+    let modelsBody: String
+    let modelObjects: [String: String]
+
+    private let lock = NSLock()
+    private var unattributed: [OrgState.CounterKey: Int] = [:]
+
+    init(config: MockConfig, catalog: TierCatalog) {
+        self.config = config
+        self.catalog = catalog
+        var orgs: [OrgState] = []
+        var keys: [String: OrgState] = [:]
+        var any: OrgState?
+        for (i, o) in config.organizations.enumerated() {
+            let state = OrgState(index: i, org: o, seed: config.seed, catalog: catalog)
+            orgs.append(state)
+            for k in o.keys where keys[k] == nil { keys[k] = state }
+            if o.acceptsAnyKey && any == nil { any = state }
+        }
+        self.orgs = orgs
+        keyToOrg = keys
+        anyKeyOrg = any
+        start = NIODeadline.now()
+        epoch = Date().timeIntervalSince1970
+
+        // Every model id the catalog knows, plus extra models an organisation serves.
+        var objects: [(String, String)] = []
+        for c in catalog.modelClasses {
+            for m in c.models {
+                objects.append((m, #"{"type":"model","id":"# + JSONText.quoted(m) + #","display_name":"#
+                                + JSONText.quoted(c.name) + #","created_at":"2025-01-01T00:00:00Z"}"#))
+            }
+        }
+        let known = Set(objects.map(\.0))
+        for o in config.organizations {
+            for m in o.limits.models.keys.sorted() where !known.contains(m) && catalog.modelClass(for: m) == nil {
+                if objects.contains(where: { $0.0 == m }) { continue }
+                objects.append((m, #"{"type":"model","id":"# + JSONText.quoted(m) + #","display_name":"#
+                                + JSONText.quoted(m) + #","created_at":"2025-01-01T00:00:00Z"}"#))
+            }
+        }
+        modelObjects = Dictionary(objects, uniquingKeysWith: { a, _ in a })
+        modelsBody = #"{"data":["# + objects.map(\.1).joined(separator: ",") + #"],"has_more":false,"first_id":"#
+            + (objects.first.map { JSONText.quoted($0.0) } ?? "null") + #","last_id":"#
+            + (objects.last.map { JSONText.quoted($0.0) } ?? "null") + "}"
+    }
+
+    /// Seconds since the server started.
+    func modelTime() -> Double {
+        Double(NIODeadline.now().uptimeNanoseconds &- start.uptimeNanoseconds) / 1e9
+    }
+
+    /// The monotonic deadline of a model time (clamped: a non-finite or absurd time from a
+    /// hand-built config must not trap).
+    func deadline(_ t: Double) -> NIODeadline {
+        start + .nanoseconds(Self.nanoseconds(t))
+    }
+
+    /// Seconds as nanoseconds, clamped to [0, 10⁹ s].
+    static func nanoseconds(_ seconds: Double) -> Int64 {
+        guard seconds.isFinite else { return seconds > 0 ? 1_000_000_000 * 1_000_000_000 : 0 }
+        return Int64(Swift.min(Swift.max(0, seconds), 1e9) * 1e9)
+    }
+
+    /// The organisation an API key belongs to (empty keys never match).
+    func org(forKey key: String) -> OrgState? {
+        guard !key.isEmpty else { return nil }
+        return keyToOrg[key] ?? anyKeyOrg
+    }
+
+    /// Counts a response that no organisation owns (401, unknown path, malformed body before
+    /// the key was checked).
+    func countUnattributed(endpoint: String, status: Int) {
+        lock.lock()
+        unattributed[OrgState.CounterKey(endpoint: endpoint, modelClass: "", label: String(status)), default: 0] += 1
+        lock.unlock()
+    }
+
+    // MARK: Metrics
+
+    /// Prometheus text exposition (version 0.0.4).
+    func metricsText() -> String {
+        lock.lock()
+        let loose = unattributed.sorted { $0.key < $1.key }
+        lock.unlock()
+        let samples = orgs.map { ($0.org.id, $0.metrics(now: modelTime)) }
+
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n")
+        }
+        func num(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v) }
+        var out = ""
+        out += "# HELP limitlab_mock_requests_total Responses sent, by endpoint, organisation, model class and status.\n"
+        out += "# TYPE limitlab_mock_requests_total counter\n"
+        for (k, v) in loose {
+            out += "limitlab_mock_requests_total{endpoint=\"\(k.endpoint)\",org=\"\",model_class=\"\",status=\"\(k.label)\"} \(v)\n"
+        }
+        for (org, s) in samples {
+            for (k, v) in s.requests {
+                out += "limitlab_mock_requests_total{endpoint=\"\(k.endpoint)\",org=\"\(esc(org))\","
+                    + "model_class=\"\(esc(k.modelClass))\",status=\"\(k.label)\"} \(v)\n"
+            }
+        }
+        out += "# HELP limitlab_mock_rate_limited_total 429s from the rate limits, by the dimensions that refused.\n"
+        out += "# TYPE limitlab_mock_rate_limited_total counter\n"
+        for (org, s) in samples {
+            for (k, v) in s.refusals {
+                out += "limitlab_mock_rate_limited_total{endpoint=\"\(k.endpoint)\",org=\"\(esc(org))\","
+                    + "model_class=\"\(esc(k.modelClass))\",dimension=\"\(k.label)\"} \(v)\n"
+            }
+        }
+        out += "# HELP limitlab_mock_faults_total Injected faults, by kind.\n"
+        out += "# TYPE limitlab_mock_faults_total counter\n"
+        for (org, s) in samples {
+            for (kind, v) in s.faults { out += "limitlab_mock_faults_total{org=\"\(esc(org))\",kind=\"\(kind)\"} \(v)\n" }
+        }
+        out += "# HELP limitlab_mock_bucket_level Exact bucket level (negative in debt), by model class and dimension.\n"
+        out += "# TYPE limitlab_mock_bucket_level gauge\n"
+        var limits = ""
+        for (org, s) in samples {
+            var rows = s.buckets.map { ($0.modelClass, $0.snapshot) }
+            rows.append(("count_tokens", s.countTokens))
+            for (cls, snap) in rows {
+                let dims: [(String, RateLimitReading)] = cls == "count_tokens"
+                    ? [("requests", snap.requests)]
+                    : [("requests", snap.requests), ("input_tokens", snap.inputTokens), ("output_tokens", snap.outputTokens)]
+                for (dim, r) in dims {
+                    let labels = "org=\"\(esc(org))\",model_class=\"\(esc(cls))\",dimension=\"\(dim)\""
+                    out += "limitlab_mock_bucket_level{\(labels)} \(num(r.remaining))\n"
+                    limits += "limitlab_mock_bucket_limit{\(labels)} \(r.limit)\n"
+                }
+            }
+        }
+        out += "# HELP limitlab_mock_bucket_limit Per-minute limit of each bucket.\n# TYPE limitlab_mock_bucket_limit gauge\n"
+        out += limits
+        out += "# HELP limitlab_mock_in_flight Messages requests being answered.\n# TYPE limitlab_mock_in_flight gauge\n"
+        for (org, s) in samples { out += "limitlab_mock_in_flight{org=\"\(esc(org))\"} \(s.inFlight)\n" }
+        out += "# HELP limitlab_mock_cache_entries Prompt-cache prefixes held.\n# TYPE limitlab_mock_cache_entries gauge\n"
+        for (org, s) in samples { out += "limitlab_mock_cache_entries{org=\"\(esc(org))\"} \(s.cacheEntries)\n" }
+        return out
+    }
+}
