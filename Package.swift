@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "LimitlabMock",
             dependencies: [
-                "LimitlabCore", "LimitlabStats", "LimitlabScenario",
+                "LimitlabCore", "LimitlabStats", "LimitlabScenario", "LimitlabSim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import Foundation
 import LimitlabCore
 import LimitlabStats
+import LimitlabSim
 
 /// Token usage of one response, as the API reports it.
 struct Usage: Equatable {
@@ -292,23 +293,5 @@ final class OrgState: @unchecked Sendable {
             faults: faultCounts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
             buckets: buckets, countTokens: countTokens.snapshot(at: now), inFlight: inFlight,
             cacheEntries: cache.count)
-    }
-}
-
-extension RandomSource {
-    /// One draw of a clamped distribution — the simulator's rule (LimitlabSim's `draw`, which
-    /// is internal there), so the same seed gives the same latencies.
-    func draw(_ s: Sampled) -> Double {
-        var v: Double
-        switch s.distribution {
-        case .constant(let c): v = c
-        case .uniform(let a, let b): v = a + (b - a) * uniform()
-        case .lognormal(let mu, let sigma): v = lognormal(zeta: mu, sigma: sigma)
-        case .exponential(let m): v = exponential(mean: m)
-        case .empirical(let values): v = values.isEmpty ? 0 : values[uniformInt(values.count)]
-        }
-        if let lo = s.min, v < lo { v = lo }
-        if let hi = s.max, v > hi { v = hi }
-        return v
     }
 }

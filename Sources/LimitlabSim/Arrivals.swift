@@ -1,5 +1,5 @@
 public import LimitlabCore
-import LimitlabStats
+public import LimitlabStats
 import Foundation
 
 /// Produces the arrival times of one source, in increasing order, from its own random stream.
@@ -91,9 +91,11 @@ struct ArrivalSource {
     }
 }
 
-/// Draws a sampled quantity.
+/// Draws of scenario quantities; the simulator and the mock server use these, so the same seed
+/// gives the same latencies in both.
 extension RandomSource {
-    func draw(_ s: Sampled) -> Double {
+    /// One draw of a clamped distribution.
+    public func draw(_ s: Sampled) -> Double {
         var v: Double
         switch s.distribution {
         case .constant(let c): v = c
@@ -108,7 +110,7 @@ extension RandomSource {
     }
 
     /// A token count: integer draws for integer uniform ranges, otherwise rounded, at least `floor`.
-    func drawTokens(_ s: Sampled, floor: Int) -> Int {
+    public func drawTokens(_ s: Sampled, floor: Int) -> Int {
         if case .uniform(let a, let b) = s.distribution, a == a.rounded(), b == b.rounded(), b >= a {
             return Swift.max(floor, Int(a) + uniformInt(Int(b - a) + 1))
         }
