@@ -1,2 +1,309 @@
-// Placeholder replaced by the live runner.
-public enum LiveRunnerPlaceholder {}
+public import LimitlabCore
+import Foundation
+import LimitlabSim
+import LimitlabStrategies
+internal import CCurl
+
+/// Runs a scenario against a live HTTP target — the mock server or a real Messages API — on the
+/// wall clock, with the same strategy objects the simulator drives and the same `RunLog`s.
+///
+/// Threading: one dedicated engine thread per runner owns the libcurl multi handle, every easy
+/// handle and the strategy, and runs the event loop (`curl_multi_poll` with a timeout up to
+/// the next arrival or wakeup). Other threads only call `stop()`, which sets a flag under a lock
+/// and calls `curl_multi_wakeup`. Strategies run one after another on the same arrival stream.
+///
+/// ```swift
+/// let runner = LiveRunner(scenario: s, target: LiveTarget(baseURL: "http://127.0.0.1:\(port)"))
+/// signal(SIGINT, SIG_IGN)   // then a DispatchSource for SIGINT calling runner.stop()
+/// let result = try runner.run()
+/// ```
+public final class LiveRunner: Sendable {
+    public let scenario: Scenario
+    public let target: LiveTarget
+    public let options: LiveOptions
+    private let control = RunControl()
+
+    public init(scenario: Scenario, target: LiveTarget, options: LiveOptions = LiveOptions()) {
+        self.scenario = scenario
+        self.target = target
+        self.options = options
+    }
+
+    /// Runs every strategy of the scenario; blocks the calling thread (the engine has its own).
+    /// Throws only when the run cannot start; failures during it end it early (`partial`).
+    @available(*, noasync, message: "use the async run()")
+    public func run() throws(LiveError) -> LiveResult {
+        let box = ResultBox()
+        try start { box.put($0) }
+        return try box.take().get()
+    }
+
+    /// Runs every strategy of the scenario without blocking a Swift concurrency thread.
+    public func run() async throws(LiveError) -> LiveResult {
+        let result: Result<LiveResult, LiveError> = await withCheckedContinuation { k in
+            do throws(LiveError) {
+                try start { k.resume(returning: $0) }
+            } catch {
+                k.resume(returning: .failure(error))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Stops the run from any thread: no new arrivals, the attempts in flight get
+    /// `gracePeriod` to finish, strategies not yet started are skipped, the result is partial.
+    /// Idempotent; safe to call from a signal-handling queue.
+    public func stop() { control.requestStop() }
+
+    /// Runs `scenario` with a new runner (no way to stop it early; use an instance for that).
+    @available(*, noasync, message: "use the async run() of a LiveRunner")
+    public static func run(scenario: Scenario, target: LiveTarget,
+                           options: LiveOptions = LiveOptions()) throws(LiveError) -> LiveResult {
+        try LiveRunner(scenario: scenario, target: target, options: options).run()
+    }
+
+    /// The checks `run` makes before sending anything: a spending cap (and a price to enforce
+    /// it) for a non-loopback target, an http(s) URL, enough API keys, buildable strategies.
+    public static func validate(scenario: Scenario, target: LiveTarget, options: LiveOptions) throws(LiveError) {
+        let url = target.baseURL.lowercased()
+        guard url.hasPrefix("http://") || url.hasPrefix("https://"), target.host != nil else {
+            throw LiveError(.configuration, "target \(target.baseURL): expected an http:// or https:// URL with a host")
+        }
+        if let m = options.maxRequests, m < 0 {
+            throw LiveError(.configuration, "maxRequests must be ≥ 0, got \(m)")
+        }
+        if let c = options.maxCostUSD, !(c >= 0) {
+            throw LiveError(.configuration, "maxCostUSD must be ≥ 0, got \(c)")
+        }
+        let model = target.model ?? scenario.model
+        if !target.isLoopback {
+            guard options.maxCostUSD != nil else {
+                let estimate = estimateCost(scenario: scenario, model: model)
+                    .map { String(format: " (estimated %.2f USD, worst case %.2f USD)", $0.expectedUSD, $0.worstCaseUSD) }
+                    ?? ""
+                throw LiveError(.unsafeTarget, "target \(target.baseURL) is not on this machine: a spending cap is "
+                                + "required (--max-cost-usd)\(estimate)")
+            }
+            guard TierCatalog.builtIn.prices(for: model) != nil else {
+                throw LiveError(.unsafeTarget, "the catalog has no price for model \(model), so a spending cap cannot "
+                                + "be enforced against \(target.baseURL)")
+            }
+            guard !target.apiKeys.isEmpty else {
+                throw LiveError(.apiKey, "target \(target.baseURL) needs an API key (ANTHROPIC_API_KEY or --api-key-env)")
+            }
+        }
+        let needed = scenario.limits.keyConfigs.count
+        if !target.apiKeys.isEmpty && target.apiKeys.count < needed {
+            throw LiveError(.configuration, "the scenario has \(needed) API keys (limits.keys) but the target was "
+                            + "given \(target.apiKeys.count)")
+        }
+        for spec in scenario.strategies {
+            do {
+                _ = try StrategyFactory.make(spec, limits: scenario.limits.config, keys: scenario.limits.keyConfigs,
+                                             seed: scenario.seed)
+            } catch {
+                throw LiveError(.strategy, error.message)
+            }
+        }
+    }
+
+    /// The catalog estimate of the whole run (every strategy, one attempt per request), or nil
+    /// when the catalog has no price for the model.
+    public static func estimateCost(scenario: Scenario, model: String? = nil) -> LiveCostEstimate? {
+        guard let p = TierCatalog.builtIn.prices(for: model ?? scenario.model) else { return nil }
+        let stream = ArrivalGenerator.generate(scenario)
+        let long = (scenario.workload.cache?.ttl ?? 300) >= 3600
+        let write = long ? p.cacheWrite1h : p.cacheWrite5m
+        var expected = 0.0, worst = 0.0
+        var written = Set<Int16>()
+        for r in 0..<stream.count {
+            let prefix = Double(stream.prefixTokens[r])
+            let uncached = Double(stream.inputTokens[r]) - prefix
+            let first = written.insert(stream.prefixId[r]).inserted
+            expected += uncached * p.input + prefix * (first ? write : p.cacheRead) + Double(stream.outputTokens[r]) * p.output
+            worst += uncached * p.input + prefix * Swift.max(write, p.input) + Double(stream.maxTokens[r]) * p.output
+        }
+        let runs = Double(Swift.max(1, scenario.strategies.count))
+        return LiveCostEstimate(requests: stream.count * Int(runs), expectedUSD: expected * runs / 1_000_000,
+                                worstCaseUSD: worst * runs / 1_000_000, priceSource: "\(p.source) (\(p.asOf))")
+    }
+
+    // MARK: Internals
+
+    private func start(_ finish: @escaping @Sendable (Result<LiveResult, LiveError>) -> Void) throws(LiveError) {
+        try Self.validate(scenario: scenario, target: target, options: options)
+        guard control.claim() else { throw LiveError(.state, "this LiveRunner has already run; create a new one") }
+        guard CurlGlobal.ready else { throw LiveError(.curl, "libcurl could not be initialised") }
+        let thread = Thread { [self] in finish(self.execute()) }
+        thread.name = "limitlab-live"
+        thread.start()
+    }
+
+    /// The engine thread's body.
+    private func execute() -> Result<LiveResult, LiveError> {
+        let stream = ArrivalGenerator.generate(scenario)
+        let model = target.model ?? scenario.model
+        let spend = SpendGuard(prices: TierCatalog.builtIn.prices(for: model), cap: options.maxCostUSD,
+                               longCacheTTL: (scenario.workload.cache?.ttl ?? 300) >= 3600)
+        let counters = SharedCounters()
+        let runNonce = Int.random(in: 0..<(36 * 36 * 36))
+        var runs: [LiveRun] = []
+        var warnings: [String] = []
+        var stopReason: LiveStopReason?
+        var currentTarget = target
+
+        for (i, spec) in scenario.strategies.enumerated() {
+            if control.isStopRequested {
+                stopReason = stopReason ?? .interrupted
+                break
+            }
+            if i > 0 && options.pauseBetweenRuns > 0 && control.sleep(options.pauseBetweenRuns) {
+                stopReason = .interrupted
+                break
+            }
+            if let prepare = options.prepareRun {
+                do {
+                    if let t = try prepare(i, spec) { currentTarget = t }
+                } catch {
+                    warnings.append("run \(spec.label) not started: preparing it failed: \(error)")
+                    stopReason = .preparationFailed
+                    break
+                }
+            }
+            let strategy: any ClientStrategy
+            do {
+                strategy = try StrategyFactory.make(spec, limits: scenario.limits.config, keys: scenario.limits.keyConfigs,
+                                                    seed: scenario.seed)
+            } catch {
+                return .failure(LiveError(.strategy, error.message))
+            }
+            let env = RunEnvironment(scenario: scenario, stream: stream, target: currentTarget, model: model,
+                                     options: options, control: control, spend: spend, counters: counters,
+                                     runIndex: i, runCount: scenario.strategies.count,
+                                     nonce: (runNonce + i) % (36 * 36 * 36))
+            do {
+                let run = try Self.open(strategy, spec: spec, env: env)
+                runs.append(run)
+                if let f = run.failure { warnings.append("run \(spec.label) ended early: \(f)") }
+                if run.partial {
+                    stopReason = run.stopReason ?? .interrupted
+                    break
+                }
+            } catch {
+                if runs.isEmpty { return .failure(error) }
+                warnings.append("run \(spec.label) failed: \(error.message)")
+                stopReason = .preparationFailed
+                break
+            }
+        }
+
+        var allLags: [Double] = []
+        for run in runs {
+            for a in 0..<run.attempts.count { allLags.append(run.lag(attempt: a)) }
+            if run.lag.exceedsThreshold {
+                warnings.append(String(format: "SCHEDULE LAG: run %@ sent late: lag p99 %.1f ms, max %.1f ms (limit %.0f ms). "
+                                       + "The generator could not keep up with the schedule; latencies and limits were "
+                                       + "measured at a lower offered load than planned.",
+                                       run.spec.label, run.lag.p99 * 1000, run.lag.max * 1000,
+                                       LagSummary.warningThreshold * 1000))
+            }
+        }
+        if let reason = stopReason {
+            let notRun = scenario.strategies.count - runs.count
+            var text = "PARTIAL RUN (\(reason.rawValue))"
+            if let last = runs.last, last.partial {
+                text += ": \(last.spec.label) stopped at \(String(format: "%.1f", last.stoppedAt ?? 0)) s with "
+                    + "\(last.offered) of \(stream.count) requests offered"
+            }
+            if notRun > 0 { text += "; \(notRun) strateg\(notRun == 1 ? "y" : "ies") not run" }
+            warnings.insert(text, at: 0)
+        }
+        return .success(LiveResult(scenario: scenario, stream: stream, runs: runs, partial: stopReason != nil,
+                                   stopReason: stopReason, lag: LagSummary.of(allLags), warnings: warnings,
+                                   costUSD: runs.reduce(0) { $0 + $1.costUSD }))
+    }
+
+    /// Opens the existential so the engine loop is specialised for the strategy type.
+    private static func open(_ strategy: any ClientStrategy, spec: StrategySpec,
+                             env: RunEnvironment) throws(LiveError) -> LiveRun {
+        func go<S: ClientStrategy>(_ s: S) throws(LiveError) -> LiveRun {
+            var s = s
+            return try Driver.run(&s, spec: spec, env: env)
+        }
+        return try go(strategy)
+    }
+}
+
+/// The cross-thread part of a runner: the stop flag and the multi handle to wake.
+final class RunControl: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var stopRequested = false
+    private var claimed = false
+    private var multi: UnsafeMutableRawPointer?
+
+    func claim() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if claimed { return false }
+        claimed = true
+        return true
+    }
+
+    func requestStop() {
+        condition.lock()
+        stopRequested = true
+        if let m = multi { _ = curl_multi_wakeup(m) }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var isStopRequested: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopRequested
+    }
+
+    /// While attached, `requestStop` wakes this multi handle's `curl_multi_poll`.
+    func attach(_ m: UnsafeMutableRawPointer) {
+        condition.lock()
+        multi = m
+        condition.unlock()
+    }
+
+    func detach() {
+        condition.lock()
+        multi = nil
+        condition.unlock()
+    }
+
+    /// Sleeps `seconds` unless a stop comes first; returns whether it did.
+    func sleep(_ seconds: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        condition.lock()
+        defer { condition.unlock() }
+        while !stopRequested {
+            if !condition.wait(until: deadline) { break }
+        }
+        return stopRequested
+    }
+}
+
+/// Hands the engine thread's result to a blocked caller.
+private final class ResultBox: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var value: Result<LiveResult, LiveError>?
+
+    func put(_ v: Result<LiveResult, LiveError>) {
+        condition.lock()
+        value = v
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func take() -> Result<LiveResult, LiveError> {
+        condition.lock()
+        defer { condition.unlock() }
+        while value == nil { condition.wait() }
+        return value!
+    }
+}

@@ -1,0 +1,473 @@
+import LimitlabCore
+internal import CCurl
+
+/// What one strategy run needs besides the strategy itself.
+struct RunEnvironment {
+    let scenario: Scenario
+    let stream: ArrivalStream
+    let target: LiveTarget
+    let model: String
+    let options: LiveOptions
+    let control: RunControl
+    let spend: SpendGuard
+    let counters: SharedCounters
+    let runIndex: Int
+    let runCount: Int
+    /// Distinguishes this run's cache prefixes from other runs'.
+    let nonce: Int
+}
+
+/// Counts that span strategy runs (the request cap is for the whole live run).
+final class SharedCounters {
+    var attemptsSent = 0
+}
+
+/// The engine: drives one strategy over one arrival stream in wall-clock time on the calling
+/// thread, with libcurl's multi interface on the same thread.
+///
+/// Semantics are the simulator's (`Engine.run`): events are handled in time order —
+/// completions, then arrivals, then strategy wakeups — each followed by `poll`; a send is made
+/// at the model time of the event that caused it. Here an event's model time is its scheduled
+/// time (an arrival's intended time, a wakeup's time) or its measured time (a completion), so
+/// the strategy sees the schedule it asked for; the send itself happens when the engine gets to
+/// it, and the difference (actual − planned) is the schedule lag, recorded per attempt. Nothing
+/// waits for a response before sending the next request, so a slow server cannot slow the
+/// schedule (no coordinated omission); if the engine falls behind, the lag shows it.
+enum Driver {
+    static func run<S: ClientStrategy>(_ strategy: inout S, spec: StrategySpec,
+                                       env: RunEnvironment) throws(LiveError) -> LiveRun {
+        let stream = env.stream
+        let options = env.options
+        let n = stream.count
+        let hint = env.target.outputTokensHint ?? env.target.isLoopback
+        let multi = try CurlMulti(
+            settings: TransferSettings(url: env.target.messagesURL, connectTimeout: options.connectTimeout,
+                                       requestTimeout: options.requestTimeout,
+                                       http2: env.target.baseURL.lowercased().hasPrefix("https:")),
+            maxConnections: options.maxConnections)
+        env.control.attach(multi.handle)
+
+        // Constant headers per key; `Expect:` turns off curl's 100-continue round trip for
+        // bodies over 1 KiB.
+        let keys = env.target.apiKeys.isEmpty
+            ? (0..<env.scenario.limits.keyConfigs.count).map { LiveAPIKey(LiveTarget.placeholderKey($0)) }
+            : env.target.apiKeys
+        let headerSets = keys.map { key in
+            ["content-type: application/json", "anthropic-version: \(env.target.anthropicVersion)",
+             "x-api-key: \(key.secret)", "Expect:"]
+        }
+        let builder = RequestBodyBuilder(model: env.model, stream: env.scenario.workload.stream,
+                                         longCacheTTL: (env.scenario.workload.cache?.ttl ?? 300) >= 3600,
+                                         nonce: env.nonce)
+        var scratch: [UInt8] = []
+        scratch.reserveCapacity(4096)
+
+        let clock = ModelClock()
+        var log = RunLog(requests: n)
+        var live = LiveAttempts()
+        live.plannedAt.reserveCapacity(n); live.firstByteAt.reserveCapacity(n); live.connectSeconds.reserveCapacity(n)
+        live.inputTokens.reserveCapacity(n)
+        live.outputTokens.reserveCapacity(n); live.curlCode.reserveCapacity(n); live.requestId.reserveCapacity(n)
+        var commands: [StrategyCommand] = []
+        commands.reserveCapacity(64)
+        var done: [(transfer: Transfer, result: TransferResult, time: Double)] = []
+        var nextArrival = 0
+        var lastNow = 0.0
+        var stopping = false
+        var stopReason: LiveStopReason?
+        var stoppedAt: Double?
+        var graceDeadline = Double.infinity
+        var errorCauses: [String: Int] = [:]
+        var costUSD = 0.0
+        var sendsAdded = false
+
+        // Progress counters.
+        var sent = 0, completed = 0, status429 = 0, errors = 0, sentAtLastProgress = 0
+        var maxLag = 0.0
+        var nextProgress = options.progress == nil ? Double.infinity : Swift.max(0.05, options.progressInterval)
+        var lastProgress = 0.0
+
+        // Bucket levels of the first key, as its latest headers show them (remaining is clamped at
+        // 0 and tokens rounded by the server, so debt is invisible), projected forward by refill.
+        let sampleInterval = TimeBins.width(span: Swift.max(stream.window, 1))
+        log.bucketSampleInterval = sampleInterval
+        var nextSample = 0.0
+        var latestHeaders: (time: Double, snapshot: RateLimitSnapshot)?
+        func sampleBuckets(upTo t: Double) {
+            while nextSample <= t {
+                func level(_ r: RateLimitReading?) -> Float {
+                    guard let r, let h = latestHeaders else { return .nan }
+                    let rate = Double(r.limit) / 60
+                    let full = r.remaining + Swift.max(0, r.resetAt - h.time) * rate
+                    return Float(Swift.min(full, r.remaining + Swift.max(0, nextSample - h.time) * rate))
+                }
+                let s = latestHeaders?.snapshot
+                log.bucketRequests.append(level(s?.requests))
+                log.bucketInputTokens.append(level(s?.inputTokens))
+                log.bucketOutputTokens.append(level(s?.outputTokens))
+                nextSample += sampleInterval
+            }
+        }
+
+        @inline(__always) func request(_ r: Int) -> PendingRequest {
+            let prefix = Int(stream.prefixTokens[r])
+            return PendingRequest(
+                id: Int32(r), intendedAt: stream.intendedAt[r],
+                cost: RequestCost(inputTokens: Int(stream.inputTokens[r]) - prefix, cacheCreationTokens: 0,
+                                  cacheReadTokens: prefix, maxTokens: Int(stream.maxTokens[r])))
+        }
+
+        func beginStop(_ reason: LiveStopReason, at t: Double) {
+            guard !stopping else { return }
+            stopping = true
+            stopReason = reason
+            stoppedAt = t
+            graceDeadline = clock.now() + Swift.max(0, options.gracePeriod)
+        }
+
+        func cause(_ text: String) { errorCauses[text, default: 0] += 1 }
+
+        // MARK: Sends
+
+        func send(_ id: Int32, readyAt: Double, plannedAt now: Double) throws(LiveError) {
+            if stopping { return }
+            if let cap = options.maxRequests, env.counters.attemptsSent >= cap {
+                beginStop(.maxRequests, at: now)
+                return
+            }
+            let r = Int(id)
+            let worst = env.spend.worstCase(input: Int(stream.inputTokens[r]), prefix: Int(stream.prefixTokens[r]),
+                                            maxTokens: Int(stream.maxTokens[r]))
+            guard env.spend.allows(worst) else {
+                beginStop(.maxCost, at: now)
+                return
+            }
+            let k = strategy.key(for: id)
+            guard k >= 0 && k < keys.count else {
+                preconditionFailure("strategy chose key \(k) of \(keys.count)")
+            }
+            builder.write(input: Int(stream.inputTokens[r]), prefix: Int(stream.prefixTokens[r]),
+                          prefixId: Int(stream.prefixId[r]), maxTokens: Int(stream.maxTokens[r]), into: &scratch)
+            var headers = headerSets[k]
+            if hint { headers.append("x-limitlab-output-tokens: \(stream.outputTokens[r])") }
+            let t = try multi.checkout()
+            t.prepare(body: scratch, headers: headers)
+            t.request = id
+            t.plannedAt = now
+            t.reservedUSD = worst
+            env.spend.reserve(worst)
+            // The send time is taken last, just before libcurl gets the transfer.
+            let sentNanos = Clock.monotonicNanos()
+            let sentAt = clock.seconds(sentNanos)
+            t.response.lastActivityNanos = sentNanos
+            t.attempt = log.beginAttempt(request: id, readyAt: readyAt, sentAt: sentAt, key: k)
+            live.plannedAt.append(now)
+            live.firstByteAt.append(.nan)
+            live.connectSeconds.append(0)
+            live.inputTokens.append(-1)
+            live.outputTokens.append(-1)
+            live.curlCode.append(0)
+            live.requestId.append("")
+            env.counters.attemptsSent += 1
+            sent += 1
+            maxLag = Swift.max(maxLag, sentAt - now)
+            if multi.start(t) {
+                sendsAdded = true
+            } else {
+                done.append((t, .couldNotStart, sentAt))
+            }
+        }
+
+        func execute(plannedAt now: Double) throws(LiveError) {
+            for c in commands {
+                switch c {
+                case .send(let id, let readyAt):
+                    try send(id, readyAt: readyAt, plannedAt: now)
+                case .giveUp(let id, let reason):
+                    log.finish(request: Int(id), outcome: .failed, reason: reason.rawValue)
+                case .drop(let id, let reason):
+                    log.finish(request: Int(id), outcome: .dropped, reason: reason.rawValue)
+                }
+            }
+            commands.removeAll(keepingCapacity: true)
+        }
+
+        // MARK: Completions
+
+        /// Records an attempt's end in the log; returns the outcome for the strategy.
+        func record(_ t: Transfer, _ result: TransferResult, at time: Double) -> AttemptOutcome {
+            let ai = Int(t.attempt)
+            let r = Int(t.request)
+            t.response.parseBody()
+            let resp = t.response
+            let status = result == .couldNotStart ? 0 : t.responseCode
+            var kind = ErrorKind.none
+            var refused: LimitDimensions = []
+            if !result.isOK {
+                kind = result.isTimeout ? .timeout : .connection
+                cause("\(kind == .timeout ? "timeout" : "connection"): \(result.message)")
+            } else if status >= 200 && status < 300 {
+                if resp.isEventStream {
+                    if let e = resp.streamError {
+                        kind = Self.kind(errorType: e, status: 500)
+                        cause("stream_error: \(e)")
+                    } else if !resp.sawMessageStop {
+                        kind = .connection
+                        cause("stream_error: the stream ended without message_stop")
+                    }
+                }
+            } else {
+                let body = resp.errorBody()
+                kind = status == 0 ? .connection : Self.kind(errorType: body.type, status: status)
+                if status == 429 { refused = Self.refusedDimensions(message: body.message) }
+            }
+            let firstByte = resp.firstByteNanos == 0 ? Double.nan : clock.seconds(resp.firstByteNanos)
+            var firstToken = Double.nan
+            if resp.firstTokenNanos != 0 {
+                firstToken = clock.seconds(resp.firstTokenNanos)
+            } else if status >= 200 && status < 300 && !resp.isEventStream {
+                // Non-streaming: the first token is not observable apart from the first byte.
+                firstToken = firstByte
+            }
+            let u = resp.usage
+            log.status[ai] = UInt16(clamping: status)
+            log.errorKind[ai] = kind.rawValue
+            log.refusedBy[ai] = refused.rawValue
+            log.firstTokenAt[ai] = firstToken
+            log.completedAt[ai] = time
+            log.cacheCreationTokens[ai] = Int32(clamping: Swift.max(0, u.cacheCreation))
+            log.cacheReadTokens[ai] = Int32(clamping: Swift.max(0, u.cacheRead))
+            let retryAfter = resp.retryAfterMs.map { $0 / 1000 } ?? resp.retryAfter
+            if let ra = retryAfter { log.retryAfter[ai] = Float(ra) }
+            live.firstByteAt[ai] = firstByte
+            live.connectSeconds[ai] = Float(t.connectSeconds)
+            live.inputTokens[ai] = Int32(clamping: u.input)
+            live.outputTokens[ai] = Int32(clamping: u.output)
+            live.curlCode[ai] = Int16(clamping: result.code)
+            live.requestId[ai] = resp.requestId
+
+            // Billing: 2xx responses only; output not reported (cut stream) is charged at worst.
+            var actual = 0.0
+            if status >= 200 && status < 300 {
+                let input = u.input >= 0 ? u.input : Int(stream.inputTokens[r] - stream.prefixTokens[r])
+                let output = u.output >= 0 && kind == .none ? u.output : Int(stream.maxTokens[r])
+                actual = env.spend.actual(input: input, cacheCreation: Swift.max(0, u.cacheCreation),
+                                          cacheRead: Swift.max(0, u.cacheRead), output: output)
+            }
+            env.spend.settle(reserved: t.reservedUSD, actual: actual)
+            costUSD += actual
+
+            completed += 1
+            if status == 429 { status429 += 1 }
+            if kind != .none || status < 200 || status >= 300 { errors += 1 }
+            let snapshot = resp.rateLimits.snapshot(epoch: clock.epoch, now: time)
+            if let snapshot, log.key[ai] == 0 { latestHeaders = (time, snapshot) }
+            let succeeded = kind == .none && status >= 200 && status < 300
+            let totalInput = u.input >= 0 ? u.input + Swift.max(0, u.cacheCreation) + Swift.max(0, u.cacheRead)
+                : Int(stream.inputTokens[r])
+            return AttemptOutcome(
+                status: status, error: kind, retryAfter: retryAfter, shouldRetry: resp.shouldRetry, refusedBy: refused,
+                rateLimits: snapshot, inputTokens: totalInput,
+                outputTokens: succeeded ? (u.output >= 0 ? u.output : Int(stream.outputTokens[r])) : 0,
+                sentAt: log.sentAt[ai], completedAt: time)
+        }
+
+        func complete(_ t: Transfer, _ result: TransferResult, at time: Double, now: Double) {
+            let outcome = record(t, result, at: time)
+            let ai = Int(t.attempt)
+            let r = Int(t.request)
+            if outcome.succeeded { log.finish(request: r, outcome: .succeeded) }
+            strategy.finished(request(r), attempt: Int(log.attemptNumber[ai]), outcome: outcome, now: now)
+            multi.recycle(t)
+        }
+
+        // MARK: Events
+
+        /// Handles every event due by `t` in time order, as the simulator would.
+        func processEvents(upTo t: Double) throws(LiveError) {
+            done.sort { $0.time < $1.time }
+            var ci = 0
+            var idleWakeups = 0
+            while true {
+                let tc = ci < done.count ? done[ci].time : .infinity
+                let ta = !stopping && nextArrival < n && stream.intendedAt[nextArrival] <= t
+                    ? stream.intendedAt[nextArrival] : .infinity
+                var tw = Double.infinity
+                if let w = strategy.nextWakeup, w <= t { tw = w }
+                let te = Swift.min(tc, ta, tw)
+                if te == .infinity { break }
+                let now = Swift.max(lastNow, te)
+                lastNow = now
+                sampleBuckets(upTo: now)
+                if tc <= te {
+                    // Completions first: they free capacity that arrivals at the same instant may use.
+                    while ci < done.count && done[ci].time <= now {
+                        let d = done[ci]
+                        complete(d.transfer, d.result, at: d.time, now: now)
+                        ci += 1
+                    }
+                } else if ta <= te {
+                    while nextArrival < n && stream.intendedAt[nextArrival] <= now {
+                        strategy.arrived(request(nextArrival), now: now)
+                        nextArrival += 1
+                    }
+                }
+                strategy.poll(now: now, into: &commands)
+                if commands.isEmpty {
+                    if tw == te && tc > te && ta > te {
+                        // Woken at a past instant with nothing to do: the simulator stops such a
+                        // strategy too, rather than spin.
+                        idleWakeups += 1
+                        if idleWakeups > 100_000 {
+                            beginStop(.strategyStalled, at: now)
+                            break
+                        }
+                    }
+                } else {
+                    idleWakeups = 0
+                    try execute(plannedAt: now)
+                }
+            }
+            done.removeSubrange(0..<Swift.min(ci, done.count))
+        }
+
+        func reportProgress(at t: Double) {
+            guard let progress = options.progress else { return }
+            let span = Swift.max(1e-9, t - lastProgress)
+            progress(LiveProgress(run: env.runIndex, runs: env.runCount, strategy: spec.label, elapsed: t,
+                                  arrived: nextArrival, total: n, sent: sent, completed: completed,
+                                  inFlight: multi.activeCount, status429: status429, errors: errors,
+                                  sendRate: Double(sent - sentAtLastProgress) / span, maxLag: maxLag,
+                                  stopping: stopping))
+            sentAtLastProgress = sent
+            lastProgress = t
+        }
+
+        // MARK: Main loop
+
+        // The idle timeout is checked here rather than with CURLOPT_LOW_SPEED_TIME, whose speed
+        // is a ~5 s moving average (a stall was detected 5 s late).
+        let idleNanos = options.idleTimeout.map { UInt64(Swift.max(0.001, $0) * 1e9) }
+        let idleCheckEvery = options.idleTimeout.map { Swift.min(0.1, Swift.max(0.001, $0) / 4) } ?? .infinity
+        var nextIdleCheck = idleCheckEvery
+
+        var failure: LiveError?
+        loop: while true {
+            multi.perform()
+            multi.collectDone { t, result in
+                // A clean finish ends at its last byte; a failure when libcurl reported it.
+                let nanos = result.isOK && t.response.lastByteNanos != 0 ? t.response.lastByteNanos
+                    : Clock.monotonicNanos()
+                done.append((t, result, clock.seconds(nanos)))
+            }
+            if let idleNanos, clock.now() >= nextIdleCheck {
+                let nowNanos = Clock.monotonicNanos()
+                if nowNanos > idleNanos {
+                    for tr in multi.idle(since: nowNanos - idleNanos) {
+                        multi.abort(tr)
+                        done.append((tr, .idle, clock.seconds(nowNanos)))
+                    }
+                }
+                nextIdleCheck = clock.now() + idleCheckEvery
+            }
+            if !stopping && env.control.isStopRequested {
+                beginStop(.interrupted, at: Swift.max(lastNow, clock.now()))
+            }
+            let t = clock.now()
+            sendsAdded = false
+            do {
+                try processEvents(upTo: t)
+            } catch {
+                // Keep what was recorded: end the run as a stop and say why.
+                failure = error
+                beginStop(.failed, at: t)
+            }
+            if sendsAdded { multi.perform() } // put the new requests on the wire now
+            if t >= nextProgress {
+                reportProgress(at: t)
+                nextProgress = t + Swift.max(0.05, options.progressInterval)
+            }
+
+            if stopping {
+                if multi.activeCount == 0 && done.isEmpty { break loop }
+                if clock.now() >= graceDeadline {
+                    // In-flight attempts past the grace period are cut and recorded as timeouts;
+                    // their strategy is not told, so their requests stay unfinished.
+                    let cutAt = clock.now()
+                    for tr in multi.abortAll() {
+                        _ = record(tr, .aborted, at: cutAt)
+                        multi.recycle(tr)
+                    }
+                    for d in done {
+                        _ = record(d.transfer, d.result, at: d.time)
+                        multi.recycle(d.transfer)
+                    }
+                    done.removeAll()
+                    break loop
+                }
+            } else if nextArrival >= n && multi.activeCount == 0 && done.isEmpty && strategy.nextWakeup == nil {
+                break loop
+            }
+
+            // Sleep until the next due event or socket activity.
+            var due = Double.infinity
+            if !stopping && nextArrival < n { due = stream.intendedAt[nextArrival] }
+            if let w = strategy.nextWakeup { due = Swift.min(due, w) }
+            if stopping { due = Swift.min(due, graceDeadline) }
+            due = Swift.min(due, nextProgress)
+            if multi.activeCount > 0 { due = Swift.min(due, nextIdleCheck) }
+            if !done.isEmpty { continue }
+            let remaining = due - clock.now()
+            if remaining <= 0 { continue }
+            if remaining > 0.0015 {
+                // curl_multi_poll has millisecond resolution: poll to within ~1 ms of the due time,
+                // then sleep the rest precisely.
+                let ms = Swift.min((remaining - 0.001) * 1000, 1000).rounded(.down)
+                multi.poll(milliseconds: Int32(ms))
+            } else {
+                Clock.sleep(remaining)
+            }
+        }
+        let end = clock.now()
+        sampleBuckets(upTo: Swift.max(lastNow, Swift.min(end, stream.window)))
+        if options.progress != nil { reportProgress(at: end) }
+        env.control.detach()
+        multi.close()
+
+        var lags: [Double] = []
+        lags.reserveCapacity(live.count)
+        for i in 0..<live.count { lags.append(log.sentAt[i] - live.plannedAt[i]) }
+        return LiveRun(spec: spec, log: log, attempts: live, offered: nextArrival, lag: LagSummary.of(lags),
+                       partial: stopping, stopReason: stopReason, stoppedAt: stoppedAt, epoch: clock.epoch,
+                       baseURL: env.target.baseURL, errorCauses: errorCauses, costUSD: costUSD,
+                       failure: failure?.message)
+    }
+
+    /// The error kind of an error type (body or stream), falling back to the status.
+    static func kind(errorType: String?, status: Int) -> ErrorKind {
+        switch errorType {
+        case "rate_limit_error"?: return .rateLimited
+        case "overloaded_error"?: return .overloaded
+        case "timeout_error"?: return .serverError
+        case "api_error"?: return .serverError
+        default: break
+        }
+        switch status {
+        case 429: return .rateLimited
+        case 529: return .overloaded
+        case 500...599: return .serverError
+        default: return .clientError
+        }
+    }
+
+    /// The dimensions a 429 names. The message names the first refusing limit
+    /// ("… of 50 requests per minute …"), so a multi-dimension refusal shows one dimension.
+    static func refusedDimensions(message: String?) -> LimitDimensions {
+        guard let m = message?.lowercased() else { return [] }
+        var d: LimitDimensions = []
+        if m.contains("requests per minute") { d.insert(.requests) }
+        if m.contains("input tokens per minute") { d.insert(.inputTokens) }
+        if m.contains("output tokens per minute") { d.insert(.outputTokens) }
+        return d
+    }
+}

@@ -1,0 +1,468 @@
+import LimitlabCore
+
+// Incremental parsing of what a Messages response tells the client: headers from the header
+// callback, server-sent events from the write callback, and the JSON body of non-streaming and
+// error responses at completion. No JSON decoder: the runner needs a handful of fields, and a
+// byte scan keeps the write callback cheap at thousands of streams.
+
+/// Usage tokens as the response reported them (-1: not reported).
+struct ReportedUsage: Equatable {
+    var input = -1
+    var cacheCreation = -1
+    var cacheRead = -1
+    var output = -1
+}
+
+/// The `anthropic-ratelimit-*` values of one response (`tokens-*` is derived, so not kept).
+struct RateLimitHeaders {
+    /// limit, remaining, reset (Unix seconds) for requests, input tokens, output tokens.
+    var values = [Double](repeating: .nan, count: 9)
+    var any = false
+
+    mutating func set(group: Int, field: Int, _ v: Double) {
+        values[group * 3 + field] = v
+        any = true
+    }
+
+    /// The snapshot in model time (`epoch` = Unix time of model time 0). A group the response
+    /// left out reads limit 0, which header-driven strategies treat as unknown.
+    func snapshot(epoch: Double, now: Double) -> RateLimitSnapshot? {
+        guard any else { return nil }
+        func reading(_ g: Int) -> RateLimitReading {
+            let limit = values[g * 3], remaining = values[g * 3 + 1], reset = values[g * 3 + 2]
+            return RateLimitReading(limit: limit.isFinite ? Int(limit) : 0,
+                                    remaining: remaining.isFinite ? remaining : 0,
+                                    resetAt: reset.isFinite ? reset - epoch : now)
+        }
+        return RateLimitSnapshot(requests: reading(0), inputTokens: reading(1), outputTokens: reading(2))
+    }
+
+    mutating func reset() {
+        for i in values.indices { values[i] = .nan }
+        any = false
+    }
+}
+
+/// Everything parsed from one attempt's response so far.
+struct ResponseState {
+    var status = 0
+    var firstByteNanos: UInt64 = 0
+    var lastByteNanos: UInt64 = 0
+    /// Send, or the last header or body byte: what the idle timeout measures from.
+    var lastActivityNanos: UInt64 = 0
+    var firstTokenNanos: UInt64 = 0
+    var isEventStream = false
+    var retryAfter: Double?
+    var retryAfterMs: Double?
+    var shouldRetry: Bool?
+    var requestId = ""
+    var rateLimits = RateLimitHeaders()
+    var usage = ReportedUsage()
+    /// `error.type` of an in-stream `event: error`.
+    var streamError: String?
+    var sawMessageStop = false
+    /// Body of a non-streaming response (capped), parsed at completion.
+    var body: [UInt8] = []
+    var sse = SSEParser()
+
+    mutating func reset() {
+        status = 0
+        firstByteNanos = 0; lastByteNanos = 0; lastActivityNanos = 0; firstTokenNanos = 0
+        isEventStream = false
+        retryAfter = nil; retryAfterMs = nil; shouldRetry = nil
+        requestId = ""
+        rateLimits.reset()
+        usage = ReportedUsage()
+        streamError = nil
+        sawMessageStop = false
+        body.removeAll(keepingCapacity: true)
+        sse.reset()
+    }
+
+    /// Bodies beyond this are not kept: the fields needed sit in the first (errors) or last
+    /// (usage) bytes, and a runaway body must not grow memory.
+    static let bodyCap = 1 << 20
+
+    // MARK: Headers
+
+    /// One header line from libcurl (status line, `name: value`, or the blank end line).
+    mutating func header(line raw: UnsafeRawBufferPointer, at nanos: UInt64) {
+        if firstByteNanos == 0 { firstByteNanos = nanos }
+        lastActivityNanos = nanos
+        var n = raw.count
+        while n > 0 && (raw[n - 1] == 0x0A || raw[n - 1] == 0x0D) { n -= 1 }
+        guard n > 0 else { return }
+        let line = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+        if n >= 5 && line[0] == 0x48 && line[1] == 0x54 && line[2] == 0x54 && line[3] == 0x50 && line[4] == 0x2F {
+            // "HTTP/…": a new response head (an interim 1xx or a redirect starts over).
+            let keepFirstByte = firstByteNanos
+            reset()
+            firstByteNanos = keepFirstByte
+            lastActivityNanos = nanos
+            status = Self.statusCode(line)
+            return
+        }
+        guard let colon = line.firstIndex(of: 0x3A) else { return }
+        let name = String(decoding: line[0..<colon], as: UTF8.self).lowercased()
+        var start = colon + 1
+        while start < n && (line[start] == 0x20 || line[start] == 0x09) { start += 1 }
+        let value = String(decoding: line[start..<n], as: UTF8.self)
+        switch name {
+        case "content-type":
+            isEventStream = value.lowercased().hasPrefix("text/event-stream")
+        case "retry-after":
+            if let s = Double(value) {
+                retryAfter = s
+            } else if let date = HTTPDate.parse(value) {
+                retryAfter = Swift.max(0, date - Clock.unixNow())
+            }
+        case "retry-after-ms":
+            retryAfterMs = Double(value)
+        case "x-should-retry":
+            switch value.lowercased() {
+            case "true": shouldRetry = true
+            case "false": shouldRetry = false
+            default: break
+            }
+        case "request-id":
+            requestId = value
+        default:
+            guard name.hasPrefix("anthropic-ratelimit-") else { return }
+            let rest = name.dropFirst("anthropic-ratelimit-".count)
+            let group: Int
+            let suffix: Substring
+            if rest.hasPrefix("requests-") { group = 0; suffix = rest.dropFirst("requests-".count) }
+            else if rest.hasPrefix("input-tokens-") { group = 1; suffix = rest.dropFirst("input-tokens-".count) }
+            else if rest.hasPrefix("output-tokens-") { group = 2; suffix = rest.dropFirst("output-tokens-".count) }
+            else { return }
+            switch suffix {
+            case "limit": if let v = Double(value) { rateLimits.set(group: group, field: 0, v) }
+            case "remaining": if let v = Double(value) { rateLimits.set(group: group, field: 1, v) }
+            case "reset": if let t = RFC3339Parse.unixSeconds(value) { rateLimits.set(group: group, field: 2, t) }
+            default: break
+            }
+        }
+    }
+
+    private static func statusCode(_ line: UnsafeRawBufferPointer) -> Int {
+        guard let space = line.firstIndex(of: 0x20) else { return 0 }
+        var code = 0, digits = 0
+        var i = space + 1
+        while i < line.count, digits < 3, line[i] >= 0x30 && line[i] <= 0x39 {
+            code = code * 10 + Int(line[i] - 0x30)
+            digits += 1
+            i += 1
+        }
+        return digits == 3 ? code : 0
+    }
+
+    // MARK: Body
+
+    mutating func body(_ chunk: UnsafeRawBufferPointer, at nanos: UInt64) {
+        if firstByteNanos == 0 { firstByteNanos = nanos }
+        lastByteNanos = nanos
+        lastActivityNanos = nanos
+        if isEventStream && status >= 200 && status < 300 {
+            // Moved out for the call so the parser's buffers are not copied on write.
+            var parser = SSEParser()
+            swap(&parser, &sse)
+            parser.feed(chunk) { event, data in self.event(event, data, at: nanos) }
+            swap(&parser, &sse)
+        } else if body.count < Self.bodyCap {
+            body.append(contentsOf: chunk.prefix(Self.bodyCap - body.count))
+        }
+    }
+
+    private mutating func event(_ name: SSEParser.Event, _ data: [UInt8], at nanos: UInt64) {
+        switch name {
+        case .contentBlockDelta:
+            if firstTokenNanos == 0 { firstTokenNanos = nanos }
+        case .messageStart:
+            // message_start.message.usage: the input side (output_tokens there is a placeholder).
+            let from = JSONScan.find(key: "usage", in: data) ?? 0
+            if let v = JSONScan.int(key: "input_tokens", in: data, from: from) { usage.input = v }
+            if let v = JSONScan.int(key: "cache_creation_input_tokens", in: data, from: from) { usage.cacheCreation = v }
+            if let v = JSONScan.int(key: "cache_read_input_tokens", in: data, from: from) { usage.cacheRead = v }
+        case .messageDelta:
+            // Cumulative usage: the last message_delta holds the final output count.
+            let from = JSONScan.find(key: "usage", in: data) ?? 0
+            if let v = JSONScan.int(key: "output_tokens", in: data, from: from) { usage.output = v }
+            if let v = JSONScan.int(key: "input_tokens", in: data, from: from) { usage.input = v }
+        case .messageStop:
+            sawMessageStop = true
+        case .error:
+            let from = JSONScan.find(key: "error", in: data) ?? 0
+            streamError = JSONScan.string(key: "type", in: data, from: from) ?? "unknown_error"
+        case .other:
+            break
+        }
+    }
+
+    /// Usage and error fields of a complete non-streaming body.
+    mutating func parseBody() {
+        guard !body.isEmpty, !isEventStream || status >= 300 else { return }
+        if status >= 200 && status < 300 {
+            let from = JSONScan.findLast(key: "usage", in: body) ?? 0
+            if let v = JSONScan.int(key: "input_tokens", in: body, from: from) { usage.input = v }
+            if let v = JSONScan.int(key: "cache_creation_input_tokens", in: body, from: from) { usage.cacheCreation = v }
+            if let v = JSONScan.int(key: "cache_read_input_tokens", in: body, from: from) { usage.cacheRead = v }
+            if let v = JSONScan.int(key: "output_tokens", in: body, from: from) { usage.output = v }
+        }
+    }
+
+    /// `error.type` and `error.message` of an error body.
+    func errorBody() -> (type: String?, message: String?) {
+        guard let from = JSONScan.find(key: "error", in: body, requireObject: true) else { return (nil, nil) }
+        return (JSONScan.string(key: "type", in: body, from: from), JSONScan.string(key: "message", in: body, from: from))
+    }
+}
+
+/// A server-sent-events parser fed arbitrary chunks: lines are split on LF (a trailing CR is
+/// dropped), an event is dispatched at its blank line. Only the events the runner reads keep
+/// their data; text deltas are recognised by name and their data skipped.
+struct SSEParser {
+    enum Event: Equatable {
+        case messageStart, contentBlockDelta, messageDelta, messageStop, error, other
+    }
+
+    private var line: [UInt8] = []
+    private var event: Event?
+    private var data: [UInt8] = []
+    private var hasData = false
+
+    mutating func reset() {
+        line.removeAll(keepingCapacity: true)
+        event = nil
+        data.removeAll(keepingCapacity: true)
+        hasData = false
+    }
+
+    mutating func feed(_ chunk: UnsafeRawBufferPointer, _ dispatch: (Event, [UInt8]) -> Void) {
+        var start = 0
+        let n = chunk.count
+        while start < n {
+            guard let nl = chunk[start..<n].firstIndex(of: 0x0A) else {
+                line.append(contentsOf: chunk[start..<n])
+                return
+            }
+            if line.isEmpty {
+                process(UnsafeRawBufferPointer(rebasing: chunk[start..<nl]), dispatch)
+            } else {
+                line.append(contentsOf: chunk[start..<nl])
+                let whole = line
+                line.removeAll(keepingCapacity: true)
+                whole.withUnsafeBytes { process($0, dispatch) }
+            }
+            start = nl + 1
+        }
+    }
+
+    private mutating func process(_ raw: UnsafeRawBufferPointer, _ dispatch: (Event, [UInt8]) -> Void) {
+        var n = raw.count
+        if n > 0 && raw[n - 1] == 0x0D { n -= 1 }
+        if n == 0 {
+            if event != nil || hasData {
+                let name = event ?? Self.typeFromData(data)
+                dispatch(name, data)
+            }
+            event = nil
+            data.removeAll(keepingCapacity: true)
+            hasData = false
+            return
+        }
+        let l = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+        if l[0] == 0x3A { return } // ":" comment
+        if Self.hasPrefix(l, "event:") {
+            event = Self.classify(Self.value(l, after: 6))
+        } else if Self.hasPrefix(l, "data:") {
+            // Deltas carry the text; nothing in them is needed beyond their arrival.
+            if event == .contentBlockDelta { hasData = true; return }
+            if hasData { data.append(0x0A) }
+            data.append(contentsOf: Self.value(l, after: 5))
+            hasData = true
+        }
+    }
+
+    private static func hasPrefix(_ l: UnsafeRawBufferPointer, _ p: StaticString) -> Bool {
+        let count = p.utf8CodeUnitCount
+        guard l.count >= count else { return false }
+        return p.withUTF8Buffer { pb in
+            for i in 0..<count where l[i] != pb[i] { return false }
+            return true
+        }
+    }
+
+    private static func value(_ l: UnsafeRawBufferPointer, after k: Int) -> UnsafeRawBufferPointer.SubSequence {
+        var s = k
+        if s < l.count && l[s] == 0x20 { s += 1 }
+        return l[s..<l.count]
+    }
+
+    static func classify<C: Collection>(_ name: C) -> Event where C.Element == UInt8 {
+        switch String(decoding: name, as: UTF8.self) {
+        case "content_block_delta": return .contentBlockDelta
+        case "message_start": return .messageStart
+        case "message_delta": return .messageDelta
+        case "message_stop": return .messageStop
+        case "error": return .error
+        default: return .other
+        }
+    }
+
+    /// Events without an `event:` line are named by their data's top-level `type`.
+    static func typeFromData(_ data: [UInt8]) -> Event {
+        guard let t = JSONScan.string(key: "type", in: data, from: 0) else { return .other }
+        return classify(Array(t.utf8))
+    }
+}
+
+/// Minimal byte scanning for `"key": value` pairs in JSON text.
+enum JSONScan {
+    /// Index just past `"key"` followed (after blanks) by a colon, or nil. With
+    /// `requireObject`, the value must open an object.
+    static func find(key: String, in bytes: [UInt8], from: Int = 0, requireObject: Bool = false) -> Int? {
+        let pattern = Array(("\"" + key + "\"").utf8)
+        var i = from
+        while let hit = indexOf(pattern, in: bytes, from: i) {
+            var j = hit + pattern.count
+            while j < bytes.count && isBlank(bytes[j]) { j += 1 }
+            if j < bytes.count && bytes[j] == 0x3A {
+                j += 1
+                while j < bytes.count && isBlank(bytes[j]) { j += 1 }
+                if !requireObject || (j < bytes.count && bytes[j] == 0x7B) { return j }
+            }
+            i = hit + 1
+        }
+        return nil
+    }
+
+    /// Like `find`, for the last occurrence.
+    static func findLast(key: String, in bytes: [UInt8]) -> Int? {
+        var last: Int?
+        var i = 0
+        while let hit = find(key: key, in: bytes, from: i) {
+            last = hit
+            i = hit
+        }
+        return last
+    }
+
+    static func int(key: String, in bytes: [UInt8], from: Int) -> Int? {
+        guard var j = find(key: key, in: bytes, from: from) else { return nil }
+        var v = 0, digits = 0
+        while j < bytes.count, bytes[j] >= 0x30 && bytes[j] <= 0x39, digits < 18 {
+            v = v * 10 + Int(bytes[j] - 0x30)
+            digits += 1
+            j += 1
+        }
+        return digits > 0 ? v : nil
+    }
+
+    /// A string value (escapes other than `\"` and `\\` are kept as written).
+    static func string(key: String, in bytes: [UInt8], from: Int) -> String? {
+        guard var j = find(key: key, in: bytes, from: from), j < bytes.count, bytes[j] == 0x22 else { return nil }
+        j += 1
+        var out: [UInt8] = []
+        while j < bytes.count && bytes[j] != 0x22 {
+            if bytes[j] == 0x5C && j + 1 < bytes.count {
+                j += 1
+                if bytes[j] != 0x22 && bytes[j] != 0x5C { out.append(0x5C) }
+            }
+            out.append(bytes[j])
+            j += 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+
+    private static func indexOf(_ p: [UInt8], in b: [UInt8], from: Int) -> Int? {
+        guard !p.isEmpty, b.count >= p.count, from <= b.count - p.count else { return nil }
+        let first = p[0]
+        var i = from
+        let last = b.count - p.count
+        while i <= last {
+            if b[i] == first {
+                var k = 1
+                while k < p.count && b[i + k] == p[k] { k += 1 }
+                if k == p.count { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+}
+
+/// RFC 3339 timestamps (`2026-04-25T23:34:23Z`, fractions and offsets accepted) to Unix seconds.
+enum RFC3339Parse {
+    static func unixSeconds(_ s: String) -> Double? {
+        let b = Array(s.utf8)
+        func num(_ at: Int, _ len: Int) -> Int? {
+            guard at + len <= b.count else { return nil }
+            var v = 0
+            for i in at..<(at + len) {
+                guard b[i] >= 0x30 && b[i] <= 0x39 else { return nil }
+                v = v * 10 + Int(b[i] - 0x30)
+            }
+            return v
+        }
+        guard b.count >= 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54 || b[10] == 0x74 || b[10] == 0x20,
+              b[13] == 0x3A, b[16] == 0x3A,
+              let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2),
+              let sec = num(17, 2), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, sec <= 60
+        else { return nil }
+        var i = 19
+        var fraction = 0.0
+        if i < b.count && b[i] == 0x2E {
+            i += 1
+            var scale = 0.1
+            while i < b.count, b[i] >= 0x30 && b[i] <= 0x39 {
+                fraction += Double(b[i] - 0x30) * scale
+                scale /= 10
+                i += 1
+            }
+        }
+        guard i < b.count else { return nil }
+        var offset = 0
+        switch b[i] {
+        case 0x5A, 0x7A: // Z
+            i += 1
+        case 0x2B, 0x2D: // + / -
+            guard let oh = num(i + 1, 2), i + 3 < b.count, b[i + 3] == 0x3A, let om = num(i + 4, 2) else { return nil }
+            offset = (oh * 3600 + om * 60) * (b[i] == 0x2B ? 1 : -1)
+            i += 6
+        default:
+            return nil
+        }
+        guard i == b.count else { return nil }
+        let days = CivilDays.from(year: y, month: mo, day: d)
+        return Double(days * 86_400 + h * 3600 + mi * 60 + sec - offset) + fraction
+    }
+}
+
+/// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the HTTP-date form of `retry-after`.
+enum HTTPDate {
+    static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+    static func parse(_ s: String) -> Double? {
+        let parts = s.split(separator: " ")
+        guard parts.count == 6, parts[5].uppercased() == "GMT", let d = Int(parts[1]),
+              let m = months.firstIndex(of: parts[2].lowercased()), let y = Int(parts[3]) else { return nil }
+        let hms = parts[4].split(separator: ":")
+        guard hms.count == 3, let h = Int(hms[0]), let mi = Int(hms[1]), let sec = Int(hms[2]) else { return nil }
+        return Double(CivilDays.from(year: y, month: m + 1, day: d) * 86_400 + h * 3600 + mi * 60 + sec)
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+enum CivilDays {
+    static func from(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = month > 2 ? month - 3 : month + 9
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+}
