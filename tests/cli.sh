@@ -52,7 +52,7 @@ check "a refused run writes nothing" test ! -e "$TMP/never"
 
 check "a missing file is bad input" exits 2 "$BIN" validate "$TMP/does-not-exist.yaml"
 check "an unknown flag is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --no-such-flag
-check "an unsupported target is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --target http://127.0.0.1:9
+check "an unsupported target is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --target ftp://127.0.0.1:9
 check "an unknown strategy filter is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --strategies nope
 
 # A run writes the report and the event files, and prints the summary table.
@@ -139,6 +139,52 @@ check "a baseline of another scenario fails" bash -c "'$BIN' run scenarios/tier1
 printf 'name: t\nduration: 1m\nmodel: claude-sonnet-4-5\nlimits: {tier: tier-1}\narrivals: [{process: poisson, rate: 10/min}]\nworkload: {input_tokens: 10, output_tokens: 10, max_tokens: 20}\nthresholds: ["latency.p98 < 3s"]\n' > "$TMP/badthreshold.yaml"
 check "an unknown threshold metric is a validation error" exits 2 "$BIN" validate "$TMP/badthreshold.yaml"
 check "... naming the known metrics" grep -q "unknown metric \"latency.p98\"" "$TMP/stderr"
+
+# Live targets over real HTTP (loopback only).
+cat >"$TMP/live.yaml" <<'YAML'
+name: live
+seed: 7
+duration: 8s
+model: claude-sonnet-4-5
+limits: {rpm: 30, itpm: 1000000, otpm: 1000000, burst: "1/60"}
+server: {ttft: {dist: lognormal, median: 100ms, sigma: 0.3}, output_rate: 500/s}
+arrivals: [{process: poisson, rate: 2/s}]
+workload: {input_tokens: 300, output_tokens: 40, max_tokens: 100}
+strategies: [none, sdk-default]
+thresholds: ["success_rate >= 0.1"]
+YAML
+check "run --target mock serves the scenario from the embedded mock" exits 0 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/m1"
+"$BIN" run "$TMP/live.yaml" --target sim --out "$TMP/s1" --quiet
+check "sim and mock agree on the 429 count (within 2)" python3 -c "
+import json
+m = json.load(open('$TMP/m1/report.json')); s = json.load(open('$TMP/s1/report.json'))
+assert m['scenario']['target'] == 'mock' and m['live']['partial'] is False
+for a, b in zip(m['runs'], s['runs']):
+    x, y = a['summary']['status_counts'].get('429', 0), b['summary']['status_counts'].get('429', 0)
+    assert abs(x - y) <= 2, (a['strategy'], x, y)
+"
+check "a repeated live run passes against the first as baseline" exits 0 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/m2" --quiet --check --baseline "$TMP/m1/report.json"
+check "a server that is not listening gives connection errors, not a crash" exits 0 "$BIN" run "$TMP/live.yaml" --target http://127.0.0.1:9 --out "$TMP/m3" --quiet --max-requests 5
+check "... recorded in the report" python3 -c "
+import json
+r = json.load(open('$TMP/m3/report.json'))
+assert sum(r['live']['error_causes'].values()) > 0, r['live']
+assert all(run['summary']['requests']['succeeded'] == 0 for run in r['runs'])
+"
+check "a non-loopback target needs --max-cost-usd" exits 2 env ANTHROPIC_API_KEY=sk-ant-test-not-a-real-key "$BIN" run "$TMP/live.yaml" --target https://api.example.invalid --out "$TMP/never2"
+check "... and the key never appears in what it prints" bash -c "! grep -q 'sk-ant-test' '$TMP/stdout' '$TMP/stderr'"
+"$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/m4" --quiet > /dev/null 2>&1 &
+pid=$!
+sleep 3; kill -INT $pid; wait $pid; code=$?
+check "SIGINT stops a live run cleanly (exit 0)" test "$code" -eq 0
+check "... with a partial report that loses nothing" python3 -c "
+import json
+r = json.load(open('$TMP/m4/report.json'))
+assert r['live']['partial'] is True and r['live']['stop_reason'] == 'interrupted', r['live']
+for run in r['runs']:
+    q = run['summary']['requests']
+    assert q['offered'] == q['succeeded'] + q['failed'] + q['dropped'] > 0
+"
 
 check "tiers prints the catalog" bash -c "'$BIN' tiers | grep -q 'sonnet-4.x'"
 check "tiers --json is JSON" bash -c "'$BIN' tiers --json --scheme 2026 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert all(r[\"scheme\"]==\"2026\" for r in d[\"limits\"])'"

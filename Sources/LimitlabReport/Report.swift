@@ -59,6 +59,34 @@ public struct ArrivalEcho: Codable, Sendable, Equatable {
     }
 }
 
+/// What a live run adds: whether it was cut short, the schedule lag, transport errors.
+public struct LiveEcho: Codable, Sendable, Equatable {
+    /// True when a signal, a cap or a failure ended the run early; the report covers the
+    /// requests that had arrived by then.
+    public var partial: Bool
+    public var stopReason: String?
+    public var baseURL: String
+    /// Actual send − planned send over all attempts, seconds.
+    public var lagP50S: Double
+    public var lagP99S: Double
+    public var lagMaxS: Double
+    public var warnings: [String]
+    /// Transport and stream failures by cause.
+    public var errorCauses: [String: Int]
+    public var costUSD: Double
+    enum CodingKeys: String, CodingKey {
+        case partial, warnings
+        case stopReason = "stop_reason", baseURL = "base_url", lagP50S = "lag_p50_s", lagP99S = "lag_p99_s"
+        case lagMaxS = "lag_max_s", errorCauses = "error_causes", costUSD = "cost_usd"
+    }
+    public init(partial: Bool, stopReason: String?, baseURL: String, lagP50S: Double, lagP99S: Double, lagMaxS: Double,
+                warnings: [String], errorCauses: [String: Int], costUSD: Double) {
+        self.partial = partial; self.stopReason = stopReason; self.baseURL = baseURL; self.lagP50S = lagP50S
+        self.lagP99S = lagP99S; self.lagMaxS = lagMaxS; self.warnings = warnings; self.errorCauses = errorCauses
+        self.costUSD = costUSD
+    }
+}
+
 /// One strategy's entry in `runs[]`.
 public struct RunEntry: Codable, Sendable, Equatable {
     /// The unique label (`sdk-default#2`, or the scenario's `label`).
@@ -89,8 +117,10 @@ public struct Report: Codable, Sendable, Equatable {
     public var runs: [RunEntry]
     /// Present for `limitlab compare`.
     public var comparison: Comparison?
+    /// Live runs only: how the run went on the wall clock.
+    public var live: LiveEcho?
     enum CodingKeys: String, CodingKey {
-        case schema, generator, scenario, arrivals, runs, comparison
+        case schema, generator, scenario, arrivals, runs, comparison, live
         case generatedAt = "generated_at", quantileDefinition = "quantile_definition"
     }
 }

@@ -179,6 +179,15 @@ public enum Summariser {
 
     /// Label of what a failed request's last attempt got.
     static func cause(status: UInt16, error: UInt8, refusedBy: UInt8) -> String {
+        let kind = ErrorKind(rawValue: error) ?? .none
+        // A failure after a 2xx head: the stream broke (event: error) or timed out mid-way.
+        if (200..<300).contains(status) && kind != .none {
+            switch kind {
+            case .timeout: return "timeout"
+            case .connection: return "connection_error"
+            default: return "stream_error:" + kind.label
+            }
+        }
         switch status {
         case 429: return "429:" + LimitDimensions(rawValue: refusedBy).label
         case 529: return "529"
@@ -361,9 +370,11 @@ public enum Summariser {
             cumulative += sent[k] - completedCount[k]
             inFlight[k] = cumulative
         }
+        // Live runs cannot see the server's buckets (their samples are NaN): report none.
+        func samples(_ v: [Float]) -> [Double] { v.allSatisfy(\.isFinite) ? v.map(Double.init) : [] }
         return TimeSeries(binS: bin, offered: offered, sent: sent, succeeded: succeeded, status429: s429, inFlight: inFlight,
-                          bucketSampleS: log.bucketSampleInterval, bucketRequests: log.bucketRequests.map(Double.init),
-                          bucketInputTokens: log.bucketInputTokens.map(Double.init),
-                          bucketOutputTokens: log.bucketOutputTokens.map(Double.init))
+                          bucketSampleS: log.bucketSampleInterval, bucketRequests: samples(log.bucketRequests),
+                          bucketInputTokens: samples(log.bucketInputTokens),
+                          bucketOutputTokens: samples(log.bucketOutputTokens))
     }
 }

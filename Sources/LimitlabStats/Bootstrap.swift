@@ -50,6 +50,8 @@ public enum Bootstrap {
     /// Percentile-bootstrap interval of quantile `p` of `sorted` (ascending).
     public static func quantile(sorted: [Double], _ p: Double, level: Double = 0.95, seed: UInt64) -> ConfidenceInterval {
         let n = sorted.count
+        // No data: a zero interval with 0 resamples (JSON has no NaN; readers check resamples).
+        guard n > 0 else { return ConfidenceInterval(estimate: 0, low: 0, high: 0, level: level, resamples: 0) }
         let estimate = Stats.quantile(sorted: sorted, p)
         guard n > 1 else { return ConfidenceInterval(estimate: estimate, low: estimate, high: estimate, level: level, resamples: 0) }
         let b = resamples(for: n)

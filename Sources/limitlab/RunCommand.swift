@@ -18,8 +18,17 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "Scenario file (YAML).")
     var scenario: String
 
-    @Option(help: "Where to run: sim (the virtual-time simulator). Overrides the scenario's target.")
+    @Option(help: "Where to run: sim (the virtual-time simulator), mock (the built-in mock API, in-process on a free loopback port), or a base URL. Overrides the scenario's target.")
     var target: String?
+
+    @Option(name: .customLong("api-key-env"), help: "Environment variable holding the API key for a URL target (default ANTHROPIC_API_KEY). The key is never printed or written.")
+    var apiKeyEnv: String?
+
+    @Option(name: .customLong("max-cost-usd"), help: "Spending cap for a non-loopback target: new requests stop before the estimate would pass it. Required there.")
+    var maxCostUSD: Double?
+
+    @Option(name: .customLong("max-requests"), help: "Stop sending after this many attempts (live targets).")
+    var maxRequests: Int?
 
     @Option(help: "Seed for every random draw (overrides the scenario's seed).")
     var seed: UInt64?
@@ -49,22 +58,32 @@ struct RunCommand: ParsableCommand {
         if let target {
             switch target {
             case "sim": scenario.target = .sim
-            case "mock":
-                throw CLIFailure.badInput("--target mock: the built-in mock server is not part of this build yet; use --target sim")
+            case "mock": scenario.target = .mock
             default:
-                throw CLIFailure.badInput("--target \(target): only \"sim\" is supported in this build (live HTTP targets come with the live runner)")
+                guard let url = URL(string: target), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                    throw CLIFailure.badInput("--target \(target): expected sim, mock or an http:// or https:// base URL")
+                }
+                scenario.target = .url(target)
             }
         }
-        guard scenario.target == .sim else {
-            throw CLIFailure.badInput("\(self.scenario): target \(scenario.target) is not supported in this build yet; pass --target sim to simulate it")
-        }
 
-        let result = try ScenarioInput.simulate(scenario, path: self.scenario)
-        let runs = result.runs.map { (spec: $0.spec, log: $0.log) }
-        let report = ReportWriter.build(scenario: scenario, scenarioFile: self.scenario, stream: result.stream, runs: runs)
+        let stream: ArrivalStream
+        let runs: [(spec: StrategySpec, log: RunLog)]
+        var liveEcho: LiveEcho?
+        if scenario.target == .sim {
+            let result = try ScenarioInput.simulate(scenario, path: self.scenario)
+            stream = result.stream
+            runs = result.runs.map { (spec: $0.spec, log: $0.log) }
+        } else {
+            let live = try LiveTargets.run(scenario, target: scenario.target, options: .init(
+                apiKeyEnv: apiKeyEnv, maxCostUSD: maxCostUSD, maxRequests: maxRequests, quiet: quiet || json))
+            (stream, runs, liveEcho) = (live.stream, live.runs, live.echo)
+        }
+        var report = ReportWriter.build(scenario: scenario, scenarioFile: self.scenario, stream: stream, runs: runs)
+        report.live = liveEcho
         let directory = out ?? ScenarioInput.defaultDirectory(for: scenario.name)
         do {
-            try ReportWriter.write(report: report, stream: result.stream, runs: runs, to: directory)
+            try ReportWriter.write(report: report, stream: stream, runs: runs, to: directory)
         } catch {
             throw CLIFailure.internalError(error.description)
         }
@@ -80,11 +99,16 @@ struct RunCommand: ParsableCommand {
             return
         }
         let a = report.arrivals
-        var text = "scenario \(scenario.name) · target sim · seed \(scenario.seed) · model \(scenario.model)"
+        var text = "scenario \(scenario.name) · target \(scenario.target) · seed \(scenario.seed) · model \(scenario.model)"
         if let tier = scenario.limits.tier { text += " · \(tier)" }
         let c = scenario.limits.config
         text += "\nlimits \(fmt(c.rpm)) RPM / \(fmt(c.itpm)) ITPM / \(fmt(c.otpm)) OTPM (\(scenario.limits.source))"
         text += "\narrivals \(a.offered) requests over \(Units.formatDuration(a.windowS)) (realised \(fmt(a.realisedRatePerMin, 1))/min)\n\n"
+        if let live = liveEcho {
+            text += String(format: "schedule lag p50 %.2f ms, p99 %.2f ms, max %.2f ms", live.lagP50S * 1000,
+                           live.lagP99S * 1000, live.lagMaxS * 1000)
+            text += live.partial ? " · PARTIAL (\(live.stopReason ?? "stopped"))\n\n" : "\n\n"
+        }
         text += SummaryTable.render(report)
         text += "\nlatency is measured from each request's intended arrival; quantiles: GSL type 7 (numpy linear)\n"
         text += "report: \(directory)/report.html (report.json, summary.md, events-*.csv beside it)\n"

@@ -1,0 +1,132 @@
+import Dispatch
+import Foundation
+import LimitlabCore
+import LimitlabLive
+import LimitlabMock
+import LimitlabReport
+
+/// `run --target mock|URL`: the scenario over real HTTP with the live runner.
+enum LiveTargets {
+    struct Options {
+        var apiKeyEnv: String?
+        var maxCostUSD: Double?
+        var maxRequests: Int?
+        var quiet: Bool
+    }
+
+    /// Runs `scenario` live; returns the report inputs and the live echo.
+    static func run(_ scenario: Scenario, target: TargetSpec, options o: Options) throws
+        -> (stream: ArrivalStream, runs: [(spec: StrategySpec, log: RunLog)], echo: LiveEcho)
+    {
+        var live = LiveOptions(maxRequests: o.maxRequests, maxCostUSD: o.maxCostUSD)
+        let liveTarget: LiveTarget
+        let fleet: MockFleet?
+        switch target {
+        case .mock:
+            // A fresh in-process mock per strategy run, as the simulator gives every run full buckets.
+            let keys = scenario.limits.keyConfigs.indices.map { LiveAPIKey(MockConfig.scenarioKey($0)) }
+            let f = MockFleet(config: MockConfig(scenario: scenario), keys: keys)
+            fleet = f
+            live.prepareRun = f.prepare
+            liveTarget = LiveTarget(baseURL: "http://127.0.0.1:1", apiKeys: keys)
+        case .url(let url):
+            fleet = nil
+            var t = LiveTarget(baseURL: url)
+            if !t.isLoopback || o.apiKeyEnv != nil {
+                do { t.apiKeys = [try LiveAPIKey.fromEnvironment(o.apiKeyEnv ?? "ANTHROPIC_API_KEY")] } catch {
+                    throw CLIFailure.badInput(error.description)
+                }
+            }
+            liveTarget = t
+            if let estimate = LiveRunner.estimateCost(scenario: scenario) {
+                writeStderr(String(format: "estimated cost at list prices: $%.2f expected, $%.2f worst case (%@)\n",
+                                   estimate.expectedUSD, estimate.worstCaseUSD, estimate.priceSource as NSString))
+            }
+        case .sim:
+            preconditionFailure("simulated runs do not use the live runner")
+        }
+        do { try LiveRunner.validate(scenario: scenario, target: liveTarget, options: live) } catch {
+            throw CLIFailure.badInput(error.description)
+        }
+        let terminal = isatty(STDERR_FILENO) == 1
+        if !o.quiet {
+            live.progress = { p in
+                let line = String(format: "[%@ %d/%d] %.0fs sent %d done %d 429s %d in flight %d %.1f/s",
+                                  p.strategy as NSString, p.run + 1, p.runs, p.elapsed, p.sent, p.completed,
+                                  p.status429, p.inFlight, p.sendRate)
+                writeStderr(terminal ? "\r" + line + "   " : line + "\n")
+            }
+        }
+        let runner = LiveRunner(scenario: scenario, target: liveTarget, options: live)
+        // SIGINT/SIGTERM: stop new arrivals, let in-flight finish, write a partial report.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let sources = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler {
+                writeStderr("\nstopping: no new requests; waiting for those in flight\n")
+                runner.stop()
+            }
+            s.resume()
+            return s
+        }
+        defer {
+            sources.forEach { $0.cancel() }
+            fleet?.stopAll()
+        }
+        let result: LiveResult
+        do { result = try runner.run() } catch {
+            throw CLIFailure.internalError(error.description)
+        }
+        if !o.quiet && terminal { writeStderr("\n") }
+        for w in result.warnings { writeStderr("WARNING: \(w)\n") }
+        var causes: [String: Int] = [:]
+        for r in result.runs { for (k, v) in r.errorCauses { causes[k, default: 0] += v } }
+        let input = result.reportInput()
+        let echo = LiveEcho(partial: result.partial, stopReason: result.stopReason?.rawValue,
+                            baseURL: result.runs.first?.baseURL ?? liveTarget.baseURL,
+                            lagP50S: result.lag.p50, lagP99S: result.lag.p99, lagMaxS: result.lag.max,
+                            warnings: result.warnings, errorCauses: causes, costUSD: result.costUSD)
+        return (input.stream, input.runs, echo)
+    }
+}
+
+/// Starts a fresh in-process mock for every strategy run and stops the previous one.
+final class MockFleet: @unchecked Sendable {
+    private let config: MockConfig
+    private let keys: [LiveAPIKey]
+    private let lock = NSLock()
+    private var current: MockServer?
+
+    init(config: MockConfig, keys: [LiveAPIKey]) {
+        self.config = config
+        self.keys = keys
+    }
+
+    var prepare: @Sendable (Int, StrategySpec) throws -> LiveTarget? {
+        { [self] _, _ in
+            let server = MockServer(config: config, threads: 1)
+            let port = try server.startBlocking(host: "127.0.0.1", port: 0)
+            let old = lock.withLock { () -> MockServer? in
+                let o = current
+                current = server
+                return o
+            }
+            old?.stopBlocking()
+            return LiveTarget(baseURL: "http://127.0.0.1:\(port)", apiKeys: keys)
+        }
+    }
+
+    func stopAll() {
+        let last = lock.withLock { () -> MockServer? in
+            let o = current
+            current = nil
+            return o
+        }
+        last?.stopBlocking()
+    }
+}
+
+func writeStderr(_ s: String) {
+    FileHandle.standardError.write(Data(s.utf8))
+}
