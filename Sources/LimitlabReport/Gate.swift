@@ -1,5 +1,5 @@
 public import LimitlabCore
-public import LimitlabStats
+import LimitlabStats
 import Foundation
 
 /// One check's outcome.

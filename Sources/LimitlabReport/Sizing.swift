@@ -1,5 +1,5 @@
 public import LimitlabCore
-public import LimitlabSim
+import LimitlabSim
 import Foundation
 
 /// One configuration tried by `limitlab size`.

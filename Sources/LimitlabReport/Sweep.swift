@@ -1,5 +1,5 @@
 public import LimitlabCore
-public import LimitlabSim
+import LimitlabSim
 import Foundation
 
 /// A parameter to vary: `PATH=FROM..TO:POINTS`.

@@ -1,5 +1,5 @@
 public import LimitlabCore
-public import LimitlabStats
+import LimitlabStats
 
 /// A strategy composed of roles: optional shedder → FIFO queue → optional concurrency limit →
 /// optional admission limiter → send; on failure the retry policy (and budget) decide whether

@@ -1,5 +1,5 @@
 public import LimitlabCore
-public import LimitlabStats
+import LimitlabStats
 
 /// What an admission policy says about the request at the head of the queue.
 public enum AdmissionAnswer: Sendable, Equatable {

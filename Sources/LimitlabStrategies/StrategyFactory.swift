@@ -1,5 +1,5 @@
 public import LimitlabCore
-public import LimitlabStats
+import LimitlabStats
 
 /// Why a strategy could not be built from its spec.
 public struct StrategyError: Error, Sendable, CustomStringConvertible {
