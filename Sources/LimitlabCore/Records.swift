@@ -147,3 +147,17 @@ public enum TimeBins {
         return (span / Double(maxBins)).rounded(.up)
     }
 }
+
+extension ArrivalStream {
+    /// Request `r` as a strategy sees it when it arrives: its cost as the client can know it
+    /// (the cached prefix counted as a read; whether the server reads or writes it is learnt
+    /// only from the response).
+    @inlinable
+    public func pendingRequest(_ r: Int) -> PendingRequest {
+        let prefix = Int(prefixTokens[r])
+        return PendingRequest(
+            id: Int32(r), intendedAt: intendedAt[r],
+            cost: RequestCost(inputTokens: Int(inputTokens[r]) - prefix, cacheCreationTokens: 0,
+                              cacheReadTokens: prefix, maxTokens: Int(maxTokens[r])))
+    }
+}

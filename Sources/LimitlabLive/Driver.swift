@@ -109,13 +109,7 @@ enum Driver {
             }
         }
 
-        @inline(__always) func request(_ r: Int) -> PendingRequest {
-            let prefix = Int(stream.prefixTokens[r])
-            return PendingRequest(
-                id: Int32(r), intendedAt: stream.intendedAt[r],
-                cost: RequestCost(inputTokens: Int(stream.inputTokens[r]) - prefix, cacheCreationTokens: 0,
-                                  cacheReadTokens: prefix, maxTokens: Int(stream.maxTokens[r])))
-        }
+        @inline(__always) func request(_ r: Int) -> PendingRequest { stream.pendingRequest(r) }
 
         func beginStop(_ reason: LiveStopReason, at t: Double) {
             guard !stopping else { return }

@@ -137,13 +137,7 @@ public enum Engine {
         var nextArrival = 0
         var now = 0.0
 
-        @inline(__always) func request(_ r: Int) -> PendingRequest {
-            let prefix = Int(stream.prefixTokens[r])
-            return PendingRequest(
-                id: Int32(r), intendedAt: stream.intendedAt[r],
-                cost: RequestCost(inputTokens: Int(stream.inputTokens[r]) - prefix, cacheCreationTokens: 0,
-                                  cacheReadTokens: prefix, maxTokens: Int(stream.maxTokens[r])))
-        }
+        @inline(__always) func request(_ r: Int) -> PendingRequest { stream.pendingRequest(r) }
 
         func execute(_ commands: inout [StrategyCommand]) {
             var i = 0
