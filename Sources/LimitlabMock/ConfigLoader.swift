@@ -88,7 +88,7 @@ final class ConfigReader {
 
     // MARK: Document
 
-    static let topKeys = ["seed", "max_body_bytes", "default_output_tokens", "orgs", "server", "faults", "cache"]
+    static let topKeys = ["seed", "max_body_bytes", "default_output_tokens", "orgs", "server", "faults", "cache", "batches"]
 
     func read(_ root: Node?) -> MockConfig? {
         guard let root else {
@@ -105,6 +105,7 @@ final class ConfigReader {
         if let f = m["server"], let v = server(f) { config.server = v }
         if let f = m["faults"], let v = faults(f) { config.faults = v }
         if let f = m["cache"], let v = cache(f) { config.cache = v }
+        if let f = m["batches"], let v = batches(f) { config.batches = v }
         if let f = m.require("orgs"), let v = orgs(f) { config.organizations = v }
         return issues.isEmpty ? config : nil
     }
@@ -303,6 +304,20 @@ final class ConfigReader {
         if let x = m["ttl_1h"] { if let v = duration(x, positive: true) { c.ttl1h = v } else { ok = false } }
         if let x = m["min_cacheable_tokens"] { if let v = integer(x, min: 0) { c.minCacheableTokens = v } else { ok = false } }
         return ok ? c : nil
+    }
+
+    private func batches(_ f: Field) -> MockBatchSettings? {
+        guard let m = Map(f, expected: "a mapping of Message Batches settings", self) else { return nil }
+        m.check(["requests_per_second", "expiry", "rpm", "queue"])
+        var b = MockBatchSettings()
+        var ok = true
+        if let x = m["requests_per_second"] {
+            if let v = number(x, min: 1e-9) { b.requestsPerSecond = v } else { ok = false }
+        }
+        if let x = m["expiry"] { if let v = duration(x, positive: true) { b.expiry = v } else { ok = false } }
+        if let x = m["rpm"] { if let v = perMinute(x) { b.rpm = v } else { ok = false } }
+        if let x = m["queue"] { if let v = integer(x, min: 0) { b.queue = v } else { ok = false } }
+        return ok ? b : nil
     }
 
     // MARK: Values

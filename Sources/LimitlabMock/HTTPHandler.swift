@@ -102,6 +102,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
         default:
             if path.hasPrefix("/v1/models/") {
                 endpoint = "model"
+            } else if path == "/v1/messages/batches" || path.hasPrefix("/v1/messages/batches/") {
+                endpoint = "batches"
             } else {
                 core.countUnattributed(endpoint: "other", status: 404)
                 return sendError(context, status: .notFound, type: "not_found_error", message: "Not Found",
@@ -109,7 +111,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
             }
         }
         let wantedMethod: HTTPMethod = endpoint.hasPrefix("model") ? .GET : .POST
-        guard h.method == wantedMethod else { return methodNotAllowed(context, requestId, keepAlive) }
+        // Batch routes take several methods; `batches` checks them per route.
+        guard endpoint == "batches" || h.method == wantedMethod else { return methodNotAllowed(context, requestId, keepAlive) }
         if tooLarge {
             core.countUnattributed(endpoint: endpoint, status: 413)
             return sendError(context, status: .payloadTooLarge, type: "request_too_large",
@@ -153,6 +156,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
                 sendError(context, status: .notFound, type: "not_found_error", message: "model: \(id)",
                           requestId: requestId, org: org, keepAlive: keepAlive)
             }
+        case "batches":
+            batches(context, h, path: path, org: org, requestId: requestId, keepAlive: keepAlive)
         default:
             messages(context, h, org: org, countTokens: endpoint == "count_tokens", requestId: requestId,
                      keepAlive: keepAlive)
@@ -292,6 +297,144 @@ final class MockHTTPHandler: ChannelInboundHandler {
                     send(context, .ok, rateLimitHeaders(jsonHeaders(requestId, org), plan.snapshot), b,
                          keepAlive: keepAlive)
                 }
+            }
+        }
+    }
+
+    // MARK: Message Batches
+
+    private func batches(_ context: ChannelHandlerContext, _ h: HTTPRequestHead, path: String, org: OrgState,
+                         requestId: String, keepAlive: Bool) {
+        let store = core.batchStores[org.index]
+        let rest = path.dropFirst("/v1/messages/batches".count).split(separator: "/").map(String.init)
+        let route: String
+        switch (h.method, rest.count, rest.last) {
+        case (.POST, 0, _): route = "create"
+        case (.GET, 0, _): route = "list"
+        case (.GET, 1, _): route = "retrieve"
+        case (.DELETE, 1, _): route = "delete"
+        case (.POST, 2, "cancel"): route = "cancel"
+        case (.GET, 2, "results"): route = "results"
+        default:
+            let known = rest.count <= 1 || (rest.count == 2 && (rest[1] == "cancel" || rest[1] == "results"))
+            org.count(endpoint: "batches", modelClass: "", status: known ? 405 : 404)
+            return sendError(context, status: known ? .methodNotAllowed : .notFound, type: known
+                             ? "invalid_request_error" : "not_found_error", message: known ? "Method Not Allowed"
+                             : "Not Found", requestId: requestId, org: org, keepAlive: keepAlive)
+        }
+        var headers = jsonHeaders(requestId, org)
+        func reply(_ status: HTTPResponseStatus, _ text: String) {
+            org.count(endpoint: "batches", modelClass: "", status: Int(status.code))
+            send(context, status, headers, text, keepAlive: keepAlive)
+        }
+        func fail(_ status: HTTPResponseStatus, _ type: String, _ message: String) {
+            reply(status, Bodies.error(type: type, message: message, requestId: requestId))
+        }
+
+        // Every batch endpoint counts against the batch RPM, as the rate-limit table says.
+        let decision = store.admit(now: core.modelTime)
+        if let snap = decision.snapshot {
+            for (n, v) in snap.headers(epoch: core.epoch) where n.hasPrefix("anthropic-ratelimit-requests-") {
+                headers.add(name: n, value: v)
+            }
+        }
+        guard decision.admitted else {
+            headers.add(name: "retry-after", value: String(decision.retryAfter ?? 1))
+            headers.add(name: "x-should-retry", value: "true")
+            let message = "This request would exceed your organization's rate limit of \(Bodies.grouped(store.rpm)) "
+                + "Message Batches API requests per minute (org: \(org.org.id)). For details, refer to: "
+                + "https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage."
+            return later(context, after: core.config.server.rejectLatency) {
+                fail(.tooManyRequests, "rate_limit_error", message)
+            }
+        }
+
+        let host = h.headers.first(name: "host")
+        let now = core.modelTime()
+        let id = rest.first ?? ""
+        let notFound = "batch: \(id) not found"
+        switch route {
+        case "create":
+            let requests: [BatchStore.BatchItem]
+            do {
+                let parsed = try body.withUnsafeReadableBytes { (bytes) throws(JSONParseError) -> JSONValue in
+                    try JSONParser.parse(bytes)
+                }
+                requests = try BatchStore.parseCreate(parsed)
+            } catch let e as JSONParseError {
+                return fail(.badRequest, "invalid_request_error", bodyBytes == 0
+                            ? "the request body is empty; expected a JSON object"
+                            : "the request body is not valid JSON: \(e.message) at byte \(e.offset)")
+            } catch let e as APIError {
+                return fail(HTTPResponseStatus(statusCode: e.status), e.type, e.message)
+            } catch {
+                return fail(.internalServerError, "api_error", "Internal server error")
+            }
+            switch store.create(requests, now: core.modelTime) {
+            case .created(let json):
+                reply(.ok, json)
+            case .queueFull(let queued):
+                // The real body is unknown (anthropic-api.md §6); this names the limit and the
+                // numbers so a client can tell it from the RPM refusal. retry-after: when the
+                // queue would have room at the configured pace.
+                let over = queued + requests.count - store.queueLimit
+                let wait = Int((Double(over) / store.settings.requestsPerSecond).rounded(.up))
+                headers.add(name: "retry-after", value: String(Swift.max(1, Swift.min(wait, 86_400))))
+                headers.add(name: "x-should-retry", value: "true")
+                fail(.tooManyRequests, "rate_limit_error",
+                     "This request would exceed your organization's limit of \(Bodies.grouped(Double(store.queueLimit))) "
+                     + "Message Batches requests in the processing queue (org: \(org.org.id); \(queued) queued, "
+                     + "\(requests.count) in this batch). For details, refer to: "
+                     + "https://docs.claude.com/en/api/rate-limits.")
+            }
+        case "list":
+            var limit = 20
+            var before: String?
+            var after: String?
+            let query = h.uri.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
+            for pair in query.split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                let value = kv.count > 1 ? (kv[1].removingPercentEncoding ?? kv[1]) : ""
+                switch kv[0] {
+                case "limit":
+                    guard let n = Int(value), (1...1000).contains(n) else {
+                        return fail(.badRequest, "invalid_request_error",
+                                    "limit: Input should be an integer between 1 and 1000, found \"\(value)\"")
+                    }
+                    limit = n
+                case "before_id": before = value
+                case "after_id": after = value
+                default: break
+                }
+            }
+            guard let page = store.list(limit: limit, beforeId: before, afterId: after, host: host, now: now) else {
+                return fail(.notFound, "not_found_error", "batch: \(after ?? before ?? "") not found")
+            }
+            reply(.ok, page)
+        case "retrieve":
+            guard let json = store.retrieve(id, host: host, now: now) else { return fail(.notFound, "not_found_error", notFound) }
+            reply(.ok, json)
+        case "cancel":
+            guard let json = store.cancel(id, host: host, now: now) else { return fail(.notFound, "not_found_error", notFound) }
+            reply(.ok, json)
+        case "delete":
+            switch store.delete(id, now: now) {
+            case .deleted: reply(.ok, #"{"id":"# + JSONText.quoted(id) + #","type":"message_batch_deleted"}"#)
+            case .notFound: fail(.notFound, "not_found_error", notFound)
+            case .notEnded:
+                fail(.badRequest, "invalid_request_error",
+                     "Batch \(id) cannot be deleted while it is processing; cancel it and wait until "
+                     + "processing_status is ended")
+            }
+        default:
+            switch store.results(id, now: now) {
+            case .jsonl(let text):
+                headers.replaceOrAdd(name: "content-type", value: "application/x-jsonl")
+                reply(.ok, text)
+            case .notFound: fail(.notFound, "not_found_error", notFound)
+            case .notEnded:
+                fail(.badRequest, "invalid_request_error",
+                     "Batch \(id) has no results yet: they are available once processing_status is ended")
             }
         }
     }

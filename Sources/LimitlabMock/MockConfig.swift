@@ -18,12 +18,15 @@ public struct MockConfig: Sendable, Equatable {
     /// Output length when a request has no `x-limitlab-output-tokens` header (capped by
     /// `max_tokens`).
     public var defaultOutputTokens: Int
+    /// Message Batches: processing pace, expiry window and limit overrides.
+    public var batches: MockBatchSettings
 
     public init(organizations: [MockOrganization], server: ServerModel = ServerModel(), faults: MockFaults = MockFaults(),
                 cache: MockCacheSettings = MockCacheSettings(), seed: UInt64 = 1, maxBodyBytes: Int = 32 * 1024 * 1024,
-                defaultOutputTokens: Int = 64) {
+                defaultOutputTokens: Int = 64, batches: MockBatchSettings = MockBatchSettings()) {
         self.organizations = organizations; self.server = server; self.faults = faults; self.cache = cache
         self.seed = seed; self.maxBodyBytes = maxBodyBytes; self.defaultOutputTokens = defaultOutputTokens
+        self.batches = batches
     }
 
     /// The configuration of `limitlab serve` without `--config`: one organisation that accepts
@@ -154,6 +157,24 @@ public struct MockFaults: Sendable, Equatable {
                 stallDuration: Double = 30) {
         self.serverError = serverError; self.streamError = streamError; self.connectionReset = connectionReset
         self.stall = stall; self.stallDuration = stallDuration
+    }
+}
+
+/// Message Batches behaviour (`batches:` in YAML). Each batch is worked through at its own
+/// pace from its creation; the limits apply to every organisation.
+public struct MockBatchSettings: Sendable, Equatable {
+    /// Batch requests processed per second, per batch.
+    public var requestsPerSecond: Double
+    /// Seconds from creation to `expires_at` (the real API's is 24 h); requests not processed
+    /// by then end as `expired`.
+    public var expiry: Double
+    /// Requests per minute over all batch endpoints; nil: the organisation's tier's, else 50.
+    public var rpm: Double?
+    /// Most requests waiting in the processing queue; nil: the tier's, else 100,000.
+    public var queue: Int?
+
+    public init(requestsPerSecond: Double = 1000, expiry: Double = 86_400, rpm: Double? = nil, queue: Int? = nil) {
+        self.requestsPerSecond = requestsPerSecond; self.expiry = expiry; self.rpm = rpm; self.queue = queue
     }
 }
 

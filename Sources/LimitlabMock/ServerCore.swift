@@ -9,6 +9,8 @@ final class ServerCore: @unchecked Sendable {
     let config: MockConfig
     let catalog: TierCatalog
     let orgs: [OrgState]
+    /// Message Batches, by organisation index.
+    let batchStores: [BatchStore]
     private let keyToOrg: [String: OrgState]
     private let anyKeyOrg: OrgState?
     /// Model time 0, monotonic.
@@ -38,7 +40,9 @@ final class ServerCore: @unchecked Sendable {
         keyToOrg = keys
         anyKeyOrg = any
         start = NIODeadline.now()
-        epoch = Date().timeIntervalSince1970
+        let wall = Date().timeIntervalSince1970
+        epoch = wall
+        batchStores = orgs.map { BatchStore(org: $0, config: config, catalog: catalog, epoch: wall) }
 
         // Every model id the catalog knows, plus extra models an organisation serves.
         var objects: [(String, String)] = []
