@@ -30,7 +30,7 @@ enum RetryRules {
 /// S3: exponential backoff without jitter, as tenacity's `wait_exponential`:
 /// `clamp(base · multiplier^(n−1), min, cap)` after failed attempt n (tenacity counts
 /// `attempt_number` from 1). The AWS blog's "Exponential" `min(cap, b · 2^n)` is `base = 2b`.
-public struct ExponentialBackoffPolicy: RetryPolicy {
+public struct ExponentialBackoffPolicy: BackoffCurvePolicy {
     public let base: Double
     public let multiplier: Double
     public let minimum: Double
@@ -50,15 +50,11 @@ public struct ExponentialBackoffPolicy: RetryPolicy {
         return RetryRules.finite(Swift.max(minimum, Swift.min(value, cap)))
     }
 
-    public mutating func decide(after outcome: AttemptOutcome, attempt: Int, now: Double) -> RetryDecision {
-        if let stop = RetryRules.stop(outcome, attempt: attempt, maxAttempts: maxAttempts) { return stop }
-        return .wait(backoff(attempt: attempt))
-    }
 }
 
 /// S4: the AWS blog's Full Jitter, `U(0, min(cap, base · 2^n))` with n = failures so far (the
 /// blog's simulator sleeps first with n = 1, so the first bound is 2·base).
-public struct FullJitterPolicy: RetryPolicy {
+public struct FullJitterPolicy: BackoffCurvePolicy {
     public let base: Double
     public let cap: Double
     public let maxAttempts: Int
@@ -76,15 +72,11 @@ public struct FullJitterPolicy: RetryPolicy {
     /// A sleep after failure `attempt`, ignoring the stop rules.
     public func backoff(attempt: Int) -> Double { ceiling(attempt: attempt) * random.uniform() }
 
-    public mutating func decide(after outcome: AttemptOutcome, attempt: Int, now: Double) -> RetryDecision {
-        if let stop = RetryRules.stop(outcome, attempt: attempt, maxAttempts: maxAttempts) { return stop }
-        return .wait(backoff(attempt: attempt))
-    }
 }
 
 /// S5: the AWS blog's Equal Jitter, `v/2 + U(0, v/2)` with `v = min(cap, base · 2^n)` and
 /// n = failures so far.
-public struct EqualJitterPolicy: RetryPolicy {
+public struct EqualJitterPolicy: BackoffCurvePolicy {
     public let base: Double
     public let cap: Double
     public let maxAttempts: Int
@@ -104,10 +96,6 @@ public struct EqualJitterPolicy: RetryPolicy {
         return v / 2 + (v / 2) * random.uniform()
     }
 
-    public mutating func decide(after outcome: AttemptOutcome, attempt: Int, now: Double) -> RetryDecision {
-        if let stop = RetryRules.stop(outcome, attempt: attempt, maxAttempts: maxAttempts) { return stop }
-        return .wait(backoff(attempt: attempt))
-    }
 }
 
 /// S6: the AWS blog's Decorrelated Jitter, `sleep = min(cap, U(base, multiplier · sleep_prev))`
@@ -119,7 +107,7 @@ public struct EqualJitterPolicy: RetryPolicy {
 /// the chain afresh from `sleep_0` up to the failed attempt: the k-th retry's sleep has exactly
 /// the distribution the blog's chain gives it, while one request's successive sleeps are drawn
 /// independently rather than from each other. Cost: `attempt` draws per decision.
-public struct DecorrelatedJitterPolicy: RetryPolicy {
+public struct DecorrelatedJitterPolicy: BackoffCurvePolicy {
     public let base: Double
     public let cap: Double
     public let multiplier: Double
@@ -144,16 +132,12 @@ public struct DecorrelatedJitterPolicy: RetryPolicy {
         return sleep
     }
 
-    public mutating func decide(after outcome: AttemptOutcome, attempt: Int, now: Double) -> RetryDecision {
-        if let stop = RetryRules.stop(outcome, attempt: attempt, maxAttempts: maxAttempts) { return stop }
-        return .wait(backoff(attempt: attempt))
-    }
 }
 
 /// S7: tenacity's `wait_exponential_jitter`:
 /// `clamp(base · multiplier^(n−1) + U(0, jitter), min, cap)` after failed attempt n; on overflow
 /// the cap (tenacity catches `OverflowError` and returns `max`).
-public struct TenacityJitterPolicy: RetryPolicy {
+public struct TenacityJitterPolicy: BackoffCurvePolicy {
     public let base: Double
     public let multiplier: Double
     public let jitter: Double
@@ -175,10 +159,6 @@ public struct TenacityJitterPolicy: RetryPolicy {
         return RetryRules.finite(Swift.max(minimum, Swift.min(value, cap)))
     }
 
-    public mutating func decide(after outcome: AttemptOutcome, attempt: Int, now: Double) -> RetryDecision {
-        if let stop = RetryRules.stop(outcome, attempt: attempt, maxAttempts: maxAttempts) { return stop }
-        return .wait(backoff(attempt: attempt))
-    }
 }
 
 /// S8: exponential backoff scaled by a random factor, in two libraries' arithmetic (both in
@@ -188,7 +168,7 @@ public struct TenacityJitterPolicy: RetryPolicy {
 ///   with R = 1, or U[1, 2) when `randomize` is on.
 /// - resilience4j `IntervalFunction.ofExponentialRandomBackoff`: `x_1 = initial`,
 ///   `x_(k+1) = trunc(x_k · multiplier)`; then `trunc(U[x(1−f), x(1+f)))`; then `min(…, max)`.
-public struct MultiplicativeRandomPolicy: RetryPolicy {
+public struct MultiplicativeRandomPolicy: BackoffCurvePolicy {
     public enum Flavour: String, Sendable, CaseIterable {
         case pRetry = "p-retry"
         case resilience4j
@@ -236,6 +216,17 @@ public struct MultiplicativeRandomPolicy: RetryPolicy {
         return RetryRules.finite(Swift.min(ms / 1000, cap))
     }
 
+}
+
+/// A retry policy defined by its backoff curve and an attempt limit: stop on the shared rules
+/// (not retryable, attempts exhausted), else wait `backoff(attempt:)`.
+public protocol BackoffCurvePolicy: RetryPolicy {
+    var maxAttempts: Int { get }
+    /// The wait after failed attempt `attempt` (1-based), ignoring the stop rules.
+    func backoff(attempt: Int) -> Double
+}
+
+extension BackoffCurvePolicy {
     public mutating func decide(after outcome: AttemptOutcome, attempt: Int, now: Double) -> RetryDecision {
         if let stop = RetryRules.stop(outcome, attempt: attempt, maxAttempts: maxAttempts) { return stop }
         return .wait(backoff(attempt: attempt))
