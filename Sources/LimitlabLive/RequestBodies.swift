@@ -1,3 +1,4 @@
+import LimitlabCore
 /// Builds Messages request bodies whose prompts have the workload's token counts.
 ///
 /// The count follows the mock server's approximation (docs/mock-server.md): a text block is
@@ -99,24 +100,5 @@ struct RequestBodyBuilder {
     }
 
     /// A JSON string literal.
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quoted(_ s: String) -> String { JSONText.quoted(s) }
 }
