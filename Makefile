@@ -77,6 +77,7 @@ bench: setup
 	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy sdk-default --load 1.1 --out reports/bench/overload
 	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy all --out reports/bench/strategies
 	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy all --load 1.1 --out reports/bench/strategies-overload
+	bash bench/mock-bench.sh
 
 clean:
 	rm -rf .build

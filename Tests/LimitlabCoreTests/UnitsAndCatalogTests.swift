@@ -1,3 +1,4 @@
+import Foundation
 import LimitlabCore
 import Testing
 
@@ -79,5 +80,17 @@ import Testing
                 #expect(catalog.limits.contains { $0.tier == tier && $0.scheme == scheme.id }, "tier \(tier) has no rows")
             }
         }
+    }
+}
+
+@Suite struct JSONTextTests {
+    @Test func escapesLikeJSONSerializationReadsBack() throws {
+        for s in ["plain", "with \"quotes\" and \\ backslash", "line\nbreak\ttab\r", "ctrl \u{01}\u{1f}", "é ü 日本 🚀", ""] {
+            let literal = JSONText.quoted(s)
+            let data = Data("[\(literal)]".utf8)
+            let back = try #require(try JSONSerialization.jsonObject(with: data) as? [String])
+            #expect(back == [s], "\(literal)")
+        }
+        #expect(JSONText.quoted("a\u{01}") == "\"a\\u0001\"")
     }
 }

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Helpers for mock-bench.sh: merge and print the JSON figures (stdlib only)."""
+import datetime, json, os, platform, subprocess, sys
+
+
+def wrk(raw, name, server_cmd, client_cmd, probe, rss0, rss1):
+    runs = [json.loads(l) for l in raw.splitlines() if l.strip()]
+    j = dict(sorted(runs, key=lambda r: r["req_per_s"])[len(runs) // 2])   # the median run
+    j.update(runs_req_per_s=[r["req_per_s"] for r in runs], runs=len(runs))
+    j.update(name=name, server_command=server_cmd, client_command=client_cmd,
+             probe_status=int(probe), server_rss_kib_before=int(rss0), server_rss_kib_after=int(rss1))
+    print(json.dumps(j))
+    lat = j["latency_us"]
+    print(f"== {name}: {j['req_per_s']:,.0f} req/s, median of {len(runs)} runs "
+          f"({', '.join(f'{r:,.0f}' for r in j['runs_req_per_s'])}) ({j['requests']:,} requests, {j['non_2xx']:,} non-2xx, "
+          f"socket errors {sum(j['errors'].values())}; latency p50 {lat['p50']} us, p99 {lat['p99']} us; "
+          f"probe status {j['probe_status']}; server RSS {j['server_rss_kib_after'] / 1024:.1f} MiB)\n"
+          f"   server: {server_cmd}\n   client: {client_cmd}", file=sys.stderr)
+
+
+def stream(arr_raw, raw, server_cmd, client_cmd, after, inflight="0"):
+    arr = json.loads(arr_raw)
+    j = json.loads(raw)
+    j.update(server_command=server_cmd, client_command=client_cmd,
+             server_rss_kib_after_close=int(after or 0),
+             server_in_flight_2s_after_close=int(float(inflight or 0)))
+    arr.append(j)
+    print(json.dumps(arr))
+    mib = lambda k: (j.get(k) or 0) / 1024
+    fe = j["first_event_ms"]
+    print(f"== streams: {j['held_first_event']:,} of {j['requested']:,} held (200 + first SSE event), "
+          f"{j['alive_through_hold_min']:,} alive through the whole {j['hold_seconds']:.0f} s hold; "
+          f"server RSS max {mib('server_rss_kib_max_during_hold'):.1f} MiB while held "
+          f"(before {mib('server_rss_kib_before'):.1f} MiB, 2 s after close {mib('server_rss_kib_after_close'):.1f} MiB, "
+          f"in flight then {j['server_in_flight_2s_after_close']}); "
+          f"opened in {j['open_seconds']} s, first event p50 {fe['p50']} ms p99 {fe['p99']} ms; "
+          f"failures {j['fail_reasons'] or 0}\n   server: {server_cmd}\n   client: {client_cmd}", file=sys.stderr)
+
+
+def final(out, r200, r429, streams):
+    r200, r429, streams = json.loads(r200), json.loads(r429), json.loads(streams)
+
+    def sh(c):
+        try:
+            return subprocess.run(c, shell=True, capture_output=True, text=True, timeout=30).stdout.strip()
+        except Exception:
+            return ""
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
+    report = {
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(), "cpu_model": cpu, "kernel": platform.release(),
+            "mem_total_kib": int(next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal"))),
+            "loadavg_at_end": open("/proc/loadavg").read().split()[:3],
+            "swift": sh("swift --version 2>&1 | head -1"), "wrk": sh("wrk --version 2>&1 | head -1"),
+            "python": platform.python_version(), "git_commit": sh("git rev-parse HEAD"),
+            "sources_dirty": bool(sh("git status --porcelain -- Sources Package.swift")),
+        },
+        "bars": {"non_streaming_req_per_s_one_core": 25000, "concurrent_streams": 10000, "rss_bytes_max": 1 << 30},
+        "non_streaming_200": r200,
+        "non_streaming_429": r429,
+        "streams": streams,
+    }
+    report["bars_met"] = {
+        "non_streaming_200": r200["req_per_s"] >= 25000 and r200["non_2xx"] == 0,
+        "streams_10000_under_1GiB": any(
+            s["requested"] >= 10000 and s["alive_through_hold_min"] >= 10000
+            and (s["server_rss_kib_max_during_hold"] or 0) * 1024 < (1 << 30) for s in streams),
+    }
+    with open(out, "w") as f:
+        json.dump(report, f, indent=2)
+    print(f"== wrote {out}: bars met {report['bars_met']}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    {"wrk": wrk, "stream": stream, "final": final}[sys.argv[1]](*sys.argv[2:])
