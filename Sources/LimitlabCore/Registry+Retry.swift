@@ -15,6 +15,15 @@ extension StrategyRegistry {
                           maxAttemptsSummary + " Harness default (the AWS SDK's 3); the blog retries until success."),
     ]
 
+    /// tenacity's clamp (min, max) and the harness stop rule, shared by the tenacity-style curves.
+    static let tenacityClampAndStop: [StrategyParameter] = [
+        StrategyParameter("min", .duration, "0s", "Smallest sleep (tenacity min)."),
+        StrategyParameter("cap", .duration, "none",
+                          "Largest sleep (tenacity max); unset: tenacity's MAX_WAIT (sys.maxsize/2 s)."),
+        StrategyParameter("max_attempts", .integer(min: 1, max: 1000), "3",
+                          maxAttemptsSummary + " Harness default; tenacity's own default is stop_never."),
+    ]
+
     static let retryDescriptors: [StrategyDescriptor] = [
         StrategyDescriptor(
             name: "exponential", role: .retry,
@@ -25,12 +34,7 @@ extension StrategyRegistry {
             parameters: [
                 StrategyParameter("base", .duration, "1s", "tenacity multiplier: the first sleep."),
                 StrategyParameter("multiplier", .number(min: 1, max: .infinity), "2", "tenacity exp_base."),
-                StrategyParameter("min", .duration, "0s", "Smallest sleep (tenacity min)."),
-                StrategyParameter("cap", .duration, "none",
-                                  "Largest sleep (tenacity max); unset: tenacity's MAX_WAIT (sys.maxsize/2 s)."),
-                StrategyParameter("max_attempts", .integer(min: 1, max: 1000), "3",
-                                  maxAttemptsSummary + " Harness default; tenacity's own default is stop_never."),
-            ]),
+            ] + tenacityClampAndStop),
         StrategyDescriptor(
             name: "full-jitter", role: .retry,
             summary: "AWS blog Full Jitter: sleep U(0, min(cap, base · 2^n)) after failure n (n = 1 first), "
@@ -68,12 +72,7 @@ extension StrategyRegistry {
                 StrategyParameter("base", .duration, "1s", "tenacity initial."),
                 StrategyParameter("multiplier", .number(min: 1, max: .infinity), "2", "tenacity exp_base."),
                 StrategyParameter("jitter", .duration, "1s", "Additive jitter: U(0, jitter) is added before the clamp."),
-                StrategyParameter("min", .duration, "0s", "Smallest sleep (tenacity min)."),
-                StrategyParameter("cap", .duration, "none",
-                                  "Largest sleep (tenacity max); unset: tenacity's MAX_WAIT (sys.maxsize/2 s)."),
-                StrategyParameter("max_attempts", .integer(min: 1, max: 1000), "3",
-                                  maxAttemptsSummary + " Harness default; tenacity's own default is stop_never."),
-            ]),
+            ] + tenacityClampAndStop),
         StrategyDescriptor(
             name: "multiplicative-random", role: .retry,
             summary: "Exponential backoff with a multiplicative random factor, on retryable failures. "
