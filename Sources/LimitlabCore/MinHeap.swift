@@ -9,16 +9,21 @@ public struct MinHeap<Element: Comparable>: Sendable where Element: Sendable {
     public var count: Int { storage.count }
     public var min: Element? { storage.first }
 
+    // Sifts move a hole instead of swapping, through one unsafe buffer (one uniqueness check
+    // per call, not per level). The comparisons, and so the order of equal elements, are those
+    // of the swapping version.
     @inlinable
     public mutating func push(_ element: Element) {
         storage.append(element)
-        var child = storage.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            if storage[child] < storage[parent] {
-                storage.swapAt(child, parent)
+        storage.withUnsafeMutableBufferPointer { s in
+            var child = s.count - 1
+            while child > 0 {
+                let parent = (child &- 1) / 2
+                guard element < s[parent] else { break }
+                s[child] = s[parent]
                 child = parent
-            } else { break }
+            }
+            s[child] = element
         }
     }
 
@@ -28,18 +33,19 @@ public struct MinHeap<Element: Comparable>: Sendable where Element: Sendable {
         guard let top = storage.first else { return nil }
         let last = storage.removeLast()
         if !storage.isEmpty {
-            storage[0] = last
-            var parent = 0
-            let n = storage.count
-            while true {
-                let left = 2 * parent + 1
-                if left >= n { break }
-                let right = left + 1
-                let smaller = right < n && storage[right] < storage[left] ? right : left
-                if storage[smaller] < storage[parent] {
-                    storage.swapAt(smaller, parent)
+            storage.withUnsafeMutableBufferPointer { s in
+                let n = s.count
+                var parent = 0
+                while true {
+                    let left = 2 &* parent &+ 1
+                    if left >= n { break }
+                    let right = left &+ 1
+                    let smaller = right < n && s[right] < s[left] ? right : left
+                    guard s[smaller] < last else { break }
+                    s[parent] = s[smaller]
                     parent = smaller
-                } else { break }
+                }
+                s[parent] = last
             }
         }
         return top
