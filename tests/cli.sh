@@ -194,6 +194,14 @@ check "strategies lists sdk-default with its parameters" bash -c "'$BIN' strateg
 check "docs/strategies.md is current (make docs)" bash -c "cmp -s docs/strategies.md <(cat docs/strategies.head.md; '$BIN' strategies --markdown)"
 check "strategies --json is JSON" bash -c "'$BIN' strategies --json | python3 -c 'import json,sys; assert any(s[\"name\"]==\"none\" for s in json.load(sys.stdin))'"
 
+# merge: runs of one scenario become one report; runs of different scenarios are refused (exit 4).
+"$BIN" run scenarios/shared-quota.yaml --out "$TMP/m1" --quiet
+"$BIN" run scenarios/shared-quota.yaml --seed 2 --out "$TMP/m2" --quiet
+check "merge writes one report of both runs" bash -c "'$BIN' merge '$TMP/m1' '$TMP/m2' --out '$TMP/mm' --quiet && python3 -c 'import json; a,b,m=(json.load(open(d+\"/report.json\")) for d in (\"$TMP/m1\",\"$TMP/m2\",\"$TMP/mm\")); assert m[\"arrivals\"][\"offered\"]==a[\"arrivals\"][\"offered\"]+b[\"arrivals\"][\"offered\"]; assert m[\"runs\"][0][\"summary\"][\"workers\"][\"count\"]==8'"
+"$BIN" run scenarios/quickstart.yaml --out "$TMP/m3" --quiet
+check "merge refuses runs of another scenario (exit 4)" exits 4 "$BIN" merge "$TMP/m1" "$TMP/m3" --out "$TMP/mx"
+check "merge of a missing directory is bad input (exit 2)" exits 2 "$BIN" merge "$TMP/m1" "$TMP/nowhere" --out "$TMP/mx"
+
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -13,12 +13,18 @@ public enum Metric: String, Sendable, CaseIterable, Codable {
     case goodputOutputTokens = "goodput.output_tokens_per_min"
     case attemptsPerSuccess = "attempts_per_success"
     case costUSD = "cost.total_usd"
+    /// Jain's fairness index over the workers (runs with several workers).
+    case jainIndex = "jain_index"
+    /// Collective overshoot: the organisation's peak sends per minute over its limits.
+    case overshoot = "overshoot"
+    /// Share of attempts a shared limiter's fallback admitted (0 when none).
+    case fallbackShare = "fallback_share"
 
     /// Short names accepted too (`p99`, `success`, `goodput`, `slo`).
     public static let aliases: [String: Metric] = [
         "p50": .latencyP50, "p90": .latencyP90, "p95": .latencyP95, "p99": .latencyP99, "p999": .latencyP999,
         "success": .successRate, "goodput": .goodputRequests, "slo": .sloAttainment, "429": .rate429,
-        "cost": .costUSD,
+        "cost": .costUSD, "jain": .jainIndex,
     ]
 
     public static func named(_ name: String) -> Metric? { Metric(rawValue: name) ?? aliases[name] }
@@ -117,7 +123,7 @@ extension Metric {
     /// Whether a larger value is better (goodput, success) or worse (latency, 429s, cost).
     public var higherIsBetter: Bool {
         switch self {
-        case .successRate, .sloAttainment, .goodputRequests, .goodputOutputTokens: return true
+        case .successRate, .sloAttainment, .goodputRequests, .goodputOutputTokens, .jainIndex: return true
         default: return false
         }
     }

@@ -74,6 +74,8 @@ public struct RunLog: Sendable {
     public var cacheReadTokens: [Int32] = []
     /// Index of the API key the attempt used.
     public var key: [UInt8] = []
+    /// 1 when a fallback limiter admitted the attempt because the shared store failed.
+    public var fallback: [UInt8] = []
 
     /// Server bucket levels (remaining, may be negative) of the first key, sampled every
     /// `bucketSampleInterval` seconds from 0; index k is time k × interval.
@@ -89,8 +91,14 @@ public struct RunLog: Sendable {
     /// Index of the request's last attempt, -1 for none.
     public var lastAttempt: [Int32]
     public var attemptCount: [UInt8]
+    /// The worker (client process) that handled the request; 0 for a single-process run.
+    public var worker: [UInt16]
+    /// 1 when the request was dropped by a fallback (fail-closed: `shared_limiter_unavailable`).
+    public var dropFallback: [UInt8]
 
     public init(requests: Int) {
+        worker = Array(repeating: 0, count: requests)
+        dropFallback = Array(repeating: 0, count: requests)
         outcome = Array(repeating: 0, count: requests)
         reason = Array(repeating: 0, count: requests)
         lastAttempt = Array(repeating: -1, count: requests)
@@ -101,14 +109,15 @@ public struct RunLog: Sendable {
         completedAt.reserveCapacity(guess); status.reserveCapacity(guess); errorKind.reserveCapacity(guess)
         refusedBy.reserveCapacity(guess); retryAfter.reserveCapacity(guess)
         cacheCreationTokens.reserveCapacity(guess); cacheReadTokens.reserveCapacity(guess)
-        key.reserveCapacity(guess)
+        key.reserveCapacity(guess); fallback.reserveCapacity(guess)
     }
 
     public var attemptCountTotal: Int { attemptRequest.count }
     public var requestCount: Int { outcome.count }
 
     /// Starts an attempt; returns its index. Completion fields are filled by `complete`.
-    public mutating func beginAttempt(request: Int32, readyAt ready: Double, sentAt sent: Double, key k: Int = 0) -> Int32 {
+    public mutating func beginAttempt(request: Int32, readyAt ready: Double, sentAt sent: Double, key k: Int = 0,
+                                      viaFallback: Bool = false) -> Int32 {
         let index = Int32(attemptRequest.count)
         let r = Int(request)
         let n = attemptCount[r] &+ 1
@@ -127,6 +136,7 @@ public struct RunLog: Sendable {
         cacheCreationTokens.append(0)
         cacheReadTokens.append(0)
         key.append(UInt8(clamping: k))
+        fallback.append(viaFallback ? 1 : 0)
         return index
     }
 

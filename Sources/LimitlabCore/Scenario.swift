@@ -222,6 +222,22 @@ public enum KeyPoolMode: String, Sendable, CaseIterable, Equatable {
     case leastLoaded = "least-loaded"
 }
 
+/// How a scenario's arrivals are dealt to its workers.
+public enum WorkerSplit: String, Sendable, CaseIterable, Equatable {
+    /// Arrival k goes to worker k mod N.
+    case roundRobin = "round-robin"
+    /// Each arrival goes to a uniformly drawn worker (seeded, so runs repeat).
+    case random
+}
+
+/// N client processes of one organisation (`workers:`): the arrival stream is split among them
+/// and each runs its own copy of every strategy; shared limiters of all workers use one store.
+public struct WorkersSpec: Sendable, Equatable {
+    public var count: Int
+    public var split: WorkerSplit
+    public init(count: Int, split: WorkerSplit = .roundRobin) { self.count = count; self.split = split }
+}
+
 /// Service-level objective: a request meets it when it succeeds within `latency` seconds of
 /// its intended arrival; `attainment` is the share of requests that must meet it.
 public struct SLOSpec: Sendable, Equatable {
@@ -270,6 +286,8 @@ public struct Scenario: Sendable, Equatable {
     public var reportPercentiles: [Double] = []
     /// Pass/fail conditions checked by `limitlab check` and `run --check`.
     public var thresholds: [ThresholdSpec] = []
+    /// Client processes of the organisation; nil: one.
+    public var workers: WorkersSpec?
 
     public init(name: String, description: String? = nil, seed: UInt64, target: TargetSpec = .sim,
                 length: RunLength, model: String, limits: LimitsSpec, server: ServerModel = ServerModel(),

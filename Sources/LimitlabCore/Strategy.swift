@@ -97,6 +97,8 @@ public enum DropReason: UInt8, Sendable, CaseIterable {
     case queueOverflow
     case budgetExhausted
     case deadline
+    /// A shared limiter's store could not answer and its fallback is `fail-closed`.
+    case sharedLimiterUnavailable
 
     public var label: String {
         switch self {
@@ -104,6 +106,7 @@ public enum DropReason: UInt8, Sendable, CaseIterable {
         case .queueOverflow: return "queue_overflow"
         case .budgetExhausted: return "budget_exhausted"
         case .deadline: return "deadline"
+        case .sharedLimiterUnavailable: return "shared_limiter_unavailable"
         }
     }
 }
@@ -140,6 +143,13 @@ public protocol ClientStrategy {
     var readsRateLimitHeaders: Bool { get }
     /// Which API key (index into the scenario's keys) the request's attempts use (default 0).
     func key(for request: Int32) -> Int
+    /// Which worker (client process of the organisation, 0-based) handles the request; a
+    /// request keeps its worker. Drivers read it right after `arrived` (default 0).
+    func worker(for request: Int32) -> Int
+    /// Whether the latest admission decision for the request was made by a fallback because a
+    /// shared limiter's store failed (a local limiter admitted it, or fail-closed dropped it).
+    /// Drivers read it when they execute the `.send` or `.drop` it applies to (default false).
+    func viaFallback(_ request: Int32) -> Bool
 }
 
 extension ClientStrategy {
@@ -147,4 +157,6 @@ extension ClientStrategy {
     /// header values for strategies that do not (the simulator does, for speed).
     public var readsRateLimitHeaders: Bool { true }
     public func key(for request: Int32) -> Int { 0 }
+    public func worker(for request: Int32) -> Int { 0 }
+    public func viaFallback(_ request: Int32) -> Bool { false }
 }

@@ -6,6 +6,8 @@ public enum ParamKind: Sendable, Equatable {
     case duration
     case choice([String])
     case bool
+    /// A name of letters, digits, `.`, `_`, `-` and `:` (a shared limiter's key namespace).
+    case text
 
     public var label: String {
         switch self {
@@ -14,6 +16,7 @@ public enum ParamKind: Sendable, Equatable {
         case .duration: return "duration (e.g. 500ms, 8s)"
         case .choice(let c): return "one of " + c.joined(separator: ", ")
         case .bool: return "true or false"
+        case .text: return "a name of letters, digits, \".\", \"_\", \"-\" and \":\""
         }
     }
 }
@@ -85,7 +88,7 @@ extension StrategyParameter {
 public enum StrategyRegistry {
     /// Every entry, all roles: baselines, admission limiters, presets, then the role entries.
     public static var descriptors: [StrategyDescriptor] {
-        baselineDescriptors + admissionDescriptors + presetDescriptors + baselineRetryDescriptors + retryDescriptors
+        baselineDescriptors + admissionDescriptors + sharedLimiterDescriptors + presetDescriptors + baselineRetryDescriptors + retryDescriptors
             + budgetDescriptors
             + concurrencyDescriptors + shedDescriptors
     }

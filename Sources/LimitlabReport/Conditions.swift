@@ -21,6 +21,10 @@ extension Metric {
         case .goodputOutputTokens: return s.goodput.outputTokensPerMin
         case .attemptsPerSuccess: return s.attemptsPerSuccess
         case .costUSD: return s.cost?.totalUSD
+        case .jainIndex: return s.workers?.jainIndex
+        case .overshoot: return s.workers?.overshoot.ratio
+        case .fallbackShare:
+            return s.attempts > 0 ? Double(s.fallback?.attempts ?? 0) / Double(s.attempts) : 0
         }
     }
 }

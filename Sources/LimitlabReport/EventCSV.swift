@@ -7,7 +7,7 @@ public import LimitlabCore
 public enum EventCSV {
     public static let header =
         "request_id,attempt,intended_s,ready_s,sent_s,first_token_s,completed_s,status,error,input_tokens,"
-        + "cache_creation_tokens,cache_read_tokens,output_tokens,retry_after_s,refused_by,outcome,key\n"
+        + "cache_creation_tokens,cache_read_tokens,output_tokens,retry_after_s,refused_by,outcome,key,worker,fallback\n"
 
     public static func render(log: RunLog, stream: ArrivalStream) -> Data {
         var out = [UInt8]()
@@ -55,7 +55,10 @@ public enum EventCSV {
             if a < 0 {
                 put(String(r)); put(",0,"); time(stream.intendedAt[r]); put(",,,,,,,")
                 put(String(stream.inputTokens[r])); put(",,,,,,")
-                put(outcomeLabel(request: r, attempt: -1)); put(",\n")
+                put(outcomeLabel(request: r, attempt: -1)); put(",,")
+                put(String(log.worker[r])); comma()
+                put(log.dropFallback[r] != 0 ? "1" : "0")
+                out.append(UInt8(ascii: "\n"))
                 continue
             }
             while a >= 0 {
@@ -81,7 +84,9 @@ public enum EventCSV {
                 comma()
                 put(LimitDimensions(rawValue: log.refusedBy[a]).label); comma()
                 put(outcomeLabel(request: r, attempt: a)); comma()
-                put(String(a < log.key.count ? log.key[a] : 0))
+                put(String(a < log.key.count ? log.key[a] : 0)); comma()
+                put(String(log.worker[r])); comma()
+                put(a < log.fallback.count && log.fallback[a] != 0 ? "1" : "0")
                 out.append(UInt8(ascii: "\n"))
                 a = Int(nextAttempt[a])
             }

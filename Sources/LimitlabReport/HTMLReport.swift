@@ -22,6 +22,7 @@ public enum HTMLReport {
         h += page.comparison()
         h += page.charts()
         h += page.failures()
+        h += page.workers()
         h += page.spans()
         h += page.footer()
         h += "</main></body></html>\n"
@@ -756,6 +757,47 @@ private struct Page {
                 }
             }
             h += "</tr>"
+        }
+        return h + "</tbody></table></div></section>\n"
+    }
+
+    /// Per-worker table, fairness and collective overshoot; nothing for single-worker runs.
+    func workers() -> String {
+        guard runs.contains(where: { $0.summary.workers != nil || $0.summary.fallback != nil }) else { return "" }
+        var h = "<section><h2 id=\"workers\">Workers of the organisation</h2>"
+        h += "<p class=\"lede\">Each worker is a client process with its own copy of the strategy; the limits belong to "
+        h += "the organisation. Jain's index (1 = every worker served in proportion to its offered load) and overshoot "
+        h += "(peak sends per minute over the limits) are defined in docs/metrics.md.</p>"
+        h += "<div class=\"scroll\"><table id=\"workers-table\"><thead><tr><th class=\"name\" scope=\"col\">strategy</th>"
+        h += "<th scope=\"col\">worker</th><th scope=\"col\">offered</th><th scope=\"col\">succeeded</th>"
+        h += "<th scope=\"col\">429s</th><th scope=\"col\">goodput/min</th><th scope=\"col\">via fallback</th>"
+        h += "<th scope=\"col\">Jain's index</th><th scope=\"col\">overshoot</th></tr></thead><tbody>"
+        for (i, run) in runs.enumerated() {
+            let s = run.summary
+            guard let w = s.workers else {
+                let f = s.fallback
+                h += "<tr><th scope=\"row\">\(swatch(i))\(label(i))</th><td>all</td>"
+                h += "<td>\(Fmt.grouped(s.requests.offered))</td><td>\(Fmt.grouped(s.requests.succeeded))</td>"
+                h += "<td>\(Fmt.grouped(s.statusCounts["429"] ?? 0))</td><td>\(Fmt.fixed(s.goodput.requestsPerMin, 1))</td>"
+                h += "<td>\(Fmt.grouped((f?.attempts ?? 0) + (f?.dropped ?? 0)))</td>"
+                h += "<td><span class=\"none\">–</span></td><td><span class=\"none\">–</span></td></tr>"
+                continue
+            }
+            let o = w.overshoot
+            let overshootTitle = "peak \(o.peakSendsPerWindow) sends in 60 s from \(Fmt.fixed(o.peakAtS, 1)) s; "
+                + "requests \(Fmt.fixed(o.requestsRatio, 2))×, input tokens \(Fmt.fixed(o.inputTokensRatio, 2))× the limits"
+            for (k, ws) in w.perWorker.enumerated() {
+                h += "<tr>" + (k == 0 ? "<th scope=\"row\" rowspan=\"\(w.perWorker.count)\">\(swatch(i))\(label(i))</th>" : "")
+                h += "<td>\(ws.worker)</td><td>\(Fmt.grouped(ws.offered))</td><td>\(Fmt.grouped(ws.succeeded))</td>"
+                h += "<td>\(Fmt.grouped(ws.status429))</td><td>\(Fmt.fixed(ws.goodputRequestsPerMin, 1))</td>"
+                h += "<td>\(Fmt.grouped(ws.fallbackAttempts))</td>"
+                if k == 0 {
+                    let jain = w.jainIndex.map { Fmt.fixed($0, 3) } ?? "<span class=\"none\">n/a</span>"
+                    h += "<td rowspan=\"\(w.perWorker.count)\">\(jain)</td>"
+                    h += "<td rowspan=\"\(w.perWorker.count)\" title=\"\(esc(overshootTitle))\">\(Fmt.fixed(o.ratio, 2))×</td>"
+                }
+                h += "</tr>"
+            }
         }
         return h + "</tbody></table></div></section>\n"
     }

@@ -63,8 +63,35 @@ public enum MarkdownSummary {
                 return ["`\(run.strategy)`", u.map { pct($0.rpm) } ?? "–", u.map { pct($0.itpm) } ?? "–", u.map { pct($0.otpm) } ?? "–"]
             })
         }
+        md += workers(report)
         md += "\nLatency is measured from each request's intended arrival. \(report.quantileDefinition). "
         md += "Confidence intervals: percentile bootstrap, seeded.\n"
+        return md
+    }
+
+    /// Per-worker counts, Jain's index and overshoot; empty for single-worker runs without fallback.
+    static func workers(_ report: Report) -> String {
+        guard report.runs.contains(where: { $0.summary.workers != nil || $0.summary.fallback != nil }) else { return "" }
+        var md = "\n## Workers\n\n"
+        var rows: [[String]] = []
+        for run in report.runs {
+            let s = run.summary
+            let fallback = s.fallback.map { "\($0.attempts) admitted, \($0.dropped) dropped" } ?? "–"
+            guard let w = s.workers else {
+                rows.append(["`\(run.strategy)`", "all", String(s.requests.offered), String(s.requests.succeeded),
+                             String(s.statusCounts["429"] ?? 0), fixed(s.goodput.requestsPerMin, 1), fallback, "–", "–"])
+                continue
+            }
+            for (k, ws) in w.perWorker.enumerated() {
+                rows.append([k == 0 ? "`\(run.strategy)`" : "", String(ws.worker), String(ws.offered), String(ws.succeeded),
+                             String(ws.status429), fixed(ws.goodputRequestsPerMin, 1), String(ws.fallbackAttempts),
+                             k == 0 ? (w.jainIndex.map { fixed($0, 3) } ?? "n/a") : "",
+                             k == 0 ? fixed(w.overshoot.ratio, 2) + "×" : ""])
+            }
+        }
+        md += table(["strategy", "worker", "offered", "succeeded", "429s", "goodput/min", "via fallback", "Jain", "overshoot"], rows)
+        md += "\nJain's index over goodput ÷ offered share per worker (1 = proportional); overshoot = peak sends in any "
+        md += "60 s over the organisation's limits (docs/metrics.md).\n"
         return md
     }
 

@@ -33,13 +33,19 @@ public struct ScenarioEcho: Codable, Sendable, Equatable {
     public var thresholds: [ThresholdSpec]?
     /// Per-key limits when the scenario pools several API keys.
     public var keys: [KeyLimits]?
+    /// `workers:` when the scenario has several client processes.
+    public var workers: Workers? = nil
+    public struct Workers: Codable, Sendable, Equatable {
+        public var count: Int
+        public var split: String
+    }
     public struct KeyLimits: Codable, Sendable, Equatable {
         public var rpm: Double
         public var itpm: Double
         public var otpm: Double
     }
     enum CodingKeys: String, CodingKey {
-        case name, file, seed, target, model, requests, limits, keys, thresholds
+        case name, file, seed, target, model, requests, limits, keys, thresholds, workers
         case durationS = "duration_s"
     }
 }
@@ -99,9 +105,12 @@ public struct RunEntry: Codable, Sendable, Equatable {
     public var roles: [String: String]
     public var summary: RunSummary
     public var timeSeries: TimeSeries
+    /// Wall-clock Unix time (seconds) of the run's time 0, for `limitlab merge` to align runs
+    /// made on several machines; absent: 0 (simulated runs, or runs already on a shared clock).
+    public var timeOriginEpochS: Double? = nil
     enum CodingKeys: String, CodingKey {
         case strategy, name, params, summary, roles
-        case eventsFile = "events_file", timeSeries = "time_series"
+        case eventsFile = "events_file", timeSeries = "time_series", timeOriginEpochS = "time_origin_epoch_s"
     }
 }
 
@@ -148,7 +157,7 @@ public enum ReportWriter {
         case .duration(let d): duration = d
         case .requests(let n): requests = n
         }
-        let echo = ScenarioEcho(
+        var echo = ScenarioEcho(
             name: scenario.name, file: scenarioFile, seed: scenario.seed, target: scenario.target.description,
             model: scenario.model, durationS: duration, requests: requests,
             limits: .init(tier: scenario.limits.tier, modelClass: scenario.limits.modelClass, source: scenario.limits.source,
@@ -157,6 +166,7 @@ public enum ReportWriter {
             thresholds: scenario.thresholds.isEmpty ? nil : scenario.thresholds,
             keys: scenario.limits.keys.isEmpty ? nil
                 : scenario.limits.keys.map { .init(rpm: $0.rpm, itpm: $0.itpm, otpm: $0.otpm) })
+        if let w = scenario.workers, w.count > 1 { echo.workers = .init(count: w.count, split: w.split.rawValue) }
         let n = stream.count
         let inSum = stream.inputTokens.reduce(0.0) { $0 + Double($1) }
         let outSum = stream.outputTokens.reduce(0.0) { $0 + Double($1) }
@@ -172,12 +182,15 @@ public enum ReportWriter {
             if let c = run.spec.concurrency { roles["concurrency"] = c.name }
             if let s = run.spec.shed { roles["shed"] = s.name }
             if let p = run.spec.pool { roles["pool"] = p.rawValue }
+            var summary = Summariser.summarise(log: run.log, stream: stream, slo: scenario.slo, scenario: scenario,
+                                               options: options)
+            summary.workers = WorkerStatistics.summarise(log: run.log, stream: stream, scenario: scenario,
+                                                         windowS: summary.goodput.windowS)
+            summary.fallback = WorkerStatistics.fallback(log: run.log)
             return RunEntry(strategy: run.spec.label, name: run.spec.name,
                             params: run.spec.params.mapValues(\.description),
                             eventsFile: "events-\(fileSafe(run.spec.label)).csv", roles: roles,
-                            summary: Summariser.summarise(log: run.log, stream: stream, slo: scenario.slo,
-                                                          scenario: scenario, options: options),
-                            timeSeries: Summariser.timeSeries(log: run.log, stream: stream))
+                            summary: summary, timeSeries: Summariser.timeSeries(log: run.log, stream: stream))
         }
         return Report(generator: generator, generatedAt: ISO8601DateFormatter().string(from: generatedAt),
                       scenario: echo, quantileDefinition: quantileDefinition, arrivals: arrivals, runs: entries)

@@ -146,9 +146,13 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var confidence: Confidence?
     /// Latency CDF points of succeeded requests: `s[i]` is the `p[i]` quantile (for charts).
     public var latencyCDF: CDFPoints?
+    /// Per-worker counts, fairness and collective overshoot (runs with several workers); see Workers.swift.
+    public var workers: WorkersSummary? = nil
+    /// Decisions made by a shared limiter's fallback (absent when there were none).
+    public var fallback: FallbackSummary? = nil
 
     enum CodingKeys: String, CodingKey {
-        case requests, attempts, goodput, slo, utilisation, cost, confidence
+        case requests, attempts, goodput, slo, utilisation, cost, confidence, workers, fallback
         case latencyCDF = "latency_cdf"
         case failedByCause = "failed_by_cause"
         case attemptsPerSuccess = "attempts_per_success", statusCounts = "status_counts"

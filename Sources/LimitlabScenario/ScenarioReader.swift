@@ -9,7 +9,7 @@ struct ScenarioReader {
 
     static let topKeys = [
         "name", "description", "seed", "target", "duration", "requests", "model", "limits", "server",
-        "arrivals", "workload", "strategies", "slo", "report", "thresholds",
+        "arrivals", "workload", "strategies", "slo", "report", "thresholds", "workers",
     ]
     static let nameExpected = "a name of letters, digits, \".\", \"_\" and \"-\" (it names report folders)"
 
@@ -37,6 +37,7 @@ struct ScenarioReader {
         let slo = m["slo"].map(slo)
         let percentiles = m["report"].map(reportSettings)
         let thresholds = m["thresholds"].map(thresholds)
+        let workers = m["workers"].map(workers)
 
         // Run length: exactly one of duration / requests, unless the sources count themselves.
         var length: RunLength?
@@ -105,6 +106,7 @@ struct ScenarioReader {
             strategies: (strategies ?? nil) ?? Diagnostics.defaultStrategies, slo: slo ?? nil)
         scenario.reportPercentiles = (percentiles ?? nil) ?? []
         scenario.thresholds = (thresholds ?? nil) ?? []
+        scenario.workers = workers ?? nil
         return scenario
     }
 
@@ -136,6 +138,28 @@ struct ScenarioReader {
             out.append(ThresholdSpec(condition: c, strategy: label))
         }
         return ok ? out : nil
+    }
+
+    // MARK: workers
+
+    static let maxWorkers = 1024
+
+    /// `workers: 4` or `workers: {count: 4, split: round-robin|random}`.
+    private func workers(_ f: Field) -> WorkersSpec? {
+        if case .scalar = f.node {
+            return diag.integer(f, min: 1, max: Self.maxWorkers).map { WorkersSpec(count: $0) }
+        }
+        guard let m = MappingReader(f, expected: "a number of workers, or a mapping with count: and split:", diag: diag)
+        else { return nil }
+        m.checkKeys(["count", "split"])
+        let count = m.require("count").flatMap { diag.integer($0, min: 1, max: Self.maxWorkers) }
+        var split = WorkerSplit.roundRobin
+        if let sf = m["split"] {
+            guard let text = diag.choice(sf, WorkerSplit.allCases.map(\.rawValue), what: "worker split"),
+                  let v = WorkerSplit(rawValue: text) else { return nil }
+            split = v
+        }
+        return count.map { WorkersSpec(count: $0, split: split) }
     }
 
     // MARK: report

@@ -168,6 +168,8 @@ extension Diagnostics {
             return choice(f, options, what: "\(p.name)").map { .string($0) }
         case .bool:
             return bool(f).map { .bool($0) }
+        case .text:
+            return scalar(f, expected: p.kind.label) { Self.isSafeName($0, extra: ":") ? ParamValue.string($0) : nil }
         }
     }
 }

@@ -149,7 +149,8 @@ public enum Engine {
                     guard k >= 0 && k < servers.count else {
                         preconditionFailure("strategy chose key \(k) of \(servers.count)")
                     }
-                    let a = log.beginAttempt(request: id, readyAt: readyAt, sentAt: now, key: k)
+                    let a = log.beginAttempt(request: id, readyAt: readyAt, sentAt: now, key: k,
+                                             viaFallback: strategy.viaFallback(id))
                     let result = servers[k].handle(stream: stream, request: r, now: now, headers: wantsHeaders)
                     let ai = Int(a)
                     log.status[ai] = result.status
@@ -167,6 +168,7 @@ public enum Engine {
                     log.finish(request: Int(id), outcome: .failed, reason: reason.rawValue)
                 case .drop(let id, let reason):
                     log.finish(request: Int(id), outcome: .dropped, reason: reason.rawValue)
+                    if strategy.viaFallback(id) { log.dropFallback[Int(id)] = 1 }
                 }
                 i += 1
             }
@@ -218,6 +220,7 @@ public enum Engine {
             } else if tArrival <= t {
                 while nextArrival < n, stream.intendedAt[nextArrival] <= now {
                     strategy.arrived(request(nextArrival), now: now)
+                    log.worker[nextArrival] = UInt16(clamping: strategy.worker(for: Int32(nextArrival)))
                     nextArrival += 1
                 }
             }

@@ -20,8 +20,10 @@ public enum Simulator {
         let stream = ArrivalGenerator.generate(scenario)
         var runs: [StrategyRun] = []
         for spec in scenario.strategies {
+            // One store per strategy run: its workers share it, other strategies start afresh.
             let strategy = try StrategyFactory.make(spec, limits: scenario.limits.config, keys: scenario.limits.keyConfigs,
-                                                   seed: scenario.seed)
+                                                   seed: scenario.seed, workers: scenario.workers,
+                                                   namespace: "limitlab:\(scenario.name):\(spec.label)")
             runs.append(StrategyRun(spec: spec, log: run(scenario: scenario, stream: stream, strategy: strategy)))
         }
         return SimulationResult(scenario: scenario, stream: stream, runs: runs)

@@ -12,6 +12,7 @@ public struct KeyPoolStrategy: ClientStrategy {
     private var outstanding: [Int]
     private var nextKey = 0
     private var scratch: [StrategyCommand] = []
+    private var endedViaFallback: Set<Int32> = []
 
     public init(mode: KeyPoolMode, strategies: [any ClientStrategy]) {
         precondition(!strategies.isEmpty, "a key pool needs at least one key")
@@ -54,12 +55,16 @@ public struct KeyPoolStrategy: ClientStrategy {
     }
 
     public mutating func poll(now: Double, into commands: inout [StrategyCommand]) {
+        endedViaFallback.removeAll(keepingCapacity: true)
         for k in inner.indices {
             scratch.removeAll(keepingCapacity: true)
             inner[k].poll(now: now, into: &scratch)
             for c in scratch {
                 switch c {
-                case .giveUp(let r, _), .drop(let r, _): end(r)
+                case .giveUp(let r, _), .drop(let r, _):
+                    // The driver asks after this poll, when the key is already forgotten.
+                    if inner[k].viaFallback(r) { endedViaFallback.insert(r) }
+                    end(r)
                 case .send: break
                 }
             }
@@ -74,4 +79,9 @@ public struct KeyPoolStrategy: ClientStrategy {
     public var readsRateLimitHeaders: Bool { inner.contains { $0.readsRateLimitHeaders } }
 
     public func key(for request: Int32) -> Int { keyOf[request] ?? 0 }
+
+    public func viaFallback(_ request: Int32) -> Bool {
+        guard let k = keyOf[request] else { return endedViaFallback.contains(request) }
+        return inner[k].viaFallback(request)
+    }
 }

@@ -29,7 +29,7 @@ public struct Params: Sendable {
             if p.defaultValue == "inf" || p.defaultValue == "∞" { return .number(.infinity) }
             return Double(p.defaultValue).map(ParamValue.number) ?? .string(p.defaultValue)
         case .bool: return .bool(p.defaultValue == "true")
-        case .choice: return .string(p.defaultValue)
+        case .choice, .text: return .string(p.defaultValue)
         }
     }
 
@@ -71,6 +71,11 @@ public struct Params: Sendable {
         }
     }
 
+    /// A text parameter, nil when neither given nor defaulted ("none").
+    public func optionalString(_ key: String) throws(StrategyError) -> String? {
+        has(key) ? try string(key) : nil
+    }
+
     public func bool(_ key: String) throws(StrategyError) -> Bool {
         switch try raw(key) {
         case .bool(let b): return b
@@ -80,12 +85,27 @@ public struct Params: Sendable {
 }
 
 /// What a factory needs besides the spec: the scenario's limits (defaults for client-side
-/// limiters sized "from the tier") and a random stream for the strategy.
+/// limiters sized "from the tier"), a random stream for the strategy, and where it runs among
+/// the organisation's workers.
 public struct StrategyContext {
     public var limits: LimitConfig
     public var random: RandomSource
     public var label: String
-    public init(limits: LimitConfig, random: RandomSource, label: String) {
+    /// The store shared limiters (`shared-token-bucket`, `shared-gcra`) keep their state in;
+    /// nil: each such strategy gets its own `InMemoryQuotaStore` (a single-process run).
+    public var sharedStore: (any SharedQuotaStore)?
+    /// Default key namespace of shared limiters: `limitlab:<scenario>:<label>`, the same for
+    /// every worker running this strategy.
+    public var sharedNamespace: String
+    /// This worker's index, 0-based, among `workerCount` client processes of the organisation.
+    public var worker: Int
+    /// Number of workers; a local fallback limiter is sized at limit ÷ workerCount.
+    public var workerCount: Int
+
+    public init(limits: LimitConfig, random: RandomSource, label: String, sharedStore: (any SharedQuotaStore)? = nil,
+                sharedNamespace: String? = nil, worker: Int = 0, workerCount: Int = 1) {
         self.limits = limits; self.random = random; self.label = label
+        self.sharedStore = sharedStore; self.sharedNamespace = sharedNamespace ?? "limitlab:" + label
+        self.worker = worker; self.workerCount = Swift.max(1, workerCount)
     }
 }

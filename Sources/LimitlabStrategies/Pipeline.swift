@@ -88,7 +88,8 @@ public struct PipelineStrategy: ClientStrategy {
         }
         admissionWake = nil
         while let head = queue.first {
-            if now - head.readyAt >= maxQueueWait {
+            // The same expression as the wake-up below, so a wake at the deadline always drops.
+            if now >= head.readyAt + maxQueueWait {
                 queue.removeFirst()
                 commands.append(.drop(request: head.request.id, reason: .deadline))
                 continue
@@ -127,6 +128,8 @@ public struct PipelineStrategy: ClientStrategy {
     }
 
     public var readsRateLimitHeaders: Bool { admission?.readsRateLimitHeaders ?? false }
+
+    public func viaFallback(_ request: Int32) -> Bool { admission?.viaFallback(request) ?? false }
 }
 
 /// A growable FIFO ring buffer: O(1) append and removeFirst without shifting.

@@ -23,11 +23,15 @@ public protocol AdmissionPolicy {
     mutating func finished(_ request: PendingRequest, attempt: Int, outcome: AttemptOutcome, now: Double)
     /// Whether `finished` reads `outcome.rateLimits`.
     var readsRateLimitHeaders: Bool { get }
+    /// Whether the latest decision about `request` was a fallback's (shared limiters whose
+    /// store failed); see `ClientStrategy.viaFallback`.
+    func viaFallback(_ request: Int32) -> Bool
 }
 
 extension AdmissionPolicy {
     public mutating func finished(_ request: PendingRequest, attempt: Int, outcome: AttemptOutcome, now: Double) {}
     public var readsRateLimitHeaders: Bool { false }
+    public func viaFallback(_ request: Int32) -> Bool { false }
 }
 
 /// In-flight limit, possibly adaptive.

@@ -8,13 +8,34 @@ public struct StrategyError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// Where a strategy object runs: which of the organisation's worker processes it is, and the
+/// store its shared limiters use. The simulator gives all N workers one `InMemoryQuotaStore`;
+/// a multi-process run gives each process a Redis store and its worker index.
+public struct WorkerPlacement {
+    /// 0-based worker index.
+    public var worker: Int
+    /// Number of workers (≥ 1); a local fallback limiter is sized at limit ÷ count.
+    public var count: Int
+    /// The shared store; nil: each shared limiter gets its own `InMemoryQuotaStore`.
+    public var store: (any SharedQuotaStore)?
+    /// Key namespace of shared limiters; nil: `limitlab:<label>`. Every worker of a strategy
+    /// must use the same one (the simulator passes `limitlab:<scenario>:<label>`).
+    public var namespace: String?
+    public init(worker: Int = 0, count: Int = 1, store: (any SharedQuotaStore)? = nil, namespace: String? = nil) {
+        self.worker = worker; self.count = Swift.max(1, count); self.store = store; self.namespace = namespace
+    }
+}
+
 /// Builds strategy objects from scenario specs. Each run gets a fresh object and its own
 /// random stream, derived from the scenario seed and the strategy's label.
 public enum StrategyFactory {
     /// Builds `spec` for a run against `limits` (the defaults of limiters sized from the tier).
     /// With `pool:` and several `keys`, one copy per key, each sized from its key's limits.
+    /// `placement` says which worker of the organisation the object is and which store shared
+    /// limiters use (default: a single process with its own in-memory store).
     public static func make(_ spec: StrategySpec, limits: LimitConfig = LimitConfig(rpm: 50, itpm: 30_000, otpm: 8_000),
-                            keys: [LimitConfig] = [], seed: UInt64) throws(StrategyError) -> any ClientStrategy {
+                            keys: [LimitConfig] = [], seed: UInt64,
+                            placement: WorkerPlacement = WorkerPlacement()) throws(StrategyError) -> any ClientStrategy {
         if let mode = spec.pool {
             guard keys.count > 1 else {
                 throw StrategyError(message: "strategy \(spec.label): pool: \(mode.rawValue) needs a scenario with "
@@ -23,14 +44,21 @@ public enum StrategyFactory {
             var single = spec
             single.pool = nil
             var copies: [any ClientStrategy] = []
+            let namespace = placement.namespace ?? "limitlab:" + spec.label
             for (i, keyLimits) in keys.enumerated() {
                 single.label = "\(spec.label)/key\(i)"
-                copies.append(try make(single, limits: keyLimits, seed: seed))
+                // Each key is its own organisation, so a shared limiter keeps one state per key.
+                var perKey = placement
+                perKey.namespace = namespace + ":key\(i)"
+                copies.append(try make(single, limits: keyLimits, seed: seed, placement: perKey))
             }
             return KeyPoolStrategy(mode: mode, strategies: copies)
         }
-        let context = StrategyContext(limits: limits, random: RandomSource(seed: seed, stream: "strategy:" + spec.label),
-                                      label: spec.label)
+        // Workers draw from their own streams; a single process keeps the stream it always had.
+        let stream = placement.count > 1 ? "strategy:\(spec.label)/worker\(placement.worker)" : "strategy:" + spec.label
+        let context = StrategyContext(limits: limits, random: RandomSource(seed: seed, stream: stream), label: spec.label,
+                                      sharedStore: placement.store, sharedNamespace: placement.namespace,
+                                      worker: placement.worker, workerCount: placement.count)
         if let expanded = try Presets.expand(spec, limits: limits) {
             return try build(expanded, context: context)
         }
@@ -79,7 +107,9 @@ public enum StrategyFactory {
                 }
                 return bottleneck
             }
-            guard let admission = try makeAdmissionPolicy(spec, context: context) else {
+            var built = try makeAdmissionPolicy(spec, context: context)
+            if built == nil { built = try makeSharedLimiter(spec, context: context) }
+            guard let admission = built else {
                 throw StrategyError(message: "strategy \(spec.label): \(spec.name) is listed but not built; this is a bug")
             }
             return PipelineStrategy(admission: admission, concurrency: concurrency, retry: retry, budget: budget,

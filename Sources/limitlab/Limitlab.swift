@@ -31,7 +31,7 @@ struct Limitlab: ParsableCommand {
         version: "0.1.0",
         subcommands: [RunCommand.self, CompareCommand.self, SizeCommand.self, SweepCommand.self, CheckCommand.self,
                       BaselineCommand.self, ServeCommand.self, ValidateCommand.self, TiersCommand.self,
-                      StrategiesCommand.self])
+                      StrategiesCommand.self, MergeCommand.self])
 }
 
 @main

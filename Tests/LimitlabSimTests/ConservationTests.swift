@@ -11,6 +11,9 @@ import Testing
     /// Every top-level strategy, plus every role entry composed behind the `none` baseline.
     static var specs: [StrategySpec] {
         var specs = StrategyRegistry.names.map { StrategySpec(name: $0) }
+        // The shared limiters' fail-closed fallback, with a store that works: nothing dropped for it.
+        specs.append(StrategySpec(name: "shared-gcra", label: "shared-gcra-closed",
+                                  params: ["fallback": .string("fail-closed"), "max_wait": .number(20)]))
         for name in StrategyRegistry.names(role: .retry) {
             specs.append(StrategySpec(name: "none", label: "retry:\(name)", retry: RoleSpec(name: name)))
         }
@@ -54,6 +57,10 @@ import Testing
             sc.limits.keys = [limits, limits]
             sc.strategies += [StrategySpec(name: "sdk-default", label: "pool-rr", pool: .roundRobin),
                               StrategySpec(name: "none", label: "pool-ll", pool: .leastLoaded)]
+        }
+        // Drawn last, so the scenarios above stay what they were.
+        if r.uniform() < 0.5 {
+            sc.workers = WorkersSpec(count: 2 + r.uniformInt(4), split: r.uniform() < 0.5 ? .roundRobin : .random)
         }
         return sc
     }

@@ -1,0 +1,225 @@
+public import LimitlabCore
+
+/// An admission limiter whose state lives in a `SharedQuotaStore` that every worker of the
+/// organisation uses (`shared-token-bucket`, `shared-gcra`), so N workers together keep to the
+/// organisation's limits instead of each keeping to them on its own.
+///
+/// The store's take is atomic (check and charge in one step), so unlike the local limiters it
+/// happens in `ask`: an allowed take is held as a grant that the `sent` for the same request
+/// and attempt consumes without charging again. A grant never consumed (the pipeline asked
+/// about another request instead) is refunded with `adjustTokens`; GCRA has no refund, so such
+/// a grant counts as a send. The pipeline always sends right after `.now`, so this is a guard.
+///
+/// A store error never escapes: the decision goes to the fallback (`fail-closed` drops the
+/// request as `shared_limiter_unavailable`; `local` asks a local limiter of the same kind sized
+/// at limit ÷ workers), the request is marked as via fallback, and the store is tried again
+/// after `storeRetry` seconds.
+public struct SharedLimiter: AdmissionPolicy {
+    public enum Fallback: String, Sendable, CaseIterable {
+        case failClosed = "fail-closed"
+        case local
+    }
+
+    /// What the store holds.
+    public enum Kind: Sendable, Equatable {
+        /// Token buckets sized for the whole organisation.
+        case tokenBucket(TokenBucketLimiter.Configuration)
+        /// GCRA for the whole organisation: `count` requests per `period` seconds.
+        case gcra(count: Double, period: Double, maxBurst: Int)
+    }
+
+    public let kind: Kind
+    public let key: String
+    public let fallback: Fallback
+    public let storeRetry: Double
+    public let workerCount: Int
+    private let store: any SharedQuotaStore
+    private var local: any AdmissionPolicy
+
+    // Token-bucket dimensions present (requests, input, output), in that order.
+    private enum Dimension { case requests, input, output }
+    private var dimensions: [Dimension] = []
+    private var capacities: [Double] = []
+    private var rates: [Double] = []
+    private var scratch: [Double] = []
+
+    private struct Grant { var request: Int32; var attempt: Int; var costs: [Double]; var viaFallback: Bool }
+    private var grant: Grant?
+    /// Until when decisions skip the store after an error.
+    private var storeDownUntil = -Double.infinity
+    /// In-flight attempts: whether the fallback admitted them (their output settles locally).
+    private var admittedLocally: [Int32: Bool] = [:]
+    /// Requests whose latest admission decision the fallback made.
+    private var fallbackDecisions: Set<Int32> = []
+
+    /// Store calls that failed (takes and settlements).
+    public private(set) var storeErrors = 0
+    /// Output settlements lost because the store failed at completion.
+    public private(set) var lostSettlements = 0
+    /// The latest store error, for logs.
+    public private(set) var lastError: SharedQuotaError?
+
+    /// `kind` is sized for the organisation; the local fallback gets limit ÷ `workerCount`.
+    public init(kind: Kind, store: any SharedQuotaStore, key: String, fallback: Fallback, storeRetry: Double,
+                workerCount: Int) {
+        self.kind = kind; self.store = store; self.key = key; self.fallback = fallback
+        self.storeRetry = storeRetry; self.workerCount = Swift.max(1, workerCount)
+        let n = Double(self.workerCount)
+        switch kind {
+        case .tokenBucket(let c):
+            var share = c
+            share.rpm = c.rpm.map { $0 / n }; share.itpm = c.itpm.map { $0 / n }; share.otpm = c.otpm.map { $0 / n }
+            local = TokenBucketLimiter(share)
+            func add(_ d: Dimension, _ perMinute: Double?, floor: Double) {
+                guard let perMinute, perMinute > 0 else { return }
+                dimensions.append(d)
+                rates.append(perMinute / 60)
+                capacities.append(Swift.max(floor, perMinute / 60 * c.burstSeconds))
+            }
+            // As on the server and in token-bucket, a request costs 1, so that bucket holds at least 1.
+            add(.requests, c.rpm, floor: 1)
+            add(.input, c.itpm, floor: 0)
+            add(.output, c.otpm, floor: 0)
+        case .gcra(let count, let period, let maxBurst):
+            local = GCRALimiter(count: count / n, period: period, maxBurst: maxBurst / self.workerCount)
+        }
+    }
+
+    private var configuration: TokenBucketLimiter.Configuration? {
+        if case .tokenBucket(let c) = kind { return c }
+        return nil
+    }
+
+    /// Costs per present dimension of sending `cost`.
+    private func costs(_ cost: RequestCost) -> [Double] {
+        guard let c = configuration else { return [] }
+        return dimensions.map { d in
+            switch d {
+            case .requests: return 1
+            case .input: return Double(cost.inputTokens + cost.cacheCreationTokens + (c.countCacheReads ? cost.cacheReadTokens : 0))
+            case .output: return c.reserveOutput ? Double(cost.maxTokens) : 0
+            }
+        }
+    }
+
+    private func take(_ request: PendingRequest, costs: [Double], now: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
+        switch kind {
+        case .tokenBucket:
+            return try store.takeTokens(key: key, costs: costs, capacities: capacities, refillPerSecond: rates, now: now)
+        case .gcra(let count, let period, let maxBurst):
+            let t = period / count
+            return try store.takeGCRA(key: key, quantity: 1, emissionInterval: t, tolerance: t * Double(maxBurst + 1), now: now)
+        }
+    }
+
+    private mutating func refund(_ g: Grant, now: Double) {
+        guard !g.viaFallback, configuration != nil, g.costs.contains(where: { $0 != 0 }) else { return }
+        do {
+            try store.adjustTokens(key: key, amounts: g.costs.map { -$0 }, capacities: capacities, refillPerSecond: rates,
+                                   now: now)
+        } catch {
+            noteError(error, now: now)
+        }
+    }
+
+    private mutating func noteError(_ error: SharedQuotaError, now: Double) {
+        storeErrors += 1
+        lastError = error
+        storeDownUntil = now + storeRetry
+    }
+
+    private mutating func fallbackAsk(_ request: PendingRequest, attempt: Int, now: Double) -> AdmissionAnswer {
+        fallbackDecisions.insert(request.id)
+        switch fallback {
+        case .failClosed:
+            return .reject(.sharedLimiterUnavailable)
+        case .local:
+            let answer = local.ask(request, attempt: attempt, now: now)
+            switch answer {
+            case .now:
+                grant = Grant(request: request.id, attempt: attempt, costs: [], viaFallback: true)
+                return .now
+            case .at(let t):
+                // Ask the store again as soon as it may be back.
+                return .at(Swift.min(t, Swift.max(storeDownUntil, now.nextUp)))
+            case .reject:
+                return answer
+            }
+        }
+    }
+
+    public mutating func ask(_ request: PendingRequest, attempt: Int, now: Double) -> AdmissionAnswer {
+        if let g = grant {
+            if g.request == request.id && g.attempt == attempt { return .now }
+            grant = nil
+            refund(g, now: now)
+        }
+        if now < storeDownUntil { return fallbackAsk(request, attempt: attempt, now: now) }
+        let c = costs(request.cost)
+        let decision: SharedQuotaDecision
+        do {
+            decision = try take(request, costs: c, now: now)
+        } catch {
+            noteError(error, now: now)
+            return fallbackAsk(request, attempt: attempt, now: now)
+        }
+        fallbackDecisions.remove(request.id)
+        // A refusal is never "now" (no grant was taken), however small its retryAfter.
+        guard decision.allowed else { return .at(Swift.max(now + decision.retryAfter, now.nextUp)) }
+        grant = Grant(request: request.id, attempt: attempt, costs: c, viaFallback: false)
+        return .now
+    }
+
+    public mutating func sent(_ request: PendingRequest, attempt: Int, now: Double) {
+        if grant.map({ $0.request != request.id || $0.attempt != attempt }) ?? true {
+            // Sent without a grant (a driver that did not ask): charge it anyway.
+            _ = ask(request, attempt: attempt, now: now)
+            if grant.map({ $0.request != request.id || $0.attempt != attempt }) ?? true {
+                if configuration != nil && now >= storeDownUntil {
+                    do {
+                        try store.adjustTokens(key: key, amounts: costs(request.cost), capacities: capacities,
+                                               refillPerSecond: rates, now: now)
+                    } catch {
+                        noteError(error, now: now)
+                    }
+                }
+                grant = nil
+                admittedLocally[request.id] = false
+                return
+            }
+        }
+        let g = grant!
+        grant = nil
+        admittedLocally[request.id] = g.viaFallback
+        if g.viaFallback { local.sent(request, attempt: attempt, now: now) }
+    }
+
+    public mutating func finished(_ request: PendingRequest, attempt: Int, outcome: AttemptOutcome, now: Double) {
+        let locally = admittedLocally.removeValue(forKey: request.id) ?? false
+        fallbackDecisions.remove(request.id)
+        if locally {
+            local.finished(request, attempt: attempt, outcome: outcome, now: now)
+            return
+        }
+        // Output is settled in the store with the actual tokens, as token-bucket does locally.
+        guard let c = configuration, let o = dimensions.firstIndex(of: .output) else { return }
+        let amount: Double
+        if c.reserveOutput {
+            // The reservation was taken only if the attempt got through to the server's answer.
+            amount = Double(outcome.outputTokens - request.cost.maxTokens)
+        } else {
+            amount = Double(outcome.outputTokens)
+        }
+        guard amount != 0 else { return }
+        scratch = Array(repeating: 0, count: dimensions.count)
+        scratch[o] = amount
+        do {
+            try store.adjustTokens(key: key, amounts: scratch, capacities: capacities, refillPerSecond: rates, now: now)
+        } catch {
+            noteError(error, now: now)
+            lostSettlements += 1
+        }
+    }
+
+    public func viaFallback(_ request: Int32) -> Bool { fallbackDecisions.contains(request) }
+}
