@@ -70,14 +70,19 @@ baselines: build
 docs: build
 	{ cat docs/strategies.head.md; $$($(SWIFT) build --show-bin-path)/limitlab strategies --markdown; } > docs/strategies.md
 
-## bench: measured figures (release build); never part of `make test`.
+## bench: measured figures next to their peers (SimPy, nginx, wrk, Locust), release builds under
+## .build-bench; writes reports/bench/<suite>.json and BENCHMARKS.md (about 15 min). Never part of
+## `make test`. BENCH_NOTE="..." records the conditions (e.g. a shared machine) in BENCHMARKS.md.
+BENCH_SUITES := sim-bench mock-bench closed-loop-bench live-bench
 bench: setup
-	$(SWIFT) build -c release --product limitlab-bench
-	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000,10000000 --strategy sdk-default
-	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy sdk-default --load 1.1 --out reports/bench/overload
-	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy all --out reports/bench/strategies
-	$$($(SWIFT) build -c release --show-bin-path)/limitlab-bench --requests 1000000 --strategy all --load 1.1 --out reports/bench/strategies-overload
-	bash bench/mock-bench.sh
+	@mkdir -p reports/bench && rm -f reports/bench/*.json; status=0; \
+	for s in $(BENCH_SUITES); do \
+	  [ -f bench/$$s.sh ] || { echo "make bench: no bench/$$s.sh, skipped"; continue; }; \
+	  echo "== bench/$$s.sh"; \
+	  timeout 1800 bash bench/$$s.sh || { echo "make bench: bench/$$s.sh failed"; status=1; }; \
+	done; \
+	python3 bench/render_benchmarks.py --note "$(BENCH_NOTE)" || status=1; \
+	exit $$status
 
 clean:
 	rm -rf .build

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Measured figures for the built-in mock server (`limitlab serve`), issue 5's speed bars:
 #   1. non-streaming throughput on loopback with wrk, server on one core (200 path and 429 path);
-#   2. concurrent streaming responses held, and the server's RSS while they are open.
-# Prints each figure with the command that produced it and writes reports/bench/mock.json.
+#   2. concurrent streaming responses held, and the server's RSS while they are open;
+#   3. the peer (issue 8): nginx (Debian nginx-light) on the same core answering the same wrk
+#      load with the same status, headers and body bytes from a static file (bench/nginx.sh).
+# Prints each figure with the command that produced it and writes reports/bench/mock.json
+# (limitlab.bench/1 figures, with the detailed runs under extra keys).
 # Loopback only; every load is bounded in time (wrk -d, timeout) and count (-c, --n).
 #
 # Environment: STREAM_COUNTS (default "1000 10000"), WRK_DURATION (default 10s), WRK_RUNS
-# (measured wrk runs per path, median reported; default 3), WRK_CONNECTIONS (default 64), STREAM_HOLD (seconds, default 10), OUT (default reports/bench/mock.json).
+# (measured wrk runs per path, median reported; default 3), WRK_CONNECTIONS (default 64), STREAM_HOLD (seconds, default 10), OUT (default reports/bench/mock.json),
+# NGINX (1: also the nginx peer, default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
@@ -17,10 +21,12 @@ WRK_CONNECTIONS=${WRK_CONNECTIONS:-64}
 WRK_RUNS=${WRK_RUNS:-3}
 STREAM_HOLD=${STREAM_HOLD:-10}
 OUT=${OUT:-reports/bench/mock.json}
+NGINX=${NGINX:-1}
 WORK=.build-bench/mock-bench
 mkdir -p "$WORK" "$(dirname "$OUT")"
 
 say() { printf '%s\n' "$*" >&2; }
+source bench/nginx.sh
 
 # --- tools -------------------------------------------------------------------------------
 if ! command -v wrk >/dev/null 2>&1; then
@@ -37,8 +43,9 @@ ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 say "mock-bench: ulimit -n $(ulimit -n)"
 
 # --- build -------------------------------------------------------------------------------
-swift build -c release --product limitlab --scratch-path .build-bench >&2
-BIN="$(swift build -c release --scratch-path .build-bench --show-bin-path)/limitlab"
+nice -n 10 swift build -c release --product limitlab --scratch-path .build-bench >&2
+BIN=.build-bench/release/limitlab   # the same binary as --show-bin-path, shorter in the printed commands
+[ "$NGINX" = 1 ] && ensure_nginx
 
 # --- server ------------------------------------------------------------------------------
 SERVER_PID=""
@@ -51,7 +58,7 @@ stop_server() {
   fi
   SERVER_PID=""
 }
-trap stop_server EXIT
+trap 'stop_server; nginx_stop' EXIT
 
 # start_server CONFIG: `limitlab serve` pinned to core 0 with one event-loop thread, port 0.
 start_server() {
@@ -70,37 +77,57 @@ start_server() {
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-# One request with curl first: the status the wrk run is expected to see.
+# One request with curl: its status (and, in $WORK/probe.head and .body, its headers and body
+# for the nginx peer). Called twice, the second answer is what the wrk run sees (the 429
+# config admits the very first request).
 probe() {
-  curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/v1/messages" \
+  curl -s -D "$WORK/probe.head" -o "$WORK/probe.body" -w '%{http_code}' --max-time 5 "http://127.0.0.1:${1:-$PORT}/v1/messages" \
     -H 'x-api-key: sk-bench' -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \
     -H 'x-limitlab-output-tokens: 10' \
     -d '{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}'
 }
 
-# run_wrk NAME CONFIG: a 2 s warm-up, then the measured run. Sets WRK_RESULT (JSON).
-run_wrk() {
-  local name=$1 cfg=$2
-  start_server "$cfg"
-  local first; first=$(probe)
-  local url="http://127.0.0.1:$PORT/v1/messages"
+# wrk_runs PID URL: a 2 s warm-up, then WRK_RUNS measured runs against the same server (the
+# median is the figure). Sets WRK_JSON (one line per run), WRK_CMD, RSS0 and RSS1 (of PID).
+wrk_runs() {
+  local pid=$1 url=$2 out r
   timeout 20 taskset -c 1 wrk -t1 -c"$WRK_CONNECTIONS" -d2s -s bench/messages.lua "$url" >/dev/null
-  local rss0; rss0=$(rss_kib "$SERVER_PID")
-  local cmd="taskset -c 1 wrk -t1 -c$WRK_CONNECTIONS -d$WRK_DURATION --latency -s bench/messages.lua $url"
-  local j="" out r
-  for r in $(seq "$WRK_RUNS"); do   # the same server, WRK_RUNS measured runs; the median is the figure
-    out=$(timeout 120 $cmd)
+  RSS0=$(rss_kib "$pid")
+  WRK_CMD="taskset -c 1 wrk -t1 -c$WRK_CONNECTIONS -d$WRK_DURATION --latency -s bench/messages.lua $url"
+  WRK_JSON=""
+  for r in $(seq "$WRK_RUNS"); do
+    out=$(timeout 120 $WRK_CMD)
     printf '%s\n' "$out" | grep -v '^WRKJSON' >&2
-    j="$j$(printf '%s\n' "$out" | sed -n 's/^WRKJSON //p')"$'\n'
+    WRK_JSON="$WRK_JSON$(printf '%s\n' "$out" | sed -n 's/^WRKJSON //p')"$'\n'
   done
-  local rss1; rss1=$(rss_kib "$SERVER_PID")
-  WRK_RESULT=$(python3 bench/mock_report.py wrk "$j" "$name" "$SERVER_CMD" "$cmd" "$first" "$rss0" "$rss1")
+  RSS1=$(rss_kib "$pid")
+}
+
+# run_wrk NAME CONFIG TAG: the mock, then nginx with the mock's answer. Sets WRK_RESULT and
+# NGINX_RESULT (JSON; NGINX_RESULT null when NGINX=0).
+run_wrk() {
+  local name=$1 cfg=$2 tag=$3
+  start_server "$cfg"
+  probe >/dev/null
+  local first; first=$(probe)
+  wrk_runs "$SERVER_PID" "http://127.0.0.1:$PORT/v1/messages"
+  WRK_RESULT=$(python3 bench/mock_report.py wrk "$WRK_JSON" "$name" "$SERVER_CMD" "$WRK_CMD" "$first" "$RSS0" "$RSS1")
   stop_server
+  NGINX_RESULT=null
+  [ "$NGINX" = 1 ] || return 0
+  cp "$WORK/probe.head" "$WORK/$tag.head"; cp "$WORK/probe.body" "$WORK/$tag.body"
+  nginx_start "$WORK/nginx-$tag" "$first" "$WORK/$tag.body" "$WORK/$tag.head" 0 || return 0
+  local nfirst; nfirst=$(probe "$NGINX_PORT")
+  local worker; worker=$(pgrep -P "$NGINX_PID" | head -1); worker=${worker:-$NGINX_PID}
+  wrk_runs "$worker" "http://127.0.0.1:$NGINX_PORT/v1/messages"
+  NGINX_RESULT=$(python3 bench/mock_report.py wrk "$WRK_JSON" "nginx $($(nginx_bin) -v 2>&1 | sed 's/.*nginx\///'): $name" \
+                 "$NGINX_CMD" "$WRK_CMD" "$nfirst" "$RSS0" "$RSS1")
+  nginx_stop
 }
 
 # --- 1. non-streaming throughput ----------------------------------------------------------
-run_wrk "non-streaming 200 path (limits 1e9, ttft 0ms)" bench/mock-200.yaml; R200=$WRK_RESULT
-run_wrk "non-streaming 429 path (rpm 1, reject_latency 0ms)" bench/mock-429.yaml; R429=$WRK_RESULT
+run_wrk "non-streaming 200 path (limits 1e9, ttft 0ms)" bench/mock-200.yaml 200; R200=$WRK_RESULT; N200=$NGINX_RESULT
+run_wrk "non-streaming 429 path (rpm 1, reject_latency 0ms)" bench/mock-429.yaml 429; R429=$WRK_RESULT; N429=$NGINX_RESULT
 
 # --- 2. concurrent streams held -------------------------------------------------------------
 STREAMS="[]"
@@ -117,4 +144,4 @@ for n in $STREAM_COUNTS; do
 done
 
 # --- report --------------------------------------------------------------------------------
-python3 bench/mock_report.py final "$OUT" "$R200" "$R429" "$STREAMS"
+python3 bench/mock_report.py final "$OUT" "$R200" "$R429" "$STREAMS" "$N200" "$N429"

@@ -2,6 +2,9 @@
 """Helpers for mock-bench.sh: merge and print the JSON figures (stdlib only)."""
 import datetime, json, os, platform, subprocess, sys
 
+sys.path.insert(0, os.path.dirname(__file__))
+import benchlib
+
 
 def wrk(raw, name, server_cmd, client_cmd, probe, rss0, rss1):
     runs = [json.loads(l) for l in raw.splitlines() if l.strip()]
@@ -37,8 +40,9 @@ def stream(arr_raw, raw, server_cmd, client_cmd, after, inflight="0"):
           f"failures {j['fail_reasons'] or 0}\n   server: {server_cmd}\n   client: {client_cmd}", file=sys.stderr)
 
 
-def final(out, r200, r429, streams):
+def final(out, r200, r429, streams, n200="null", n429="null"):
     r200, r429, streams = json.loads(r200), json.loads(r429), json.loads(streams)
+    n200, n429 = json.loads(n200 or "null"), json.loads(n429 or "null")
 
     def sh(c):
         try:
@@ -47,8 +51,10 @@ def final(out, r200, r429, streams):
             return ""
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
     report = {
+        "schema": benchlib.SCHEMA, "suite": "mock", "date": benchlib.date(), "machine": benchlib.machine(),
+        "figures": figures(r200, r429, streams, n200, n429),
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {
+        "machine_detail": {
             "cpus": os.cpu_count(), "cpu_model": cpu, "kernel": platform.release(),
             "mem_total_kib": int(next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal"))),
             "loadavg_at_end": open("/proc/loadavg").read().split()[:3],
@@ -59,6 +65,8 @@ def final(out, r200, r429, streams):
         "bars": {"non_streaming_req_per_s_one_core": 25000, "concurrent_streams": 10000, "rss_bytes_max": 1 << 30},
         "non_streaming_200": r200,
         "non_streaming_429": r429,
+        "nginx_200": n200,
+        "nginx_429": n429,
         "streams": streams,
     }
     report["bars_met"] = {
@@ -70,6 +78,46 @@ def final(out, r200, r429, streams):
     with open(out, "w") as f:
         json.dump(report, f, indent=2)
     print(f"== wrote {out}: bars met {report['bars_met']}", file=sys.stderr)
+
+
+def conns(r):
+    import re
+    m = re.search(r"-c(\d+)", r["client_command"])
+    return f"-c{m.group(1)}" if m else ""
+
+
+def figures(r200, r429, streams, n200, n429):
+    """The limitlab.bench/1 rows: wrk req/s of both paths next to nginx's, and the held streams."""
+    rerun = " (all of it: bash bench/mock-bench.sh)"
+    out = []
+    for path, r, n, target in (("200", r200, n200, 25000), ("429", r429, n429, None)):
+        cmd = f"{r['server_command']} & {r['client_command']}{rerun}"
+        peer = peer_value = None
+        if n:
+            peer = n["name"].split(":")[0] + " (static file, same status, headers and body; same core, same wrk)"
+            peer_value = n["req_per_s"]
+        ok = r["req_per_s"] >= target and (r["non_2xx"] == 0) if target else None
+        out.append(benchlib.figure(
+            f"mock.{path}.rps", f"{r['name']}: requests per second, server on one core, wrk {conns(r)} on the other "
+            f"(median of {r['runs']})", r["req_per_s"], "req/s", cmd,
+            target=f"≥ {target:,}" if target else None, met=ok, peer=peer, peer_value=peer_value))
+        if n:
+            out.append(benchlib.figure(
+                f"mock.{path}.nginx.rps", f"{n['name']}: requests per second (median of {n['runs']})", n["req_per_s"], "req/s",
+                f"{n['server_command']} & {n['client_command']}{rerun}"))
+    for s in streams:
+        k = s["requested"]
+        cmd = f"{s['server_command']} & {s['client_command']}{rerun}"
+        big = k >= 10000
+        held = s["alive_through_hold_min"]
+        out.append(benchlib.figure(
+            f"mock.streams.{k}.held", f"concurrent SSE streams alive through a {s['hold_seconds']:.0f} s hold, of {k:,} opened",
+            held, "streams", cmd, target="10,000" if big else None, met=held >= 10000 if big else None))
+        rss = (s.get("server_rss_kib_max_during_hold") or 0) / 1024
+        out.append(benchlib.figure(
+            f"mock.streams.{k}.rss_mib", f"server RSS while {k:,} streams are held (max)", rss, "MiB", cmd,
+            target="< 1,024 (bounded)" if big else None, met=rss < 1024 if big else None))
+    return out
 
 
 if __name__ == "__main__":

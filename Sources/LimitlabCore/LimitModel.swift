@@ -152,7 +152,12 @@ public struct RateLimitSnapshot: Sendable, Equatable {
     /// time 0; `remaining` is exact for requests and rounded to the nearest thousand for
     /// tokens (`tokenRounding` 1 turns rounding off).
     public func headers(epoch: Double, tokenRounding: Int = 1000) -> [(String, String)] {
-        func group(_ name: String, _ r: RateLimitReading, round: Int) -> [(String, String)] {
+        // The mock sends this set with every reply: constant names, and each distinct reset
+        // second formatted once (the groups usually share it).
+        var out: [(String, String)] = []
+        out.reserveCapacity(12)
+        var lastReset = Double.nan, lastText = ""
+        func group(_ names: (String, String, String), _ r: RateLimitReading, round: Int) {
             let clamped = Swift.max(0, r.remaining)
             let shown: Int
             if round > 1 {
@@ -160,16 +165,24 @@ public struct RateLimitSnapshot: Sendable, Equatable {
             } else {
                 shown = Int(clamped.rounded(.down))
             }
-            return [
-                ("anthropic-ratelimit-\(name)-limit", String(r.limit)),
-                ("anthropic-ratelimit-\(name)-remaining", String(shown)),
-                ("anthropic-ratelimit-\(name)-reset", RFC3339.format(unixSeconds: epoch + r.resetAt)),
-            ]
+            let at = epoch + r.resetAt
+            if !(at.rounded(.up) == lastReset) {
+                lastReset = at.rounded(.up)
+                lastText = RFC3339.format(unixSeconds: at)
+            }
+            out.append((names.0, String(r.limit)))
+            out.append((names.1, String(shown)))
+            out.append((names.2, lastText))
         }
-        return group("requests", requests, round: 1)
-            + group("tokens", tokens, round: tokenRounding)
-            + group("input-tokens", inputTokens, round: tokenRounding)
-            + group("output-tokens", outputTokens, round: tokenRounding)
+        group(Self.names[0], requests, round: 1)
+        group(Self.names[1], tokens, round: tokenRounding)
+        group(Self.names[2], inputTokens, round: tokenRounding)
+        group(Self.names[3], outputTokens, round: tokenRounding)
+        return out
+    }
+
+    private static let names = ["requests", "tokens", "input-tokens", "output-tokens"].map {
+        ("anthropic-ratelimit-\($0)-limit", "anthropic-ratelimit-\($0)-remaining", "anthropic-ratelimit-\($0)-reset")
     }
 }
 

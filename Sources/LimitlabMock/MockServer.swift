@@ -98,7 +98,8 @@ public final class MockServer: Sendable {
                 registry.add(child)
                 child.closeFuture.whenComplete { _ in registry.remove(child) }
                 return child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try child.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withErrorHandling: true, withOutboundHeaderValidation: core.validatesHeaders)
                     try child.pipeline.syncOperations.addHandler(MockHTTPHandler(core: core))
                 }
             }

@@ -13,29 +13,46 @@ enum Bodies {
         return s + #"},"request_id":"# + JSONText.quoted(requestId) + "}"
     }
 
-    static func usage(_ u: Usage, outputTokens: Int, serviceTier: Bool) -> String {
-        var s = #"{"input_tokens":\#(u.input),"cache_creation_input_tokens":\#(u.cacheCreation),"#
-            + #""cache_read_input_tokens":\#(u.cacheRead),"#
+    /// The usage object, written piece by piece: building it as one interpolated String cost
+    /// ~7 % of a non-streaming reply's instructions.
+    static func usage(into b: inout ByteBuffer, _ u: Usage, outputTokens: Int, serviceTier: Bool) {
+        b.writeStaticString(#"{"input_tokens":"#)
+        b.writeString(String(u.input))
+        b.writeStaticString(#","cache_creation_input_tokens":"#)
+        b.writeString(String(u.cacheCreation))
+        b.writeStaticString(#","cache_read_input_tokens":"#)
+        b.writeString(String(u.cacheRead))
+        b.writeStaticString(",")
         if serviceTier {
-            s += #""cache_creation":{"ephemeral_5m_input_tokens":\#(u.cacheCreation5m),"#
-                + #""ephemeral_1h_input_tokens":\#(u.cacheCreation1h)},"#
+            b.writeStaticString(#""cache_creation":{"ephemeral_5m_input_tokens":"#)
+            b.writeString(String(u.cacheCreation5m))
+            b.writeStaticString(#","ephemeral_1h_input_tokens":"#)
+            b.writeString(String(u.cacheCreation1h))
+            b.writeStaticString("},")
         }
-        s += #""output_tokens":\#(outputTokens)"#
-        if serviceTier { s += #","service_tier":"standard""# }
-        return s + "}"
+        b.writeStaticString(#""output_tokens":"#)
+        b.writeString(String(outputTokens))
+        if serviceTier { b.writeStaticString(#","service_tier":"standard""#) }
+        b.writeStaticString("}")
     }
 
     /// The non-streaming Message.
     static func message(into buffer: inout ByteBuffer, id: String, model: String, usage u: Usage, stopReason: String) {
-        buffer.writeString(#"{"id":"\#(id)","type":"message","role":"assistant","model":"# + JSONText.quoted(model)
-                           + #","content":["#)
+        buffer.writeStaticString(#"{"id":""#)
+        buffer.writeString(id)
+        buffer.writeStaticString(#"","type":"message","role":"assistant","model":"#)
+        buffer.writeString(JSONText.quoted(model))
+        buffer.writeStaticString(#","content":["#)
         if u.output > 0 {
             buffer.writeString(#"{"type":"text","text":""#)
             GeneratedText.write(tokens: 0..<u.output, into: &buffer)
             buffer.writeString(#""}"#)
         }
-        buffer.writeString(#"],"stop_reason":"\#(stopReason)","stop_sequence":null,"usage":"#
-                           + usage(u, outputTokens: u.output, serviceTier: true) + "}")
+        buffer.writeStaticString(#"],"stop_reason":""#)
+        buffer.writeString(stopReason)
+        buffer.writeStaticString(#"","stop_sequence":null,"usage":"#)
+        usage(into: &buffer, u, outputTokens: u.output, serviceTier: true)
+        buffer.writeStaticString("}")
     }
 
     static func countTokens(_ n: Int) -> String { #"{"input_tokens":\#(n)}"# }
@@ -46,8 +63,9 @@ enum Bodies {
     static func streamPreamble(into b: inout ByteBuffer, id: String, model: String, usage u: Usage) {
         b.writeString("event: message_start\ndata: " + #"{"type":"message_start","message":{"id":"\#(id)","type":"message","#
                       + #""role":"assistant","model":"# + JSONText.quoted(model)
-                      + #","content":[],"stop_reason":null,"stop_sequence":null,"usage":"#
-                      + usage(u, outputTokens: u.output > 0 ? 1 : 0, serviceTier: true) + "}}\n\n")
+                      + #","content":[],"stop_reason":null,"stop_sequence":null,"usage":"#)
+        usage(into: &b, u, outputTokens: u.output > 0 ? 1 : 0, serviceTier: true)
+        b.writeStaticString("}}\n\n")
         b.writeString("event: content_block_start\ndata: "
                       + #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"# + "\n\n")
         b.writeString("event: ping\ndata: " + #"{"type": "ping"}"# + "\n\n")
@@ -64,7 +82,9 @@ enum Bodies {
     static func streamEnd(into b: inout ByteBuffer, usage u: Usage, stopReason: String) {
         b.writeString("event: content_block_stop\ndata: " + #"{"type":"content_block_stop","index":0}"# + "\n\n")
         b.writeString("event: message_delta\ndata: " + #"{"type":"message_delta","delta":{"stop_reason":"\#(stopReason)","#
-                      + #""stop_sequence":null},"usage":"# + usage(u, outputTokens: u.output, serviceTier: false) + "}\n\n")
+                      + #""stop_sequence":null},"usage":"#)
+        usage(into: &b, u, outputTokens: u.output, serviceTier: false)
+        b.writeStaticString("}\n\n")
         b.writeString("event: message_stop\ndata: " + #"{"type":"message_stop"}"# + "\n\n")
     }
 
