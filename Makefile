@@ -1,19 +1,20 @@
 # limitlab — two commands after cloning: `make run` and `make test`.
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES := libcurl4-openssl-dev libgsl-dev pkg-config
-# Only the tests need these: headless Chromium renders report.html, Python runs the SDK test.
-TEST_APT_PACKAGES := chromium fonts-liberation python3
+APT_PACKAGES := libcurl4-openssl-dev libgsl-dev libhiredis-dev pkg-config
+# Only the tests need these: headless Chromium renders report.html, Python runs the SDK test,
+# redis-server backs the shared-quota store tests (each starts its own on a free port).
+TEST_APT_PACKAGES := chromium fonts-liberation python3 redis-server
 SCENARIO ?= scenarios/quickstart.yaml
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: setup setup-test test-html test-sdk build run test test-swift test-cli test-baselines baselines docs bench clean
+.PHONY: setup setup-test test-html test-sdk test-workers build run test test-swift test-cli test-baselines baselines docs bench clean
 
-## setup: install the C libraries limitlab links (libcurl, GSL) with apt, only when missing.
+## setup: install the C libraries limitlab links (libcurl, GSL, hiredis) with apt, only when missing.
 setup:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
 
-## setup-test: what the tests need besides the libraries (Chromium, fonts, Python).
+## setup-test: what the tests need besides the libraries (Chromium, fonts, Python, redis-server).
 setup-test: setup
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(TEST_APT_PACKAGES)"
 
@@ -36,7 +37,7 @@ run: build
 
 ## test: build and run every test (Swift unit tests, CLI end-to-end checks, baselines, the
 ## HTML report in headless Chromium).
-test: setup-test test-swift test-cli test-baselines test-html test-sdk
+test: setup-test test-swift test-cli test-baselines test-html test-sdk test-workers
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -53,6 +54,11 @@ test-html: build
 ## test-sdk: the official Python SDK (pip install anthropic) against `limitlab serve`.
 test-sdk: build
 	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/mock-sdk.sh
+
+## test-workers: `run --workers 4 --redis` against the mock (own redis-server): local buckets get 429s,
+## the shared Redis bucket none; killing Redis mid-run crashes no worker and loses no request.
+test-workers: build
+	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/workers.sh
 
 ## test-baselines: the example scenarios must match their committed baselines.
 test-baselines: build

@@ -26,6 +26,9 @@ let package = Package(
         .systemLibrary(
             name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]),
 
         // Pure model: limits, tier catalog, scenario values, strategy interface. No C, no I/O
         // beyond reading the bundled catalog.
@@ -69,10 +72,12 @@ let package = Package(
             name: "LimitlabLive",
             dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies", "LimitlabSim", "CCurl"],
             swiftSettings: strict),
+        // The shared quota store in Redis (hiredis): worker processes share one limiter.
+        .target(name: "LimitlabRedis", dependencies: ["LimitlabCore", "CHiredis"], swiftSettings: strict),
         .executableTarget(
             name: "limitlab",
             dependencies: [
-                "LimitlabLive",
+                "LimitlabLive", "LimitlabRedis",
                 "LimitlabCore", "LimitlabScenario", "LimitlabSim", "LimitlabReport", "LimitlabStats", "LimitlabStrategies",
                 "LimitlabMock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -80,7 +85,7 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "limitlab-bench",
-            dependencies: ["LimitlabCore", "LimitlabSim", "LimitlabReport", "LimitlabStrategies"],
+            dependencies: ["LimitlabCore", "LimitlabSim", "LimitlabReport", "LimitlabStrategies", "LimitlabLive"],
             path: "Sources/limitlab-bench",
             swiftSettings: strict),
 
@@ -93,6 +98,7 @@ let package = Package(
         .testTarget(
             name: "LimitlabSimTests",
             dependencies: ["LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabReport"]),
+        .testTarget(name: "LimitlabRedisTests", dependencies: ["LimitlabRedis", "LimitlabCore"]),
         .testTarget(name: "CBridgeTests", dependencies: ["CCurl", "CGSL"]),
         .testTarget(name: "LimitlabMockTests", dependencies: ["LimitlabMock", "LimitlabCore", "CCurl"]),
         .testTarget(

@@ -137,16 +137,20 @@ public struct LiveOptions: Sendable {
     /// Cap on open connections (CURLMOPT_MAX_TOTAL_CONNECTIONS); nil: no cap. With a cap,
     /// requests beyond it wait inside libcurl, which shows up as service latency, not lag.
     public var maxConnections: Int?
+    /// This process is one worker of several (`run --workers N`): its share of the arrivals,
+    /// its placement and shared store, the common start time. nil: the whole organisation.
+    public var worker: LiveWorkerOptions?
 
     public init(maxRequests: Int? = nil, maxCostUSD: Double? = nil, connectTimeout: Double = 10,
                 requestTimeout: Double = 600, idleTimeout: Double? = nil, gracePeriod: Double = 30,
                 progressInterval: Double = 1, progress: (@Sendable (LiveProgress) -> Void)? = nil,
                 prepareRun: (@Sendable (Int, StrategySpec) throws -> LiveTarget?)? = nil,
-                pauseBetweenRuns: Double = 0, maxConnections: Int? = nil) {
+                pauseBetweenRuns: Double = 0, maxConnections: Int? = nil, worker: LiveWorkerOptions? = nil) {
         self.maxRequests = maxRequests; self.maxCostUSD = maxCostUSD; self.connectTimeout = connectTimeout
         self.requestTimeout = requestTimeout; self.idleTimeout = idleTimeout; self.gracePeriod = gracePeriod
         self.progressInterval = progressInterval; self.progress = progress; self.prepareRun = prepareRun
         self.pauseBetweenRuns = pauseBetweenRuns; self.maxConnections = maxConnections
+        self.worker = worker
     }
 }
 

@@ -12,13 +12,17 @@ enum LiveTargets {
         var maxCostUSD: Double?
         var maxRequests: Int?
         var quiet: Bool
+        /// This process is one worker of a `--workers N` run (WorkersCommand.swift).
+        var worker: LiveWorkerOptions? = nil
+        /// The URL target is the parent's embedded mock: send the mock's scenario keys.
+        var mockKeys = false
     }
 
     /// Runs `scenario` live; returns the report inputs and the live echo.
     static func run(_ scenario: Scenario, target: TargetSpec, options o: Options) throws
-        -> (stream: ArrivalStream, runs: [(spec: StrategySpec, log: RunLog)], echo: LiveEcho)
+        -> (stream: ArrivalStream, runs: [(spec: StrategySpec, log: RunLog)], echo: LiveEcho, epochs: [Double])
     {
-        var live = LiveOptions(maxRequests: o.maxRequests, maxCostUSD: o.maxCostUSD)
+        var live = LiveOptions(maxRequests: o.maxRequests, maxCostUSD: o.maxCostUSD, worker: o.worker)
         let liveTarget: LiveTarget
         let fleet: MockFleet?
         switch target {
@@ -32,13 +36,15 @@ enum LiveTargets {
         case .url(let url):
             fleet = nil
             var t = LiveTarget(baseURL: url)
-            if !t.isLoopback || o.apiKeyEnv != nil {
+            if o.mockKeys {
+                t.apiKeys = scenario.limits.keyConfigs.indices.map { LiveAPIKey(MockConfig.scenarioKey($0)) }
+            } else if !t.isLoopback || o.apiKeyEnv != nil {
                 do { t.apiKeys = [try LiveAPIKey.fromEnvironment(o.apiKeyEnv ?? "ANTHROPIC_API_KEY")] } catch {
                     throw CLIFailure.badInput(error.description)
                 }
             }
             liveTarget = t
-            if let estimate = LiveRunner.estimateCost(scenario: scenario) {
+            if o.worker == nil, let estimate = LiveRunner.estimateCost(scenario: scenario) {
                 writeStderr(String(format: "estimated cost at list prices: $%.2f expected, $%.2f worst case (%@)\n",
                                    estimate.expectedUSD, estimate.worstCaseUSD, estimate.priceSource as NSString))
             }
@@ -87,7 +93,7 @@ enum LiveTargets {
                             baseURL: result.runs.first?.baseURL ?? liveTarget.baseURL,
                             lagP50S: result.lag.p50, lagP99S: result.lag.p99, lagMaxS: result.lag.max,
                             warnings: result.warnings, errorCauses: causes, costUSD: result.costUSD)
-        return (input.stream, input.runs, echo)
+        return (input.stream, input.runs, echo, result.runs.map(\.epoch))
     }
 }
 

@@ -50,6 +50,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var gate: GateOptions
 
+    @OptionGroup var workerFlags: WorkerFlags
+
     func run() throws {
         if !check && (gate.baseline != nil || gate.junit != nil || gate.markdown != nil || gate.maxRegression != nil) {
             throw CLIFailure.badInput("--baseline, --max-regression, --junit and --markdown need --check")
@@ -67,21 +69,39 @@ struct RunCommand: ParsableCommand {
             }
         }
 
+        try workerFlags.check(target: scenario.target)
+        let directory = out ?? ScenarioInput.defaultDirectory(for: scenario.name)
+
         let stream: ArrivalStream
         let runs: [(spec: StrategySpec, log: RunLog)]
         var liveEcho: LiveEcho?
-        if scenario.target == .sim {
+        var epochs: [Double] = []
+        if let n = workerFlags.workers {
+            // N worker processes, merged into one report of the organisation (WorkersCommand.swift).
+            let result = try WorkerProcesses.run(scenario, flags: workerFlags, settings: .init(
+                scenarioPath: self.scenario, seed: scenario.seed, apiKeyEnv: apiKeyEnv, maxCostUSD: maxCostUSD,
+                maxRequests: maxRequests, quiet: quiet || json, directory: directory))
+            (stream, runs, liveEcho) = (result.stream, result.runs, result.echo)
+            scenario.workers = WorkersSpec(count: n, split: scenario.workers?.split ?? .roundRobin)
+        } else if scenario.target == .sim {
             let result = try ScenarioInput.simulate(scenario, path: self.scenario)
             stream = result.stream
             runs = result.runs.map { (spec: $0.spec, log: $0.log) }
         } else {
+            let worker = try workerFlags.liveWorker(for: scenario)
             let live = try LiveTargets.run(scenario, target: scenario.target, options: .init(
-                apiKeyEnv: apiKeyEnv, maxCostUSD: maxCostUSD, maxRequests: maxRequests, quiet: quiet || json))
-            (stream, runs, liveEcho) = (live.stream, live.runs, live.echo)
+                apiKeyEnv: apiKeyEnv, maxCostUSD: maxCostUSD, maxRequests: maxRequests, quiet: quiet || json,
+                worker: worker, mockKeys: workerFlags.workerMockKeys))
+            (stream, runs, liveEcho, epochs) = (live.stream, live.runs, live.echo, live.epochs)
+            if worker != nil && workerFlags.redisURL == nil { liveEcho?.warnings.append(WorkerFlags.noStoreWarning) }
         }
         var report = ReportWriter.build(scenario: scenario, scenarioFile: self.scenario, stream: stream, runs: runs)
         report.live = liveEcho
-        let directory = out ?? ScenarioInput.defaultDirectory(for: scenario.name)
+        if let start = workerFlags.startAt {
+            // A worker's clock starts at the common start (or, late, when it got there):
+            // `limitlab merge` aligns runs by it.
+            for i in report.runs.indices { report.runs[i].timeOriginEpochS = i < epochs.count ? epochs[i] : start }
+        }
         do {
             try ReportWriter.write(report: report, stream: stream, runs: runs, to: directory)
         } catch {
