@@ -54,4 +54,164 @@ static inline int limitlab_curl_msg_done(const CURLMsg *msg, CURL **easy, CURLco
     return 1;
 }
 
+/* ---- Event loop for curl_multi_socket_action: epoll, an eventfd to wake it, precise timeouts.
+   The socket callback lives here so Swift never handles a C function pointer; Swift owns the
+   state struct and reads timer changes from it after each libcurl call. Linux only. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+typedef struct {
+    CURLM *multi;
+    int epfd;
+    /* Set by the timer callback: the latest timeout libcurl asked for (-1: none). */
+    long timeout_ms;
+    int timer_changed;
+    /* epoll_ctl failures (a socket libcurl wants watched but epoll refused). */
+    int failures;
+} limitlab_loop;
+
+static inline int limitlab_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp) {
+    (void)easy;
+    limitlab_loop *loop = (limitlab_loop *)userp;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(loop->epfd, EPOLL_CTL_DEL, s, NULL); /* ENOENT/EBADF when already closed: fine */
+        return 0;
+    }
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+    ev.data.fd = s;
+    /* socketp (curl_multi_assign) marks sockets already in the epoll set. */
+    if (socketp != NULL) {
+        if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, s, &ev) == 0) return 0;
+        if (errno != ENOENT) { loop->failures++; return 0; }
+    }
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, s, &ev) != 0 &&
+        (errno != EEXIST || epoll_ctl(loop->epfd, EPOLL_CTL_MOD, s, &ev) != 0)) {
+        loop->failures++;
+        return 0;
+    }
+    curl_multi_assign(loop->multi, s, loop);
+    return 0;
+}
+
+static inline int limitlab_timer_cb(CURLM *multi, long timeout_ms, void *userp) {
+    (void)multi;
+    limitlab_loop *loop = (limitlab_loop *)userp;
+    loop->timeout_ms = timeout_ms;
+    loop->timer_changed = 1;
+    return 0;
+}
+
+/* Creates the epoll set and registers the callbacks; 0 on success. */
+static inline int limitlab_loop_init(limitlab_loop *loop, CURLM *multi) {
+    memset(loop, 0, sizeof *loop);
+    loop->multi = multi;
+    loop->timeout_ms = -1;
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epfd < 0) return -1;
+    if (curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, limitlab_socket_cb) != CURLM_OK ||
+        curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, loop) != CURLM_OK ||
+        curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, limitlab_timer_cb) != CURLM_OK ||
+        curl_multi_setopt(multi, CURLMOPT_TIMERDATA, loop) != CURLM_OK) {
+        close(loop->epfd);
+        loop->epfd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+/* Adds a non-blocking eventfd to the epoll set (data.fd = the fd); returns it, or -1. */
+static inline int limitlab_loop_add_wakeup(limitlab_loop *loop) {
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) return -1;
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) { close(fd); return -1; }
+    return fd;
+}
+
+/* Any thread: makes the loop's wait return. */
+static inline void limitlab_wakeup_signal(int fd) {
+    uint64_t one = 1;
+    ssize_t r = write(fd, &one, sizeof one);
+    (void)r;
+}
+
+static inline void limitlab_wakeup_drain(int fd) {
+    uint64_t v;
+    ssize_t r = read(fd, &v, sizeof v);
+    (void)r;
+}
+
+/* Waits for up to `max` socket events (fds[i], and masks[i] as CURL_CSELECT_* bits) for at most
+   timeout_ns nanoseconds (< 0: without limit). *precise = 1: use epoll_pwait2 (nanosecond
+   timeout, Linux 5.11+); it is cleared when the kernel lacks it, and epoll_wait then waits
+   whole milliseconds, rounded down, so the caller sleeps the rest. Returns the count, 0 on
+   timeout or EINTR, -1 on another error. */
+static inline int limitlab_loop_wait(limitlab_loop *loop, int *fds, int *masks, int max,
+                                     long long timeout_ns, int *precise) {
+    struct epoll_event evs[512];
+    if (max > 512) max = 512;
+    int n = -1;
+#ifdef SYS_epoll_pwait2
+    if (*precise && timeout_ns >= 0) {
+        struct timespec ts;
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000LL);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000LL);
+        n = (int)syscall(SYS_epoll_pwait2, loop->epfd, evs, max, &ts, NULL, 0);
+        if (n < 0 && errno == ENOSYS) *precise = 0;
+    }
+#else
+    *precise = 0;
+#endif
+    if (n < 0 && !(*precise && timeout_ns >= 0)) {
+        int ms = timeout_ns < 0 ? -1 : (int)(timeout_ns / 1000000LL);
+        n = epoll_wait(loop->epfd, evs, max, ms);
+    }
+    if (n < 0) return errno == EINTR ? 0 : -1;
+    for (int i = 0; i < n; i++) {
+        uint32_t e = evs[i].events;
+        fds[i] = evs[i].data.fd;
+        masks[i] = ((e & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) ? CURL_CSELECT_IN : 0)
+                 | ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0)
+                 | ((e & EPOLLERR) ? CURL_CSELECT_ERR : 0);
+    }
+    return n;
+}
+
+/* Socket events and libcurl's timer (socket CURL_SOCKET_TIMEOUT, mask 0). */
+static inline CURLMcode limitlab_socket_action(CURLM *multi, int fd, int mask, int *running) {
+    return curl_multi_socket_action(multi, (curl_socket_t)fd, mask, running);
+}
+static inline CURLMcode limitlab_socket_timeout(CURLM *multi, int *running) {
+    return curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, running);
+}
+
+/* Timer slack of the calling thread in nanoseconds: the kernel may delay a timed wakeup by up
+   to this (default 50 µs), which would show as schedule lag. */
+static inline int limitlab_set_timer_slack(unsigned long ns) {
+    return prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0);
+}
+
+static inline void limitlab_loop_close(limitlab_loop *loop) {
+    if (loop->epfd >= 0) close(loop->epfd);
+    loop->epfd = -1;
+}
+
+/* A header list node the caller owns (not from curl_slist_append): Transfer keeps one per
+   handle for its per-request header and links it in front of a shared constant list. */
+static inline void limitlab_slist_link(struct curl_slist *node, char *data, struct curl_slist *next) {
+    node->data = data;
+    node->next = next;
+}
+
 #endif

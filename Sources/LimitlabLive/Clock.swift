@@ -22,8 +22,8 @@ enum Clock {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    /// Sleeps for `seconds` with nanosleep. Used for the last millisecond before a due send,
-    /// below curl_multi_poll's millisecond timeout resolution.
+    /// Sleeps for `seconds` with nanosleep: the last millisecond before a due send when the
+    /// kernel lacks epoll_pwait2 (epoll_wait has millisecond resolution), and short waits.
     static func sleep(_ seconds: Double) {
         guard seconds > 0 else { return }
         let ns = Int(seconds * 1e9)

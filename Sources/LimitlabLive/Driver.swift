@@ -40,22 +40,24 @@ enum Driver {
         let options = env.options
         let n = stream.count
         let hint = env.target.outputTokensHint ?? env.target.isLoopback
+        // Timed waits may otherwise end up to 50 µs late (the default timer slack): schedule lag.
+        _ = limitlab_set_timer_slack(1000)
+        // Constant headers per key, one shared libcurl list each; `Expect:` turns off curl's
+        // 100-continue round trip for bodies over 1 KiB.
+        let keys = env.target.apiKeys.isEmpty
+            ? (0..<env.scenario.limits.keyConfigs.count).map { LiveAPIKey(LiveTarget.placeholderKey($0)) }
+            : env.target.apiKeys
+        let headerLists = HeaderLists(perKey: keys.map { key in
+            ["content-type: application/json", "anthropic-version: \(env.target.anthropicVersion)",
+             "x-api-key: \(key.secret)", "Expect:"]
+        })
         let multi = try CurlMulti(
             settings: TransferSettings(url: env.target.messagesURL, connectTimeout: options.connectTimeout,
                                        requestTimeout: options.requestTimeout,
                                        http2: env.target.baseURL.lowercased().hasPrefix("https:")),
-            maxConnections: options.maxConnections)
-        env.control.attach(multi.handle)
+            headers: headerLists, maxConnections: options.maxConnections)
+        env.control.attach(wakeupFD: multi.wakeupFD)
 
-        // Constant headers per key; `Expect:` turns off curl's 100-continue round trip for
-        // bodies over 1 KiB.
-        let keys = env.target.apiKeys.isEmpty
-            ? (0..<env.scenario.limits.keyConfigs.count).map { LiveAPIKey(LiveTarget.placeholderKey($0)) }
-            : env.target.apiKeys
-        let headerSets = keys.map { key in
-            ["content-type: application/json", "anthropic-version: \(env.target.anthropicVersion)",
-             "x-api-key: \(key.secret)", "Expect:"]
-        }
         let builder = RequestBodyBuilder(model: env.model, stream: env.scenario.workload.stream,
                                          longCacheTTL: (env.scenario.workload.cache?.ttl ?? 300) >= 3600,
                                          nonce: env.nonce)
@@ -142,10 +144,11 @@ enum Driver {
             }
             builder.write(input: Int(stream.inputTokens[r]), prefix: Int(stream.prefixTokens[r]),
                           prefixId: Int(stream.prefixId[r]), maxTokens: Int(stream.maxTokens[r]), into: &scratch)
-            var headers = headerSets[k]
-            if hint { headers.append("x-limitlab-output-tokens: \(stream.outputTokens[r])") }
             let t = try multi.checkout()
-            t.prepare(body: scratch, headers: headers)
+            scratch.withUnsafeBytes {
+                t.prepare(body: $0, headers: headerLists.list(key: k),
+                          outputTokensHint: hint ? Int(stream.outputTokens[r]) : nil)
+            }
             t.request = id
             t.plannedAt = now
             t.reservedUSD = worst
@@ -154,7 +157,8 @@ enum Driver {
             let sentNanos = Clock.monotonicNanos()
             let sentAt = clock.seconds(sentNanos)
             t.response.lastActivityNanos = sentNanos
-            t.attempt = log.beginAttempt(request: id, readyAt: readyAt, sentAt: sentAt, key: k)
+            t.attempt = log.beginAttempt(request: id, readyAt: readyAt, sentAt: sentAt, key: k,
+                                         viaFallback: strategy.viaFallback(id))
             live.plannedAt.append(now)
             live.firstByteAt.append(.nan)
             live.connectSeconds.append(0)
@@ -181,6 +185,7 @@ enum Driver {
                     log.finish(request: Int(id), outcome: .failed, reason: reason.rawValue)
                 case .drop(let id, let reason):
                     log.finish(request: Int(id), outcome: .dropped, reason: reason.rawValue)
+                    if strategy.viaFallback(id) { log.dropFallback[Int(id)] = 1 }
                 }
             }
             commands.removeAll(keepingCapacity: true)
@@ -282,7 +287,14 @@ enum Driver {
             done.sort { $0.time < $1.time }
             var ci = 0
             var idleWakeups = 0
+            var handled = 0
             while true {
+                // A runner far behind schedule can have a backlog of seconds here; a stop must
+                // still end it promptly (it turns the remaining arrivals into "not offered").
+                handled += 1
+                if handled & 63 == 0 && !stopping && env.control.isStopRequested {
+                    beginStop(.interrupted, at: lastNow) // where the schedule had got to
+                }
                 let tc = ci < done.count ? done[ci].time : .infinity
                 let ta = !stopping && nextArrival < n && stream.intendedAt[nextArrival] <= t
                     ? stream.intendedAt[nextArrival] : .infinity
@@ -303,6 +315,11 @@ enum Driver {
                 } else if ta <= te {
                     while nextArrival < n && stream.intendedAt[nextArrival] <= now {
                         strategy.arrived(request(nextArrival), now: now)
+                        // Several workers in one process (a `workers:` block); a worker process's
+                        // own column is set by LiveRunner.
+                        if options.worker == nil {
+                            log.worker[nextArrival] = UInt16(clamping: strategy.worker(for: Int32(nextArrival)))
+                        }
                         nextArrival += 1
                     }
                 }
@@ -345,15 +362,50 @@ enum Driver {
         let idleCheckEvery = options.idleTimeout.map { Swift.min(0.1, Swift.max(0.001, $0) / 4) } ?? .infinity
         var nextIdleCheck = idleCheckEvery
 
-        var failure: LiveError?
-        loop: while true {
-            multi.perform()
+        /// Monotonic nanoseconds of a model time (saturating; .max for infinity).
+        @inline(__always) func nanos(_ t: Double) -> UInt64 {
+            guard t < 1e9 else { return .max }
+            return t <= 0 ? clock.originNanos : clock.originNanos &+ UInt64(t * 1e9)
+        }
+
+        /// When the schedule next wants the engine (an arrival or the strategy's wakeup), as
+        /// monotonic nanoseconds. It changes only when events are handled.
+        var scheduleDueNanos = UInt64.max
+        func refreshSchedule() {
+            var due = Double.infinity
+            if !stopping && nextArrival < n { due = stream.intendedAt[nextArrival] }
+            if let w = strategy.nextWakeup { due = Swift.min(due, w) }
+            scheduleDueNanos = nanos(due)
+        }
+
+        func collect() {
             multi.collectDone { t, result in
                 // A clean finish ends at its last byte; a failure when libcurl reported it.
-                let nanos = result.isOK && t.response.lastByteNanos != 0 ? t.response.lastByteNanos
+                let ns = result.isOK && t.response.lastByteNanos != 0 ? t.response.lastByteNanos
                     : Clock.monotonicNanos()
-                done.append((t, result, clock.seconds(nanos)))
+                done.append((t, result, clock.seconds(ns)))
             }
+        }
+
+        var failure: LiveError?
+        /// Handles every event due now and puts the sends it made on the wire.
+        func pump() {
+            collect()
+            let t = clock.now()
+            sendsAdded = false
+            do {
+                try processEvents(upTo: t)
+            } catch {
+                // Keep what was recorded: end the run as a stop and say why.
+                failure = error
+                beginStop(.failed, at: t)
+            }
+            if sendsAdded { multi.runTimers() } // libcurl starts new transfers on its timer
+            refreshSchedule()
+        }
+
+        var cutShort = false
+        loop: while true {
             if let idleNanos, clock.now() >= nextIdleCheck {
                 let nowNanos = Clock.monotonicNanos()
                 if nowNanos > idleNanos {
@@ -367,16 +419,8 @@ enum Driver {
             if !stopping && env.control.isStopRequested {
                 beginStop(.interrupted, at: Swift.max(lastNow, clock.now()))
             }
+            pump()
             let t = clock.now()
-            sendsAdded = false
-            do {
-                try processEvents(upTo: t)
-            } catch {
-                // Keep what was recorded: end the run as a stop and say why.
-                failure = error
-                beginStop(.failed, at: t)
-            }
-            if sendsAdded { multi.perform() } // put the new requests on the wire now
             if t >= nextProgress {
                 reportProgress(at: t)
                 nextProgress = t + Swift.max(0.05, options.progressInterval)
@@ -385,42 +429,54 @@ enum Driver {
             if stopping {
                 if multi.activeCount == 0 && done.isEmpty { break loop }
                 if clock.now() >= graceDeadline {
-                    // In-flight attempts past the grace period are cut and recorded as timeouts;
-                    // their strategy is not told, so their requests stay unfinished.
-                    let cutAt = clock.now()
-                    for tr in multi.abortAll() {
-                        _ = record(tr, .aborted, at: cutAt)
-                        multi.recycle(tr)
-                    }
-                    for d in done {
-                        _ = record(d.transfer, d.result, at: d.time)
-                        multi.recycle(d.transfer)
-                    }
-                    done.removeAll()
+                    cutShort = true
                     break loop
                 }
             } else if nextArrival >= n && multi.activeCount == 0 && done.isEmpty && strategy.nextWakeup == nil {
                 break loop
             }
-
-            // Sleep until the next due event or socket activity.
-            var due = Double.infinity
-            if !stopping && nextArrival < n { due = stream.intendedAt[nextArrival] }
-            if let w = strategy.nextWakeup { due = Swift.min(due, w) }
-            if stopping { due = Swift.min(due, graceDeadline) }
-            due = Swift.min(due, nextProgress)
-            if multi.activeCount > 0 { due = Swift.min(due, nextIdleCheck) }
+            // Completions that arrived while sending are handled before sleeping.
+            collect()
             if !done.isEmpty { continue }
-            let remaining = due - clock.now()
-            if remaining <= 0 { continue }
-            if remaining > 0.0015 {
-                // curl_multi_poll has millisecond resolution: poll to within ~1 ms of the due time,
-                // then sleep the rest precisely.
-                let ms = Swift.min((remaining - 0.001) * 1000, 1000).rounded(.down)
-                multi.poll(milliseconds: Int32(ms))
-            } else {
-                Clock.sleep(remaining)
+
+            // Sleep until the next due event, libcurl's timer, socket activity or a wakeup.
+            var due = scheduleDueNanos
+            if stopping { due = Swift.min(due, nanos(graceDeadline)) }
+            due = Swift.min(due, nanos(nextProgress))
+            if multi.activeCount > 0 { due = Swift.min(due, nanos(nextIdleCheck)) }
+            due = Swift.min(due, multi.timerDueNanos)
+            let now = Clock.monotonicNanos()
+            if due > now {
+                let wait = due == .max ? Int64(-1) : Int64(clamping: due - now)
+                let events = multi.wait(timeoutNanos: wait)
+                for i in 0..<events {
+                    multi.socketEvent(i)
+                    // A send that falls due while a batch of responses is read goes out first:
+                    // this bounds its lag by one socket's work, not a whole batch's.
+                    if scheduleDueNanos <= Clock.monotonicNanos() { pump() }
+                }
+                if events == 0 && !multi.preciseWaits {
+                    // epoll_wait rounds its timeout down to whole milliseconds: sleep the rest.
+                    let left = Int64(clamping: due) - Int64(clamping: Clock.monotonicNanos())
+                    if left > 0 && left < 1_000_000 { Clock.sleep(Double(left) / 1e9) }
+                }
             }
+            if multi.timerDueNanos <= Clock.monotonicNanos() { multi.runTimers() }
+        }
+        if cutShort {
+            // In-flight attempts past the grace period are cut and recorded as timeouts; their
+            // strategy is not told, so their requests stay unfinished.
+            collect()
+            let cutAt = clock.now()
+            for tr in multi.abortAll() {
+                _ = record(tr, .aborted, at: cutAt)
+                multi.recycle(tr)
+            }
+            for d in done {
+                _ = record(d.transfer, d.result, at: d.time)
+                multi.recycle(d.transfer)
+            }
+            done.removeAll()
         }
         let end = clock.now()
         sampleBuckets(upTo: Swift.max(lastNow, Swift.min(end, stream.window)))

@@ -8,9 +8,10 @@ internal import CCurl
 /// wall clock, with the same strategy objects the simulator drives and the same `RunLog`s.
 ///
 /// Threading: one dedicated engine thread per runner owns the libcurl multi handle, every easy
-/// handle and the strategy, and runs the event loop (`curl_multi_poll` with a timeout up to
-/// the next arrival or wakeup). Other threads only call `stop()`, which sets a flag under a lock
-/// and calls `curl_multi_wakeup`. Strategies run one after another on the same arrival stream.
+/// handle and the strategy, and runs the event loop (`curl_multi_socket_action` over epoll, with
+/// a nanosecond timeout up to the next arrival or wakeup). Other threads only call `stop()`, which
+/// sets a flag under a lock and wakes the loop. Strategies run one after another on the same
+/// arrival stream.
 ///
 /// ```swift
 /// let runner = LiveRunner(scenario: s, target: LiveTarget(baseURL: "http://127.0.0.1:\(port)"))
@@ -141,7 +142,9 @@ public final class LiveRunner: Sendable {
 
     /// The engine thread's body.
     private func execute() -> Result<LiveResult, LiveError> {
-        let stream = ArrivalGenerator.generate(scenario)
+        // One worker of several sends only its share of the arrivals (see LiveWorkerOptions).
+        let stream = options.worker.map { ArrivalGenerator.generate(scenario).subset($0.requests) }
+            ?? ArrivalGenerator.generate(scenario)
         let model = target.model ?? scenario.model
         let spend = SpendGuard(prices: TierCatalog.builtIn.prices(for: model), cap: options.maxCostUSD,
                                longCacheTTL: (scenario.workload.cache?.ttl ?? 300) >= 3600)
@@ -170,10 +173,45 @@ public final class LiveRunner: Sendable {
                     break
                 }
             }
+            // Workers start their first run together: model time 0 at the common start. A worker
+            // that got there late has its shared-store clock moved forward by the delay, so the
+            // store's `now` stays on the common clock (the report says so).
+            var late = 0.0
+            if i == 0, let w = options.worker, let at = w.startAt {
+                // The condition wait is coarse; nanosleep the last stretch.
+                if control.sleep(at - Clock.unixNow() - 0.002) {
+                    stopReason = .interrupted
+                    break
+                }
+                Clock.sleep(at - Clock.unixNow())
+                late = Swift.max(0, Clock.unixNow() - at)
+                if late > LiveWorkerOptions.lateStartWarning {
+                    warnings.append(String(format: "LATE START: worker %d started %.1f ms after the common start; its "
+                                           + "shared-store clock was shifted by as much", w.index, late * 1000))
+                }
+            }
             let strategy: any ClientStrategy
             do {
-                strategy = try StrategyFactory.make(spec, limits: scenario.limits.config, keys: scenario.limits.keyConfigs,
-                                                    seed: scenario.seed)
+                if let w = options.worker {
+                    // Worker w.index of a multi-process run: its own copy, shared limiters in the
+                    // store every worker uses (created here, on the thread that owns it).
+                    var store: any SharedQuotaStore
+                    do { store = try w.makeStore?(i, spec) ?? InMemoryQuotaStore() } catch {
+                        warnings.append("run \(spec.label) not started: its shared store failed: \(error)")
+                        stopReason = .preparationFailed
+                        break
+                    }
+                    if late > 0 { store = ShiftedQuotaStore(store, by: late) }
+                    strategy = try StrategyFactory.make(
+                        spec, limits: scenario.limits.config, keys: scenario.limits.keyConfigs, seed: scenario.seed,
+                        placement: WorkerPlacement(worker: w.index, count: w.count, store: store,
+                                                   namespace: w.namespace(spec)))
+                } else {
+                    // workers: N copies sharing one in-memory store, as in the simulator.
+                    strategy = try StrategyFactory.make(spec, limits: scenario.limits.config, keys: scenario.limits.keyConfigs,
+                                                        seed: scenario.seed, workers: scenario.workers,
+                                                        namespace: "limitlab:\(scenario.name):\(spec.label)")
+                }
             } catch {
                 return .failure(LiveError(.strategy, error.message))
             }
@@ -182,7 +220,10 @@ public final class LiveRunner: Sendable {
                                      runIndex: i, runCount: scenario.strategies.count,
                                      nonce: (runNonce + i) % (36 * 36 * 36))
             do {
-                let run = try Self.open(strategy, spec: spec, env: env)
+                var run = try Self.open(strategy, spec: spec, env: env)
+                if let w = options.worker {
+                    for r in run.log.worker.indices { run.log.worker[r] = UInt16(clamping: w.index) }
+                }
                 runs.append(run)
                 if let f = run.failure { warnings.append("run \(spec.label) ended early: \(f)") }
                 if run.partial {
@@ -234,12 +275,12 @@ public final class LiveRunner: Sendable {
     }
 }
 
-/// The cross-thread part of a runner: the stop flag and the multi handle to wake.
+/// The cross-thread part of a runner: the stop flag and the event loop to wake.
 final class RunControl: @unchecked Sendable {
     private let condition = NSCondition()
     private var stopRequested = false
     private var claimed = false
-    private var multi: UnsafeMutableRawPointer?
+    private var wakeupFD: Int32 = -1
 
     func claim() -> Bool {
         condition.lock()
@@ -252,7 +293,7 @@ final class RunControl: @unchecked Sendable {
     func requestStop() {
         condition.lock()
         stopRequested = true
-        if let m = multi { _ = curl_multi_wakeup(m) }
+        if wakeupFD >= 0 { limitlab_wakeup_signal(wakeupFD) }
         condition.broadcast()
         condition.unlock()
     }
@@ -263,16 +304,16 @@ final class RunControl: @unchecked Sendable {
         return stopRequested
     }
 
-    /// While attached, `requestStop` wakes this multi handle's `curl_multi_poll`.
-    func attach(_ m: UnsafeMutableRawPointer) {
+    /// While attached, `requestStop` writes this eventfd, which wakes the engine's wait.
+    func attach(wakeupFD fd: Int32) {
         condition.lock()
-        multi = m
+        wakeupFD = fd
         condition.unlock()
     }
 
     func detach() {
         condition.lock()
-        multi = nil
+        wakeupFD = -1
         condition.unlock()
     }
 

@@ -316,7 +316,8 @@ public struct LiveResult: Sendable {
         out.bucketSampleInterval = log.bucketSampleInterval
         for a in 0..<log.attemptCountTotal where Int(log.attemptRequest[a]) < n {
             let i = Int(out.beginAttempt(request: log.attemptRequest[a], readyAt: log.readyAt[a], sentAt: log.sentAt[a],
-                                         key: Int(log.key[a])))
+                                         key: Int(log.key[a]),
+                                         viaFallback: a < log.fallback.count && log.fallback[a] != 0))
             out.firstTokenAt[i] = log.firstTokenAt[a]
             out.completedAt[i] = log.completedAt[a]
             out.status[i] = log.status[a]
@@ -329,6 +330,8 @@ public struct LiveResult: Sendable {
         for r in 0..<n {
             out.outcome[r] = log.outcome[r]
             out.reason[r] = log.reason[r]
+            out.worker[r] = log.worker[r]
+            out.dropFallback[r] = log.dropFallback[r]
         }
         return out
     }

@@ -1,5 +1,9 @@
 import LimitlabCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // Incremental parsing of what a Messages response tells the client: headers from the header
 // callback, server-sent events from the write callback, and the JSON body of non-streaming and
 // error responses at completion. No JSON decoder: the runner needs a handful of fields, and a
@@ -103,45 +107,80 @@ struct ResponseState {
             return
         }
         guard let colon = line.firstIndex(of: 0x3A) else { return }
-        let name = String(decoding: line[0..<colon], as: UTF8.self).lowercased()
+        // Byte-level matching: a response carries a dozen headers, and building a lowercased
+        // String per line was the largest cost per attempt.
+        let name = UnsafeRawBufferPointer(rebasing: line[0..<colon])
         var start = colon + 1
         while start < n && (line[start] == 0x20 || line[start] == 0x09) { start += 1 }
-        let value = String(decoding: line[start..<n], as: UTF8.self)
-        switch name {
-        case "content-type":
-            isEventStream = value.lowercased().hasPrefix("text/event-stream")
-        case "retry-after":
-            if let s = Double(value) {
+        let value = UnsafeRawBufferPointer(rebasing: line[start..<n])
+        let rl: StaticString = "anthropic-ratelimit-"
+        if Self.hasPrefixLower(name, rl) {
+            let rest = UnsafeRawBufferPointer(rebasing: name[rl.utf8CodeUnitCount...])
+            let group: Int
+            let groupLength: Int
+            if Self.hasPrefixLower(rest, "requests-") { group = 0; groupLength = 9 }
+            else if Self.hasPrefixLower(rest, "input-tokens-") { group = 1; groupLength = 13 }
+            else if Self.hasPrefixLower(rest, "output-tokens-") { group = 2; groupLength = 14 }
+            else { return }
+            let suffix = UnsafeRawBufferPointer(rebasing: rest[groupLength...])
+            if Self.equalsLower(suffix, "limit") {
+                if let v = Self.number(value) { rateLimits.set(group: group, field: 0, v) }
+            } else if Self.equalsLower(suffix, "remaining") {
+                if let v = Self.number(value) { rateLimits.set(group: group, field: 1, v) }
+            } else if Self.equalsLower(suffix, "reset") {
+                if let t = RFC3339Parse.unixSeconds(bytes: value) { rateLimits.set(group: group, field: 2, t) }
+            }
+        } else if Self.equalsLower(name, "content-type") {
+            isEventStream = Self.hasPrefixLower(value, "text/event-stream")
+        } else if Self.equalsLower(name, "request-id") {
+            requestId = String(decoding: value, as: UTF8.self)
+        } else if Self.equalsLower(name, "retry-after") {
+            if let s = Self.number(value) {
                 retryAfter = s
-            } else if let date = HTTPDate.parse(value) {
+            } else if let date = HTTPDate.parse(String(decoding: value, as: UTF8.self)) {
                 retryAfter = Swift.max(0, date - Clock.unixNow())
             }
-        case "retry-after-ms":
-            retryAfterMs = Double(value)
-        case "x-should-retry":
-            switch value.lowercased() {
-            case "true": shouldRetry = true
-            case "false": shouldRetry = false
-            default: break
-            }
-        case "request-id":
-            requestId = value
-        default:
-            guard name.hasPrefix("anthropic-ratelimit-") else { return }
-            let rest = name.dropFirst("anthropic-ratelimit-".count)
-            let group: Int
-            let suffix: Substring
-            if rest.hasPrefix("requests-") { group = 0; suffix = rest.dropFirst("requests-".count) }
-            else if rest.hasPrefix("input-tokens-") { group = 1; suffix = rest.dropFirst("input-tokens-".count) }
-            else if rest.hasPrefix("output-tokens-") { group = 2; suffix = rest.dropFirst("output-tokens-".count) }
-            else { return }
-            switch suffix {
-            case "limit": if let v = Double(value) { rateLimits.set(group: group, field: 0, v) }
-            case "remaining": if let v = Double(value) { rateLimits.set(group: group, field: 1, v) }
-            case "reset": if let t = RFC3339Parse.unixSeconds(value) { rateLimits.set(group: group, field: 2, t) }
-            default: break
-            }
+        } else if Self.equalsLower(name, "retry-after-ms") {
+            retryAfterMs = Self.number(value)
+        } else if Self.equalsLower(name, "x-should-retry") {
+            if Self.equalsLower(value, "true") { shouldRetry = true }
+            else if Self.equalsLower(value, "false") { shouldRetry = false }
         }
+    }
+
+    /// ASCII case-insensitive: `bytes` starts with `lower` (given in lower case).
+    @inline(__always)
+    static func hasPrefixLower(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {
+        let count = lower.utf8CodeUnitCount
+        guard bytes.count >= count else { return false }
+        return lower.withUTF8Buffer { p in
+            for i in 0..<count {
+                var c = bytes[i]
+                if c >= 0x41 && c <= 0x5A { c |= 0x20 }
+                if c != p[i] { return false }
+            }
+            return true
+        }
+    }
+
+    @inline(__always)
+    static func equalsLower(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {
+        bytes.count == lower.utf8CodeUnitCount && hasPrefixLower(bytes, lower)
+    }
+
+    /// A number: plain integers (what the headers carry) read directly, any other form through
+    /// Double's parser, so results are identical. Nil when it is not a number.
+    static func number(_ b: UnsafeRawBufferPointer) -> Double? {
+        if b.count > 0 && b.count <= 15 {
+            var v = 0
+            var i = 0
+            while i < b.count, b[i] >= 0x30 && b[i] <= 0x39 {
+                v = v * 10 + Int(b[i] - 0x30)
+                i += 1
+            }
+            if i == b.count { return Double(v) }
+        }
+        return Double(String(decoding: b, as: UTF8.self))
     }
 
     private static func statusCode(_ line: UnsafeRawBufferPointer) -> Int {
@@ -240,11 +279,13 @@ struct SSEParser {
     mutating func feed(_ chunk: UnsafeRawBufferPointer, _ dispatch: (Event, [UInt8]) -> Void) {
         var start = 0
         let n = chunk.count
+        guard let base = chunk.baseAddress else { return }
         while start < n {
-            guard let nl = chunk[start..<n].firstIndex(of: 0x0A) else {
+            guard let hit = memchr(base + start, 0x0A, n - start) else {
                 line.append(contentsOf: chunk[start..<n])
                 return
             }
+            let nl = base.distance(to: UnsafeRawPointer(hit))
             if line.isEmpty {
                 process(UnsafeRawBufferPointer(rebasing: chunk[start..<nl]), dispatch)
             } else {
@@ -299,13 +340,27 @@ struct SSEParser {
     }
 
     static func classify<C: Collection>(_ name: C) -> Event where C.Element == UInt8 {
-        switch String(decoding: name, as: UTF8.self) {
-        case "content_block_delta": return .contentBlockDelta
-        case "message_start": return .messageStart
-        case "message_delta": return .messageDelta
-        case "message_stop": return .messageStop
-        case "error": return .error
-        default: return .other
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let count = name.count
+        guard count <= 24 else { return .other }
+        return withUnsafeMutableBytes(of: &buffer) { b in
+            var i = 0
+            for c in name { b[i] = c; i += 1 }
+            let n = UnsafeRawBufferPointer(rebasing: b[0..<count])
+            if exactly(n, "content_block_delta") { return .contentBlockDelta }
+            if exactly(n, "message_start") { return .messageStart }
+            if exactly(n, "message_delta") { return .messageDelta }
+            if exactly(n, "message_stop") { return .messageStop }
+            if exactly(n, "error") { return .error }
+            return .other
+        }
+    }
+
+    private static func exactly(_ b: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
+        guard b.count == s.utf8CodeUnitCount else { return false }
+        return s.withUTF8Buffer { p in
+            for i in 0..<p.count where b[i] != p[i] { return false }
+            return true
         }
     }
 
@@ -321,10 +376,16 @@ enum JSONScan {
     /// Index just past `"key"` followed (after blanks) by a colon, or nil. With
     /// `requireObject`, the value must open an object.
     static func find(key: String, in bytes: [UInt8], from: Int = 0, requireObject: Bool = false) -> Int? {
-        let pattern = Array(("\"" + key + "\"").utf8)
+        var key = key
+        return key.withUTF8 { k in find(key: k, in: bytes, from: from, requireObject: requireObject) }
+    }
+
+    /// `find` without building the quoted pattern: this runs for every usage event.
+    private static func find(key k: UnsafeBufferPointer<UInt8>, in bytes: [UInt8], from: Int,
+                             requireObject: Bool) -> Int? {
         var i = from
-        while let hit = indexOf(pattern, in: bytes, from: i) {
-            var j = hit + pattern.count
+        while let hit = indexOf(quoted: k, in: bytes, from: i) {
+            var j = hit + k.count + 2
             while j < bytes.count && isBlank(bytes[j]) { j += 1 }
             if j < bytes.count && bytes[j] == 0x3A {
                 j += 1
@@ -376,27 +437,33 @@ enum JSONScan {
 
     private static func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
 
-    private static func indexOf(_ p: [UInt8], in b: [UInt8], from: Int) -> Int? {
-        guard !p.isEmpty, b.count >= p.count, from <= b.count - p.count else { return nil }
-        let first = p[0]
-        var i = from
-        let last = b.count - p.count
-        while i <= last {
-            if b[i] == first {
-                var k = 1
-                while k < p.count && b[i + k] == p[k] { k += 1 }
-                if k == p.count { return i }
+    /// Index of `"key"` in `b` at or after `from`.
+    private static func indexOf(quoted k: UnsafeBufferPointer<UInt8>, in b: [UInt8], from: Int) -> Int? {
+        let length = k.count + 2
+        guard b.count >= length, from >= 0, from <= b.count - length else { return nil }
+        return b.withUnsafeBufferPointer { bb -> Int? in
+            var i = from
+            let last = bb.count - length
+            while i <= last {
+                if bb[i] == 0x22 && bb[i + length - 1] == 0x22 {
+                    var m = 0
+                    while m < k.count && bb[i + 1 + m] == k[m] { m += 1 }
+                    if m == k.count { return i }
+                }
+                i += 1
             }
-            i += 1
+            return nil
         }
-        return nil
     }
 }
 
 /// RFC 3339 timestamps (`2026-04-25T23:34:23Z`, fractions and offsets accepted) to Unix seconds.
 enum RFC3339Parse {
     static func unixSeconds(_ s: String) -> Double? {
-        let b = Array(s.utf8)
+        Array(s.utf8).withUnsafeBytes { unixSeconds(bytes: $0) }
+    }
+
+    static func unixSeconds(bytes b: UnsafeRawBufferPointer) -> Double? {
         func num(_ at: Int, _ len: Int) -> Int? {
             guard at + len <= b.count else { return nil }
             var v = 0

@@ -122,6 +122,31 @@ import Testing
         #expect((r.retryAfter ?? 0) > 365 * 86_400)
     }
 
+    /// Header names match in any case; values that are not plain integers still parse
+    /// (through Double's parser), and an unknown group or suffix is ignored.
+    @Test func headerNamesAnyCaseAndNumberForms() throws {
+        var r = ResponseState()
+        func line(_ s: String) { Array((s + "\r\n").utf8).withUnsafeBytes { r.header(line: $0, at: 5) } }
+        line("HTTP/2 200")
+        line("Content-Type: Text/Event-Stream; charset=utf-8")
+        line("ANTHROPIC-RATELIMIT-OUTPUT-TOKENS-LIMIT: 8000")
+        line("Anthropic-RateLimit-Output-Tokens-Remaining: 7.5e3")
+        line("anthropic-ratelimit-output-tokens-reset: 2026-04-25T23:34:10Z")
+        line("anthropic-ratelimit-priority-input-tokens-limit: 1")
+        line("anthropic-ratelimit-requests-bogus: 3")
+        line("Retry-After-Ms: 1500.25")
+        line("x-should-retry: FALSE")
+        line("retry-after: soon")
+        #expect(r.status == 200 && r.isEventStream)
+        #expect(r.retryAfterMs == 1500.25)
+        #expect(r.retryAfter == nil)
+        #expect(r.shouldRetry == false)
+        let epoch = try #require(RFC3339Parse.unixSeconds("2026-04-25T23:34:00Z"))
+        let snap = try #require(r.rateLimits.snapshot(epoch: epoch, now: 0))
+        #expect(snap.outputTokens == RateLimitReading(limit: 8000, remaining: 7500, resetAt: 10))
+        #expect(snap.requests.limit == 0 && snap.inputTokens.limit == 0)
+    }
+
     @Test func datesParse() {
         #expect(RFC3339Parse.unixSeconds("1970-01-01T00:00:00Z") == 0)
         #expect(RFC3339Parse.unixSeconds("2024-03-26T20:00:00Z") == 1_711_483_200)
