@@ -171,3 +171,46 @@ extension ArrivalStream {
                               cacheReadTokens: prefix, maxTokens: Int(maxTokens[r])))
     }
 }
+
+extension ArrivalStream {
+    /// The first `n` arrivals, with `window` as the new arrival window (default: the last
+    /// kept arrival's time). A run cut short is compared on the requests it was offered.
+    public func prefix(_ n: Int, window: Double? = nil) -> ArrivalStream {
+        var out = ArrivalStream()
+        out.intendedAt = Array(intendedAt.prefix(n))
+        out.inputTokens = Array(inputTokens.prefix(n))
+        out.outputTokens = Array(outputTokens.prefix(n))
+        out.maxTokens = Array(maxTokens.prefix(n))
+        out.prefixTokens = Array(prefixTokens.prefix(n))
+        out.prefixId = Array(prefixId.prefix(n))
+        out.window = window ?? (n > 0 ? intendedAt[n - 1] : 0)
+        return out
+    }
+}
+
+extension RunLog {
+    /// The log restricted to requests below `n` (attempt rows renumbered), every column kept.
+    public func truncated(requests n: Int) -> RunLog {
+        var out = RunLog(requests: n)
+        out.bucketSampleInterval = bucketSampleInterval
+        for a in 0..<attemptCountTotal where Int(attemptRequest[a]) < n {
+            let i = Int(out.beginAttempt(request: attemptRequest[a], readyAt: readyAt[a], sentAt: sentAt[a],
+                                         key: Int(key[a]), viaFallback: a < fallback.count && fallback[a] != 0))
+            out.firstTokenAt[i] = firstTokenAt[a]
+            out.completedAt[i] = completedAt[a]
+            out.status[i] = status[a]
+            out.errorKind[i] = errorKind[a]
+            out.refusedBy[i] = refusedBy[a]
+            out.retryAfter[i] = retryAfter[a]
+            out.cacheCreationTokens[i] = cacheCreationTokens[a]
+            out.cacheReadTokens[i] = cacheReadTokens[a]
+        }
+        for r in 0..<n {
+            out.outcome[r] = outcome[r]
+            out.reason[r] = reason[r]
+            out.worker[r] = worker[r]
+            out.dropFallback[r] = dropFallback[r]
+        }
+        return out
+    }
+}

@@ -23,7 +23,9 @@ extension StrategyRegistry {
                 + "Redis key per limiter; the simulator's workers share one in-memory store). The take of "
                 + "requests and input (and reserved output) is one atomic all-or-nothing step; output is "
                 + "settled at completion with the actual tokens. Sized from the organisation's limits, so N "
-                + "workers together stay inside them.",
+                + "workers together stay inside them. An empty bucket reserves the next slot before the "
+                + "max_wait deadline (charged at once, sent at the slot), so workers get slots in the order "
+                + "they ask.",
             mirrors: "Bottleneck clustering (Redis datastore, shared reservoir); the Claude API's token buckets (S11)",
             parameters: [
                 StrategyParameter("rpm", .number(min: 0, max: .infinity), "none",
@@ -44,7 +46,9 @@ extension StrategyRegistry {
         StrategyDescriptor(
             name: "shared-gcra", role: .admission,
             summary: "gcra with its TAT in a store shared by every worker (redis-cell's CL.THROTTLE on one key): "
-                + "T = period/count, τ = T·(max_burst + 1), one atomic check-and-set per request.",
+                + "T = period/count, τ = T·(max_burst + 1), one atomic check-and-set per request. When "
+                + "refused it reserves the next slot before the max_wait deadline (TAT advanced at once, "
+                + "sent at the slot), so workers get slots in the order they ask.",
             mirrors: "brandur/redis-cell @4d42338 (CL.THROTTLE key max_burst count period 1), shared by every client",
             parameters: [
                 StrategyParameter("count", .number(min: 0, max: .infinity), "none",

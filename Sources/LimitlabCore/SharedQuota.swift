@@ -6,33 +6,73 @@
 /// which is seconds on a clock all workers share (the simulator's virtual time, or wall time
 /// since the run's common start).
 public protocol SharedQuotaStore: AnyObject {
-    /// Multi-dimension token bucket, all or nothing. Each dimension `d` refills continuously at
-    /// `refillPerSecond[d]` up to `capacities[d]` and starts full. The take is allowed when every
-    /// dimension holds at least `min(costs[d], capacities[d])` (a cost above capacity waits for a
-    /// full bucket and then drives it into debt); then every `costs[d]` is subtracted. When refused
-    /// nothing changes and `retryAfter` is the time until every dimension would allow it.
+    /// Multi-dimension token bucket, all or nothing, with reservations. Each dimension `d`
+    /// refills continuously at `refillPerSecond[d]` up to `capacities[d]` and starts full; a level
+    /// may be negative (debt from reservations, costs above capacity and charges after the fact).
+    /// `wait` is the time until every dimension holds `min(costs[d], capacities[d])` (a cost above
+    /// capacity waits for a full bucket and then drives it into debt), within
+    /// `1e-9 · max(1, capacity)`:
+    /// - `wait == 0`: every `costs[d]` is subtracted; allowed now;
+    /// - `0 < wait ≤ reserveWithin` (and finite): the costs are subtracted now, driving the bucket
+    ///   into debt, and the answer is a reservation: the caller holds the grant and may send
+    ///   `retryAfter = wait` seconds from `now` without asking again. Later takes queue behind it,
+    ///   so slots go out in the order the workers ask (FIFO), `cost / rate` apart;
+    /// - else refused: nothing changes (the refilled state is stored) and `retryAfter = wait`.
     func takeTokens(key: String, costs: [Double], capacities: [Double], refillPerSecond: [Double],
-                    now: Double) throws(SharedQuotaError) -> SharedQuotaDecision
+                    now: Double, reserveWithin: Double) throws(SharedQuotaError) -> SharedQuotaDecision
 
     /// Charges (positive) or refunds (negative) amounts after the fact, unconditionally (output
-    /// tokens known only at completion). Levels never exceed capacity.
+    /// tokens known only at completion, a reservation never used). Levels never exceed capacity.
     func adjustTokens(key: String, amounts: [Double], capacities: [Double], refillPerSecond: [Double],
                       now: Double) throws(SharedQuotaError)
 
-    /// GCRA as redis-cell's `CL.THROTTLE key max_burst count period quantity`: emission interval
-    /// `T`, tolerance `τ`. Allowed when `max(now, TAT) + T·quantity − τ ≤ now`; then
-    /// `TAT = max(now, TAT) + T·quantity`. `retryAfter` is `allow_at − now` when refused.
+    /// GCRA as redis-cell's `CL.THROTTLE key max_burst count period quantity`, with reservations:
+    /// emission interval `T`, tolerance `τ`, `allow_at = max(now, TAT) + T·quantity − τ`. Allowed
+    /// when `allow_at ≤ now` (within `1e-9 · max(1, now)`); reserved when
+    /// `allow_at − now ≤ reserveWithin` (a slot at `allow_at`, `retryAfter = allow_at − now`);
+    /// either way `TAT = max(now, TAT) + T·quantity`. Refused otherwise, nothing changes and
+    /// `retryAfter = allow_at − now`. GCRA has no refund: a reserved slot never used is lost.
     func takeGCRA(key: String, quantity: Double, emissionInterval: Double, tolerance: Double,
-                  now: Double) throws(SharedQuotaError) -> SharedQuotaDecision
+                  now: Double, reserveWithin: Double) throws(SharedQuotaError) -> SharedQuotaDecision
 }
 
-/// The answer of a shared limiter.
+extension SharedQuotaStore {
+    /// A take that never reserves (`reserveWithin` 0): allowed now or refused.
+    public func takeTokens(key: String, costs: [Double], capacities: [Double], refillPerSecond: [Double],
+                           now: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
+        try takeTokens(key: key, costs: costs, capacities: capacities, refillPerSecond: refillPerSecond, now: now,
+                       reserveWithin: 0)
+    }
+
+    /// A take that never reserves (`reserveWithin` 0): allowed now or refused.
+    public func takeGCRA(key: String, quantity: Double, emissionInterval: Double, tolerance: Double,
+                         now: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
+        try takeGCRA(key: key, quantity: quantity, emissionInterval: emissionInterval, tolerance: tolerance, now: now,
+                     reserveWithin: 0)
+    }
+}
+
+/// The answer of a shared limiter: allowed now, reserved for a slot `retryAfter` from now, or
+/// refused.
 public struct SharedQuotaDecision: Sendable, Equatable {
+    /// The take was charged: the caller holds a grant (to use now, or at its slot if `reserved`).
     public var allowed: Bool
-    /// Seconds from `now` until the same take would be allowed (0 when allowed; ∞ when never).
+    /// Seconds from `now`: until the reserved slot (`reserved`), until the same take would be
+    /// allowed (refused; ∞ when never), 0 when allowed now.
     public var retryAfter: Double
-    public init(allowed: Bool, retryAfter: Double) {
-        self.allowed = allowed; self.retryAfter = retryAfter
+    /// The grant is for a future slot, `retryAfter` seconds from `now` (`allowed` is true).
+    public var reserved: Bool
+
+    public init(allowed: Bool, retryAfter: Double, reserved: Bool = false) {
+        self.allowed = allowed; self.retryAfter = retryAfter; self.reserved = reserved
+    }
+
+    public static let now = SharedQuotaDecision(allowed: true, retryAfter: 0)
+    public static func reserved(after wait: Double) -> SharedQuotaDecision {
+        SharedQuotaDecision(allowed: true, retryAfter: wait, reserved: true)
+    }
+    public static func refused(retryAfter wait: Double) -> SharedQuotaDecision {
+        SharedQuotaDecision(allowed: false, retryAfter: wait)
     }
 }
 
@@ -44,7 +84,8 @@ public struct SharedQuotaError: Error, Sendable, CustomStringConvertible {
 }
 
 /// The shared store of one process: the simulator's N workers share one. The reference
-/// arithmetic the Redis scripts reproduce (a test compares them decision by decision).
+/// arithmetic the Redis scripts reproduce (a test compares them decision by decision),
+/// reservations included.
 public final class InMemoryQuotaStore: SharedQuotaStore {
     private struct Bucket { var levels: [Double]; var updatedAt: Double }
     private var buckets: [String: Bucket] = [:]
@@ -68,7 +109,7 @@ public final class InMemoryQuotaStore: SharedQuotaStore {
     }
 
     public func takeTokens(key: String, costs: [Double], capacities: [Double], refillPerSecond: [Double],
-                           now: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
+                           now: Double, reserveWithin: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
         var b = refilled(key, capacities: capacities, rates: refillPerSecond, now: now)
         var wait = 0.0
         for d in costs.indices {
@@ -78,13 +119,15 @@ public final class InMemoryQuotaStore: SharedQuotaStore {
                 wait = Swift.max(wait, refillPerSecond[d] > 0 ? short / refillPerSecond[d] : .infinity)
             }
         }
-        guard wait == 0 else {
+        // A reservation needs a slot that comes (finite) and comes in time.
+        let reserve = wait != 0 && wait <= reserveWithin && wait < .infinity
+        guard wait == 0 || reserve else {
             buckets[key] = b
-            return SharedQuotaDecision(allowed: false, retryAfter: wait)
+            return .refused(retryAfter: wait)
         }
         for d in costs.indices { b.levels[d] -= costs[d] }
         buckets[key] = b
-        return SharedQuotaDecision(allowed: true, retryAfter: 0)
+        return reserve ? .reserved(after: wait) : .now
     }
 
     public func adjustTokens(key: String, amounts: [Double], capacities: [Double], refillPerSecond: [Double],
@@ -95,14 +138,17 @@ public final class InMemoryQuotaStore: SharedQuotaStore {
     }
 
     public func takeGCRA(key: String, quantity: Double, emissionInterval: Double, tolerance: Double,
-                         now: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
+                         now: Double, reserveWithin: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
         let tat = Swift.max(now, tats[key] ?? now)
         let allowAt = tat + emissionInterval * quantity - tolerance
+        var reserve = false
         if allowAt > now + 1e-9 * Swift.max(1, now) {
-            return SharedQuotaDecision(allowed: false, retryAfter: allowAt - now)
+            let wait = allowAt - now
+            guard wait <= reserveWithin && wait < .infinity else { return .refused(retryAfter: wait) }
+            reserve = true
         }
         tats[key] = tat + emissionInterval * quantity
-        return SharedQuotaDecision(allowed: true, retryAfter: 0)
+        return reserve ? .reserved(after: allowAt - now) : .now
     }
 
     /// Current levels of a token bucket refilled to `now` (tests, reports).

@@ -299,41 +299,8 @@ public struct LiveResult: Sendable {
     public func reportInput() -> (stream: ArrivalStream, runs: [(spec: StrategySpec, log: RunLog)]) {
         let offered = runs.map(\.offered).min() ?? 0
         guard partial, offered < stream.count else { return (stream, runs.map { ($0.spec, $0.log) }) }
-        var s = ArrivalStream()
-        s.intendedAt = Array(stream.intendedAt.prefix(offered))
-        s.inputTokens = Array(stream.inputTokens.prefix(offered))
-        s.outputTokens = Array(stream.outputTokens.prefix(offered))
-        s.maxTokens = Array(stream.maxTokens.prefix(offered))
-        s.prefixTokens = Array(stream.prefixTokens.prefix(offered))
-        s.prefixId = Array(stream.prefixId.prefix(offered))
-        s.window = runs.compactMap(\.stoppedAt).min() ?? stream.window
-        return (s, runs.map { ($0.spec, Self.truncate($0.log, requests: offered)) })
-    }
-
-    /// The log restricted to requests below `n` (attempt rows renumbered).
-    static func truncate(_ log: RunLog, requests n: Int) -> RunLog {
-        var out = RunLog(requests: n)
-        out.bucketSampleInterval = log.bucketSampleInterval
-        for a in 0..<log.attemptCountTotal where Int(log.attemptRequest[a]) < n {
-            let i = Int(out.beginAttempt(request: log.attemptRequest[a], readyAt: log.readyAt[a], sentAt: log.sentAt[a],
-                                         key: Int(log.key[a]),
-                                         viaFallback: a < log.fallback.count && log.fallback[a] != 0))
-            out.firstTokenAt[i] = log.firstTokenAt[a]
-            out.completedAt[i] = log.completedAt[a]
-            out.status[i] = log.status[a]
-            out.errorKind[i] = log.errorKind[a]
-            out.refusedBy[i] = log.refusedBy[a]
-            out.retryAfter[i] = log.retryAfter[a]
-            out.cacheCreationTokens[i] = log.cacheCreationTokens[a]
-            out.cacheReadTokens[i] = log.cacheReadTokens[a]
-        }
-        for r in 0..<n {
-            out.outcome[r] = log.outcome[r]
-            out.reason[r] = log.reason[r]
-            out.worker[r] = log.worker[r]
-            out.dropFallback[r] = log.dropFallback[r]
-        }
-        return out
+        let s = stream.prefix(offered, window: runs.compactMap(\.stoppedAt).min() ?? stream.window)
+        return (s, runs.map { ($0.spec, $0.log.truncated(requests: offered)) })
     }
 }
 

@@ -80,9 +80,10 @@ final class ShiftedQuotaStore: SharedQuotaStore {
     }
 
     func takeTokens(key: String, costs: [Double], capacities: [Double], refillPerSecond: [Double],
-                    now: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
+                    now: Double, reserveWithin: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
+        // `retryAfter` (a refusal's wait or a reservation's slot) is relative: no shift back.
         try inner.takeTokens(key: key, costs: costs, capacities: capacities, refillPerSecond: refillPerSecond,
-                             now: now + shift)
+                             now: now + shift, reserveWithin: reserveWithin)
     }
 
     func adjustTokens(key: String, amounts: [Double], capacities: [Double], refillPerSecond: [Double],
@@ -92,8 +93,8 @@ final class ShiftedQuotaStore: SharedQuotaStore {
     }
 
     func takeGCRA(key: String, quantity: Double, emissionInterval: Double, tolerance: Double,
-                  now: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
+                  now: Double, reserveWithin: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
         try inner.takeGCRA(key: key, quantity: quantity, emissionInterval: emissionInterval, tolerance: tolerance,
-                           now: now + shift)
+                           now: now + shift, reserveWithin: reserveWithin)
     }
 }

@@ -2,6 +2,9 @@
 /// operation, so a run against Redis makes the same decisions as the in-memory reference (a
 /// test compares them call by call).
 ///
+/// Reservations included: a take that would wait at most `reserve_within` seconds is charged
+/// now and answered with its slot (`'2'`), so workers get slots in the order they ask.
+///
 /// Numbers travel as strings that round-trip exactly (Swift's shortest representation in,
 /// `%.17g` out) and results come back as strings: a Lua number returned to Redis would be
 /// truncated to an integer. `min`/`max` are Swift's (`y < x ? y : x`, `y >= x ? y : x`), not
@@ -34,7 +37,7 @@ enum QuotaScripts {
         """
 
     /// Shared by the two token-bucket scripts. ARGV: now, n, slack_ms, max_ttl_ms, then n each
-    /// of amounts (costs or adjustments), capacities, refill rates.
+    /// of amounts (costs or adjustments), capacities, refill rates (`takeTokens` adds one more).
     static let bucket = prelude + """
         local now = num(ARGV[1])
         local n = tonumber(ARGV[2])
@@ -71,7 +74,11 @@ enum QuotaScripts {
 
         """
 
+    /// ARGV as `bucket`, then reserve_within (seconds, `inf` for no limit). Reply: `{'1', '0'}`
+    /// allowed now, `{'2', wait}` reserved (charged now, slot `wait` seconds ahead), `{'0', wait}`
+    /// refused.
     static let takeTokens = bucket + """
+        local within = num(ARGV[5 + 3 * n])
         local wait = 0
         for d = 1, n do
           local need = smin(amount[d], cap[d])
@@ -82,12 +89,14 @@ enum QuotaScripts {
             wait = smax(wait, w)
           end
         end
-        if wait ~= 0 then
+        local reserve = wait ~= 0 and wait <= within and wait < math.huge
+        if wait ~= 0 and not reserve then
           store()
           return {'0', fmt(wait)}
         end
         for d = 1, n do levels[d] = levels[d] - amount[d] end
         store()
+        if reserve then return {'2', fmt(wait)} end
         return {'1', '0'}
         """
 
@@ -97,7 +106,8 @@ enum QuotaScripts {
         return {'1', '0'}
         """
 
-    /// ARGV: now, quantity, emission interval, tolerance, slack_ms, max_ttl_ms.
+    /// ARGV: now, quantity, emission interval, tolerance, slack_ms, max_ttl_ms, reserve_within.
+    /// Reply as `takeTokens`.
     static let takeGCRA = prelude + """
         local now = num(ARGV[1])
         local q = num(ARGV[2])
@@ -105,16 +115,21 @@ enum QuotaScripts {
         local tau = num(ARGV[4])
         local slack = num(ARGV[5])
         local maxttl = num(ARGV[6])
+        local within = num(ARGV[7])
         local stored = now
         local raw = redis.call('GET', KEYS[1])
         if raw then stored = num(raw) end
         local tat = smax(now, stored)
         local allow_at = tat + t * q - tau
+        local reserve = false
         if allow_at > now + 1e-9 * smax(1, now) then
-          return {'0', fmt(allow_at - now)}
+          local wait = allow_at - now
+          if not (wait <= within and wait < math.huge) then return {'0', fmt(wait)} end
+          reserve = true
         end
         local new_tat = tat + t * q
         redis.call('SET', KEYS[1], fmt(new_tat), 'PX', px(new_tat - now, slack, maxttl))
+        if reserve then return {'2', fmt(allow_at - now)} end
         return {'1', '0'}
         """
 }

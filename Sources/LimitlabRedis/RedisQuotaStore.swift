@@ -101,10 +101,11 @@ public final class RedisQuotaStore: SharedQuotaStore, @unchecked Sendable {
     // MARK: SharedQuotaStore
 
     public func takeTokens(key: String, costs: [Double], capacities: [Double], refillPerSecond: [Double],
-                           now: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
+                           now: Double, reserveWithin: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
         try checkDimensions(costs.count, capacities.count, refillPerSecond.count, "takeTokens")
         return try decision(try run(QuotaScripts.takeTokens, key: "tb:" + key,
-                                    args: bucketArgs(now, costs, capacities, refillPerSecond)))
+                                    args: bucketArgs(now, costs, capacities, refillPerSecond)
+                                        + [Self.number(reserveWithin)]))
     }
 
     public func adjustTokens(key: String, amounts: [Double], capacities: [Double], refillPerSecond: [Double],
@@ -115,11 +116,11 @@ public final class RedisQuotaStore: SharedQuotaStore, @unchecked Sendable {
     }
 
     public func takeGCRA(key: String, quantity: Double, emissionInterval: Double, tolerance: Double,
-                         now: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
+                         now: Double, reserveWithin: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
         try decision(try run(QuotaScripts.takeGCRA, key: "gcra:" + key,
                              args: [Self.number(now), Self.number(quantity), Self.number(emissionInterval),
                                     Self.number(tolerance), String(options.expirySlackMilliseconds),
-                                    String(options.maxKeyTTLMilliseconds)]))
+                                    String(options.maxKeyTTLMilliseconds), Self.number(reserveWithin)]))
     }
 
     // MARK: Internals
@@ -144,17 +145,19 @@ public final class RedisQuotaStore: SharedQuotaStore, @unchecked Sendable {
     }
 
     /// Exact text of a double: Swift's shortest representation that round-trips ("0.1", "1e-05",
-    /// "inf"), which `tonumber` (strtod) reads back to the same bits; as precise as "%.17g".
+    /// "inf"), which `tonumber` (strtod) reads back to the same bits; as precise as "%.17g". The
+    /// scripts read "inf" and "-inf" themselves (an unlimited `reserveWithin` is "inf").
     static func number(_ v: Double) -> String { v.description }
 
     private func decision(_ reply: RedisValue) throws(SharedQuotaError) -> SharedQuotaDecision {
         guard case .array(let items) = reply, items.count == 2, case .string(let flag) = items[0],
-              case .string(let wait) = items[1], let retry = Double(wait), flag == "0" || flag == "1"
+              case .string(let wait) = items[1], let retry = Double(wait), ["0", "1", "2"].contains(flag)
         else {
             throw SharedQuotaError("\(prefix): unexpected script reply \(reply); is another program using "
                                    + "keys under \(options.keyPrefix)?")
         }
-        return SharedQuotaDecision(allowed: flag == "1", retryAfter: retry)
+        // "1" allowed now, "2" reserved (charged, slot `retry` seconds ahead), "0" refused.
+        return SharedQuotaDecision(allowed: flag != "0", retryAfter: retry, reserved: flag == "2")
     }
 
     private func locked<T>(_ body: () throws(SharedQuotaError) -> T) throws(SharedQuotaError) -> T {

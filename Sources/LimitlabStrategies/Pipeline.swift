@@ -88,21 +88,25 @@ public struct PipelineStrategy: ClientStrategy {
         }
         admissionWake = nil
         while let head = queue.first {
-            // The same expression as the wake-up below, so a wake at the deadline always drops.
-            if now >= head.readyAt + maxQueueWait {
+            // The same expression as the wake-up below and the deadline the limiter is told, so a
+            // wake at the deadline always drops and a slot the limiter reserved comes before it.
+            let deadline = head.readyAt + maxQueueWait
+            if now >= deadline {
                 queue.removeFirst()
+                // A limiter holding a reservation for it gives it back.
+                admission?.abandoned(head.request, attempt: head.attempt, now: now)
                 commands.append(.drop(request: head.request.id, reason: .deadline))
                 continue
             }
             if let concurrency, inFlight >= concurrency.limit { break } // a completion wakes us
             if admission != nil {
-                switch admission!.ask(head.request, attempt: head.attempt, now: now) {
+                switch admission!.ask(head.request, attempt: head.attempt, now: now, deadline: deadline) {
                 case .now:
                     admission!.sent(head.request, attempt: head.attempt, now: now)
                 case .at(let t):
                     // Wake at the limiter's time, or at the deadline if that comes first. A time
                     // not after `now` breaks the contract; step past it rather than spin.
-                    admissionWake = Swift.min(Swift.max(t, now.nextUp), head.readyAt + maxQueueWait)
+                    admissionWake = Swift.min(Swift.max(t, now.nextUp), deadline)
                     return
                 case .reject(let reason):
                     queue.removeFirst()

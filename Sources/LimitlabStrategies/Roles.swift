@@ -16,6 +16,13 @@ public enum AdmissionAnswer: Sendable, Equatable {
 public protocol AdmissionPolicy {
     /// Asks about `request` (attempt number `attempt`, 1-based) without changing state.
     mutating func ask(_ request: PendingRequest, attempt: Int, now: Double) -> AdmissionAnswer
+    /// The same, from a queue that drops the request at `deadline` (∞: never): a limiter that
+    /// reserves future capacity (the shared limiters) reserves only a slot before it, so that
+    /// `.at(slot)` always has `slot < deadline`. The default ignores the deadline.
+    mutating func ask(_ request: PendingRequest, attempt: Int, now: Double, deadline: Double) -> AdmissionAnswer
+    /// The queue dropped `request` (its deadline passed) after asking about it, without sending
+    /// it: release whatever `ask` holds for it (a reservation). The default does nothing.
+    mutating func abandoned(_ request: PendingRequest, attempt: Int, now: Double)
     /// The request was sent at `now`: take its cost.
     mutating func sent(_ request: PendingRequest, attempt: Int, now: Double)
     /// An attempt finished: settle charges made after the fact (output tokens) and learn from
@@ -29,6 +36,10 @@ public protocol AdmissionPolicy {
 }
 
 extension AdmissionPolicy {
+    public mutating func ask(_ request: PendingRequest, attempt: Int, now: Double, deadline: Double) -> AdmissionAnswer {
+        ask(request, attempt: attempt, now: now)
+    }
+    public mutating func abandoned(_ request: PendingRequest, attempt: Int, now: Double) {}
     public mutating func finished(_ request: PendingRequest, attempt: Int, outcome: AttemptOutcome, now: Double) {}
     public var readsRateLimitHeaders: Bool { false }
     public func viaFallback(_ request: Int32) -> Bool { false }

@@ -16,6 +16,10 @@ public struct WorkerPoolStrategy: ClientStrategy {
     private var scratch: [StrategyCommand] = []
     private var endedViaFallback: Set<Int32> = []
     private var firstToPoll = 0
+    /// Whether the worker polled first at each instant rotates (default) or is always worker 0.
+    /// With the shared limiters' reservations, order at an instant only decides who reserves
+    /// first; a test turns the rotation off to show fairness does not depend on it.
+    public var rotatesPollOrder = true
 
     /// `random` draws the worker of each arrival for `.random` (unused for round-robin).
     public init(split: WorkerSplit, workers: [any ClientStrategy], random: RandomSource? = nil) {
@@ -51,9 +55,9 @@ public struct WorkerPoolStrategy: ClientStrategy {
 
     public mutating func poll(now: Double, into commands: inout [StrategyCommand]) {
         endedViaFallback.removeAll(keepingCapacity: true)
-        // Workers woken at the same instant race for a shared store; a fixed order would let
-        // worker 0 win every race, so the first to ask rotates (deterministically).
-        let start = firstToPoll
+        // Workers woken at the same instant race for a shared store; without reservations a fixed
+        // order would let worker 0 win every race, so the first to ask rotates (deterministically).
+        let start = rotatesPollOrder ? firstToPoll : 0
         firstToPoll = (firstToPoll + 1) % inner.count
         for i in inner.indices {
             let w = (start + i) % inner.count

@@ -264,8 +264,8 @@ enum WorkerProcesses {
         var runs: [(spec: StrategySpec, log: RunLog)] = []
         for r in rounds { runs += r.runs }
         if offered < stream.count || rounds.contains(where: { $0.stream.count != stream.count }) {
-            stream = prefix(first.stream, offered)
-            runs = runs.map { ($0.spec, truncate($0.log, requests: offered)) }
+            stream = first.stream.prefix(offered)
+            runs = runs.map { ($0.spec, $0.log.truncated(requests: offered)) }
             warnings.append("strategies were offered different numbers of requests (a stop or a failed worker); all are "
                             + "compared on the first \(offered)")
         }
@@ -293,43 +293,6 @@ enum WorkerProcesses {
         if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
         #endif
         return Bundle.main.executablePath ?? CommandLine.arguments.first
-    }
-
-    static func prefix(_ s: ArrivalStream, _ n: Int) -> ArrivalStream {
-        var out = ArrivalStream()
-        out.intendedAt = Array(s.intendedAt.prefix(n))
-        out.inputTokens = Array(s.inputTokens.prefix(n))
-        out.outputTokens = Array(s.outputTokens.prefix(n))
-        out.maxTokens = Array(s.maxTokens.prefix(n))
-        out.prefixTokens = Array(s.prefixTokens.prefix(n))
-        out.prefixId = Array(s.prefixId.prefix(n))
-        out.window = n > 0 ? s.intendedAt[n - 1] : 0
-        return out
-    }
-
-    /// The log restricted to requests below `n` (attempt rows renumbered).
-    static func truncate(_ log: RunLog, requests n: Int) -> RunLog {
-        var out = RunLog(requests: n)
-        out.bucketSampleInterval = log.bucketSampleInterval
-        for a in 0..<log.attemptCountTotal where Int(log.attemptRequest[a]) < n {
-            let i = Int(out.beginAttempt(request: log.attemptRequest[a], readyAt: log.readyAt[a], sentAt: log.sentAt[a],
-                                         key: Int(log.key[a]), viaFallback: log.fallback[a] != 0))
-            out.firstTokenAt[i] = log.firstTokenAt[a]
-            out.completedAt[i] = log.completedAt[a]
-            out.status[i] = log.status[a]
-            out.errorKind[i] = log.errorKind[a]
-            out.refusedBy[i] = log.refusedBy[a]
-            out.retryAfter[i] = log.retryAfter[a]
-            out.cacheCreationTokens[i] = log.cacheCreationTokens[a]
-            out.cacheReadTokens[i] = log.cacheReadTokens[a]
-        }
-        for r in 0..<n {
-            out.outcome[r] = log.outcome[r]
-            out.reason[r] = log.reason[r]
-            out.worker[r] = log.worker[r]
-            out.dropFallback[r] = log.dropFallback[r]
-        }
-        return out
     }
 }
 

@@ -19,8 +19,9 @@ func sameRetry(_ a: Double, _ b: Double) -> Bool {
 
 @Suite struct DifferentialTests {
     /// Thousands of random calls — token buckets of 1–3 dimensions (costs above capacity, debt
-    /// from charges, refunds, a dimension count that changes, rate 0, time that steps back a
-    /// little as skewed clocks do) and GCRA — give the reference store's decisions.
+    /// from charges and reservations, refunds, a dimension count that changes, rate 0, time that
+    /// steps back a little as skewed clocks do) and GCRA, each take with a random `reserveWithin`
+    /// (0, ∞, or a few seconds) — give the reference store's decisions.
     @Test(arguments: [UInt64(1), 2, 3])
     func redisMatchesTheInMemoryReference(seed: UInt64) throws {
         let (url, fixture) = try sharedServerURL()
@@ -41,7 +42,11 @@ func sameRetry(_ a: Double, _ b: Double) -> Bool {
             shapes[key] = s
             return s
         }
-        var calls = 0, allowed = 0, refused = 0, exact = 0
+        var calls = 0, allowed = 0, refused = 0, reserved = 0, exact = 0
+        func within() -> Double {
+            let u = rng.unit()
+            return u < 0.3 ? 0 : u < 0.45 ? .infinity : u < 0.5 ? -1 : rng.unit() * [0.5, 5, 60][rng.below(3)]
+        }
         for _ in 0..<4_000 {
             // Mostly forward, sometimes a burst at one instant, sometimes 1 ms back.
             let step = rng.unit()
@@ -55,11 +60,15 @@ func sameRetry(_ a: Double, _ b: Double) -> Bool {
                     let u = rng.unit()
                     return u < 0.05 ? c * (1 + rng.unit()) : u < 0.1 ? 0 : (c * rng.unit() * 0.3).rounded()
                 }
-                let a = try reference.takeTokens(key: key, costs: costs, capacities: s.caps, refillPerSecond: s.rates, now: now)
-                let b = try redis.takeTokens(key: key, costs: costs, capacities: s.caps, refillPerSecond: s.rates, now: now)
-                #expect(a.allowed == b.allowed, "call \(calls) takeTokens \(key) at \(now): reference \(a), redis \(b)")
+                let r = within()
+                let a = try reference.takeTokens(key: key, costs: costs, capacities: s.caps, refillPerSecond: s.rates,
+                                                 now: now, reserveWithin: r)
+                let b = try redis.takeTokens(key: key, costs: costs, capacities: s.caps, refillPerSecond: s.rates,
+                                             now: now, reserveWithin: r)
+                #expect(a.allowed == b.allowed && a.reserved == b.reserved,
+                        "call \(calls) takeTokens \(key) at \(now) within \(r): reference \(a), redis \(b)")
                 #expect(sameRetry(a.retryAfter, b.retryAfter), "call \(calls): retryAfter \(a.retryAfter) vs \(b.retryAfter)")
-                if a.allowed { allowed += 1 } else { refused += 1 }
+                if a.reserved { reserved += 1 } else if a.allowed { allowed += 1 } else { refused += 1 }
                 if a == b { exact += 1 }
             } else if op < 0.75 {
                 let s = shape(key)
@@ -71,16 +80,20 @@ func sameRetry(_ a: Double, _ b: Double) -> Bool {
                 let t = [0.02, 1.2, 60.0 / 50][rng.below(3)] * (0.5 + rng.unit())
                 let tau = t * Double(rng.below(20))
                 let q = rng.unit() < 0.8 ? 1 : Double(1 + rng.below(30))
-                let a = try reference.takeGCRA(key: key, quantity: q, emissionInterval: t, tolerance: tau, now: now)
-                let b = try redis.takeGCRA(key: key, quantity: q, emissionInterval: t, tolerance: tau, now: now)
-                #expect(a.allowed == b.allowed, "call \(calls) takeGCRA \(key) at \(now): reference \(a), redis \(b)")
+                let r = within()
+                let a = try reference.takeGCRA(key: key, quantity: q, emissionInterval: t, tolerance: tau, now: now,
+                                               reserveWithin: r)
+                let b = try redis.takeGCRA(key: key, quantity: q, emissionInterval: t, tolerance: tau, now: now,
+                                           reserveWithin: r)
+                #expect(a.allowed == b.allowed && a.reserved == b.reserved,
+                        "call \(calls) takeGCRA \(key) at \(now) within \(r): reference \(a), redis \(b)")
                 #expect(sameRetry(a.retryAfter, b.retryAfter), "call \(calls): retryAfter \(a.retryAfter) vs \(b.retryAfter)")
-                if a.allowed { allowed += 1 } else { refused += 1 }
+                if a.reserved { reserved += 1 } else if a.allowed { allowed += 1 } else { refused += 1 }
                 if a == b { exact += 1 }
             }
         }
-        // Both outcomes were exercised, and the arithmetic is not just close but identical.
-        #expect(allowed > 200 && refused > 200, "allowed \(allowed), refused \(refused)")
+        // All three outcomes were exercised, and the arithmetic is not just close but identical.
+        #expect(allowed > 200 && refused > 200 && reserved > 200, "allowed \(allowed), refused \(refused), reserved \(reserved)")
         #expect(exact == calls)
     }
 

@@ -6,9 +6,21 @@ public import LimitlabCore
 ///
 /// The store's take is atomic (check and charge in one step), so unlike the local limiters it
 /// happens in `ask`: an allowed take is held as a grant that the `sent` for the same request
-/// and attempt consumes without charging again. A grant never consumed (the pipeline asked
-/// about another request instead) is refunded with `adjustTokens`; GCRA has no refund, so such
-/// a grant counts as a send. The pipeline always sends right after `.now`, so this is a guard.
+/// and attempt consumes without charging again.
+///
+/// Reservations: when the store is empty, the take asks it to reserve the next free slot if
+/// that comes before the queue's deadline for the request (`reserveWithin` = the time left
+/// until `deadline`, ∞ without `max_wait`). The store charges it at once and answers with the
+/// slot, so slots go out across the organisation in the order the workers ask (FIFO), and
+/// workers waiting on an empty bucket do not all wake at one instant to race for it. The
+/// reservation is a grant valid from its slot: `ask` answers `.at(slot)`, and `.now` when asked
+/// again at or after it, without calling the store again.
+///
+/// A grant never consumed — the pipeline asked about another request, or dropped the request at
+/// its deadline (`abandoned`) — is refunded with `adjustTokens`; GCRA has no refund, so such a
+/// grant counts as a send. The slot always comes before the deadline the pipeline drops at
+/// (`reserveWindow`), so in the simulator this is a guard; a live worker late past the deadline
+/// refunds.
 ///
 /// A store error never escapes: the decision goes to the fallback (`fail-closed` drops the
 /// request as `shared_limiter_unavailable`; `local` asks a local limiter of the same kind sized
@@ -43,7 +55,8 @@ public struct SharedLimiter: AdmissionPolicy {
     private var rates: [Double] = []
     private var scratch: [Double] = []
 
-    private struct Grant { var request: Int32; var attempt: Int; var costs: [Double]; var viaFallback: Bool }
+    /// A take charged for `request`'s `attempt`, valid from `at` (a reservation's slot; else when taken).
+    private struct Grant { var request: Int32; var attempt: Int; var costs: [Double]; var viaFallback: Bool; var at: Double }
     private var grant: Grant?
     /// Until when decisions skip the store after an error.
     private var storeDownUntil = -Double.infinity
@@ -102,14 +115,35 @@ public struct SharedLimiter: AdmissionPolicy {
         }
     }
 
-    private func take(_ request: PendingRequest, costs: [Double], now: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
+    private func take(_ request: PendingRequest, costs: [Double], now: Double,
+                      reserveWithin: Double) throws(SharedQuotaError) -> SharedQuotaDecision {
         switch kind {
         case .tokenBucket:
-            return try store.takeTokens(key: key, costs: costs, capacities: capacities, refillPerSecond: rates, now: now)
+            return try store.takeTokens(key: key, costs: costs, capacities: capacities, refillPerSecond: rates, now: now,
+                                        reserveWithin: reserveWithin)
         case .gcra(let count, let period, let maxBurst):
             let t = period / count
-            return try store.takeGCRA(key: key, quantity: 1, emissionInterval: t, tolerance: t * Double(maxBurst + 1), now: now)
+            return try store.takeGCRA(key: key, quantity: 1, emissionInterval: t, tolerance: t * Double(maxBurst + 1),
+                                      now: now, reserveWithin: reserveWithin)
         }
+    }
+
+    /// The longest wait `w` the store may reserve so that the slot `now + w` comes strictly before
+    /// `deadline` in floating point (the pipeline drops at `now ≥ deadline`): ∞ for no deadline,
+    /// 0 (no reservation) when none fits. `now + w` grows with `w`, so every wait up to it fits.
+    public static func reserveWindow(now: Double, deadline: Double) -> Double {
+        if deadline == .infinity { return .infinity }
+        guard deadline > now, deadline.isFinite else { return 0 }
+        // deadline⁻ − now is exact when now ≥ deadline⁻/2 (Sterbenz); otherwise it is above
+        // deadline⁻/2 and a step or two down brings the sum below the deadline.
+        var w = deadline.nextDown - now
+        var steps = 0
+        while w > 0 && now + w >= deadline {
+            guard steps < 8 else { return 0 }
+            w = w.nextDown
+            steps += 1
+        }
+        return Swift.max(0, w)
     }
 
     private mutating func refund(_ g: Grant, now: Double) {
@@ -137,7 +171,7 @@ public struct SharedLimiter: AdmissionPolicy {
             let answer = local.ask(request, attempt: attempt, now: now)
             switch answer {
             case .now:
-                grant = Grant(request: request.id, attempt: attempt, costs: [], viaFallback: true)
+                grant = Grant(request: request.id, attempt: attempt, costs: [], viaFallback: true, at: now)
                 return .now
             case .at(let t):
                 // Ask the store again as soon as it may be back.
@@ -148,9 +182,14 @@ public struct SharedLimiter: AdmissionPolicy {
         }
     }
 
+    /// Asked without a deadline: a reservation may be for any future slot.
     public mutating func ask(_ request: PendingRequest, attempt: Int, now: Double) -> AdmissionAnswer {
+        ask(request, attempt: attempt, now: now, deadline: .infinity)
+    }
+
+    public mutating func ask(_ request: PendingRequest, attempt: Int, now: Double, deadline: Double) -> AdmissionAnswer {
         if let g = grant {
-            if g.request == request.id && g.attempt == attempt { return .now }
+            if g.request == request.id && g.attempt == attempt { return g.at <= now ? .now : .at(g.at) }
             grant = nil
             refund(g, now: now)
         }
@@ -158,7 +197,8 @@ public struct SharedLimiter: AdmissionPolicy {
         let c = costs(request.cost)
         let decision: SharedQuotaDecision
         do {
-            decision = try take(request, costs: c, now: now)
+            decision = try take(request, costs: c, now: now,
+                                reserveWithin: Self.reserveWindow(now: now, deadline: deadline))
         } catch {
             noteError(error, now: now)
             return fallbackAsk(request, attempt: attempt, now: now)
@@ -166,8 +206,16 @@ public struct SharedLimiter: AdmissionPolicy {
         fallbackDecisions.remove(request.id)
         // A refusal is never "now" (no grant was taken), however small its retryAfter.
         guard decision.allowed else { return .at(Swift.max(now + decision.retryAfter, now.nextUp)) }
-        grant = Grant(request: request.id, attempt: attempt, costs: c, viaFallback: false)
-        return .now
+        // A reservation's slot; one that rounds to `now` is due now.
+        let at = decision.reserved ? now + decision.retryAfter : now
+        grant = Grant(request: request.id, attempt: attempt, costs: c, viaFallback: false, at: at)
+        return at <= now ? .now : .at(at)
+    }
+
+    public mutating func abandoned(_ request: PendingRequest, attempt: Int, now: Double) {
+        guard let g = grant, g.request == request.id, g.attempt == attempt else { return }
+        grant = nil
+        refund(g, now: now)   // nothing for the local fallback's grants: it charges only at `sent`
     }
 
     public mutating func sent(_ request: PendingRequest, attempt: Int, now: Double) {
