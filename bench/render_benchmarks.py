@@ -101,6 +101,8 @@ def main():
     if a.note:
         out += [f"**Conditions:** {a.note}", ""]
     machines = sorted({str(d.get("machine", "")) for d in docs.values()})
+    # One line per machine: a description that another one extends (e.g. with RAM) is the same machine.
+    machines = [m for m in machines if not any(o != m and o.startswith(m) for o in machines)]
     dates = sorted(d.get("date", "") for d in docs.values())
     out += [f"- **Machine:** {m}" for m in machines]
     out += [f"- **Dates:** {dates[0]} to {dates[-1]}" if dates[0] != dates[-1] else f"- **Date:** {dates[0]}", ""]
