@@ -27,28 +27,9 @@ ulimit -n 65536 2>/dev/null || true
 nice -n 10 swift build -c release --product limitlab --scratch-path .build-bench >&2
 BIN=.build-bench/release/limitlab   # the same binary as --show-bin-path, shorter in the printed commands
 
-SERVER_PID=""
-stop_server() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=""
-}
+source bench/mock-server.sh
 trap stop_server EXIT
-
-SERVER_CMD="taskset -c 0 $BIN serve --config bench/mock-200.yaml --host 127.0.0.1 --port 0 --threads 1"
-$SERVER_CMD >"$WORK/serve.log" 2>"$WORK/serve.err" &
-SERVER_PID=$!
-PORT=""
-for _ in $(seq 100); do
-  PORT=$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$WORK/serve.log" | head -1)
-  [ -n "$PORT" ] && break
-  sleep 0.1
-done
-[ -n "$PORT" ] || { say "closed-loop-bench: server did not start"; cat "$WORK/serve.err" >&2; exit 1; }
+start_server bench/mock-200.yaml
 URL="http://127.0.0.1:$PORT"
 
 # wrk: a 2 s warm-up, then RUNS runs.

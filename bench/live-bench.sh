@@ -78,32 +78,9 @@ server:
 EOF
 
 # --- server --------------------------------------------------------------------------------
-SERVER_PID=""
-stop_server() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=""
-}
+BIN=$SERVE SERVE_PREFIX=$RT
+source bench/mock-server.sh
 trap stop_server EXIT
-
-# start_server CONFIG: a fresh mock on core 0, port 0; sets PORT and SERVER_CMD.
-start_server() {
-  local cfg=$1 log=$WORK/serve-$(basename "$1" .yaml).log
-  SERVER_CMD="$RT taskset -c 0 limitlab serve --config $(basename "$cfg") --port 0 --threads 1"
-  $RT taskset -c 0 "$SERVE" serve --config "$cfg" --host 127.0.0.1 --port 0 --threads 1 >"$log" 2>"$log.err" &
-  SERVER_PID=$!
-  PORT=""
-  for _ in $(seq 100); do
-    PORT=$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$log" | head -1)
-    [ -n "$PORT" ] && break
-    sleep 0.1
-  done
-  [ -n "$PORT" ] || { say "live-bench: server did not start:"; cat "$log.err" >&2; exit 1; }
-}
 
 # measure NAME TIMEOUT ARGS…: one runner invocation on core 1; its JSON goes to result-NAME.json
 # with the command that produced it.

@@ -48,32 +48,8 @@ BIN=.build-bench/release/limitlab   # the same binary as --show-bin-path, shorte
 [ "$NGINX" = 1 ] && ensure_nginx
 
 # --- server ------------------------------------------------------------------------------
-SERVER_PID=""
-stop_server() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=""
-}
+source bench/mock-server.sh
 trap 'stop_server; nginx_stop' EXIT
-
-# start_server CONFIG: `limitlab serve` pinned to core 0 with one event-loop thread, port 0.
-start_server() {
-  local cfg=$1 log=$WORK/serve-$(basename "$1" .yaml).log
-  SERVER_CMD="taskset -c 0 $BIN serve --config $cfg --host 127.0.0.1 --port 0 --threads 1"
-  $SERVER_CMD >"$log" 2>"$log.err" &
-  SERVER_PID=$!
-  PORT=""
-  for _ in $(seq 100); do
-    PORT=$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$log" | head -1)
-    [ -n "$PORT" ] && break
-    sleep 0.1
-  done
-  [ -n "$PORT" ] || { say "mock-bench: server did not start:"; cat "$log.err" >&2; exit 1; }
-}
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
