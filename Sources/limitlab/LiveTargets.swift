@@ -65,16 +65,9 @@ enum LiveTargets {
         }
         let runner = LiveRunner(scenario: scenario, target: liveTarget, options: live)
         // SIGINT/SIGTERM: stop new arrivals, let in-flight finish, write a partial report.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let sources = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler {
-                writeStderr("\nstopping: no new requests; waiting for those in flight\n")
-                runner.stop()
-            }
-            s.resume()
-            return s
+        let sources = onStopSignals {
+            writeStderr("\nstopping: no new requests; waiting for those in flight\n")
+            runner.stop()
         }
         defer {
             sources.forEach { $0.cancel() }

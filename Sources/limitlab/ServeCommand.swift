@@ -79,14 +79,7 @@ struct ServeCommand: ParsableCommand {
         // Signals are turned into a clean stop on a queue of their own: the server closes its
         // connections and event loops, then the main thread returns.
         let queue = DispatchQueue(label: "limitlab.serve.signals")
-        var sources: [any DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            source.setEventHandler { server.stopBlocking() }
-            source.resume()
-            sources.append(source)
-        }
+        let sources = onStopSignals(queue: queue) { server.stopBlocking() }
         withExtendedLifetime(sources) {
             server.waitUntilStopped()
         }

@@ -157,16 +157,9 @@ enum WorkerProcesses {
         }
 
         let control = ChildControl()
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let sources = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
-            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            src.setEventHandler {
-                writeStderr("\nstopping: the workers finish what is in flight\n")
-                control.stopAll()
-            }
-            src.resume()
-            return src
+        let sources = onStopSignals {
+            writeStderr("\nstopping: the workers finish what is in flight\n")
+            control.stopAll()
         }
         defer { sources.forEach { $0.cancel() } }
 
