@@ -81,9 +81,9 @@ public struct ArrivalSpec: Sendable, Equatable {
     }
 }
 
-/// Prompt-cache reuse: a share of each request's input is a cacheable prefix.
+/// Prompt-cache reuse: requests start with one of `prefixes` shared, cacheable prefixes.
 public struct CacheSpec: Sendable, Equatable {
-    /// Share of input tokens that is the cached prefix, in [0, 1].
+    /// Length of every prefix as a share of the mean prompt, in [0, 1].
     public var share: Double
     /// Cache lifetime in seconds (300 for "5m", 3600 for "1h"); a read refreshes it.
     public var ttl: Double
@@ -131,6 +131,43 @@ public struct OverloadModel: Sendable, Equatable {
     }
 }
 
+/// Faults injected into admitted or arriving requests, besides 529s (which are `overload`).
+/// Probabilities are per request; draws are independent and happen in a fixed order (see
+/// `OrganizationServer.decide`), so the simulator and the mock see the same faults for a seed.
+public struct ServerFaults: Sendable, Equatable {
+    /// 500 `api_error`, decided before the limits (costs nothing against them).
+    public var serverError: Double
+    /// Streams only: `event: error` (`overloaded_error`) after a uniformly drawn output token;
+    /// the stream ends without `message_stop`.
+    public var streamError: Double
+    /// The connection is reset (TCP RST) when the response would start (at the first token).
+    public var connectionReset: Double
+    /// The response pauses for `stallDuration`: before a non-streaming response, after a
+    /// stream's first text delta.
+    public var stall: Double
+    public var stallDuration: Double
+
+    public init(serverError: Double = 0, streamError: Double = 0, connectionReset: Double = 0, stall: Double = 0,
+                stallDuration: Double = 30) {
+        self.serverError = serverError; self.streamError = streamError; self.connectionReset = connectionReset
+        self.stall = stall; self.stallDuration = stallDuration
+    }
+
+    /// Whether any fault can happen.
+    public var isEmpty: Bool { serverError == 0 && streamError == 0 && connectionReset == 0 && stall == 0 }
+}
+
+/// A period during which the whole server stops answering (an incident): a request that
+/// reaches it between `start` and `start + duration` is held, unanswered, and decided when the
+/// window ends. Responses already being generated carry on.
+public struct StallWindow: Sendable, Equatable {
+    /// Seconds from the start of the run.
+    public var start: Double
+    public var duration: Double
+    public init(start: Double, duration: Double) { self.start = start; self.duration = duration }
+    public var end: Double { start + duration }
+}
+
 /// Server latency and fault model.
 public struct ServerModel: Sendable, Equatable {
     /// Time to first token, seconds (before the prefill term).
@@ -142,12 +179,25 @@ public struct ServerModel: Sendable, Equatable {
     /// Time to answer a 429 or 529.
     public var rejectLatency: Double
     public var overload: OverloadModel
+    /// 500s, resets, pauses and broken streams.
+    public var faults: ServerFaults
+    /// Server-wide stalls, in increasing order of `start`, not overlapping.
+    public var stalls: [StallWindow]
     public init(ttft: Sampled = Sampled(.lognormal(mu: -0.5108256237659907, sigma: 0.4)),
                 outputTokensPerSecond: Double = 60, prefillTokensPerSecond: Double? = nil,
-                rejectLatency: Double = 0.05, overload: OverloadModel = OverloadModel()) {
+                rejectLatency: Double = 0.05, overload: OverloadModel = OverloadModel(),
+                faults: ServerFaults = ServerFaults(), stalls: [StallWindow] = []) {
         self.ttft = ttft; self.outputTokensPerSecond = outputTokensPerSecond
         self.prefillTokensPerSecond = prefillTokensPerSecond; self.rejectLatency = rejectLatency
-        self.overload = overload
+        self.overload = overload; self.faults = faults; self.stalls = stalls
+    }
+
+    /// When a request that reaches the server at `t` is decided: `t`, or the end of the stall
+    /// window that holds it.
+    public func decisionTime(arrivingAt t: Double) -> Double {
+        var t = t
+        for w in stalls where w.start <= t && t < w.end { t = w.end }
+        return t
     }
 }
 

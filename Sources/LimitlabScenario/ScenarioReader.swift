@@ -324,7 +324,7 @@ struct ScenarioReader {
 
     private func server(_ f: Field) -> ServerModel? {
         guard let m = MappingReader(f, expected: "a mapping of server settings", diag: diag) else { return nil }
-        m.checkKeys(["ttft", "output_rate", "prefill_rate", "reject_latency", "overload"])
+        m.checkKeys(["ttft", "output_rate", "prefill_rate", "reject_latency", "overload", "faults", "stalls"])
         var ok = true
         var s = ServerModel()
         if let f = m["ttft"] {
@@ -342,7 +342,67 @@ struct ScenarioReader {
         if let f = m["overload"] {
             if let v = overload(f) { s.overload = v } else { ok = false }
         }
+        if let f = m["faults"] {
+            if let v = faults(f) { s.faults = v } else { ok = false }
+        }
+        if let f = m["stalls"] {
+            if let v = stalls(f) { s.stalls = v } else { ok = false }
+        }
         return ok ? s : nil
+    }
+
+    /// `server.faults`: per-request probabilities of 500s, resets, pauses and broken streams.
+    func faults(_ f: Field) -> ServerFaults? {
+        guard let m = MappingReader(f, expected: "a mapping of fault probabilities", diag: diag) else { return nil }
+        m.checkKeys(["server_error", "stream_error", "connection_reset", "stall", "stall_duration"])
+        var x = ServerFaults()
+        var ok = true
+        func probability(_ key: String, _ path: WritableKeyPath<ServerFaults, Double>) {
+            guard let f = m[key] else { return }
+            if let v = diag.number(f, .unit) { x[keyPath: path] = v } else { ok = false }
+        }
+        probability("server_error", \.serverError)
+        probability("stream_error", \.streamError)
+        probability("connection_reset", \.connectionReset)
+        probability("stall", \.stall)
+        if let f = m["stall_duration"] {
+            if let v = diag.duration(f, .nonNegative) { x.stallDuration = v } else { ok = false }
+        }
+        return ok ? x : nil
+    }
+
+    /// `server.stalls`: a list of `{at: 2m, duration: 30s}` windows in increasing order.
+    private func stalls(_ f: Field) -> [StallWindow]? {
+        guard let items = diag.list(f, expected: "a list of stall windows like {at: 2m, duration: 30s}") else {
+            return nil
+        }
+        var ok = true
+        var windows: [StallWindow] = []
+        for item in items {
+            guard let m = MappingReader(item, expected: "a stall window like {at: 2m, duration: 30s}", diag: diag) else {
+                ok = false
+                continue
+            }
+            m.checkKeys(["at", "duration"])
+            guard let af = m.require("at"), let df = m.require("duration") else { ok = false; continue }
+            guard let at = diag.duration(af, .nonNegative), let d = diag.duration(df, .positive) else {
+                ok = false
+                continue
+            }
+            if let last = windows.last, at < last.end {
+                diag.report(af.mark, af.path, "expected a start at or after the previous window's end ("
+                            + "\(Self.seconds(last.end))), found \(Found.describe(af.node)); list windows in order, "
+                            + "without overlap")
+                ok = false
+                continue
+            }
+            windows.append(StallWindow(start: at, duration: d))
+        }
+        return ok ? windows : nil
+    }
+
+    private static func seconds(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? "\(Int(v))s" : "\(v)s"
     }
 
     private func overload(_ f: Field) -> OverloadModel? {
