@@ -47,9 +47,17 @@ let package = Package(
         .target(
             name: "LimitlabStrategies", dependencies: ["LimitlabCore", "LimitlabStats"],
             swiftSettings: strict),
-        // Arrival/workload generation and the discrete-event simulator.
+        // Arrival generation and the draws of scenario quantities (simulator, mock, live runner).
+        .target(name: "LimitlabWorkload", dependencies: ["LimitlabCore", "LimitlabStats"], swiftSettings: strict),
+        // The one organisation server: limits, prompt cache, latency, faults. Pure; the simulator
+        // and the mock both call it.
         .target(
-            name: "LimitlabSim", dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies"],
+            name: "LimitlabServer", dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabWorkload"],
+            swiftSettings: strict),
+        // The discrete-event simulator: the client strategies against the server in virtual time.
+        .target(
+            name: "LimitlabSim",
+            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies", "LimitlabWorkload", "LimitlabServer"],
             swiftSettings: strict),
         // Summaries, report.json, event CSV, terminal tables.
         .target(
@@ -60,24 +68,25 @@ let package = Package(
         .target(
             name: "LimitlabMock",
             dependencies: [
-                "LimitlabCore", "LimitlabStats", "LimitlabScenario", "LimitlabSim",
+                "LimitlabCore", "LimitlabStats", "LimitlabScenario", "LimitlabServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
         // The live runner: open-loop load over libcurl's multi interface, driving the same strategy objects.
         .target(
             name: "LimitlabLive",
-            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies", "LimitlabSim", "CCurl"],
+            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies", "LimitlabWorkload", "CCurl"],
             swiftSettings: strict),
         // The shared quota store in Redis (hiredis): worker processes share one limiter.
         .target(name: "LimitlabRedis", dependencies: ["LimitlabCore", "CHiredis"], swiftSettings: strict),
         .executableTarget(
             name: "limitlab",
             dependencies: [
-                "LimitlabLive", "LimitlabRedis",
+                "LimitlabLive", "LimitlabRedis", "LimitlabWorkload",
                 "LimitlabCore", "LimitlabScenario", "LimitlabSim", "LimitlabReport", "LimitlabStats", "LimitlabStrategies",
                 "LimitlabMock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -85,7 +94,8 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "limitlab-bench",
-            dependencies: ["LimitlabCore", "LimitlabSim", "LimitlabReport", "LimitlabStrategies", "LimitlabLive"],
+            dependencies: ["LimitlabCore", "LimitlabSim", "LimitlabReport", "LimitlabStrategies", "LimitlabLive",
+                           "LimitlabWorkload"],
             path: "Sources/limitlab-bench",
             swiftSettings: strict),
 
@@ -97,13 +107,15 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LimitlabSimTests",
-            dependencies: ["LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabReport"]),
+            dependencies: ["LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabReport", "LimitlabWorkload",
+                           "LimitlabServer"]),
         .testTarget(name: "LimitlabRedisTests", dependencies: ["LimitlabRedis", "LimitlabCore"]),
         .testTarget(name: "CBridgeTests", dependencies: ["CCurl", "CGSL"]),
         .testTarget(name: "LimitlabMockTests", dependencies: ["LimitlabMock", "LimitlabCore", "CCurl"]),
         .testTarget(
             name: "LimitlabLiveTests",
             dependencies: ["LimitlabLive", "LimitlabMock", "LimitlabCore", "LimitlabSim", "LimitlabReport", "LimitlabScenario",
+                           "LimitlabWorkload", "LimitlabServer",
                            "LimitlabStats", "LimitlabStrategies"]),
         .testTarget(
             name: "LimitlabReportTests",

@@ -1,6 +1,6 @@
 public import LimitlabCore
 import Foundation
-import LimitlabSim
+import LimitlabWorkload
 import LimitlabStrategies
 internal import CCurl
 

@@ -1,5 +1,6 @@
 import Foundation
 import LimitlabCore
+import LimitlabServer
 import NIOCore
 
 /// One organisation's Message Batches (anthropic-api.md §6): the batches themselves, the batch
@@ -227,7 +228,7 @@ final class BatchStore: @unchecked Sendable {
         }
         let output = Swift.min(defaultOutputTokens, request.maxTokens)
         let stopReason = defaultOutputTokens > request.maxTokens ? "max_tokens" : "end_turn"
-        let usage = Usage(input: request.promptTokens, cacheCreation5m: 0, cacheCreation1h: 0, cacheRead: 0,
+        let usage = TokenUsage(input: request.promptTokens, cacheCreation5m: 0, cacheCreation1h: 0, cacheRead: 0,
                           output: output)
         var buffer = ByteBufferAllocator().buffer(capacity: 512 + 4 * output)
         Bodies.message(into: &buffer, id: ids.make(prefix: "msg_01"), model: request.model, usage: usage,

@@ -1,4 +1,5 @@
 import LimitlabCore
+import LimitlabServer
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -243,63 +244,51 @@ final class MockHTTPHandler: ChannelInboundHandler {
         let outcome = org.decide(request, modelClass: modelClass, outputTokens: outputTokens, config: core.config,
                                  now: core.modelTime)
         inFlightOrg = org
-        let reject = core.config.server.rejectLatency
+        // Every reply is written at the model times the server decided: this handler only frames them.
         switch outcome {
-        case .overloaded(let snap):
-            org.count(endpoint: endpoint, modelClass: modelClass, status: 529)
-            let headers = rateLimitHeaders(jsonHeaders(requestId, org), snap)
-            later(context, after: reject) { [self] in
-                send(context, HTTPResponseStatus(statusCode: 529, reasonPhrase: "Overloaded"), headers,
-                     #"{"type":"error","error":{"details":null,"type":"overloaded_error","message":"Overloaded"},"request_id":"\#(requestId)"}"#,
-                     keepAlive: keepAlive)
-            }
-        case .serverError(let snap):
-            org.count(endpoint: endpoint, modelClass: modelClass, status: 500)
-            let headers = rateLimitHeaders(jsonHeaders(requestId, org), snap)
-            later(context, after: reject) { [self] in
-                send(context, .internalServerError, headers,
-                     Bodies.error(type: "api_error", message: "Internal server error", requestId: requestId),
-                     keepAlive: keepAlive)
-            }
-        case .spendCap(let snap):
-            org.count(endpoint: endpoint, modelClass: modelClass, status: 429)
-            let headers = rateLimitHeaders(jsonHeaders(requestId, org), snap)
-            later(context, after: reject) { [self] in
-                send(context, .tooManyRequests, headers,
-                     Bodies.error(type: "rate_limit_error", message: Bodies.spendCapMessage, requestId: requestId,
-                                  errorCode: "enforced_spend_limit_reached"),
-                     keepAlive: keepAlive)
-            }
-        case .rateLimited(let decision, let config):
-            org.count(endpoint: endpoint, modelClass: modelClass, status: 429)
+        case .refused(let reply, let config):
+            org.count(endpoint: endpoint, modelClass: modelClass, status: Int(reply.status))
             var headers = jsonHeaders(requestId, org)
-            headers.add(name: "retry-after", value: String(decision.retryAfter ?? 1))
-            headers.add(name: "x-should-retry", value: "true")
-            if let snap = decision.snapshot { headers = rateLimitHeaders(headers, snap) }
-            let message = Bodies.rateLimitMessage(org: org.org.id, model: request.model, refusedBy: decision.refusedBy,
-                                                  config: config)
-            later(context, after: reject) { [self] in
-                send(context, .tooManyRequests, headers,
-                     Bodies.error(type: "rate_limit_error", message: message, requestId: requestId), keepAlive: keepAlive)
+            let status: HTTPResponseStatus
+            let body: String
+            switch reply.kind {
+            case .overloaded:
+                status = HTTPResponseStatus(statusCode: 529, reasonPhrase: "Overloaded")
+                body = #"{"type":"error","error":{"details":null,"type":"overloaded_error","message":"Overloaded"},"request_id":"\#(requestId)"}"#
+            case .serverError:
+                status = .internalServerError
+                body = Bodies.error(type: "api_error", message: "Internal server error", requestId: requestId)
+            case .spendCap:
+                status = .tooManyRequests
+                body = Bodies.error(type: "rate_limit_error", message: Bodies.spendCapMessage, requestId: requestId,
+                                    errorCode: "enforced_spend_limit_reached")
+            case .rateLimited, .admitted:
+                status = .tooManyRequests
+                headers.add(name: "retry-after", value: String(reply.retryAfter ?? 1))
+                headers.add(name: "x-should-retry", value: "true")
+                body = Bodies.error(type: "rate_limit_error",
+                                    message: Bodies.rateLimitMessage(org: org.org.id, model: request.model,
+                                                                     refusedBy: reply.refusedBy, config: config),
+                                    requestId: requestId)
             }
-        case .admitted(let plan):
+            if let snap = reply.snapshot { headers = rateLimitHeaders(headers, snap) }
+            at(context, reply.completion) { [self] in send(context, status, headers, body, keepAlive: keepAlive) }
+        case .admitted(let reply):
             org.count(endpoint: endpoint, modelClass: modelClass, status: 200)
             let job = ResponseJob(requestId: requestId, messageId: ids.make(prefix: "msg_01"), model: request.model,
-                                  org: org, plan: plan, keepAlive: keepAlive,
+                                  org: org, reply: reply, keepAlive: keepAlive,
                                   rate: core.config.server.outputTokensPerSecond > 0
                                       ? core.config.server.outputTokensPerSecond : .infinity)
-            if case .reset = plan.fault {
-                at(context, plan.firstToken) { [self] in reset(context) }
+            if case .reset = reply.fault {
+                at(context, reply.completion) { [self] in reset(context) }
             } else if request.stream {
-                at(context, plan.firstToken) { [self] in streamStep(context, job) }
+                at(context, reply.firstToken) { [self] in streamStep(context, job) }
             } else {
-                var t = plan.end
-                if case .stall(let s) = plan.fault { t += s }
-                at(context, t) { [self] in
-                    var b = context.channel.allocator.buffer(capacity: 512 + 4 * plan.usage.output)
-                    Bodies.message(into: &b, id: job.messageId, model: job.model, usage: plan.usage,
-                                   stopReason: plan.stopReason)
-                    send(context, .ok, rateLimitHeaders(jsonHeaders(requestId, org), plan.snapshot), b,
+                at(context, reply.completion) { [self] in
+                    var b = context.channel.allocator.buffer(capacity: 512 + 4 * reply.usage.output)
+                    Bodies.message(into: &b, id: job.messageId, model: job.model, usage: reply.usage,
+                                   stopReason: reply.stopReason)
+                    send(context, .ok, rateLimitHeaders(jsonHeaders(requestId, org), reply.snapshot!), b,
                          keepAlive: keepAlive)
                 }
             }
@@ -451,23 +440,23 @@ final class MockHTTPHandler: ChannelInboundHandler {
         let messageId: String
         let model: String
         let org: OrgState
-        let plan: AdmittedPlan
+        let reply: ServerReply
         let keepAlive: Bool
         let rate: Double
         var started = false
         var sent = 0
-        /// Seconds the timeline has been pushed back by a stall.
-        var shift = 0.0
     }
 
-    /// At most one write per 20 ms per stream: ~50 writes/s whatever the output rate.
+    /// At most one write per 20 ms per stream (~50 writes/s whatever the output rate), except
+    /// that the last write (end or error event) goes out exactly when the server decided.
     private static let minWriteInterval = 0.02
 
     private func streamStep(_ context: ChannelHandlerContext, _ jobIn: ResponseJob) {
         guard !closed else { return }
         var job = jobIn
-        let plan = job.plan
-        let total = plan.usage.output
+        let reply = job.reply
+        // Tokens the stream sends in all: every output token, or those before the error event.
+        let total = reply.usage.output
         let now = core.modelTime()
         var b = context.channel.allocator.buffer(capacity: 256)
         if !job.started {
@@ -478,49 +467,44 @@ final class MockHTTPHandler: ChannelInboundHandler {
             headers.add(name: "request-id", value: job.requestId)
             headers.add(name: "anthropic-organization-id", value: job.org.org.id)
             if !job.keepAlive { headers.add(name: "connection", value: "close") }
-            headers = rateLimitHeaders(headers, plan.snapshot)
+            headers = rateLimitHeaders(headers, reply.snapshot!)
             context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .ok, headers: headers))),
                           promise: nil)
-            Bodies.streamPreamble(into: &b, id: job.messageId, model: job.model, usage: plan.usage)
+            Bodies.streamPreamble(into: &b, id: job.messageId, model: job.model, usage: reply.usage)
         }
-        // Token k (0-based) is due at firstToken + shift + k / rate.
-        let elapsed = now - plan.firstToken - job.shift
-        let progressed = (elapsed * job.rate).rounded(.down)
-        let produced = progressed.isFinite ? Int(Swift.min(Double(total), Swift.max(0, progressed))) : total
-        var due = total == 0 ? 0 : Swift.min(total, produced + 1)
-        var failAfter: Int?
-        if case .streamError(let n) = plan.fault, due >= n {
-            failAfter = n
-            due = n
+        // The last write is due at the completion; tokens before it at their paced times.
+        // 1 ns of slack: timers fire at whole nanoseconds of model time, never early.
+        let last = now + 1e-9 >= reply.completion
+        var due = total
+        if !last {
+            due = total == 0 ? 0 : 1
+            while due < total && reply.tokenDue(due, rate: job.rate) <= now + 1e-9 { due += 1 }
         }
         if due > job.sent {
             Bodies.delta(into: &b, tokens: job.sent..<due)
             job.sent = due
         }
-        if let n = failAfter, job.sent >= n {
-            Bodies.streamError(into: &b, requestId: job.requestId)
-            context.write(Self.wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
-            // The stream ends without message_stop and the connection is closed.
-            context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
+        if last {
+            if case .streamError = reply.fault {
+                Bodies.streamError(into: &b, requestId: job.requestId)
+                context.write(Self.wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
+                // The stream ends without message_stop and the connection is closed.
+                context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                    context.close(promise: nil)
+                }
+                pending = nil
+                releaseInFlight()
+                return
             }
-            pending = nil
-            releaseInFlight()
-            return
-        }
-        if job.sent >= total {
-            Bodies.streamEnd(into: &b, usage: plan.usage, stopReason: plan.stopReason)
+            Bodies.streamEnd(into: &b, usage: reply.usage, stopReason: reply.stopReason)
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
             pending = nil
             finishResponse(context, keepAlive: job.keepAlive)
             return
         }
         context.writeAndFlush(Self.wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
-        if case .stall(let s) = plan.fault, job.shift == 0 {
-            job.shift = s
-        }
-        let nextDue = plan.firstToken + job.shift + Double(job.sent) / job.rate
-        let next = Swift.max(now + Self.minWriteInterval, nextDue)
+        let nextDue = job.sent < total ? reply.tokenDue(job.sent, rate: job.rate) : reply.completion
+        let next = Swift.min(Swift.max(now + Self.minWriteInterval, nextDue), reply.completion)
         let captured = job
         at(context, next) { [self] in streamStep(context, captured) }
     }

@@ -7,9 +7,14 @@ public struct MockConfig: Sendable, Equatable {
     /// Organisations, each with its own buckets and prompt cache. A request's `x-api-key`
     /// selects the organisation that lists it, else the one with `acceptsAnyKey`, else 401.
     public var organizations: [MockOrganization]
-    /// Latency and 529 model, the same type (and YAML vocabulary) as a scenario's `server`.
+    /// Latency, 529, fault and stall model: the same type (and YAML vocabulary) as a
+    /// scenario's `server`, decided by the same `OrganizationServer` as in the simulator.
     public var server: ServerModel
-    public var faults: MockFaults
+    /// The server's faults (`server.faults`; the config file also accepts them at top level).
+    public var faults: ServerFaults {
+        get { server.faults }
+        set { server.faults = newValue }
+    }
     public var cache: MockCacheSettings
     /// Seeds the latency and fault draws (one stream per organisation, named as the simulator's).
     public var seed: UInt64
@@ -21,10 +26,11 @@ public struct MockConfig: Sendable, Equatable {
     /// Message Batches: processing pace, expiry window and limit overrides.
     public var batches: MockBatchSettings
 
-    public init(organizations: [MockOrganization], server: ServerModel = ServerModel(), faults: MockFaults = MockFaults(),
+    public init(organizations: [MockOrganization], server: ServerModel = ServerModel(), faults: ServerFaults? = nil,
                 cache: MockCacheSettings = MockCacheSettings(), seed: UInt64 = 1, maxBodyBytes: Int = 32 * 1024 * 1024,
                 defaultOutputTokens: Int = 64, batches: MockBatchSettings = MockBatchSettings()) {
-        self.organizations = organizations; self.server = server; self.faults = faults; self.cache = cache
+        self.organizations = organizations; self.server = server; self.cache = cache
+        if let faults { self.server.faults = faults }
         self.seed = seed; self.maxBodyBytes = maxBodyBytes; self.defaultOutputTokens = defaultOutputTokens
         self.batches = batches
     }
@@ -138,27 +144,8 @@ public struct MockLimitOverride: Sendable, Equatable {
     }
 }
 
-/// Injected faults besides 529s (which are `server.overload`). Probabilities are per request
-/// and drawn independently.
-public struct MockFaults: Sendable, Equatable {
-    /// 500 `api_error`, decided before the limits (costs nothing against them).
-    public var serverError: Double
-    /// Streams only: `event: error` (`overloaded_error`) after a uniformly drawn output token,
-    /// then the response ends and the connection closes without `message_stop`.
-    public var streamError: Double
-    /// The connection is reset (TCP RST) when the response would start.
-    public var connectionReset: Double
-    /// The response pauses for `stallDuration`: before it starts (non-streaming) or after the
-    /// first text delta (streaming).
-    public var stall: Double
-    public var stallDuration: Double
-
-    public init(serverError: Double = 0, streamError: Double = 0, connectionReset: Double = 0, stall: Double = 0,
-                stallDuration: Double = 30) {
-        self.serverError = serverError; self.streamError = streamError; self.connectionReset = connectionReset
-        self.stall = stall; self.stallDuration = stallDuration
-    }
-}
+/// The mock's name for the server's faults (`server.faults`).
+public typealias MockFaults = ServerFaults
 
 /// Message Batches behaviour (`batches:` in YAML). Each batch is worked through at its own
 /// pace from its creation; the limits apply to every organisation.

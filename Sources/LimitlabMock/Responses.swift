@@ -1,4 +1,5 @@
 import LimitlabCore
+import LimitlabServer
 import NIOCore
 
 // Response bodies in the real API's shapes (anthropic-api.md §4.2, §5.3, §5.4), written by
@@ -15,7 +16,7 @@ enum Bodies {
 
     /// The usage object, written piece by piece: building it as one interpolated String cost
     /// ~7 % of a non-streaming reply's instructions.
-    static func usage(into b: inout ByteBuffer, _ u: Usage, outputTokens: Int, serviceTier: Bool) {
+    static func usage(into b: inout ByteBuffer, _ u: TokenUsage, outputTokens: Int, serviceTier: Bool) {
         b.writeStaticString(#"{"input_tokens":"#)
         b.writeString(String(u.input))
         b.writeStaticString(#","cache_creation_input_tokens":"#)
@@ -37,7 +38,7 @@ enum Bodies {
     }
 
     /// The non-streaming Message.
-    static func message(into buffer: inout ByteBuffer, id: String, model: String, usage u: Usage, stopReason: String) {
+    static func message(into buffer: inout ByteBuffer, id: String, model: String, usage u: TokenUsage, stopReason: String) {
         buffer.writeStaticString(#"{"id":""#)
         buffer.writeString(id)
         buffer.writeStaticString(#"","type":"message","role":"assistant","model":"#)
@@ -60,7 +61,7 @@ enum Bodies {
     // MARK: Server-sent events
 
     /// message_start, content_block_start and ping: what a stream opens with.
-    static func streamPreamble(into b: inout ByteBuffer, id: String, model: String, usage u: Usage) {
+    static func streamPreamble(into b: inout ByteBuffer, id: String, model: String, usage u: TokenUsage) {
         b.writeString("event: message_start\ndata: " + #"{"type":"message_start","message":{"id":"\#(id)","type":"message","#
                       + #""role":"assistant","model":"# + JSONText.quoted(model)
                       + #","content":[],"stop_reason":null,"stop_sequence":null,"usage":"#)
@@ -79,7 +80,7 @@ enum Bodies {
     }
 
     /// content_block_stop, message_delta (cumulative usage) and message_stop.
-    static func streamEnd(into b: inout ByteBuffer, usage u: Usage, stopReason: String) {
+    static func streamEnd(into b: inout ByteBuffer, usage u: TokenUsage, stopReason: String) {
         b.writeString("event: content_block_stop\ndata: " + #"{"type":"content_block_stop","index":0}"# + "\n\n")
         b.writeString("event: message_delta\ndata: " + #"{"type":"message_delta","delta":{"stop_reason":"\#(stopReason)","#
                       + #""stop_sequence":null},"usage":"#)

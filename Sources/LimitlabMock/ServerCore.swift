@@ -29,14 +29,19 @@ final class ServerCore: @unchecked Sendable {
     private let lock = NSLock()
     private var unattributed: [OrgState.CounterKey: Int] = [:]
 
-    init(config: MockConfig, catalog: TierCatalog) {
+    /// Where model time comes from: the monotonic clock (a served mock), or a virtual clock
+    /// (`VirtualTimeMock`). Model time 0 is `start`.
+    let clock: ModelClockSource
+
+    init(config: MockConfig, catalog: TierCatalog, clock: ModelClockSource = .monotonic()) {
+        self.clock = clock
         self.config = config
         self.catalog = catalog
         var orgs: [OrgState] = []
         var keys: [String: OrgState] = [:]
         var any: OrgState?
         for (i, o) in config.organizations.enumerated() {
-            let state = OrgState(index: i, org: o, seed: config.seed, catalog: catalog)
+            let state = OrgState(index: i, org: o, config: config, catalog: catalog)
             orgs.append(state)
             for k in o.keys where keys[k] == nil { keys[k] = state }
             if o.acceptsAnyKey && any == nil { any = state }
@@ -47,8 +52,8 @@ final class ServerCore: @unchecked Sendable {
         }
         keyToOrg = keys
         anyKeyOrg = any
-        start = NIODeadline.now()
-        let wall = Date().timeIntervalSince1970
+        start = clock.start
+        let wall = clock.epoch
         epoch = wall
         batchStores = orgs.map { BatchStore(org: $0, config: config, catalog: catalog, epoch: wall) }
 
@@ -76,7 +81,7 @@ final class ServerCore: @unchecked Sendable {
 
     /// Seconds since the server started.
     func modelTime() -> Double {
-        Double(NIODeadline.now().uptimeNanoseconds &- start.uptimeNanoseconds) / 1e9
+        clock.modelTime()
     }
 
     /// The monotonic deadline of a model time (clamped: a non-finite or absurd time from a
@@ -168,5 +173,28 @@ final class ServerCore: @unchecked Sendable {
         out += "# HELP limitlab_mock_cache_entries Prompt-cache prefixes held.\n# TYPE limitlab_mock_cache_entries gauge\n"
         for (org, s) in samples { out += "limitlab_mock_cache_entries{org=\"\(esc(org))\"} \(s.cacheEntries)\n" }
         return out
+    }
+}
+
+/// The mock's source of model time (seconds since `start`) and of the Unix time of model
+/// time 0 (`epoch`, for the RFC 3339 resets in headers).
+struct ModelClockSource: @unchecked Sendable {
+    let start: NIODeadline
+    let epoch: Double
+    private let now: () -> Double
+
+    init(start: NIODeadline, epoch: Double, now: @escaping () -> Double) {
+        self.start = start; self.epoch = epoch; self.now = now
+    }
+
+    /// Seconds since `start`.
+    func modelTime() -> Double { now() }
+
+    /// The monotonic clock, from now.
+    static func monotonic() -> ModelClockSource {
+        let start = NIODeadline.now()
+        return ModelClockSource(start: start, epoch: Date().timeIntervalSince1970) {
+            Double(NIODeadline.now().uptimeNanoseconds &- start.uptimeNanoseconds) / 1e9
+        }
     }
 }

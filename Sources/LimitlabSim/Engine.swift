@@ -1,93 +1,6 @@
 public import LimitlabCore
+import LimitlabServer
 import LimitlabStats
-
-/// Server-side state of one simulated organisation: its limits, prompt cache and latency model.
-/// The limits are the shared `LimitModel`; the mock server drives the same type.
-struct SimulatedServer {
-    var limits: LimitModel
-    let model: ServerModel
-    let cache: CacheSpec?
-    let random: RandomSource
-    /// Per shared prefix: when the cached copy becomes readable and when it expires.
-    var prefixReadyAt: [Double]
-    var prefixExpiresAt: [Double]
-    var inFlight = 0
-
-    init(scenario: Scenario, limits config: LimitConfig, random: RandomSource) {
-        limits = LimitModel(config, at: 0)
-        model = scenario.server
-        cache = scenario.workload.cache
-        self.random = random
-        let n = Swift.max(1, scenario.workload.cache?.prefixes ?? 1)
-        prefixReadyAt = Array(repeating: .infinity, count: n)
-        prefixExpiresAt = Array(repeating: -.infinity, count: n)
-    }
-}
-
-/// The result of one attempt as the simulated server decides it at send time.
-struct SimAttempt {
-    var status: UInt16
-    var error: ErrorKind
-    var firstToken: Double
-    var completed: Double
-    var retryAfter: Int?
-    var refusedBy: LimitDimensions
-    var snapshot: RateLimitSnapshot?
-    var cacheCreation: Int32
-    var cacheRead: Int32
-}
-
-extension SimulatedServer {
-    /// Decides an attempt sent at `now`: overload, then the limits, then latency.
-    /// A 529 is decided before the limits and costs nothing against them.
-    mutating func handle(stream: ArrivalStream, request r: Int, now: Double, headers: Bool) -> SimAttempt {
-        let p = model.overload.probability(inFlight: inFlight)
-        if p > 0 && random.uniform() < p {
-            return SimAttempt(status: 529, error: .overloaded, firstToken: .nan, completed: now + model.rejectLatency,
-                              retryAfter: nil, refusedBy: [], snapshot: headers ? limits.snapshot(at: now) : nil,
-                              cacheCreation: 0, cacheRead: 0)
-        }
-        let input = Int(stream.inputTokens[r])
-        let prefix = Int(stream.prefixTokens[r])
-        let pid = Int(stream.prefixId[r])
-        var creation = 0, read = 0
-        if prefix > 0 {
-            if pid < 0 {
-                read = prefix
-            } else if prefixReadyAt[pid] <= now && now < prefixExpiresAt[pid] {
-                read = prefix
-            } else {
-                creation = prefix
-            }
-        }
-        let cost = RequestCost(inputTokens: input - creation - read, cacheCreationTokens: creation,
-                               cacheReadTokens: read, maxTokens: Int(stream.maxTokens[r]))
-        let decision = limits.admit(cost, at: now, withSnapshot: headers)
-        guard decision.admitted else {
-            return SimAttempt(status: 429, error: .rateLimited, firstToken: .nan, completed: now + model.rejectLatency,
-                              retryAfter: decision.retryAfter, refusedBy: decision.refusedBy,
-                              snapshot: decision.snapshot, cacheCreation: 0, cacheRead: 0)
-        }
-        var ttft = random.draw(model.ttft)
-        if let prefill = model.prefillTokensPerSecond, prefill > 0 {
-            ttft += Double(input - read) / prefill
-        }
-        let firstToken = now + Swift.max(0, ttft)
-        let output = Int(stream.outputTokens[r])
-        let end = firstToken + Double(Swift.max(0, output - 1)) / model.outputTokensPerSecond
-        limits.scheduleOutput(tokens: output, maxTokens: cost.maxTokens, from: firstToken, to: end)
-        if prefix > 0 && pid >= 0, let cache {
-            if creation > 0 && !(prefixReadyAt[pid] <= firstToken && firstToken < prefixExpiresAt[pid]) {
-                prefixReadyAt[pid] = firstToken
-            }
-            // A write or a read (re)starts the TTL from when the prefix was processed.
-            prefixExpiresAt[pid] = Swift.max(prefixExpiresAt[pid], firstToken + cache.ttl)
-        }
-        return SimAttempt(status: 200, error: .none, firstToken: firstToken, completed: end, retryAfter: nil,
-                          refusedBy: [], snapshot: decision.snapshot,
-                          cacheCreation: Int32(creation), cacheRead: Int32(read))
-    }
-}
 
 /// A discrete-event simulation of one strategy against one organisation's limits, in virtual
 /// time. Deterministic: the same stream, strategy state and seed give the same log.
@@ -111,8 +24,29 @@ public enum Engine {
                                               sampleEvery: Double? = nil) -> RunLog {
         // One organisation per API key, each with its own buckets, prompt cache and fault stream.
         var servers = scenario.limits.keyConfigs.enumerated().map { i, config in
-            SimulatedServer(scenario: scenario, limits: config,
-                            random: RandomSource(seed: scenario.seed, stream: i == 0 ? "server" : "server[\(i)]"))
+            OrganizationServer(classes: [config], model: scenario.server,
+                               minCacheableTokens: (scenario.workload.cache ?? CacheSpec(share: 0)).minCacheableTokens,
+                               random: RandomSource(seed: scenario.seed, stream: i == 0 ? "server" : "server[\(i)]"))
+        }
+        let cache = scenario.workload.cache
+        let stream = stream
+        let streaming = scenario.workload.stream
+        // One reusable breakpoint: the workload's requests have at most one cached prefix.
+        var breakpoint = [PromptBreakpoint(key: 0, tokens: 0, ttl: cache?.ttl ?? 300, longTTL: (cache?.ttl ?? 0) >= 3600)]
+        /// The server's view of request `r`.
+        func serverRequest(_ r: Int) -> ServerRequest {
+            let prefix = Int(stream.prefixTokens[r])
+            var request = ServerRequest(promptTokens: Int(stream.inputTokens[r]), maxTokens: Int(stream.maxTokens[r]),
+                                        wantedOutputTokens: Int(stream.outputTokens[r]), stream: streaming)
+            if prefix > 0 {
+                // A prefix is its content: a workload prefix id, or (trace rows that recorded a
+                // cache read, id −1) the recorded length, as the live runner's bodies make them.
+                let id = Int(stream.prefixId[r])
+                breakpoint[0].key = id >= 0 ? UInt64(id) : 0x8000_0000_0000_0000 | UInt64(prefix)
+                breakpoint[0].tokens = prefix
+                request.breakpoints = breakpoint
+            }
+            return request
         }
         var log = RunLog(requests: stream.count)
         var completions = MinHeap<Completion>()
@@ -126,10 +60,10 @@ public enum Engine {
         var nextSample = 0.0
         func sampleBuckets(upTo t: Double) {
             while nextSample <= t {
-                servers[0].limits.advance(to: nextSample)
-                log.bucketRequests.append(Float(servers[0].limits.requests.level))
-                log.bucketInputTokens.append(Float(servers[0].limits.input.level))
-                log.bucketOutputTokens.append(Float(servers[0].limits.output.level))
+                let levels = servers[0].bucketLevels(at: nextSample)
+                log.bucketRequests.append(Float(levels.requests))
+                log.bucketInputTokens.append(Float(levels.input))
+                log.bucketOutputTokens.append(Float(levels.output))
                 nextSample += interval
             }
         }
@@ -151,19 +85,18 @@ public enum Engine {
                     }
                     let a = log.beginAttempt(request: id, readyAt: readyAt, sentAt: now, key: k,
                                              viaFallback: strategy.viaFallback(id))
-                    let result = servers[k].handle(stream: stream, request: r, now: now, headers: wantsHeaders)
+                    let reply = servers[k].decide(serverRequest(r), at: now, snapshot: wantsHeaders)
                     let ai = Int(a)
-                    log.status[ai] = result.status
-                    log.errorKind[ai] = result.error.rawValue
-                    log.refusedBy[ai] = result.refusedBy.rawValue
-                    log.firstTokenAt[ai] = result.firstToken
-                    log.completedAt[ai] = result.completed
-                    log.cacheCreationTokens[ai] = result.cacheCreation
-                    log.cacheReadTokens[ai] = result.cacheRead
-                    if let ra = result.retryAfter { log.retryAfter[ai] = Float(ra) }
-                    servers[k].inFlight += 1
-                    completions.push(Completion(time: result.completed, attempt: a,
-                                                retryAfter: Int32(result.retryAfter ?? -1), snapshot: result.snapshot))
+                    log.status[ai] = reply.status
+                    log.errorKind[ai] = reply.error.rawValue
+                    log.refusedBy[ai] = reply.refusedBy.rawValue
+                    log.firstTokenAt[ai] = reply.firstToken
+                    log.completedAt[ai] = reply.completion
+                    log.cacheCreationTokens[ai] = Int32(clamping: reply.usage.cacheCreation)
+                    log.cacheReadTokens[ai] = Int32(clamping: reply.usage.cacheRead)
+                    if let ra = reply.retryAfter { log.retryAfter[ai] = Float(ra) }
+                    completions.push(Completion(time: reply.completion, attempt: a,
+                                                retryAfter: Int32(reply.retryAfter ?? -1), snapshot: reply.snapshot))
                 case .giveUp(let id, let reason):
                     log.finish(request: Int(id), outcome: .failed, reason: reason.rawValue)
                 case .drop(let id, let reason):
@@ -201,18 +134,19 @@ public enum Engine {
                 while let c = completions.min, c.time <= now {
                     completions.pop()
                     let ai = Int(c.attempt)
-                    servers[Int(log.key[ai])].inFlight -= 1
+                    servers[Int(log.key[ai])].finished()
                     let r = Int(log.attemptRequest[ai])
                     let status = Int(log.status[ai])
                     let kind = ErrorKind(rawValue: log.errorKind[ai]) ?? .none
                     let outcome = AttemptOutcome(
                         status: status, error: kind,
                         retryAfter: c.retryAfter >= 0 ? Double(c.retryAfter) : nil,
-                        shouldRetry: status == 429 ? true : nil,
+                        // A limit refusal says `x-should-retry: true`; a spend-cap 429 says nothing.
+                        shouldRetry: status == 429 && c.retryAfter >= 0 ? true : nil,
                         refusedBy: LimitDimensions(rawValue: log.refusedBy[ai]),
                         rateLimits: c.snapshot,
                         inputTokens: Int(stream.inputTokens[r]),
-                        outputTokens: status == 200 ? Int(stream.outputTokens[r]) : 0,
+                        outputTokens: status == 200 && kind == .none ? Int(stream.outputTokens[r]) : 0,
                         sentAt: log.sentAt[ai], completedAt: c.time)
                     if outcome.succeeded { log.finish(request: r, outcome: .succeeded) }
                     strategy.finished(request(r), attempt: Int(log.attemptNumber[ai]), outcome: outcome, now: now)

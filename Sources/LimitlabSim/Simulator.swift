@@ -1,3 +1,4 @@
+import LimitlabWorkload
 public import LimitlabCore
 public import LimitlabStrategies
 

@@ -1,6 +1,7 @@
 // limitlab-bench: measured figures for the simulator (speed and memory per request).
 // Usage: limitlab-bench [--requests N[,N...]] [--strategy none|sdk-default] [--out DIR]
 import Foundation
+import LimitlabWorkload
 import LimitlabCore
 import LimitlabReport
 import LimitlabSim

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import LimitlabWorkload
 import LimitlabCore
 import LimitlabLive
 import LimitlabMock

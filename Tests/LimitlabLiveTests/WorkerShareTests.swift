@@ -1,3 +1,4 @@
+import LimitlabWorkload
 import LimitlabCore
 import LimitlabLive
 import LimitlabSim

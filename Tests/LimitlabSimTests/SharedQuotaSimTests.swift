@@ -1,4 +1,5 @@
 import Foundation
+import LimitlabWorkload
 import LimitlabCore
 import LimitlabReport
 import LimitlabSim

@@ -91,35 +91,6 @@ struct ArrivalSource {
     }
 }
 
-/// Draws of scenario quantities; the simulator and the mock server use these, so the same seed
-/// gives the same latencies in both.
-extension RandomSource {
-    /// One draw of a clamped distribution.
-    public func draw(_ s: Sampled) -> Double {
-        var v: Double
-        switch s.distribution {
-        case .constant(let c): v = c
-        case .uniform(let a, let b): v = a + (b - a) * uniform()
-        case .lognormal(let mu, let sigma): v = lognormal(zeta: mu, sigma: sigma)
-        case .exponential(let m): v = exponential(mean: m)
-        case .empirical(let values): v = values.isEmpty ? 0 : values[uniformInt(values.count)]
-        }
-        if let lo = s.min, v < lo { v = lo }
-        if let hi = s.max, v > hi { v = hi }
-        return v
-    }
-
-    /// A token count: integer draws for integer uniform ranges, otherwise rounded, at least `floor`.
-    public func drawTokens(_ s: Sampled, floor: Int) -> Int {
-        if case .uniform(let a, let b) = s.distribution, a == a.rounded(), b == b.rounded(), b >= a {
-            return Swift.max(floor, Int(a) + uniformInt(Int(b - a) + 1))
-        }
-        let v = draw(s).rounded()
-        guard v.isFinite else { return floor }
-        return Swift.max(floor, Int(Swift.min(v, 1e9)))
-    }
-}
-
 /// Builds a scenario's arrival stream: superposed sources, each with its own random stream,
 /// then the workload's token draws in arrival order. Gaps are never rescaled to hit an exact
 /// count; the realised rate is whatever the process produced.
@@ -153,6 +124,7 @@ public enum ArrivalGenerator {
             stream.reserveCapacity(Swift.min(limit, 50_000_000))
         }
         let cache = workload.cache
+        let sharedPrefix = cache.map { prefixTokens($0, workload) } ?? 0
         let maxTokens = workload.maxTokens
 
         while stream.count < limit, let head = heads.pop() {
@@ -166,7 +138,8 @@ public enum ArrivalGenerator {
                     prefix = Swift.min(read, r.inputTokens)
                     prefixId = -1
                 } else if let cache {
-                    (prefix, prefixId) = cachePrefix(cache, input: r.inputTokens, random: random)
+                    (prefix, prefixId) = cachePrefix(cache, prefixTokens: sharedPrefix, input: r.inputTokens,
+                                                     random: random)
                 }
                 stream.append(at: head.time, input: r.inputTokens, output: Swift.min(r.outputTokens, r.maxTokens),
                               maxTokens: r.maxTokens, prefixTokens: prefix, prefixId: prefixId)
@@ -175,7 +148,7 @@ public enum ArrivalGenerator {
             let input = random.drawTokens(workload.inputTokens, floor: 1)
             let output = Swift.min(random.drawTokens(workload.outputTokens, floor: 1), maxTokens)
             var prefix = 0, prefixId = 0
-            if let cache { (prefix, prefixId) = cachePrefix(cache, input: input, random: random) }
+            if let cache { (prefix, prefixId) = cachePrefix(cache, prefixTokens: sharedPrefix, input: input, random: random) }
             stream.append(at: head.time, input: input, output: output, maxTokens: maxTokens,
                           prefixTokens: prefix, prefixId: prefixId)
         }
@@ -186,10 +159,23 @@ public enum ArrivalGenerator {
         return stream
     }
 
-    private static func cachePrefix(_ cache: CacheSpec, input: Int, random: RandomSource) -> (Int, Int) {
+    /// A request's shared prefix: one of `prefixes`, each of a fixed length (`share` of the mean
+    /// prompt), since a cache hit needs the same content up to the breakpoint — on the real API
+    /// and in the mock, which key the cache by content. A prompt shorter than the prefix plus
+    /// the 4 tokens the rest of a message needs carries none.
+    private static func cachePrefix(_ cache: CacheSpec, prefixTokens tokens: Int, input: Int,
+                                    random: RandomSource) -> (Int, Int) {
         let id = cache.prefixes > 1 ? random.uniformInt(cache.prefixes) : 0
-        let tokens = Int((Double(input) * cache.share).rounded(.down))
-        return (tokens >= cache.minCacheableTokens && tokens > 0 ? tokens : 0, id)
+        return (tokens >= cache.minCacheableTokens && tokens > 0 && tokens + 4 <= input ? tokens : 0, id)
+    }
+
+    /// Length of every shared prefix: `share` of the workload's mean prompt.
+    static func prefixTokens(_ cache: CacheSpec, _ workload: WorkloadSpec) -> Int {
+        var mean = workload.inputTokens.distribution.mean
+        if let lo = workload.inputTokens.min { mean = Swift.max(mean, lo) }
+        if let hi = workload.inputTokens.max { mean = Swift.min(mean, hi) }
+        let t = (mean * cache.share).rounded(.down)
+        return t.isFinite && t > 0 ? Int(Swift.min(t, 1e9)) : 0
     }
 
     /// Long-run rate of a source in requests per second (for capacity reservation only).
