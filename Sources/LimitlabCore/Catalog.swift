@@ -37,7 +37,9 @@ public struct Tier: Codable, Sendable, Equatable {
     public var countTokensRPM: Int
     public var batchRPM: Int
     public var batchQueue: Int
+    /// URL of the documentation page the numbers were read from (a key of `TierCatalog.sources`).
     public var source: String
+    /// Date (YYYY-MM-DD) of the version of that page the numbers were read from.
     public var sourceDate: String
 
     enum CodingKeys: String, CodingKey {
@@ -57,7 +59,9 @@ public struct LimitRow: Codable, Sendable, Equatable {
     public var otpm: Int
     /// Whether `cache_read_input_tokens` count toward ITPM for this class (the "†" rows).
     public var cacheReadsCount: Bool
+    /// URL of the documentation page the numbers were read from (a key of `TierCatalog.sources`).
     public var source: String
+    /// Date (YYYY-MM-DD) of the version of that page the numbers were read from.
     public var sourceDate: String
 
     enum CodingKeys: String, CodingKey {
@@ -93,6 +97,7 @@ public struct PriceRules: Codable, Sendable, Equatable {
 public struct TierCatalog: Codable, Sendable {
     public var schema: String
     public var about: String
+    /// Each source URL cited by a tier or limit row, with what was read from it.
     public var sources: [String: String]
     public var discounts: PriceRules
     public var schemes: [TierScheme]

@@ -20,8 +20,9 @@ public struct LimitDimensions: OptionSet, Sendable, Hashable {
 /// When a request is admitted.
 public enum AdmissionRule: String, Sendable, CaseIterable, Codable {
     /// Admitted when the requests bucket holds at least 1 and each token bucket holds more than
-    /// 0; the full cost is then debited and a bucket may go negative (the default: real 429s
-    /// show deep debt, see anthropic-api.md §1.2).
+    /// 0; the full cost is then debited and a bucket may go negative (the default: a real 429
+    /// published in 2026 carried `retry-after: 505` on a 30,000 ITPM organisation, about
+    /// 250,000 tokens of debt; Anthropic does not document the admission rule).
     case positiveBalance = "positive-balance"
     /// Each bucket must hold the whole cost (capped at the bucket's capacity, so an oversized
     /// request waits for a full bucket rather than forever).

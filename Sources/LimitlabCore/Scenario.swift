@@ -207,7 +207,8 @@ public struct LimitsSpec: Sendable, Equatable {
     /// Catalog tier the numbers came from, if any.
     public var tier: String?
     public var modelClass: String?
-    /// `catalog:<source> (<date>)` or `explicit`.
+    /// `catalog:<source URL> (<date of the page's version>)`, that plus ` with overrides`, or
+    /// `explicit`.
     public var source: String
     /// Limits of each API key when the scenario has several (each key belongs to its own
     /// organisation, so it has its own buckets). Empty: one key with `config`.

@@ -3,8 +3,10 @@ import LimitlabCore
 import LimitlabServer
 import NIOCore
 
-/// One organisation's Message Batches (anthropic-api.md §6): the batches themselves, the batch
-/// RPM bucket (all batch endpoints) and the processing-queue limit.
+/// One organisation's Message Batches: the batches themselves, the batch RPM bucket (all batch
+/// endpoints) and the processing-queue limit, as described in Anthropic's "Batch processing"
+/// page (https://platform.claude.com/docs/en/build-with-claude/batch-processing, 2026-04) and
+/// the batch table of https://platform.claude.com/docs/en/api/rate-limits.
 ///
 /// Processing is evaluated lazily: every access first advances each batch to "now" (request
 /// k of a batch is processed at `created + (k + 1) / requests_per_second`), so no timers run

@@ -368,7 +368,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
             case .created(let json):
                 reply(.ok, json)
             case .queueFull(let queued):
-                // The real body is unknown (anthropic-api.md §6); this names the limit and the
+                // Anthropic does not document this refusal's body; this one names the limit and the
                 // numbers so a client can tell it from the RPM refusal. retry-after: when the
                 // queue would have room at the configured pace.
                 let over = queued + requests.count - store.queueLimit

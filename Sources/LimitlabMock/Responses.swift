@@ -2,9 +2,11 @@ import LimitlabCore
 import LimitlabServer
 import NIOCore
 
-// Response bodies in the real API's shapes (anthropic-api.md §4.2, §5.3, §5.4), written by
-// concatenation into a ByteBuffer: no encoder and no intermediate dictionaries on the
-// request path.
+// Response bodies in the real API's shapes, written by concatenation into a ByteBuffer: no
+// encoder and no intermediate dictionaries on the request path. Shapes: error bodies from
+// https://platform.claude.com/docs/en/api/errors (2026-09), messages from anthropic-sdk-python
+// 0.121.0 `types/message.py` and `types/usage.py`, SSE events from
+// https://platform.claude.com/docs/en/build-with-claude/streaming (2026).
 
 enum Bodies {
     /// `{"type":"error","error":{…},"request_id":"req_…"}`.
@@ -89,7 +91,8 @@ enum Bodies {
         b.writeString("event: message_stop\ndata: " + #"{"type":"message_stop"}"# + "\n\n")
     }
 
-    /// The in-stream error event (anthropic-api.md §4.4).
+    /// The in-stream error event: an overload after the 200, documented in the streaming page
+    /// above; `"details":null` as seen on real overload bodies (e.g. mito-ds/mito#1842).
     static func streamError(into b: inout ByteBuffer, requestId: String) {
         b.writeString("event: error\ndata: " + #"{"type":"error","error":{"details":null,"type":"overloaded_error","#
                       + #""message":"Overloaded"},"request_id":"\#(requestId)"}"# + "\n\n")
@@ -97,7 +100,8 @@ enum Bodies {
 
     // MARK: Messages for 429s
 
-    /// The refusal text, naming the first refusing limit as the real API does (§4.3).
+    /// The refusal text, naming the first refusing limit as the real API does (2026 wording as
+    /// reported in https://github.com/continuedev/continue/issues/11665).
     static func rateLimitMessage(org: String, model: String, refusedBy: LimitDimensions, config: LimitConfig) -> String {
         let what: String
         if refusedBy.contains(.requests) {

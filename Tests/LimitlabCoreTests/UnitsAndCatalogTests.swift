@@ -72,6 +72,7 @@ import Testing
             #expect(classes.contains(row.modelClass), "row names unknown class \(row.modelClass)")
             #expect(tiers.contains(row.tier), "row names unknown tier \(row.tier)")
             #expect(catalog.sources[row.source] != nil, "row cites undefined source \(row.source)")
+            #expect(row.source.hasPrefix("https://"), "row's source is not a URL a reader can open: \(row.source)")
             #expect(row.sourceDate.count == 10 && row.sourceDate.hasPrefix("20"))
             #expect(row.rpm > 0 && row.itpm > 0 && row.otpm > 0)
         }

@@ -31,7 +31,7 @@ struct ScenarioValueTests {
         let sonnet = try scenario(minimalYAML)
         #expect(sonnet.limits == LimitsSpec(
             config: LimitConfig(rpm: 50, itpm: 30000, otpm: 8000, cacheReadsCount: false),
-            tier: "tier-1", modelClass: "sonnet-4.x", source: "catalog:RL-2604 (2026-04-23)"))
+            tier: "tier-1", modelClass: "sonnet-4.x", source: "catalog:https://platform.claude.com/docs/en/api/rate-limits (2026-04-23)"))
 
         let haiku = try scenario(replacing("model: claude-sonnet-4-5", with: "model: claude-3-5-haiku-20241022"))
         #expect(haiku.limits.modelClass == "haiku-3.5")
@@ -45,7 +45,7 @@ struct ScenarioValueTests {
         let build = try scenario(replacing("  tier: tier-1", with: "  tier: Build"))
         #expect(build.limits.tier == "build")
         #expect(build.limits.config.rpm == 5000)
-        #expect(build.limits.source == "catalog:RL-2609 (2026-09-01)")
+        #expect(build.limits.source == "catalog:https://platform.claude.com/docs/en/api/rate-limits (2026-09-01)")
     }
 
     @Test func overrides() throws {
@@ -60,7 +60,7 @@ struct ScenarioValueTests {
             """))
         #expect(s.limits.config == LimitConfig(rpm: 100, itpm: 30000, otpm: 60000, burst: 1.0 / 60,
                                                admission: .fullCost, outputAccounting: .reserve, cacheReadsCount: true))
-        #expect(s.limits.source == "catalog:RL-2604 (2026-04-23) with overrides")
+        #expect(s.limits.source == "catalog:https://platform.claude.com/docs/en/api/rate-limits (2026-04-23) with overrides")
         #expect(s.limits.tier == "tier-1")
     }
 

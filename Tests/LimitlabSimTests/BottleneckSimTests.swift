@@ -20,7 +20,7 @@ import Testing
         #expect(log.attemptCount.allSatisfy { $0 <= 3 })
     }
 
-    /// P2 at 50 RPM spaces starts 1.2 s apart: never two sends within 1.2 s.
+    /// The `bottleneck-typical` preset at 50 RPM spaces starts 1.2 s apart: never two sends within 1.2 s.
     @Test func typicalPresetSpacesStarts() throws {
         let sc = makeScenario(arrivals: [ArrivalSpec(.poisson(rate: 2))], length: .requests(200),
                               limits: LimitConfig(rpm: 50, itpm: 1e9, otpm: 1e9),
