@@ -44,3 +44,28 @@ public struct GCRALimiter: AdmissionPolicy {
         return (maxBurst + 1, Int(((tolerance - ttl) / emissionInterval).rounded(.down)), ttl)
     }
 }
+
+extension GCRALimiter {
+    static let definition = StrategyDefinition.admission(
+        "gcra",
+        summary: "Generic cell rate algorithm on requests, as redis-cell: emission interval T = period/count, "
+            + "tolerance τ = T·(max_burst + 1); a request is allowed when max(now, TAT) + T − τ ≤ now, and "
+            + "then TAT = max(now, TAT) + T. So max_burst + 1 requests pass at once, then one every T.",
+        mirrors: "brandur/redis-cell @4d42338 (CL.THROTTLE, quantity 1); throttled/throttled @9e814f2 GCRA (S13)",
+        parameters: [
+            StrategyParameter("count", .number(min: 0, max: .infinity), "none",
+                              "Requests per period; none = the scenario's RPM scaled to the period."),
+            StrategyParameter("period", .duration, "1m", "The period count is spread over."),
+            StrategyParameter("max_burst", .integer(min: 0, max: .max), "0",
+                              "Extra requests allowed at once beyond the first (harness default H: 0, one "
+                              + "request per T, safe against a server bucket of one second's worth)."),
+        ] + PipelineStrategy.queueParameters
+    ) { (p, context) throws(StrategyError) in
+        let period = try p.double("period")
+        let count = try p.optionalDouble("count") ?? context.limits.rpm * period / 60
+        guard period > 0, count > 0 else {
+            throw StrategyError(message: "\(p.owner): count and period must be above 0")
+        }
+        return GCRALimiter(count: count, period: period, maxBurst: try p.int("max_burst"))
+    }
+}

@@ -85,3 +85,47 @@ public struct PercentageRetryBudget: RetryBudget {
         return true
     }
 }
+
+extension GRPCRetryThrottle {
+    static let definition = StrategyDefinition.budget(
+        "grpc",
+        summary: "gRPC retry throttling: token_count starts at max_tokens; each attempt failing retryably "
+            + "(or told not to retry) takes 1, each success adds token_ratio, bounded [0, max_tokens]; "
+            + "retries go ahead only while token_count > max_tokens/2 (kept in thousandths, as grpc-java).",
+        mirrors: "gRPC A6 retryThrottling (grpc/proposal@0070717) (S23)",
+        parameters: [
+            StrategyParameter("max_tokens", .number(min: 1, max: 1000), "10",
+                              "Bucket size (A6 has no default; its example uses 10)."),
+            StrategyParameter("token_ratio", .number(min: 0.001, max: 1000), "0.1",
+                              "Tokens a success returns (A6 example: 0.1)."),
+        ]
+    ) { (p, _) throws(StrategyError) in
+        GRPCRetryThrottle(maxTokens: try p.double("max_tokens"), tokenRatio: try p.double("token_ratio"))
+    }
+}
+
+extension PercentageRetryBudget {
+    static let definition = StrategyDefinition.budget(
+        "percentage",
+        summary: "Finagle RetryBudget: each new request deposits `percent` of a retry, a retry withdraws "
+            + "one, deposits and withdrawals expire after ttl (10 slices), plus a reserve of "
+            + "min_retries_per_sec · ttl retries; a retry goes ahead while the balance covers it. Finagle's defaults.",
+        mirrors: "Finagle RetryBudget(ttl, minRetriesPerSec, percentCanRetry) (finagle.github.io 2016-02-08; "
+            + "RetryBudget scaladoc) (S23)",
+        parameters: [
+            StrategyParameter("ttl", .duration, "10s", "How long a deposit or withdrawal counts, 1–60 s (Finagle: 10 s)."),
+            StrategyParameter("min_retries_per_sec", .integer(min: 0, max: 1_000_000), "10",
+                              "Reserve, in retries per second of ttl (Finagle: 10)."),
+            StrategyParameter("percent", .number(min: 0, max: 1000), "0.2",
+                              "Retries allowed per new request (Finagle percentCanRetry: 0.2, i.e. 20 %)."),
+        ]
+    ) { (p, _) throws(StrategyError) in
+        let ttl = try p.double("ttl")
+        // Finagle: require(ttl.inSeconds >= 1 && ttl.inSeconds <= 60).
+        guard ttl >= 1 && ttl < 61 else {
+            throw StrategyError(message: "\(p.owner): ttl must be within 1s...60s (Finagle's bounds)")
+        }
+        return PercentageRetryBudget(ttl: ttl, minRetriesPerSec: try p.int("min_retries_per_sec"),
+                                     percentCanRetry: try p.double("percent"))
+    }
+}
