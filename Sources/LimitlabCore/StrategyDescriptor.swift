@@ -36,7 +36,7 @@ public enum StrategyRole: String, Sendable, CaseIterable, Codable {
     case baseline
     /// A pre-send limiter (token bucket, GCRA, Bottleneck, …); named by a strategy's `name:`.
     case admission
-    /// A named composition of roles (P1–P8); named by a strategy's `name:`.
+    /// A named composition of roles (`bottleneck-typical`, `adaptive`, …); named by a strategy's `name:`.
     case preset
     /// Retry policy: retry? after how long? (`retry:`)
     case retry

@@ -6,7 +6,7 @@ public enum Presets {
     static let definitions: [StrategyDefinition] = [
         .preset(
             "bottleneck-typical",
-            summary: "P2: bottleneck with max_concurrent 1 and min_time 60000/RPM ms, plus the SDK's retry.",
+            summary: "Bottleneck with max_concurrent 1 and min_time 60000/RPM ms, plus the SDK's retry.",
             mirrors: "the common Bottleneck set-up for an RPM limit + anthropic-sdk-python retry"
         ) { limits in
             StrategySpec(name: "bottleneck", params: [
@@ -15,7 +15,7 @@ public enum Presets {
         },
         .preset(
             "bottleneck-reservoir",
-            summary: "P3: bottleneck with a reservoir of RPM refreshed every 60 s, plus the SDK's retry "
+            summary: "Bottleneck with a reservoir of RPM refreshed every 60 s, plus the SDK's retry "
                 + "(expected to show the refresh flood).",
             mirrors: "Bottleneck's reservoir recipe + anthropic-sdk-python retry"
         ) { limits in
@@ -27,7 +27,7 @@ public enum Presets {
         },
         .preset(
             "tenacity-cookbook",
-            summary: "P4: no limiter; full-jitter retry as tenacity wait_random_exponential(max=60), stop_after_attempt(6). "
+            summary: "No limiter; full-jitter retry as tenacity wait_random_exponential(max=60), stop_after_attempt(6). "
                 + "Unverified against the cookbook itself.",
             mirrors: "tenacity 9.1.4 as used in LLM cookbooks"
         ) { limits in
@@ -39,7 +39,7 @@ public enum Presets {
         },
         .preset(
             "token-bucket+jitter",
-            summary: "P5: client token buckets for RPM, ITPM and OTPM (output charged after the fact) + full-jitter "
+            summary: "Client token buckets for RPM, ITPM and OTPM (output charged after the fact) + full-jitter "
                 + "backoff, waiting max(retry-after, backoff).",
             mirrors: "x/time/rate-style reservations + AWS full jitter"
         ) { limits in
@@ -49,7 +49,7 @@ public enum Presets {
         },
         .preset(
             "adaptive",
-            summary: "P6: AIMD on the send rate and on concurrency (429/529 as the drop signal) + full jitter + gRPC retry budget.",
+            summary: "AIMD on the send rate and on concurrency (429/529 as the drop signal) + full jitter + gRPC retry budget.",
             mirrors: "TCP AIMD, Netflix AIMDLimit, gRPC A6 retry throttling"
         ) { limits in
             StrategySpec(name: "aimd-rate", retry: RoleSpec(name: "full-jitter"), budget: RoleSpec(name: "grpc"),
@@ -57,8 +57,8 @@ public enum Presets {
         },
         .preset(
             "sre",
-            summary: "P7: client token bucket + Google SRE adaptive throttling (K 2) + a 10 % retry budget, 3 attempts.",
-            mirrors: "Site Reliability Engineering ch. 21"
+            summary: "Client token bucket + Google SRE adaptive throttling (K 2) + a 10 % retry budget, 3 attempts.",
+            mirrors: "Site Reliability Engineering ch. 21 (https://sre.google/sre-book/handling-overload/)"
         ) { limits in
             StrategySpec(name: "token-bucket", retry: RoleSpec(name: "full-jitter", params: ["max_attempts": .number(3)]),
                          budget: RoleSpec(name: "percentage", params: ["percent": .number(0.1)]),
@@ -66,8 +66,8 @@ public enum Presets {
         },
         .preset(
             "header-paced+jitter",
-            summary: "P8: pace sends from the anthropic-ratelimit-* headers + full jitter, honouring retry-after exactly plus jitter.",
-            mirrors: "anthropic-sdk-typescript#357 proposal + AWS full jitter"
+            summary: "Pace sends from the anthropic-ratelimit-* headers + full jitter, honouring retry-after exactly plus jitter.",
+            mirrors: "the proposal in https://github.com/anthropics/anthropic-sdk-typescript/issues/357 + AWS full jitter"
         ) { limits in
             StrategySpec(name: "header-paced", retry: RoleSpec(name: "retry-after", params: [
                 "backoff": .string("full-jitter"), "mode": .string("exact+jitter"),

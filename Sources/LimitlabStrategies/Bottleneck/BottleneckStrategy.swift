@@ -1,6 +1,6 @@
 public import LimitlabCore
 
-/// S10: a faithful port of the Bottleneck v2.19.5 scheduler (local datastore) as a pure state
+/// A faithful port of the Bottleneck v2.19.5 scheduler (local datastore) as a pure state
 /// machine. Each request is one Bottleneck job.
 ///
 /// - Submit: a job heavier than `maxConcurrent` is rejected (dropped). If the queue holds exactly
@@ -270,7 +270,7 @@ extension BottleneckStrategy {
             + "increased on a 250 ms heartbeat whose grid starts at time 0 (limiter creation), head-of-line "
             + "blocking by weight. Retries come from retry: (default none); retry_inside: true retries as "
             + "Bottleneck's failed event does, outside min_time and the reservoir.",
-        mirrors: "SGrondin/bottleneck v2.19.5 (b835283)",
+        mirrors: "Bottleneck v2.19.5 (https://github.com/SGrondin/bottleneck @b835283)",
         parameters: [
             StrategyParameter(
                 "max_concurrent", .integer(min: 1, max: Int.max), "none",

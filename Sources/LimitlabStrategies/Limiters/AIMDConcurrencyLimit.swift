@@ -1,6 +1,6 @@
 public import LimitlabCore
 
-/// S17: Netflix concurrency-limits' `AIMDLimit` on attempts in flight.
+/// Netflix concurrency-limits' `AIMDLimit` on attempts in flight.
 ///
 /// Per sample: on a drop, `limit = floor(limit · backoffRatio)`; else if `inFlight · 2 ≥ limit`,
 /// `limit + 1` (per sample, not per round trip); then clamped to `[minLimit, maxLimit]`.
@@ -55,9 +55,9 @@ extension AIMDConcurrencyLimit {
         summary: "Netflix AIMDLimit on attempts in flight: per finished attempt, on a drop limit = "
             + "floor(limit·backoff_ratio); else if in-flight·2 ≥ limit, limit + 1; clamped to "
             + "[min_limit, max_limit]. The drop signal is a 429 or 529. The anchor's 5 s RTT timeout is off "
-            + "by default (harness H), since LLM responses routinely take longer and every one would count "
+            + "by default in limitlab, since LLM responses routinely take longer and every one would count "
             + "as a drop, collapsing the limit to min_limit.",
-        mirrors: "Netflix/concurrency-limits @78a74b9 AIMDLimit (S17)",
+        mirrors: "Netflix concurrency-limits AIMDLimit (https://github.com/Netflix/concurrency-limits @78a74b9)",
         parameters: [
             StrategyParameter("initial_limit", .integer(min: 1, max: .max), "20", "Starting limit."),
             StrategyParameter("min_limit", .integer(min: 1, max: .max), "20",

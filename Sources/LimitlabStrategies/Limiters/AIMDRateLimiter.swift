@@ -1,6 +1,6 @@
 public import LimitlabCore
 
-/// S18: a request-rate limiter with additive increase and multiplicative decrease, TCP's
+/// A request-rate limiter with additive increase and multiplicative decrease, TCP's
 /// congestion avoidance (RFC 5681; Chiu & Jain 1989) applied to requests per second.
 ///
 /// Sends are spaced `1/rate` apart at the current rate. On a 429 or 529 the rate is multiplied
@@ -74,13 +74,13 @@ extension AIMDRateLimiter {
             + "once per interval), kept within [min_rate, max_rate]. Sends are spaced 1/rate apart at the "
             + "current rate. Growth is clocked by successes, as TCP grows its window on ACKs, so an idle "
             + "limiter does not drift to max_rate.",
-        mirrors: "TCP AIMD (RFC 5681; Chiu & Jain 1989) applied to a request rate (S18)",
+        mirrors: "TCP AIMD (RFC 5681, https://www.rfc-editor.org/rfc/rfc5681; Chiu & Jain 1989) applied to a request rate",
         parameters: [
             StrategyParameter("initial_rate", .number(min: 0, max: .infinity), "none",
                               "Starting rate, requests per second; none = the scenario's RPM/60."),
             StrategyParameter("increase", .number(min: 0, max: .infinity), "none",
                               "Additive increase per interval, requests per second; none = 5% of the "
-                              + "initial rate (harness default H)."),
+                              + "initial rate (limitlab's default)."),
             StrategyParameter("decrease", .number(min: 0.01, max: 0.99), "0.5",
                               "Multiplicative decrease on throttling (0.5 like TCP, 0.7 like AWS adaptive)."),
             StrategyParameter("interval", .duration, "1s",

@@ -1,6 +1,6 @@
 public import LimitlabCore
 
-/// S13: the generic cell rate algorithm as redis-cell's `CL.THROTTLE key max_burst count period 1`.
+/// The generic cell rate algorithm as redis-cell's `CL.THROTTLE key max_burst count period 1`.
 ///
 /// Emission interval `T = period / count`, delay variation tolerance `τ = T · (max_burst + 1)`.
 /// The only state is the theoretical arrival time TAT. A request is allowed at `now` when
@@ -51,13 +51,14 @@ extension GCRALimiter {
         summary: "Generic cell rate algorithm on requests, as redis-cell: emission interval T = period/count, "
             + "tolerance τ = T·(max_burst + 1); a request is allowed when max(now, TAT) + T − τ ≤ now, and "
             + "then TAT = max(now, TAT) + T. So max_burst + 1 requests pass at once, then one every T.",
-        mirrors: "brandur/redis-cell @4d42338 (CL.THROTTLE, quantity 1); throttled/throttled @9e814f2 GCRA (S13)",
+        mirrors: "redis-cell CL.THROTTLE with quantity 1 (https://github.com/brandur/redis-cell @4d42338); "
+            + "throttled GCRA (https://github.com/throttled/throttled @9e814f2)",
         parameters: [
             StrategyParameter("count", .number(min: 0, max: .infinity), "none",
                               "Requests per period; none = the scenario's RPM scaled to the period."),
             StrategyParameter("period", .duration, "1m", "The period count is spread over."),
             StrategyParameter("max_burst", .integer(min: 0, max: .max), "0",
-                              "Extra requests allowed at once beyond the first (harness default H: 0, one "
+                              "Extra requests allowed at once beyond the first (limitlab's default 0: one "
                               + "request per T, safe against a server bucket of one second's worth)."),
         ] + PipelineStrategy.queueParameters
     ) { (p, context) throws(StrategyError) in

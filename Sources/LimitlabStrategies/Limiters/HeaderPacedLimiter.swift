@@ -1,7 +1,7 @@
 public import LimitlabCore
 
-/// S16: paces sends from the `anthropic-ratelimit-*` headers (a harness design; the reference's
-/// rule, strategies.md §8.2).
+/// Paces sends from the `anthropic-ratelimit-*` headers: limitlab's own design (no library does
+/// this), after the rule proposed in anthropic-sdk-typescript#357.
 ///
 /// Per dimension (requests, input tokens, output tokens), with `remaining` and `reset` as the
 /// headers would show them at the moment of the decision:
@@ -191,8 +191,9 @@ extension HeaderPacedLimiter {
             + "client's own sends since (refill at limit/60 up to the capacity the header implies). A 429 "
             + "with retry-after holds every send until then. Before the first header it sends freely, or "
             + "at initial_rate.",
-        mirrors: "Claude API rate-limit headers (rate-limits docs; anthropic-sdk-typescript#357) — harness "
-            + "design, no library (S16)",
+        mirrors: "the Claude API's rate-limit headers (https://platform.claude.com/docs/en/api/rate-limits) and the "
+            + "pacing proposed in https://github.com/anthropics/anthropic-sdk-typescript/issues/357 — limitlab's "
+            + "design, no library",
         parameters: [
             StrategyParameter("initial_rate", .number(min: 0, max: .infinity), "none",
                               "Requests per second before the first header arrives; none = no pacing."),

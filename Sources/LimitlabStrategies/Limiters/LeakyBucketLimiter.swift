@@ -1,6 +1,6 @@
 public import LimitlabCore
 
-/// S14: aiolimiter 1.2.1's `AsyncLimiter(max_rate, time_period)` metering requests.
+/// aiolimiter 1.2.1's `AsyncLimiter(max_rate, time_period)` metering requests.
 ///
 /// The level starts at 0 and leaks at `max_rate / time_period` per second (never below 0). An
 /// acquire of 1 succeeds when `level + 1 ≤ max_rate` and adds 1; a waiter is woken at
@@ -50,7 +50,7 @@ extension LeakyBucketLimiter {
         summary: "aiolimiter's AsyncLimiter on requests: the level starts at 0 and leaks at max_rate/time_period "
             + "per second; a request passes when level + 1 ≤ max_rate and adds 1. So max_rate requests pass "
             + "at once from an idle start, then one every time_period/max_rate.",
-        mirrors: "mjpieters/aiolimiter 1.2.1 @01c52ea (S14)",
+        mirrors: "aiolimiter 1.2.1 (https://github.com/mjpieters/aiolimiter @01c52ea)",
         parameters: [
             StrategyParameter("max_rate", .number(min: 0, max: .infinity), "none",
                               "Requests per time_period and the bucket's capacity; none = the scenario's RPM "

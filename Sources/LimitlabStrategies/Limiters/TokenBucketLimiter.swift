@@ -1,6 +1,6 @@
 public import LimitlabCore
 
-/// S11: client-side token buckets for the three server dimensions (requests, input tokens,
+/// Client-side token buckets for the three server dimensions (requests, input tokens,
 /// output tokens), refilled at limit/60 per second up to `burst` seconds' worth.
 ///
 /// The request at the head of the queue is told the earliest time at which every bucket holds
@@ -120,8 +120,8 @@ extension TokenBucketLimiter {
             + "larger than a bucket waits for a full bucket and leaves it in debt. Input is charged at send "
             + "from the prompt; output is charged after the response with the actual tokens, and the debt "
             + "blocks the next request until refill repays it.",
-        mirrors: "golang.org/x/time/rate @2b4e439 (reserveN: tokens may go negative, wait = −tokens/r); "
-            + "the Claude API's documented token bucket (S11)",
+        mirrors: "golang.org/x/time/rate @2b4e439 (https://pkg.go.dev/golang.org/x/time/rate; reserveN: tokens may go "
+            + "negative, wait = −tokens/r); the Claude API's documented token bucket (https://platform.claude.com/docs/en/api/rate-limits)",
         parameters: [
             StrategyParameter("rpm", .number(min: 0, max: .infinity), "none",
                               "Requests per minute; none = the scenario's RPM; 0 = no requests bucket."),
@@ -130,7 +130,7 @@ extension TokenBucketLimiter {
             StrategyParameter("otpm", .number(min: 0, max: .infinity), "none",
                               "Output tokens per minute; none = the scenario's OTPM; 0 = no output bucket."),
             StrategyParameter("burst", .duration, "1s",
-                              "Capacity as seconds of refill. 1s (harness default H) holds one second's worth, "
+                              "Capacity as seconds of refill. 1s (limitlab's default) holds one second's worth, "
                               + "for a server that enforces \"60 RPM as 1 request per second\"; 1m holds a full "
                               + "minute's limit. The requests bucket always holds at least 1."),
             StrategyParameter("initial_fill", .choice(["full", "empty"]), "full",

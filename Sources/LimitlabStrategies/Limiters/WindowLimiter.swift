@@ -1,6 +1,6 @@
 public import LimitlabCore
 
-/// S15: the window counters of Python `limits` 5.8.0, metering requests.
+/// The window counters of Python `limits` 5.8.0, metering requests.
 ///
 /// - `fixed` (FixedWindowRateLimiter, in-memory storage): the first hit starts a window of
 ///   `window` seconds; up to `limit` hits pass in it; the count resets when it expires (at
@@ -107,8 +107,8 @@ extension WindowLimiter {
             + "resets when it expires; up to 2× limit across a boundary), sliding-log (moving window: "
             + "pass when fewer than limit sends are younger than the window), sliding-counter (pass when "
             + "floor(current + previous·(window − elapsed)/window) < limit, windows aligned to time 0).",
-        mirrors: "alisaifee/limits 5.8.0 @f7d1eef: FixedWindowRateLimiter, MovingWindowRateLimiter, "
-            + "SlidingWindowCounterRateLimiter (S15)",
+        mirrors: "Python limits 5.8.0 (https://github.com/alisaifee/limits @f7d1eef): FixedWindowRateLimiter, MovingWindowRateLimiter, "
+            + "SlidingWindowCounterRateLimiter",
         parameters: [
             StrategyParameter("kind", .choice(["fixed", "sliding-log", "sliding-counter"]), "fixed",
                               "Which counter."),

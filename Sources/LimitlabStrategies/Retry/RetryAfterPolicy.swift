@@ -1,7 +1,7 @@
 public import LimitlabCore
 public import LimitlabStats
 
-/// S9: a wrapper that lets the server's `retry-after` override an inner backoff policy.
+/// A wrapper that lets the server's `retry-after` override an inner backoff policy.
 ///
 /// The inner policy decides first, so retryability and `max_attempts` are its own. When it would
 /// wait `b` and the outcome carries a usable hint `h` (0 < h ≤ `maxHonored`, the SDKs' rule; a
@@ -58,7 +58,8 @@ extension RetryAfterPolicy {
             + "fall back to the backoff (anthropic-sdk-python, 60 s) or give up (openai-python, 120 s). "
             + "The inner policy decides retryability and max_attempts.",
         mirrors: "anthropic-sdk-python 0.121.0 (exact, ≤ 60 s), openai-python 3.3.1 (≤ 120 s else give up), "
-            + "AWS SDK standard mode max(hint, backoff) (S9)",
+            + "AWS SDK standard mode max(hint, backoff) "
+            + "(https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html)",
         parameters: [
             StrategyParameter("backoff",
                               .choice(["exponential", "full-jitter", "equal-jitter", "decorrelated-jitter",
@@ -67,7 +68,7 @@ extension RetryAfterPolicy {
             StrategyParameter("mode", .choice(["ignore", "exact", "exact+jitter", "max"]), "exact",
                               "How a usable hint is used (exact: the Anthropic SDKs; max: the AWS SDK)."),
             StrategyParameter("jitter", .duration, "1s",
-                              "exact+jitter: the U(0, jitter) added to the hint (harness default)."),
+                              "exact+jitter: the U(0, jitter) added to the hint (limitlab's default)."),
             StrategyParameter("max_honored", .duration, "60s",
                               "Largest hint used (anthropic-sdk-python 60 s; openai-python 120 s)."),
             StrategyParameter("give_up_above", .bool, "false",

@@ -1,6 +1,6 @@
 public import LimitlabCore
 
-/// S23, gRPC retry throttling (A6 `retryThrottling`): `token_count` starts at `maxTokens` and stays
+/// gRPC retry throttling (A6 `retryThrottling`): `token_count` starts at `maxTokens` and stays
 /// in [0, maxTokens]; every attempt that fails with a retryable status, or is told not to retry,
 /// takes 1; every success adds `tokenRatio`; a retry goes ahead only while
 /// `token_count > maxTokens / 2`. Other failures (a 400) leave the count alone, so malformed
@@ -41,7 +41,7 @@ public struct GRPCRetryThrottle: RetryBudget {
     public mutating func allowRetry(now: Double) -> Bool { milli > thresholdMilli }
 }
 
-/// S23, Finagle's `RetryBudget(ttl, minRetriesPerSec, percentCanRetry)`: a leaky token bucket in
+/// Finagle's `RetryBudget(ttl, minRetriesPerSec, percentCanRetry)`: a leaky token bucket in
 /// which every new request deposits 1000 units and a retry withdraws `1000 / percentCanRetry`;
 /// deposits and withdrawals expire after `ttl` (10 slices of `ttl/10`, as Finagle's
 /// `WindowedAdder`), and a reserve of `minRetriesPerSec · ttl` retries is always on top. A retry
@@ -92,7 +92,7 @@ extension GRPCRetryThrottle {
         summary: "gRPC retry throttling: token_count starts at max_tokens; each attempt failing retryably "
             + "(or told not to retry) takes 1, each success adds token_ratio, bounded [0, max_tokens]; "
             + "retries go ahead only while token_count > max_tokens/2 (kept in thousandths, as grpc-java).",
-        mirrors: "gRPC A6 retryThrottling (grpc/proposal@0070717) (S23)",
+        mirrors: "gRPC A6 retryThrottling (https://github.com/grpc/proposal/blob/master/A6-client-retries.md @0070717)",
         parameters: [
             StrategyParameter("max_tokens", .number(min: 1, max: 1000), "10",
                               "Bucket size (A6 has no default; its example uses 10)."),
@@ -110,8 +110,8 @@ extension PercentageRetryBudget {
         summary: "Finagle RetryBudget: each new request deposits `percent` of a retry, a retry withdraws "
             + "one, deposits and withdrawals expire after ttl (10 slices), plus a reserve of "
             + "min_retries_per_sec · ttl retries; a retry goes ahead while the balance covers it. Finagle's defaults.",
-        mirrors: "Finagle RetryBudget(ttl, minRetriesPerSec, percentCanRetry) (finagle.github.io 2016-02-08; "
-            + "RetryBudget scaladoc) (S23)",
+        mirrors: "Finagle RetryBudget(ttl, minRetriesPerSec, percentCanRetry) "
+            + "(https://finagle.github.io/blog/2016/02/08/retry-budgets; RetryBudget scaladoc)",
         parameters: [
             StrategyParameter("ttl", .duration, "10s", "How long a deposit or withdrawal counts, 1–60 s (Finagle: 10 s)."),
             StrategyParameter("min_retries_per_sec", .integer(min: 0, max: 1_000_000), "10",

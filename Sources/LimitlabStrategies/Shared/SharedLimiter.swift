@@ -296,7 +296,8 @@ extension SharedLimiter {
             + "workers together stay inside them. An empty bucket reserves the next slot before the "
             + "max_wait deadline (charged at once, sent at the slot), so workers get slots in the order "
             + "they ask.",
-        mirrors: "Bottleneck clustering (Redis datastore, shared reservoir); the Claude API's token buckets (S11)",
+        mirrors: "Bottleneck clustering (Redis datastore, shared reservoir; https://github.com/SGrondin/bottleneck); "
+            + "the Claude API's token buckets (https://platform.claude.com/docs/en/api/rate-limits)",
         parameters: [
             StrategyParameter("rpm", .number(min: 0, max: .infinity), "none",
                               "Requests per minute for the whole organisation; none = the scenario's RPM; 0 = no "
@@ -331,7 +332,8 @@ extension SharedLimiter {
             + "T = period/count, τ = T·(max_burst + 1), one atomic check-and-set per request. When "
             + "refused it reserves the next slot before the max_wait deadline (TAT advanced at once, "
             + "sent at the slot), so workers get slots in the order they ask.",
-        mirrors: "brandur/redis-cell @4d42338 (CL.THROTTLE key max_burst count period 1), shared by every client",
+        mirrors: "redis-cell CL.THROTTLE key max_burst count period 1 (https://github.com/brandur/redis-cell @4d42338), "
+            + "shared by every client",
         parameters: [
             StrategyParameter("count", .number(min: 0, max: .infinity), "none",
                               "Requests per period for the whole organisation; none = the scenario's RPM scaled "
