@@ -38,10 +38,11 @@ let package = Package(
             swiftSettings: strict),
         // GSL-backed random numbers, distributions and quantiles.
         .target(name: "LimitlabStats", dependencies: ["CGSL"], swiftSettings: strict),
-        // YAML scenario files -> validated `Scenario` values with located errors.
+        // YAML scenario files -> validated `Scenario` values with located errors. Strategy blocks
+        // are checked against the registry, which lives with the strategies in LimitlabStrategies.
         .target(
             name: "LimitlabScenario",
-            dependencies: ["LimitlabCore", .product(name: "Yams", package: "Yams")],
+            dependencies: ["LimitlabCore", "LimitlabStrategies", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
         // Client strategies: pure state machines shared by the simulator and the live runner.
         .target(
@@ -103,7 +104,7 @@ let package = Package(
         .testTarget(name: "LimitlabStatsTests", dependencies: ["LimitlabStats"]),
         .testTarget(name: "LimitlabStrategiesTests", dependencies: ["LimitlabStrategies", "LimitlabCore"]),
         .testTarget(
-            name: "LimitlabScenarioTests", dependencies: ["LimitlabScenario", "LimitlabCore"],
+            name: "LimitlabScenarioTests", dependencies: ["LimitlabScenario", "LimitlabCore", "LimitlabStrategies"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LimitlabSimTests",

@@ -1,4 +1,5 @@
 import LimitlabCore
+import LimitlabStrategies
 import Yams
 
 extension Diagnostics {

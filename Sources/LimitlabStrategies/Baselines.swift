@@ -8,7 +8,7 @@ public enum RetryDecision: Sendable, Equatable {
     case giveUp(GiveUpReason)
 }
 
-/// S0: send each request at its arrival and never retry — the control every strategy is
+/// The control: send each request at its arrival and never retry — the control every strategy is
 /// measured against.
 public struct NoRetryStrategy: ClientStrategy {
     private var due: [StrategyCommand] = []
@@ -32,7 +32,7 @@ public struct NoRetryStrategy: ClientStrategy {
     public var readsRateLimitHeaders: Bool { false }
 }
 
-/// S2 as a retry policy: the official SDKs' built-in retry, faithful to the cited versions.
+/// The `sdk-default` retry as a policy: the official SDKs' built-in retry, faithful to the cited versions.
 ///
 /// - Retry when `x-should-retry` says true; never when it says false; otherwise on 408, 409,
 ///   429, any status ≥ 500 (so 529), and on connection errors and timeouts.
@@ -96,7 +96,7 @@ public struct SDKRetryPolicy: RetryPolicy {
     }
 }
 
-/// S0's retry policy: never.
+/// The control's retry policy: never.
 public struct NoRetryPolicy: RetryPolicy {
     public init() {}
     public mutating func decide(after outcome: AttemptOutcome, attempt: Int, now: Double) -> RetryDecision {
@@ -104,7 +104,7 @@ public struct NoRetryPolicy: RetryPolicy {
     }
 }
 
-/// S1: retry at once, up to `maxAttempts` attempts in all (AWS's "no backoff" line), on the
+/// Retry at once, up to `maxAttempts` attempts in all (AWS's "no backoff" line), on the
 /// outcomes the SDKs retry.
 public struct ImmediateRetryPolicy: RetryPolicy {
     public let maxAttempts: Int
@@ -115,7 +115,7 @@ public struct ImmediateRetryPolicy: RetryPolicy {
     }
 }
 
-/// S2 on its own: the SDK retry loop with no limiter in front (a fast path of
+/// `sdk-default` on its own: the SDK retry loop with no limiter in front (a fast path of
 /// `PipelineStrategy` with only `SDKRetryPolicy`).
 public struct SDKDefaultStrategy: ClientStrategy {
     public typealias Variant = SDKRetryPolicy.Variant
@@ -172,4 +172,89 @@ extension SDKDefaultStrategy {
     init(wrapping policy: SDKRetryPolicy) {
         self.policy = policy
     }
+}
+
+// MARK: - Registry entries
+
+extension SDKRetryPolicy {
+    /// The parameters of `sdk-default`, as a strategy and as a retry policy.
+    static let parameters: [StrategyParameter] = [
+        StrategyParameter("variant", .choice(["python", "typescript", "openai-python"]), "python",
+                          "python: retry-after used when 0 < v ≤ 60 s; typescript: any value; "
+                            + "openai-python: used when ≤ 120 s, give up above."),
+        StrategyParameter("max_retries", .integer(min: 0, max: 100), "2", "Retries after the first attempt."),
+        StrategyParameter("initial_delay", .duration, "500ms", "Backoff base: the first retry waits this × (0.75, 1]."),
+        StrategyParameter("max_delay", .duration, "8s", "Backoff cap."),
+    ]
+
+    init(_ p: Params, _ context: StrategyContext) throws(StrategyError) {
+        let variantName = try p.string("variant")
+        guard let variant = Variant(rawValue: variantName) else {
+            throw StrategyError(message: "\(p.owner): unknown variant \"\(variantName)\"; expected python, typescript or openai-python")
+        }
+        self.init(variant: variant, maxRetries: try p.int("max_retries"),
+                  initialDelay: try p.double("initial_delay"), maxDelay: try p.double("max_delay"),
+                  random: context.random)
+    }
+
+    /// `retry: sdk-default`: the SDK's retry behind any limiter.
+    static let definition = StrategyDefinition.retry(
+        "sdk-default",
+        summary: "The official SDK's retry loop (see the sdk-default strategy).",
+        mirrors: "anthropic-sdk-python 0.121.0 / anthropic-sdk-typescript 0.120.0 / openai-python 3.3.1 "
+            + "(https://github.com/anthropics/anthropic-sdk-python, https://github.com/anthropics/anthropic-sdk-typescript, "
+            + "https://github.com/openai/openai-python)",
+        parameters: parameters
+    ) { (p, context) throws(StrategyError) in try SDKRetryPolicy(p, context) }
+}
+
+extension NoRetryStrategy {
+    static let definition = StrategyDefinition.baseline(
+        "none",
+        summary: "Send every request at its arrival time and never retry (the control).",
+        mirrors: "the control: no client-side strategy",
+        retry: { (_, _) throws(StrategyError) in NoRetryPolicy() },
+        alone: { (_, _) throws(StrategyError) in NoRetryStrategy() })
+}
+
+extension NoRetryPolicy {
+    static let definition = StrategyDefinition.retry(
+        "none", summary: "Never retry.", mirrors: "the control: no client-side strategy", parameters: []
+    ) { (_, _) throws(StrategyError) in NoRetryPolicy() }
+}
+
+extension ImmediateRetryPolicy {
+    static let parameters = [
+        StrategyParameter("max_attempts", .integer(min: 1, max: 1000), "3", "Attempts in all, the first included."),
+    ]
+
+    /// The `immediate-retry` strategy: this policy with nothing in front.
+    static let baselineDefinition = StrategyDefinition.baseline(
+        "immediate-retry",
+        summary: "Send at arrival; retry retryable failures at once, with no wait.",
+        mirrors: "the \"no backoff\" line of the AWS Architecture Blog's \"Exponential Backoff And Jitter\" "
+            + "(Brooker 2015, https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/)",
+        parameters: parameters,
+        retry: { (p, _) throws(StrategyError) in ImmediateRetryPolicy(maxAttempts: try p.int("max_attempts")) })
+
+    static let definition = StrategyDefinition.retry(
+        "immediate",
+        summary: "Retry retryable failures at once, with no wait.",
+        mirrors: "the \"no backoff\" line of the AWS Architecture Blog's \"Exponential Backoff And Jitter\" "
+            + "(Brooker 2015, https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/)",
+        parameters: parameters
+    ) { (p, _) throws(StrategyError) in ImmediateRetryPolicy(maxAttempts: try p.int("max_attempts")) }
+}
+
+extension SDKDefaultStrategy {
+    static let definition = StrategyDefinition.baseline(
+        "sdk-default",
+        summary: "The official SDK's built-in retry: 2 retries, min(0.5·2^n, 8) s × (1 − 0.25·U), "
+            + "retry on 408/409/429/5xx unless x-should-retry says otherwise; retry-after honoured per variant.",
+        mirrors: "anthropic-sdk-python 0.121.0 (python, https://github.com/anthropics/anthropic-sdk-python), "
+            + "anthropic-sdk-typescript 0.120.0 (typescript, https://github.com/anthropics/anthropic-sdk-typescript), "
+            + "openai-python 3.3.1 (openai-python, https://github.com/openai/openai-python)",
+        parameters: SDKRetryPolicy.parameters,
+        retry: { (p, context) throws(StrategyError) in try SDKRetryPolicy(p, context) },
+        alone: { (p, context) throws(StrategyError) in SDKDefaultStrategy(policy: try SDKRetryPolicy(p, context)) })
 }

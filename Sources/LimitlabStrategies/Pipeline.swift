@@ -165,3 +165,16 @@ struct RingBuffer<Element> {
         return e
     }
 }
+
+extension PipelineStrategy {
+    /// The queue bounds every admission limiter takes; the pipeline enforces them.
+    static let queueParameters: [StrategyParameter] = [
+        // "none" cannot stand for unlimited in an integer parameter (Params reads it as text), so
+        // the unlimited default of max_queue is "inf".
+        StrategyParameter("max_queue", .integer(min: 1, max: .max), "inf",
+                          "Most requests waiting for the limiter; arrivals beyond it are dropped "
+                          + "(queue_overflow); inf = unlimited."),
+        StrategyParameter("max_wait", .duration, "none",
+                          "Longest a request may wait in the queue before it is dropped (deadline); none = no limit."),
+    ]
+}

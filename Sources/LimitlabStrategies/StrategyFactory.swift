@@ -65,57 +65,51 @@ public enum StrategyFactory {
         return try build(spec, context: context)
     }
 
-    static func params(_ owner: String, _ values: [String: ParamValue], _ d: StrategyDescriptor?) -> Params {
-        Params(owner: owner, values: values, descriptor: d)
-    }
-
     private static func build(_ spec: StrategySpec, context: StrategyContext) throws(StrategyError) -> any ClientStrategy {
-        guard let descriptor = StrategyRegistry.descriptor(named: spec.name) else {
+        guard let definition = StrategyRegistry.definition(named: spec.name) else {
             throw StrategyError(message: "unknown strategy \"\(spec.name)\"; known: \(StrategyRegistry.names.joined(separator: ", "))")
         }
         let composed = spec.retry != nil || spec.budget != nil || spec.concurrency != nil || spec.shed != nil
-        let p = params("strategy \(spec.label)", spec.params, descriptor)
+        let p = Params(owner: "strategy \(spec.label)", values: spec.params, descriptor: definition.descriptor)
 
         // Baselines without roles keep their fast paths.
-        if descriptor.role == .baseline && !composed {
-            switch spec.name {
-            case "none": return NoRetryStrategy()
-            case "sdk-default": return try SDKDefaultStrategy(policy: sdkPolicy(p, context))
-            default: break
-            }
+        if case .baseline(_, let alone?) = definition.builder, !composed {
+            return try alone(p, context)
         }
 
         let retry: any RetryPolicy
         if let r = spec.retry {
             retry = try retryPolicy(r, context: context)
+        } else if case .baseline(let baselineRetry, _) = definition.builder {
+            retry = try baselineRetry(p, context)
         } else {
-            switch spec.name {
-            case "sdk-default": retry = try sdkPolicy(p, context)
-            case "immediate-retry": retry = ImmediateRetryPolicy(maxAttempts: try p.int("max_attempts"))
-            default: retry = NoRetryPolicy() // limiters do not retry unless told to (SDK max_retries = 0)
-            }
+            retry = NoRetryPolicy() // limiters do not retry unless told to (SDK max_retries = 0)
         }
-        let budget = try spec.budget.map { (r) throws(StrategyError) in try role(r, .budget, context, makeBudget) }
-        let shed = try spec.shed.map { (r) throws(StrategyError) in try role(r, .shed, context, makeShedder) }
-        let concurrency = try spec.concurrency.map { (r) throws(StrategyError) in try role(r, .concurrency, context, makeConcurrency) }
+        let budget = try spec.budget.map { (r) throws(StrategyError) in
+            try role(r, .budget, context) { $0.budgetMaker }
+        }
+        let shed = try spec.shed.map { (r) throws(StrategyError) in
+            try role(r, .shed, context) { $0.shedMaker }
+        }
+        let concurrency = try spec.concurrency.map { (r) throws(StrategyError) in
+            try role(r, .concurrency, context) { $0.concurrencyMaker }
+        }
 
-        if descriptor.role == .admission {
-            if let bottleneck = try makeBottleneck(spec, retry: retry, context: context) {
-                guard !composed || (budget == nil && shed == nil && concurrency == nil) else {
-                    throw StrategyError(message: "strategy \(spec.label): bottleneck schedules its own concurrency; "
-                                        + "only retry: composes with it")
-                }
-                return bottleneck
+        switch definition.builder {
+        case .scheduler(let make):
+            let scheduler = try make(p, retry, context)
+            guard budget == nil && shed == nil && concurrency == nil else {
+                throw StrategyError(message: "strategy \(spec.label): \(spec.name) schedules its own concurrency; "
+                                    + "only retry: composes with it")
             }
-            var built = try makeAdmissionPolicy(spec, context: context)
-            if built == nil { built = try makeSharedLimiter(spec, context: context) }
-            guard let admission = built else {
-                throw StrategyError(message: "strategy \(spec.label): \(spec.name) is listed but not built; this is a bug")
-            }
+            return scheduler
+        case .admission(let make):
+            let admission = try make(p, context)
             return PipelineStrategy(admission: admission, concurrency: concurrency, retry: retry, budget: budget,
                                     shedder: shed, maxQueue: try queueLimit(p), maxQueueWait: try queueWait(p))
+        case .baseline, .preset, .retry, .budget, .concurrency, .shed:
+            return PipelineStrategy(concurrency: concurrency, retry: retry, budget: budget, shedder: shed)
         }
-        return PipelineStrategy(concurrency: concurrency, retry: retry, budget: budget, shedder: shed)
     }
 
     static func queueLimit(_ p: Params) throws(StrategyError) -> Int {
@@ -126,35 +120,32 @@ public enum StrategyFactory {
         p.descriptor?.parameter("max_wait") != nil ? try p.double("max_wait") : .infinity
     }
 
-    static func sdkPolicy(_ p: Params, _ context: StrategyContext) throws(StrategyError) -> SDKRetryPolicy {
-        let variantName = try p.string("variant")
-        guard let variant = SDKRetryPolicy.Variant(rawValue: variantName) else {
-            throw StrategyError(message: "\(p.owner): unknown variant \"\(variantName)\"; expected python, typescript or openai-python")
-        }
-        return SDKRetryPolicy(variant: variant, maxRetries: try p.int("max_retries"),
-                              initialDelay: try p.double("initial_delay"), maxDelay: try p.double("max_delay"),
-                              random: context.random)
-    }
-
     /// The retry policy a `retry:` entry names.
     static func retryPolicy(_ r: RoleSpec, context: StrategyContext) throws(StrategyError) -> any RetryPolicy {
-        let d = StrategyRegistry.descriptor(named: r.name, role: .retry)
-        let p = params("retry \(r.name) of \(context.label)", r.params, d)
-        switch r.name {
-        case "none": return NoRetryPolicy()
-        case "immediate": return ImmediateRetryPolicy(maxAttempts: try p.int("max_attempts"))
-        case "sdk-default": return try sdkPolicy(p, context)
-        default: return try role(r, .retry, context, makeRetryPolicy)
-        }
+        try role(r, .retry, context) { $0.retryMaker }
     }
 
+    /// Builds a role entry (`retry:`, `budget:`, `concurrency:`, `shed:`) from its definition.
     private static func role<T>(_ r: RoleSpec, _ role: StrategyRole, _ context: StrategyContext,
-                                _ make: (RoleSpec, StrategyContext) throws(StrategyError) -> T?) throws(StrategyError) -> T {
-        guard StrategyRegistry.descriptor(named: r.name, role: role) != nil, let built = try make(r, context) else {
+                                _ maker: (StrategyDefinition) -> StrategyDefinition.Make<T>?) throws(StrategyError) -> T {
+        guard let definition = StrategyRegistry.definition(named: r.name, role: role), let make = maker(definition) else {
             throw StrategyError(message: "strategy \(context.label): unknown \(role.scenarioKey) \"\(r.name)\"; known: "
                                 + StrategyRegistry.names(role: role).joined(separator: ", "))
         }
-        return built
+        let owner = "\(role.scenarioKey) \(r.name) of \(context.label)"
+        try checkKeys(r, definition.descriptor, owner: owner)
+        return try make(Params(owner: owner, values: r.params, descriptor: definition.descriptor), context)
+    }
+
+    /// Scenario files are checked against the registry when read, but specs built in code
+    /// (presets, tests) are not; an unknown key there would silently fall back to a default.
+    private static func checkKeys(_ spec: RoleSpec, _ d: StrategyDescriptor, owner: String) throws(StrategyError) {
+        let known = Set(d.parameters.map(\.name))
+        if let bad = spec.params.keys.sorted().first(where: { !known.contains($0) }) {
+            throw StrategyError(message: "\(owner): unknown parameter \"\(bad)\"; "
+                                + (known.isEmpty ? "it takes no parameters"
+                                   : "expected one of: " + d.parameters.map(\.name).joined(separator: ", ")))
+        }
     }
 }
 

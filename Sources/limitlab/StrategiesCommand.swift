@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LimitlabCore
+import LimitlabStrategies
 
 struct StrategiesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import Foundation
 import LimitlabCore
 import LimitlabScenario
+import LimitlabStrategies
 import Testing
 
 @Suite("Scenario errors")

@@ -2,8 +2,8 @@ import LimitlabCore
 import LimitlabStrategies
 import Testing
 
-// The adaptive limiters: aimd-rate (S18, TCP AIMD on a request rate) and the aimd concurrency
-// limit (S17, Netflix AIMDLimit).
+// The adaptive limiters: aimd-rate (TCP AIMD on a request rate) and the aimd concurrency
+// limit (Netflix AIMDLimit).
 
 private func adOutcome(_ status: Int, sent: Double = 0, done: Double) -> AttemptOutcome {
     let kind: ErrorKind = status == 429 ? .rateLimited : status == 529 ? .overloaded : status >= 500 ? .serverError : .none

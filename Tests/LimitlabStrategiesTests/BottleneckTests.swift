@@ -3,7 +3,7 @@ import LimitlabStats
 import LimitlabStrategies
 import Testing
 
-// Bottleneck v2.19.5 behaviour, with the numbers of its README and source (strategies.md §3).
+// Bottleneck v2.19.5 behaviour, with the numbers of its README and source (https://github.com/SGrondin/bottleneck @b835283).
 
 private func bnRequest(_ id: Int32, _ t: Double) -> PendingRequest {
     PendingRequest(id: id, intendedAt: t, cost: RequestCost(inputTokens: 100, maxTokens: 100))
@@ -131,7 +131,7 @@ private struct Harness {
         #expect(h.sends.map(\.readyAt) == [0, 0, 0], "the queue wait counts as limiter wait")
     }
 
-    /// P2 at 50 RPM: maxConcurrent 1, minTime 60000/50 = 1200 ms. A job registers when the
+    /// bottleneck-typical at 50 RPM: maxConcurrent 1, minTime 60000/50 = 1200 ms. A job registers when the
     /// previous one ends but starts no earlier than 1.2 s after the previous start.
     @Test func maxConcurrentWithMinTimeHoldsCapacityWhileWaiting() {
         var h = Harness(BottleneckSettings(maxConcurrent: 1, minTime: 1.2))
@@ -446,7 +446,7 @@ private struct Harness {
 
     @Test func registryEntryAndFactory() throws {
         let d = try #require(StrategyRegistry.descriptor(named: "bottleneck"))
-        #expect(d.role == .admission && d.mirrors == "SGrondin/bottleneck v2.19.5 (b835283)")
+        #expect(d.role == .admission && d.mirrors.contains("Bottleneck v2.19.5") && d.mirrors.contains("@b835283"))
         let defaults = Dictionary(uniqueKeysWithValues: d.parameters.map { ($0.name, $0.defaultValue) })
         #expect(defaults == [
             "max_concurrent": "none", "min_time": "0ms", "high_water": "none", "strategy": "LEAK", "penalty": "none",
@@ -460,12 +460,12 @@ private struct Harness {
         let typical = try #require(try StrategyFactory.make(StrategySpec(name: "bottleneck-typical"),
                                                             limits: LimitConfig(rpm: 50, itpm: 30_000, otpm: 8_000),
                                                             seed: 1) as? BottleneckStrategy)
-        #expect(typical.settings.maxConcurrent == 1 && close(typical.settings.minTime, 1.2), "P2 at 50 RPM")
+        #expect(typical.settings.maxConcurrent == 1 && close(typical.settings.minTime, 1.2), "bottleneck-typical at 50 RPM")
         let reservoir = try #require(try StrategyFactory.make(StrategySpec(name: "bottleneck-reservoir"),
                                                               limits: LimitConfig(rpm: 50, itpm: 30_000, otpm: 8_000),
                                                               seed: 1) as? BottleneckStrategy)
         #expect(reservoir.settings.reservoir == 50 && reservoir.settings.reservoirRefreshAmount == 50
-                    && reservoir.settings.reservoirRefreshInterval == 60, "P3 at 50 RPM")
+                    && reservoir.settings.reservoirRefreshInterval == 60, "bottleneck-reservoir at 50 RPM")
 
         var built = try StrategyFactory.make(StrategySpec(name: "bottleneck", params: ["min_time": .number(0.333)]), seed: 1)
         for id in Int32(0)...2 { built.arrived(bnRequest(id, 0), now: 0) }
@@ -502,8 +502,8 @@ private struct Harness {
     /// in flight, and nothing is sent after a request ended — for Bottleneck set-ups with the
     /// SDK's retry, against the tier-1 Sonnet limits (50 RPM, 30k ITPM, 8k OTPM) at 2 requests/s.
     @Test(arguments: [
-        ["max_concurrent": ParamValue.number(1), "min_time": .number(1.2)], // P2
-        ["reservoir": .number(50), "reservoir_refresh_amount": .number(50), "reservoir_refresh_interval": .number(60)], // P3
+        ["max_concurrent": ParamValue.number(1), "min_time": .number(1.2)], // bottleneck-typical
+        ["reservoir": .number(50), "reservoir_refresh_amount": .number(50), "reservoir_refresh_interval": .number(60)], // bottleneck-reservoir
         ["max_concurrent": .number(2), "high_water": .number(5)],
         ["max_concurrent": .number(2), "high_water": .number(5), "strategy": .string("BLOCK")],
         ["max_concurrent": .number(4), "high_water": .number(8), "strategy": .string("OVERFLOW"), "retry_inside": .bool(false)],

@@ -4,7 +4,7 @@ import LimitlabStrategies
 import Testing
 
 // Admission limiters driven directly with explicit times, against the numbers of the library
-// each one mirrors (strategies.md §4, §8.2), then through the factory and against the server
+// each one mirrors (the versions and URLs in each definition's `mirrors`), then through the factory and against the server
 // model.
 
 private func limReq(_ id: Int32 = 0, input: Int = 0, cacheRead: Int = 0, maxTokens: Int = 0) -> PendingRequest {
@@ -60,7 +60,7 @@ private func answerTime(_ a: AdmissionAnswer) -> Double? {
     return nil
 }
 
-// MARK: - token-bucket (S11)
+// MARK: - token-bucket
 
 @Suite struct TokenBucketTests {
     func bucket(rpm: Double? = nil, itpm: Double? = nil, otpm: Double? = nil, burst: Double = 1,
@@ -187,7 +187,7 @@ private func answerTime(_ a: AdmissionAnswer) -> Double? {
     }
 }
 
-// MARK: - gcra (S13)
+// MARK: - gcra
 
 @Suite struct GCRATests {
     /// period 60 s, count 60, max_burst 5: τ = T·(max_burst + 1) = 6 s, so 6 pass at once, then 1/s.
@@ -217,7 +217,7 @@ private func answerTime(_ a: AdmissionAnswer) -> Double? {
     }
 }
 
-// MARK: - leaky-bucket (S14)
+// MARK: - leaky-bucket
 
 @Suite struct LeakyBucketTests {
     /// AsyncLimiter(10, 60): the level starts at 0, so 10 pass at once; then one per 6 s.
@@ -236,7 +236,7 @@ private func answerTime(_ a: AdmissionAnswer) -> Double? {
         #expect(passingAt(&l, 1000) == 10)
     }
 
-    /// The pitfall of §4.5: AsyncLimiter(50) as "50 RPM" sends 50 at t = 0.
+    /// The aiolimiter pitfall: AsyncLimiter(50) as "50 RPM" sends 50 at t = 0.
     @Test func fiftyPerMinuteBurstsFiftyAtStart() throws {
         var l = LeakyBucketLimiter(maxRate: 50)
         #expect(passingAt(&l, 0) == 50)
@@ -244,7 +244,7 @@ private func answerTime(_ a: AdmissionAnswer) -> Double? {
     }
 }
 
-// MARK: - window (S15)
+// MARK: - window
 
 @Suite struct WindowTests {
     /// limit 10 per 60 s; one hit at 0 and nine at 59. What passes at the boundary differs.
@@ -306,7 +306,7 @@ private func answerTime(_ a: AdmissionAnswer) -> Double? {
     }
 }
 
-// MARK: - header-paced (S16)
+// MARK: - header-paced
 
 @Suite struct HeaderPacedTests {
     /// The server's header values after it admits `admitted` requests at `t`, the last one ours.

@@ -39,7 +39,7 @@ private func wait(_ d: RetryDecision) -> Double? {
 private func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
 
 @Suite struct RetryPolicyTests {
-    // MARK: S3 exponential (tenacity wait_exponential)
+    // MARK: exponential (tenacity wait_exponential)
 
     /// tenacity defaults (multiplier 1, exp_base 2, min 0, max MAX_WAIT): 1, 2, 4, 8 s.
     @Test func exponentialFollowsTenacityDefaults() throws {
@@ -66,7 +66,7 @@ private func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
         }
     }
 
-    // MARK: S4 / S5 AWS blog jitter
+    // MARK: full-jitter / equal-jitter (AWS blog)
 
     /// Full Jitter: U(0, min(cap, base · 2^n)), n = 1 on the first retry (the blog's simulator).
     @Test func fullJitterStaysInItsRangeAndSpansIt() throws {
@@ -95,7 +95,7 @@ private func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
         }
     }
 
-    // MARK: S6 decorrelated jitter
+    // MARK: decorrelated-jitter (AWS blog)
 
     /// One step is min(cap, U(base, 3 · prev)); the first retry draws from sleep_0 = base.
     @Test func decorrelatedStepsStayInTheirRange() throws {
@@ -128,7 +128,7 @@ private func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
         #expect(!early.contains(20))
     }
 
-    // MARK: S7 tenacity wait_exponential_jitter
+    // MARK: tenacity (wait_exponential_jitter)
 
     /// initial 1, exp_base 2, jitter 1: [1, 2), [2, 3), [4, 5), [8, 9) s; max clamps after the jitter.
     @Test func tenacityExponentialJitter() throws {
@@ -147,7 +147,7 @@ private func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
         #expect((1...4).map { noJitter.backoff(attempt: $0) } == [1, 2, 4, 8])
     }
 
-    // MARK: S8 multiplicative random
+    // MARK: multiplicative-random (p-retry, resilience4j)
 
     /// p-retry defaults: retries 10 (11 attempts), minTimeout 1000 ms, factor 2, no jitter:
     /// 1 + 2 + … + 512 = 1023 s of sleep in all.
@@ -216,7 +216,7 @@ private func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
         }
     }
 
-    // MARK: S9 retry-after
+    // MARK: retry-after
 
     private func wrapped(_ mode: RetryAfterPolicy.Mode, maxHonored: Double = 60, giveUpAbove: Bool = false) -> RetryAfterPolicy {
         RetryAfterPolicy(inner: ExponentialBackoffPolicy(base: 1, multiplier: 2, maxAttempts: 4), mode: mode,

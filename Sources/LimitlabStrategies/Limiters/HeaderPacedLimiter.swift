@@ -1,7 +1,7 @@
 public import LimitlabCore
 
-/// S16: paces sends from the `anthropic-ratelimit-*` headers (a harness design; the reference's
-/// rule, strategies.md §8.2).
+/// Paces sends from the `anthropic-ratelimit-*` headers: limitlab's own design (no library does
+/// this), after the rule proposed in anthropic-sdk-typescript#357.
 ///
 /// Per dimension (requests, input tokens, output tokens), with `remaining` and `reset` as the
 /// headers would show them at the moment of the decision:
@@ -178,5 +178,41 @@ public struct HeaderPacedLimiter: AdmissionPolicy {
             for p in pending { b.take(p.costs[d], at: Swift.max(s, p.time)) }
             replicas[d] = b
         }
+    }
+}
+
+extension HeaderPacedLimiter {
+    static let definition = StrategyDefinition.admission(
+        "header-paced",
+        summary: "Paces from the anthropic-ratelimit-* headers. Per dimension: when remaining is below one "
+            + "request's cost, wait until reset; otherwise send no faster than remaining/(reset − now). "
+            + "Token remaining is read rounded to the thousand and requests remaining rounded down, as the "
+            + "API shows them; between responses the values are predicted from the latest header and the "
+            + "client's own sends since (refill at limit/60 up to the capacity the header implies). A 429 "
+            + "with retry-after holds every send until then. Before the first header it sends freely, or "
+            + "at initial_rate.",
+        mirrors: "the Claude API's rate-limit headers (https://platform.claude.com/docs/en/api/rate-limits) and the "
+            + "pacing proposed in https://github.com/anthropics/anthropic-sdk-typescript/issues/357 — limitlab's "
+            + "design, no library",
+        parameters: [
+            StrategyParameter("initial_rate", .number(min: 0, max: .infinity), "none",
+                              "Requests per second before the first header arrives; none = no pacing."),
+            StrategyParameter("output_cost", .choice(["observed", "max_tokens"]), "observed",
+                              "One request's output cost: observed = the mean output of the successful "
+                              + "responses so far (the output dimension is not paced before the first); "
+                              + "max_tokens = the request's max_tokens."),
+            StrategyParameter("count_cache_reads", .bool, "false",
+                              "Count the cached prompt prefix in one request's input cost."),
+            StrategyParameter("token_rounding", .integer(min: 1, max: .max), "1000",
+                              "Token remaining is read rounded to the nearest multiple of this (the real API "
+                              + "rounds to 1000); 1 = exact."),
+        ] + PipelineStrategy.queueParameters
+    ) { (p, _) throws(StrategyError) in
+        guard let output = OutputCost(rawValue: try p.string("output_cost")) else {
+            throw StrategyError(message: "\(p.owner): output_cost must be observed or max_tokens")
+        }
+        return HeaderPacedLimiter(Configuration(
+            initialRate: try p.optionalDouble("initial_rate"), outputCost: output,
+            countCacheReads: try p.bool("count_cache_reads"), tokenRounding: try p.int("token_rounding")))
     }
 }

@@ -1,6 +1,6 @@
 public import LimitlabCore
 
-/// S14: aiolimiter 1.2.1's `AsyncLimiter(max_rate, time_period)` metering requests.
+/// aiolimiter 1.2.1's `AsyncLimiter(max_rate, time_period)` metering requests.
 ///
 /// The level starts at 0 and leaks at `max_rate / time_period` per second (never below 0). An
 /// acquire of 1 succeeds when `level + 1 ≤ max_rate` and adds 1; a waiter is woken at
@@ -41,5 +41,31 @@ public struct LeakyBucketLimiter: AdmissionPolicy {
     public mutating func sent(_ request: PendingRequest, attempt: Int, now: Double) {
         level = level(at: now) + 1
         lastCheck = Swift.max(lastCheck, now)
+    }
+}
+
+extension LeakyBucketLimiter {
+    static let definition = StrategyDefinition.admission(
+        "leaky-bucket",
+        summary: "aiolimiter's AsyncLimiter on requests: the level starts at 0 and leaks at max_rate/time_period "
+            + "per second; a request passes when level + 1 ≤ max_rate and adds 1. So max_rate requests pass "
+            + "at once from an idle start, then one every time_period/max_rate.",
+        mirrors: "aiolimiter 1.2.1 (https://github.com/mjpieters/aiolimiter @01c52ea)",
+        parameters: [
+            StrategyParameter("max_rate", .number(min: 0, max: .infinity), "none",
+                              "Requests per time_period and the bucket's capacity; none = the scenario's RPM "
+                              + "scaled to time_period. Below 1 is refused, as aiolimiter raises ValueError "
+                              + "for an acquire larger than max_rate."),
+            StrategyParameter("time_period", .duration, "1m", "The period max_rate is counted over."),
+        ] + PipelineStrategy.queueParameters
+    ) { (p, context) throws(StrategyError) in
+        let period = try p.double("time_period")
+        let maxRate = try p.optionalDouble("max_rate") ?? context.limits.rpm * period / 60
+        guard period > 0 else { throw StrategyError(message: "\(p.owner): time_period must be longer than 0s") }
+        guard maxRate >= 1 else {
+            throw StrategyError(message: "\(p.owner): max_rate is \(maxRate) per \(period) s; a request needs "
+                                + "max_rate ≥ 1 (aiolimiter raises ValueError for an acquire above max_rate)")
+        }
+        return LeakyBucketLimiter(maxRate: maxRate, timePeriod: period)
     }
 }

@@ -1,6 +1,6 @@
 public import LimitlabCore
 
-/// S11: client-side token buckets for the three server dimensions (requests, input tokens,
+/// Client-side token buckets for the three server dimensions (requests, input tokens,
 /// output tokens), refilled at limit/60 per second up to `burst` seconds' worth.
 ///
 /// The request at the head of the queue is told the earliest time at which every bucket holds
@@ -108,5 +108,54 @@ public struct TokenBucketLimiter: AdmissionPolicy {
     /// Capacities (nil for a dimension without a bucket).
     public var capacities: (requests: Double?, input: Double?, output: Double?) {
         (requests?.capacity, input?.capacity, output?.capacity)
+    }
+}
+
+extension TokenBucketLimiter {
+    static let definition = StrategyDefinition.admission(
+        "token-bucket",
+        summary: "Client token buckets for requests, input and output tokens, each refilled at limit/60 per "
+            + "second up to `burst` seconds' worth. The request at the head of the queue waits until every "
+            + "bucket holds its cost (the wait is computed exactly, as x/time/rate reservations do); a cost "
+            + "larger than a bucket waits for a full bucket and leaves it in debt. Input is charged at send "
+            + "from the prompt; output is charged after the response with the actual tokens, and the debt "
+            + "blocks the next request until refill repays it.",
+        mirrors: "golang.org/x/time/rate @2b4e439 (https://pkg.go.dev/golang.org/x/time/rate; reserveN: tokens may go "
+            + "negative, wait = −tokens/r); the Claude API's documented token bucket (https://platform.claude.com/docs/en/api/rate-limits)",
+        parameters: [
+            StrategyParameter("rpm", .number(min: 0, max: .infinity), "none",
+                              "Requests per minute; none = the scenario's RPM; 0 = no requests bucket."),
+            StrategyParameter("itpm", .number(min: 0, max: .infinity), "none",
+                              "Input tokens per minute; none = the scenario's ITPM; 0 = no input bucket."),
+            StrategyParameter("otpm", .number(min: 0, max: .infinity), "none",
+                              "Output tokens per minute; none = the scenario's OTPM; 0 = no output bucket."),
+            StrategyParameter("burst", .duration, "1s",
+                              "Capacity as seconds of refill. 1s (limitlab's default) holds one second's worth, "
+                              + "for a server that enforces \"60 RPM as 1 request per second\"; 1m holds a full "
+                              + "minute's limit. The requests bucket always holds at least 1."),
+            StrategyParameter("initial_fill", .choice(["full", "empty"]), "full",
+                              "full: start full, like x/time/rate's NewLimiter (a burst of `burst` at start); "
+                              + "empty: start at 0, like Guava's stored permits."),
+            StrategyParameter("count_cache_reads", .bool, "false",
+                              "Charge the cached prompt prefix to the input bucket (true for the model classes "
+                              + "whose cache reads count toward ITPM)."),
+            StrategyParameter("reserve_output", .bool, "false",
+                              "Take max_tokens from the output bucket at send and refund the unused part at "
+                              + "the response (the 2024–2025 OTPM accounting) instead of charging output after "
+                              + "the fact."),
+        ] + PipelineStrategy.queueParameters
+    ) { (p, context) throws(StrategyError) in
+        guard let fill = InitialFill(rawValue: try p.string("initial_fill")) else {
+            throw StrategyError(message: "\(p.owner): initial_fill must be full or empty")
+        }
+        let burst = try p.double("burst")
+        guard burst > 0 else { throw StrategyError(message: "\(p.owner): burst must be longer than 0s") }
+        let limits = context.limits
+        return TokenBucketLimiter(Configuration(
+            rpm: try p.optionalDouble("rpm") ?? limits.rpm,
+            itpm: try p.optionalDouble("itpm") ?? limits.itpm,
+            otpm: try p.optionalDouble("otpm") ?? limits.otpm,
+            burstSeconds: burst, initialFill: fill,
+            countCacheReads: try p.bool("count_cache_reads"), reserveOutput: try p.bool("reserve_output")))
     }
 }

@@ -1,6 +1,6 @@
 public import LimitlabCore
 
-/// S15: the window counters of Python `limits` 5.8.0, metering requests.
+/// The window counters of Python `limits` 5.8.0, metering requests.
 ///
 /// - `fixed` (FixedWindowRateLimiter, in-memory storage): the first hit starts a window of
 ///   `window` seconds; up to `limit` hits pass in it; the count resets when it expires (at
@@ -97,5 +97,36 @@ public struct WindowLimiter: AdmissionPolicy {
             current = cur + 1
             previous = prev
         }
+    }
+}
+
+extension WindowLimiter {
+    static let definition = StrategyDefinition.admission(
+        "window",
+        summary: "Python limits' window counters on requests: fixed (a window starts at the first hit and "
+            + "resets when it expires; up to 2× limit across a boundary), sliding-log (moving window: "
+            + "pass when fewer than limit sends are younger than the window), sliding-counter (pass when "
+            + "floor(current + previous·(window − elapsed)/window) < limit, windows aligned to time 0).",
+        mirrors: "Python limits 5.8.0 (https://github.com/alisaifee/limits @f7d1eef): FixedWindowRateLimiter, MovingWindowRateLimiter, "
+            + "SlidingWindowCounterRateLimiter",
+        parameters: [
+            StrategyParameter("kind", .choice(["fixed", "sliding-log", "sliding-counter"]), "fixed",
+                              "Which counter."),
+            StrategyParameter("limit", .integer(min: 1, max: .max), "none",
+                              "Requests per window; none = the scenario's RPM scaled to the window, rounded down."),
+            StrategyParameter("window", .duration, "1m", "The window length."),
+        ] + PipelineStrategy.queueParameters
+    ) { (p, context) throws(StrategyError) in
+        guard let kind = Kind(rawValue: try p.string("kind")) else {
+            throw StrategyError(message: "\(p.owner): kind must be fixed, sliding-log or sliding-counter")
+        }
+        let window = try p.double("window")
+        guard window > 0 else { throw StrategyError(message: "\(p.owner): window must be longer than 0s") }
+        let limit = try p.optionalInt("limit") ?? Int((context.limits.rpm * window / 60).rounded(.down))
+        guard limit >= 1 else {
+            throw StrategyError(message: "\(p.owner): the scenario's RPM allows less than 1 request per "
+                                + "\(window) s window; give limit or a longer window")
+        }
+        return WindowLimiter(kind: kind, limit: limit, window: window)
     }
 }

@@ -1,6 +1,6 @@
 public import LimitlabCore
 
-/// S23, gRPC retry throttling (A6 `retryThrottling`): `token_count` starts at `maxTokens` and stays
+/// gRPC retry throttling (A6 `retryThrottling`): `token_count` starts at `maxTokens` and stays
 /// in [0, maxTokens]; every attempt that fails with a retryable status, or is told not to retry,
 /// takes 1; every success adds `tokenRatio`; a retry goes ahead only while
 /// `token_count > maxTokens / 2`. Other failures (a 400) leave the count alone, so malformed
@@ -41,7 +41,7 @@ public struct GRPCRetryThrottle: RetryBudget {
     public mutating func allowRetry(now: Double) -> Bool { milli > thresholdMilli }
 }
 
-/// S23, Finagle's `RetryBudget(ttl, minRetriesPerSec, percentCanRetry)`: a leaky token bucket in
+/// Finagle's `RetryBudget(ttl, minRetriesPerSec, percentCanRetry)`: a leaky token bucket in
 /// which every new request deposits 1000 units and a retry withdraws `1000 / percentCanRetry`;
 /// deposits and withdrawals expire after `ttl` (10 slices of `ttl/10`, as Finagle's
 /// `WindowedAdder`), and a reserve of `minRetriesPerSec · ttl` retries is always on top. A retry
@@ -83,5 +83,49 @@ public struct PercentageRetryBudget: RetryBudget {
         guard window.sum(at: now) + reserve >= withdrawal else { return false }
         window.add(-withdrawal, at: now)
         return true
+    }
+}
+
+extension GRPCRetryThrottle {
+    static let definition = StrategyDefinition.budget(
+        "grpc",
+        summary: "gRPC retry throttling: token_count starts at max_tokens; each attempt failing retryably "
+            + "(or told not to retry) takes 1, each success adds token_ratio, bounded [0, max_tokens]; "
+            + "retries go ahead only while token_count > max_tokens/2 (kept in thousandths, as grpc-java).",
+        mirrors: "gRPC A6 retryThrottling (https://github.com/grpc/proposal/blob/master/A6-client-retries.md @0070717)",
+        parameters: [
+            StrategyParameter("max_tokens", .number(min: 1, max: 1000), "10",
+                              "Bucket size (A6 has no default; its example uses 10)."),
+            StrategyParameter("token_ratio", .number(min: 0.001, max: 1000), "0.1",
+                              "Tokens a success returns (A6 example: 0.1)."),
+        ]
+    ) { (p, _) throws(StrategyError) in
+        GRPCRetryThrottle(maxTokens: try p.double("max_tokens"), tokenRatio: try p.double("token_ratio"))
+    }
+}
+
+extension PercentageRetryBudget {
+    static let definition = StrategyDefinition.budget(
+        "percentage",
+        summary: "Finagle RetryBudget: each new request deposits `percent` of a retry, a retry withdraws "
+            + "one, deposits and withdrawals expire after ttl (10 slices), plus a reserve of "
+            + "min_retries_per_sec · ttl retries; a retry goes ahead while the balance covers it. Finagle's defaults.",
+        mirrors: "Finagle RetryBudget(ttl, minRetriesPerSec, percentCanRetry) "
+            + "(https://finagle.github.io/blog/2016/02/08/retry-budgets; RetryBudget scaladoc)",
+        parameters: [
+            StrategyParameter("ttl", .duration, "10s", "How long a deposit or withdrawal counts, 1–60 s (Finagle: 10 s)."),
+            StrategyParameter("min_retries_per_sec", .integer(min: 0, max: 1_000_000), "10",
+                              "Reserve, in retries per second of ttl (Finagle: 10)."),
+            StrategyParameter("percent", .number(min: 0, max: 1000), "0.2",
+                              "Retries allowed per new request (Finagle percentCanRetry: 0.2, i.e. 20 %)."),
+        ]
+    ) { (p, _) throws(StrategyError) in
+        let ttl = try p.double("ttl")
+        // Finagle: require(ttl.inSeconds >= 1 && ttl.inSeconds <= 60).
+        guard ttl >= 1 && ttl < 61 else {
+            throw StrategyError(message: "\(p.owner): ttl must be within 1s...60s (Finagle's bounds)")
+        }
+        return PercentageRetryBudget(ttl: ttl, minRetriesPerSec: try p.int("min_retries_per_sec"),
+                                     percentCanRetry: try p.double("percent"))
     }
 }

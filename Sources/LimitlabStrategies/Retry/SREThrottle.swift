@@ -1,12 +1,13 @@
 public import LimitlabStats
+import LimitlabCore
 
-/// S22, Google SRE client-side adaptive throttling: over the last `window`, count `requests` (new
+/// Google SRE client-side adaptive throttling: over the last `window`, count `requests` (new
 /// requests the application offered, whether this throttle let them through or not) and
 /// `accepts` (attempts the backend did not refuse with 429/529), and reject a new request locally
 /// with probability `max(0, (requests − k·accepts) / (requests + 1))`. Counts are kept in
 /// 1-second buckets, so a count leaves the window between `window − 1 s` and `window` after it.
 ///
-/// Harness knobs the book does not have: the probability is capped at `maxRejectProbability`
+/// limitlab knobs the book does not have: the probability is capped at `maxRejectProbability`
 /// (0.9, after failsafe-go — at 1.0 the client would stop sending and never see the backend
 /// recover), and nothing is rejected while the window holds fewer than `minRequests` requests.
 ///
@@ -53,5 +54,33 @@ public struct SREThrottle: LoadShedder {
 
     public mutating func record(accepted: Bool, now: Double) {
         if accepted { accepts.add(1, at: now) }
+    }
+}
+
+extension SREThrottle {
+    static let definition = StrategyDefinition.shed(
+        "sre",
+        summary: "Google SRE client-side adaptive throttling: reject a new request locally with probability "
+            + "max(0, (requests − k·accepts)/(requests + 1)) over the last `window` (1 s buckets); requests "
+            + "are new requests offered, accepts are attempts the backend did not refuse with 429/529. "
+            + "limitlab knobs: max_reject_probability 0.9 and min_requests 10.",
+        mirrors: "Google SRE book, \"Handling Overload\", client-side throttling "
+            + "(https://sre.google/sre-book/handling-overload/); 0.9 cap after failsafe-go "
+            + "(https://github.com/failsafe-go/failsafe-go)",
+        parameters: [
+            StrategyParameter("k", .number(min: 1, max: .infinity), "2",
+                              "Multiplier K (the book prefers 2; 1.1 is aggressive)."),
+            StrategyParameter("window", .duration, "120s", "History kept (the book: two minutes)."),
+            StrategyParameter("max_reject_probability", .number(min: 0, max: 1), "0.9",
+                              "limitlab's default (after failsafe-go): at 1.0 the client would never see recovery."),
+            StrategyParameter("min_requests", .integer(min: 0, max: Int.max), "10",
+                              "limitlab's default: no local rejection while the window holds fewer requests."),
+        ]
+    ) { (p, context) throws(StrategyError) in
+        let window = try p.double("window")
+        guard window > 0 else { throw StrategyError(message: "\(p.owner): window must be longer than 0s") }
+        return SREThrottle(k: try p.double("k"), window: window,
+                           maxRejectProbability: try p.double("max_reject_probability"),
+                           minRequests: try p.int("min_requests"), random: context.random)
     }
 }

@@ -36,7 +36,7 @@ public enum StrategyRole: String, Sendable, CaseIterable, Codable {
     case baseline
     /// A pre-send limiter (token bucket, GCRA, Bottleneck, …); named by a strategy's `name:`.
     case admission
-    /// A named composition of roles (P1–P8); named by a strategy's `name:`.
+    /// A named composition of roles (`bottleneck-typical`, `adaptive`, …); named by a strategy's `name:`.
     case preset
     /// Retry policy: retry? after how long? (`retry:`)
     case retry
@@ -59,7 +59,9 @@ public enum StrategyRole: String, Sendable, CaseIterable, Codable {
     }
 }
 
-/// What `limitlab strategies` lists and what the scenario validator checks against.
+/// What `limitlab strategies` lists and what the scenario validator checks against: a plain
+/// value. The entries themselves, each with the code that builds it, are `StrategyRegistry` in
+/// LimitlabStrategies, beside their implementations.
 public struct StrategyDescriptor: Sendable, Equatable {
     public var name: String
     public var role: StrategyRole
@@ -80,55 +82,5 @@ public struct StrategyDescriptor: Sendable, Equatable {
 extension StrategyParameter {
     public init(_ name: String, _ kind: ParamKind, _ defaultValue: String, _ summary: String) {
         self.init(name: name, kind: kind, defaultValue: defaultValue, summary: summary)
-    }
-}
-
-/// The strategies limitlab ships. Implementations live in `LimitlabStrategies`; this list is
-/// the single source of names and parameters for validation, listings and docs.
-public enum StrategyRegistry {
-    /// Every entry, all roles: baselines, admission limiters, presets, then the role entries.
-    public static var descriptors: [StrategyDescriptor] {
-        baselineDescriptors + admissionDescriptors + sharedLimiterDescriptors + presetDescriptors + baselineRetryDescriptors + retryDescriptors
-            + budgetDescriptors
-            + concurrencyDescriptors + shedDescriptors
-    }
-
-    static let baselineDescriptors: [StrategyDescriptor] = [
-        StrategyDescriptor(
-            name: "none",
-            summary: "Send every request at its arrival time and never retry (the control).",
-            mirrors: "control (S0)",
-            parameters: []),
-        StrategyDescriptor(
-            name: "immediate-retry",
-            summary: "Send at arrival; retry retryable failures at once, with no wait.",
-            mirrors: "AWS Architecture Blog \"no backoff\" (S1)",
-            parameters: [StrategyParameter("max_attempts", .integer(min: 1, max: 1000), "3", "Attempts in all, the first included.")]),
-        StrategyDescriptor(
-            name: "sdk-default",
-            summary: "The official SDK's built-in retry: 2 retries, min(0.5·2^n, 8) s × (1 − 0.25·U), "
-                + "retry on 408/409/429/5xx unless x-should-retry says otherwise; retry-after honoured per variant.",
-            mirrors: "anthropic-sdk-python 0.121.0 (python), anthropic-sdk-typescript 0.120.0 (typescript), openai-python 3.3.1 (openai-python)",
-            parameters: sdkParameters),
-    ]
-
-    /// The entry for a top-level strategy name (baseline, admission or preset).
-    public static func descriptor(named name: String) -> StrategyDescriptor? {
-        descriptors.first { $0.name == name && [.baseline, .admission, .preset].contains($0.role) }
-    }
-
-    /// The entry of a role (`retry`, `budget`, …) by name.
-    public static func descriptor(named name: String, role: StrategyRole) -> StrategyDescriptor? {
-        descriptors.first { $0.name == name && $0.role == role }
-    }
-
-    /// Names a strategy's `name:` accepts.
-    public static var names: [String] {
-        descriptors.filter { [.baseline, .admission, .preset].contains($0.role) }.map(\.name)
-    }
-
-    /// Names of one role.
-    public static func names(role: StrategyRole) -> [String] {
-        descriptors.filter { $0.role == role }.map(\.name)
     }
 }
