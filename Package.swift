@@ -100,7 +100,7 @@ let package = Package(
             dependencies: ["LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabReport"]),
         .testTarget(name: "LimitlabRedisTests", dependencies: ["LimitlabRedis", "LimitlabCore"]),
         .testTarget(name: "CBridgeTests", dependencies: ["CCurl", "CGSL"]),
-        .testTarget(name: "LimitlabMockTests", dependencies: ["LimitlabMock", "LimitlabCore", "CCurl"]),
+        .testTarget(name: "LimitlabMockTests", dependencies: ["LimitlabMock", "LimitlabCore", "LimitlabScenario", "CCurl"]),
         .testTarget(
             name: "LimitlabLiveTests",
             dependencies: ["LimitlabLive", "LimitlabMock", "LimitlabCore", "LimitlabSim", "LimitlabReport", "LimitlabScenario",
