@@ -54,16 +54,14 @@ extension Live {
                                  server: ServerModel(ttft: Sampled(.constant(0.5)), outputTokensPerSecond: 1000,
                                                      rejectLatency: 0.02),
                                  strategies: ["sdk-default", "none"])
-            let fleet = MockFleet(mockConfig(for: s))
-            let runner = LiveRunner(scenario: s, target: LiveTarget(baseURL: "http://127.0.0.1:1"),
-                                    options: LiveOptions(requestTimeout: 10, gracePeriod: 5, prepareRun: fleet.prepare))
+            let (runner, fleet) = mockRunner(s, options: LiveOptions(requestTimeout: 10, gracePeriod: 5))
             let started = Date()
             Thread.detachNewThread {
                 Thread.sleep(forTimeInterval: 1.5)
                 runner.stop()
             }
             let result = try await runner.run()
-            await fleet.shutdown()
+            await fleet.stop()
             let elapsed = Date().timeIntervalSince(started)
 
             #expect(result.partial)
@@ -100,16 +98,14 @@ extension Live {
             let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 10))], length: .duration(5),
                                  server: ServerModel(ttft: Sampled(.constant(5)), outputTokensPerSecond: 1000,
                                                      rejectLatency: 0.02))
-            let fleet = MockFleet(mockConfig(for: s))
-            let runner = LiveRunner(scenario: s, target: LiveTarget(baseURL: "http://127.0.0.1:1"),
-                                    options: LiveOptions(requestTimeout: 20, gracePeriod: 0.5, prepareRun: fleet.prepare))
+            let (runner, fleet) = mockRunner(s, options: LiveOptions(requestTimeout: 20, gracePeriod: 0.5))
             let started = Date()
             Thread.detachNewThread {
                 Thread.sleep(forTimeInterval: 0.45)
                 runner.stop()
             }
             let result = try await runner.run()
-            await fleet.shutdown()
+            await fleet.stop()
             let elapsed = Date().timeIntervalSince(started)
             let run = try #require(result.runs.first)
             #expect(elapsed < 2, "took \(elapsed) s")

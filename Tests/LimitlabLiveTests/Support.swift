@@ -24,74 +24,29 @@ func liveScenario(arrivals: [ArrivalSpec], length: RunLength = .duration(5), see
              strategies: strategies.map { StrategySpec(name: $0) })
 }
 
-/// The mock configuration that plays a scenario's server: one organisation per scenario key
-/// (key i is `LiveTarget.placeholderKey(i)`, what the runner sends to a loopback target given no
-/// keys) with that key's limits for every model, the scenario's latency and 529 model, its
-/// seed (so latency draws follow the simulator's stream) and its cache TTL; plus faults.
-func mockConfig(for s: Scenario, faults: MockFaults = MockFaults()) -> MockConfig {
-    let orgs = s.limits.keyConfigs.enumerated().map { i, c in
-        MockOrganization(
-            id: MockOrganization.defaultId(index: i), keys: [LiveTarget.placeholderKey(i)],
-            limits: MockLimits(rpm: c.rpm, itpm: c.itpm, otpm: c.otpm, burst: c.burst, admission: c.admission,
-                               outputAccounting: c.outputAccounting, cacheReadsCount: c.cacheReadsCount))
-    }
-    var cache = MockCacheSettings()
-    if let w = s.workload.cache {
-        if w.ttl >= 3600 { cache.ttl1h = w.ttl } else { cache.ttl5m = w.ttl }
-        cache.minCacheableTokens = w.minCacheableTokens
-    }
-    return MockConfig(organizations: orgs, server: s.server, faults: faults, cache: cache, seed: s.seed)
+/// A runner for `scenario` against fresh in-process mocks, wired as `run --target mock` wires it
+/// (Sources/limitlab/LiveTargets.swift): `MockFleet(scenario:)`, i.e. `MockConfig(scenario:)`
+/// and its keys, plus `faults`. Stop the fleet after the run.
+func mockRunner(_ scenario: Scenario, faults: MockFaults = MockFaults(),
+                options: LiveOptions = LiveOptions(requestTimeout: 20, gracePeriod: 5)) -> (LiveRunner, MockFleet) {
+    let fleet = MockFleet(scenario: scenario) { $0.faults = faults }
+    let keys = fleet.keys.map(LiveAPIKey.init)
+    var o = options
+    o.prepareRun = { _, _ in LiveTarget(baseURL: try fleet.next(), apiKeys: keys) }
+    let runner = LiveRunner(scenario: scenario, target: LiveTarget(baseURL: "http://127.0.0.1:1", apiKeys: keys), options: o)
+    return (runner, fleet)
 }
 
-/// Starts a fresh in-process mock for every strategy run (as the simulator gives every run
-/// fresh buckets), on a free loopback port, and stops the previous one.
-final class MockFleet: @unchecked Sendable {
-    private let config: MockConfig
-    private let lock = NSLock()
-    private var current: MockServer?
-    private(set) var ports: [Int] = []
-
-    init(_ config: MockConfig) { self.config = config }
-
-    /// For `LiveOptions.prepareRun`.
-    var prepare: @Sendable (Int, StrategySpec) throws -> LiveTarget? {
-        { [self] _, _ in
-            let server = MockServer(config: config, threads: 1)
-            let port = try server.startBlocking(host: "127.0.0.1", port: 0)
-            let old = lock.withLock { () -> MockServer? in
-                let o = current
-                current = server
-                ports.append(port)
-                return o
-            }
-            old?.stopBlocking()
-            return LiveTarget(baseURL: "http://127.0.0.1:\(port)")
-        }
-    }
-
-    func shutdown() async {
-        let s = lock.withLock { () -> MockServer? in
-            let c = current
-            current = nil
-            return c
-        }
-        await s?.stop()
-    }
-}
-
-/// Runs `scenario` live against fresh mocks built from its own server model.
+/// Runs `scenario` live against fresh mocks built from it (`mockRunner`).
 func runAgainstMock(_ scenario: Scenario, faults: MockFaults = MockFaults(),
                     options: LiveOptions = LiveOptions(requestTimeout: 20, gracePeriod: 5)) async throws -> LiveResult {
-    let fleet = MockFleet(mockConfig(for: scenario, faults: faults))
-    var o = options
-    o.prepareRun = fleet.prepare
-    let runner = LiveRunner(scenario: scenario, target: LiveTarget(baseURL: "http://127.0.0.1:1"), options: o)
+    let (runner, fleet) = mockRunner(scenario, faults: faults, options: options)
     do {
         let result = try await runner.run()
-        await fleet.shutdown()
+        await fleet.stop()
         return result
     } catch {
-        await fleet.shutdown()
+        await fleet.stop()
         throw error
     }
 }
