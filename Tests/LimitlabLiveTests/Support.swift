@@ -1,5 +1,6 @@
 import Foundation
 import LimitlabCore
+import LimitlabTestSupport
 import LimitlabLive
 import LimitlabMock
 import LimitlabSim
@@ -8,21 +9,6 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A scenario built in code: generous limits and fast constant latency unless told otherwise.
-func liveScenario(arrivals: [ArrivalSpec], length: RunLength = .duration(5), seed: UInt64 = 7,
-                  limits: LimitConfig = LimitConfig(rpm: 1e6, itpm: 1e9, otpm: 1e9),
-                  input: Sampled = Sampled(.constant(200)), output: Sampled = Sampled(.constant(20)),
-                  maxTokens: Int = 256, cache: CacheSpec? = nil, stream: Bool = true,
-                  server: ServerModel = ServerModel(ttft: Sampled(.constant(0.05)), outputTokensPerSecond: 2000,
-                                                    rejectLatency: 0.02),
-                  strategies: [String] = ["none"]) -> Scenario {
-    Scenario(name: "live-test", seed: seed, target: .mock, length: length, model: "claude-sonnet-4-5",
-             limits: LimitsSpec(config: limits), server: server, arrivals: arrivals,
-             workload: WorkloadSpec(inputTokens: input, outputTokens: output, maxTokens: maxTokens, cache: cache,
-                                    stream: stream),
-             strategies: strategies.map { StrategySpec(name: $0) })
-}
 
 /// A runner for `scenario` against fresh in-process mocks, wired as `run --target mock` wires it
 /// (Sources/limitlab/LiveTargets.swift): `MockFleet(scenario:)`, i.e. `MockConfig(scenario:)`

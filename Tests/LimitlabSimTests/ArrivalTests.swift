@@ -1,6 +1,7 @@
 import LimitlabCore
 import LimitlabSim
 import LimitlabStats
+import LimitlabTestSupport
 import Testing
 
 /// Statistical checks of each arrival process: realised rate within a few standard errors,
