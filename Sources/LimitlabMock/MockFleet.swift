@@ -12,7 +12,6 @@ public final class MockFleet: @unchecked Sendable {
     public let keys: [String]
     private let lock = NSLock()
     private var current: MockServer?
-    private var started: [Int] = []
 
     public init(config: MockConfig, keys: [String]) {
         self.config = config
@@ -29,9 +28,6 @@ public final class MockFleet: @unchecked Sendable {
         self.init(config: config, keys: scenario.limits.keyConfigs.indices.map(MockConfig.scenarioKey))
     }
 
-    /// The ports the fleet's servers were started on, in order.
-    public var ports: [Int] { lock.withLock { started } }
-
     /// Starts a fresh server, stops the previous one, and returns the new one's base URL
     /// (`http://127.0.0.1:PORT`).
     public func next() throws(MockError) -> String {
@@ -40,7 +36,6 @@ public final class MockFleet: @unchecked Sendable {
         let old = lock.withLock { () -> MockServer? in
             let o = current
             current = server
-            started.append(port)
             return o
         }
         old?.stopBlocking()
