@@ -100,6 +100,11 @@ let package = Package(
             path: "Sources/limitlab-bench",
             swiftSettings: strict),
 
+        // Shared by the test targets only: scenarios built in code and a blocking HTTP client.
+        .target(
+            name: "LimitlabTestSupport", dependencies: ["LimitlabCore", "CCurl"], path: "Tests/LimitlabTestSupport",
+            swiftSettings: strict),
+
         .testTarget(name: "LimitlabCoreTests", dependencies: ["LimitlabCore"]),
         .testTarget(name: "LimitlabStatsTests", dependencies: ["LimitlabStats"]),
         .testTarget(name: "LimitlabStrategiesTests", dependencies: ["LimitlabStrategies", "LimitlabCore"]),
@@ -109,15 +114,17 @@ let package = Package(
         .testTarget(
             name: "LimitlabSimTests",
             dependencies: ["LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabReport", "LimitlabWorkload",
-                           "LimitlabServer"]),
+                           "LimitlabServer", "LimitlabTestSupport"]),
         .testTarget(name: "LimitlabRedisTests", dependencies: ["LimitlabRedis", "LimitlabCore"]),
         .testTarget(name: "CBridgeTests", dependencies: ["CCurl", "CGSL"]),
-        .testTarget(name: "LimitlabMockTests", dependencies: ["LimitlabMock", "LimitlabCore", "CCurl"]),
+        .testTarget(
+            name: "LimitlabMockTests",
+            dependencies: ["LimitlabMock", "LimitlabCore", "LimitlabScenario", "CCurl", "LimitlabTestSupport"]),
         .testTarget(
             name: "LimitlabLiveTests",
             dependencies: ["LimitlabLive", "LimitlabMock", "LimitlabCore", "LimitlabSim", "LimitlabReport", "LimitlabScenario",
                            "LimitlabWorkload", "LimitlabServer",
-                           "LimitlabStats", "LimitlabStrategies"]),
+                           "LimitlabStats", "LimitlabStrategies", "LimitlabTestSupport"]),
         .testTarget(
             name: "LimitlabReportTests",
             dependencies: ["LimitlabReport", "LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabScenario"]),

@@ -1,12 +1,13 @@
 import Foundation
-import Yams
+package import Yams
 
-/// Collects issues while a scenario is read. Lives for one `parse` call on one thread.
-final class Diagnostics {
+/// Collects issues while a scenario (or another document in the scenario vocabulary, such as the
+/// mock's config) is read. Lives for one `parse` call on one thread.
+package final class Diagnostics {
     /// The scenario file as named in messages.
-    let file: String
+    package let file: String
     /// Directory that relative `file:` paths resolve against.
-    let baseDirectory: String
+    package let baseDirectory: String
     /// Keys renamed by the duplicate-key pass: marker → (original key, line of its first use).
     var duplicateMarkers: [String: (key: String, firstLine: Int)] = [:]
 
@@ -19,19 +20,19 @@ final class Diagnostics {
     }
     private var entries: [Entry] = []
 
-    init(file: String, baseDirectory: String) {
+    package init(file: String, baseDirectory: String) {
         self.file = file
         self.baseDirectory = baseDirectory
     }
 
-    var hasIssues: Bool { !entries.isEmpty }
+    package var hasIssues: Bool { !entries.isEmpty }
 
     /// An issue in the scenario file itself.
-    func report(_ mark: Mark?, _ path: String, _ message: String) {
+    package func report(_ mark: Mark?, _ path: String, _ message: String) {
         report(line: mark?.line ?? 0, column: mark?.column ?? 0, path, message)
     }
 
-    func report(line: Int, column: Int, _ path: String, _ message: String) {
+    package func report(line: Int, column: Int, _ path: String, _ message: String) {
         entries.append(Entry(
             anchorLine: line, anchorColumn: column, external: false, order: entries.count,
             issue: ScenarioIssue(file: file, line: line, column: column, path: path, message: message)))
@@ -46,7 +47,7 @@ final class Diagnostics {
     }
 
     /// Issues in file order: by the scenario position they belong to, then by their own.
-    var sortedIssues: [ScenarioIssue] {
+    package var sortedIssues: [ScenarioIssue] {
         entries.sorted { a, b in
             if a.anchorLine != b.anchorLine { return a.anchorLine < b.anchorLine }
             if a.anchorColumn != b.anchorColumn { return a.anchorColumn < b.anchorColumn }
@@ -76,23 +77,28 @@ final class Diagnostics {
 }
 
 /// A value in the document and the key path that leads to it.
-struct Field {
-    let node: Node
-    let path: String
-    var mark: Mark? { node.mark }
+package struct Field {
+    package let node: Node
+    package let path: String
+    package var mark: Mark? { node.mark }
+
+    package init(node: Node, path: String) {
+        self.node = node
+        self.path = path
+    }
 }
 
-enum KeyPath {
-    static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
-    static func index(_ path: String, _ i: Int) -> String { "\(path)[\(i)]" }
+package enum KeyPath {
+    package static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    package static func index(_ path: String, _ i: Int) -> String { "\(path)[\(i)]" }
 }
 
 // MARK: Describing what was found
 
-enum Found {
+package enum Found {
     /// How a node is named after "found": the scalar in quotes as written, `nothing` for an
     /// empty value, `a mapping`, `a list`.
-    static func describe(_ node: Node) -> String {
+    package static func describe(_ node: Node) -> String {
         switch node {
         case .scalar(let s):
             if s.string.isEmpty && (s.style == .plain || s.style == .any) { return "nothing" }
@@ -105,7 +111,7 @@ enum Found {
 
     /// `text` in double quotes, escaped; values longer than 80 characters are shortened unless
     /// `whole` (file names).
-    static func quote(_ text: String, whole: Bool = false) -> String {
+    package static func quote(_ text: String, whole: Bool = false) -> String {
         var t = text
         if !whole && t.count > 80 { t = String(t.prefix(77)) + "..." }
         var out = "\""
@@ -123,7 +129,7 @@ enum Found {
     }
 
     /// A plain scalar that YAML reads as null (`key:` with nothing, `~`, `null`).
-    static func isNull(_ s: Node.Scalar) -> Bool {
+    package static func isNull(_ s: Node.Scalar) -> Bool {
         guard s.style == .plain || s.style == .any else { return false }
         return ["", "~", "null", "Null", "NULL"].contains(s.string)
     }
@@ -179,16 +185,16 @@ enum Suggest {
 // MARK: Mappings
 
 /// The keys of one mapping, with unknown, duplicate and missing keys reported.
-struct MappingReader {
-    let node: Node
-    let path: String
-    let diag: Diagnostics
-    private(set) var keys: [String] = []
+package struct MappingReader {
+    package let node: Node
+    package let path: String
+    package let diag: Diagnostics
+    package private(set) var keys: [String] = []
     private var entries: [String: (key: Node, value: Node)] = [:]
 
     /// Nil (and an issue) when the field is not a mapping. `expected` names the mapping, e.g.
     /// `a mapping of limits`.
-    init?(_ field: Field, expected: String, diag: Diagnostics) {
+    package init?(_ field: Field, expected: String, diag: Diagnostics) {
         guard case .mapping(let mapping) = field.node else {
             diag.report(field.mark, field.path, "expected \(expected), found \(Found.describe(field.node))")
             return nil
@@ -222,25 +228,25 @@ struct MappingReader {
         }
     }
 
-    var mark: Mark? { node.mark }
+    package var mark: Mark? { node.mark }
 
-    func has(_ key: String) -> Bool { entries[key] != nil }
+    package func has(_ key: String) -> Bool { entries[key] != nil }
 
-    subscript(_ key: String) -> Field? {
+    package subscript(_ key: String) -> Field? {
         entries[key].map { Field(node: $0.value, path: KeyPath.join(path, key)) }
     }
 
-    func keyMark(_ key: String) -> Mark? { entries[key]?.key.mark }
+    package func keyMark(_ key: String) -> Mark? { entries[key]?.key.mark }
 
     /// The field, or nil with `missing required key "key"` at this mapping.
-    func require(_ key: String) -> Field? {
+    package func require(_ key: String) -> Field? {
         if let f = self[key] { return f }
         diag.report(mark, path, "missing required key \(Found.quote(key))")
         return nil
     }
 
     /// Reports every key not in `known`.
-    func checkKeys(_ known: [String]) {
+    package func checkKeys(_ known: [String]) {
         for k in keys where !known.contains(k) {
             diag.report(entries[k]?.key.mark, KeyPath.join(path, k), Suggest.unknown("key", k, known))
         }
@@ -251,7 +257,7 @@ struct MappingReader {
 
 extension Diagnostics {
     /// The items of a list with their paths, or nil (and an issue) when the field is not a list.
-    func list(_ field: Field, expected: String) -> [Field]? {
+    package func list(_ field: Field, expected: String) -> [Field]? {
         guard case .sequence(let seq) = field.node else {
             report(field.mark, field.path, "expected \(expected), found \(Found.describe(field.node))")
             return nil

@@ -1,9 +1,9 @@
 import Foundation
-import LimitlabCore
+package import LimitlabCore
 import Yams
 
 /// What a distribution's values measure.
-enum Quantity {
+package enum Quantity {
     /// Token counts: plain numbers (integers for `constant` and `uniform`).
     case tokens
     /// Latencies: durations with units (`600ms`), stored in seconds.
@@ -40,7 +40,7 @@ extension Diagnostics {
     }
 
     /// A distribution as written: a bare value (constant) or a mapping with `dist:`.
-    func distribution(_ f: Field, _ q: Quantity) -> Sampled? {
+    package func distribution(_ f: Field, _ q: Quantity) -> Sampled? {
         switch f.node {
         case .mapping:
             break

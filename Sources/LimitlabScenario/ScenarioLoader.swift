@@ -1,6 +1,6 @@
 public import LimitlabCore
 import Foundation
-import Yams
+package import Yams
 
 /// Reads scenario files (YAML) into validated `Scenario` values. See docs/scenarios.md for the
 /// format. Every problem found is reported with its file, line, column and key path.
@@ -42,7 +42,7 @@ public enum ScenarioLoader {
     /// The document's root node (`.some(nil)` for an empty document), or nil after reporting a
     /// syntax error. Duplicate keys, which Yams refuses outright, are renamed to markers one at a
     /// time so that the rest of the document can still be checked; the reader reports them.
-    static func compose(_ text: String, _ diag: Diagnostics) -> Node?? {
+    package static func compose(_ text: String, _ diag: Diagnostics) -> Node?? {
         var yaml = text
         for attempt in 1...100 {
             do {

@@ -1,11 +1,16 @@
 import Foundation
-import LimitlabCore
+package import LimitlabCore
 import Yams
 
 /// Turns the composed YAML tree into a `Scenario`, reporting every problem it can find.
-struct ScenarioReader {
-    let diag: Diagnostics
-    let catalog: TierCatalog
+package struct ScenarioReader {
+    package let diag: Diagnostics
+    package let catalog: TierCatalog
+
+    package init(diag: Diagnostics, catalog: TierCatalog) {
+        self.diag = diag
+        self.catalog = catalog
+    }
 
     static let topKeys = [
         "name", "description", "seed", "target", "duration", "requests", "model", "limits", "server",
@@ -199,39 +204,15 @@ struct ScenarioReader {
     // MARK: limits
 
     private func limits(_ f: Field, model: String?, modelField: Field?) -> LimitsSpec? {
-        guard let m = MappingReader(f, expected: "a mapping of limits (tier:, or rpm:, itpm: and otpm:)", diag: diag)
-        else { return nil }
-        m.checkKeys(["tier", "rpm", "itpm", "otpm", "burst", "admission", "output_accounting", "cache_reads_count", "keys"])
-        var ok = true
-        func read<T>(_ key: String, _ reader: (Field) -> T?) -> T? {
-            guard let f = m[key] else { return nil }
-            let v = reader(f)
-            if v == nil { ok = false }
-            return v
-        }
-        let rpm = read("rpm") { diag.perMinute($0) }
-        let itpm = read("itpm") { diag.perMinute($0) }
-        let otpm = read("otpm") { diag.perMinute($0) }
-        let burst = read("burst") { diag.positiveFraction($0) } ?? 1
-        let admission = read("admission") {
-            diag.choice($0, AdmissionRule.allCases.map(\.rawValue), what: "admission rule").flatMap(AdmissionRule.init(rawValue:))
-        } ?? .positiveBalance
-        let accounting = read("output_accounting") {
-            diag.choice($0, OutputAccounting.allCases.map(\.rawValue), what: "output accounting").flatMap(OutputAccounting.init(rawValue:))
-        } ?? .realtime
-        let cacheReads = read("cache_reads_count") { diag.bool($0) }
+        guard let m = MappingReader(f, expected: Diagnostics.limitsExpected, diag: diag) else { return nil }
+        m.checkKeys(Diagnostics.limitKeys)
+        let read = diag.limitValues(m)
+        var ok = read != nil
+        let values = read ?? LimitValues()
         let modelClass = model.flatMap { catalog.modelClass(for: $0) }
 
         if let tierField = m["tier"] {
-            guard let tierText = diag.string(tierField, expected: "a tier id like \"tier-1\"") else { return nil }
-            let tierId = TierCatalog.normaliseTier(tierText)
-            guard catalog.tier(named: tierId) != nil else {
-                let known = catalog.tierIds()
-                diag.report(tierField.mark, tierField.path,
-                            "unknown tier \(Found.quote(tierText)); known tiers: \(known.joined(separator: ", "))"
-                            + Suggest.didYouMean(tierId, known))
-                return nil
-            }
+            guard let tierId = diag.tier(tierField, catalog: catalog) else { return nil }
             guard let model else { return nil } // missing or invalid: already reported
             guard let modelClass else {
                 let classes = catalog.modelClasses.map { "\($0.id) (\($0.models.joined(separator: ", ")))" }
@@ -252,26 +233,24 @@ struct ScenarioReader {
                 return nil
             }
             guard ok else { return nil }
-            let overridden = rpm != nil || itpm != nil || otpm != nil || cacheReads != nil
+            let overridden = values.rpm != nil || values.itpm != nil || values.otpm != nil || values.cacheReadsCount != nil
             let config = LimitConfig(
-                rpm: rpm ?? Double(row.rpm), itpm: itpm ?? Double(row.itpm), otpm: otpm ?? Double(row.otpm),
-                burst: burst, admission: admission, outputAccounting: accounting,
-                cacheReadsCount: cacheReads ?? row.cacheReadsCount)
+                rpm: values.rpm ?? Double(row.rpm), itpm: values.itpm ?? Double(row.itpm),
+                otpm: values.otpm ?? Double(row.otpm), burst: values.burst, admission: values.admission,
+                outputAccounting: values.outputAccounting, cacheReadsCount: values.cacheReadsCount ?? row.cacheReadsCount)
             let source = "catalog:\(row.source) (\(row.sourceDate))" + (overridden ? " with overrides" : "")
             return withKeys(LimitsSpec(config: config, tier: tierId, modelClass: modelClass.id, source: source), m["keys"])
         }
 
         // Explicit limits: all three numbers are needed.
-        for key in ["rpm", "itpm", "otpm"] where !m.has(key) {
-            diag.report(m.mark, m.path, "missing required key \(Found.quote(key))")
-            ok = false
-        }
-        guard ok, let rpm, let itpm, let otpm else { return nil }
+        if !diag.requireExplicitLimits(m) { ok = false }
+        guard ok, let rpm = values.rpm, let itpm = values.itpm, let otpm = values.otpm else { return nil }
         // Without a tier, cache reads count when every catalog row of the model's class says so.
         let rows = modelClass.map { c in catalog.limits.filter { $0.modelClass == c.id } } ?? []
         let classDefault = !rows.isEmpty && rows.allSatisfy(\.cacheReadsCount)
-        let config = LimitConfig(rpm: rpm, itpm: itpm, otpm: otpm, burst: burst, admission: admission,
-                                 outputAccounting: accounting, cacheReadsCount: cacheReads ?? classDefault)
+        let config = LimitConfig(rpm: rpm, itpm: itpm, otpm: otpm, burst: values.burst, admission: values.admission,
+                                 outputAccounting: values.outputAccounting,
+                                 cacheReadsCount: values.cacheReadsCount ?? classDefault)
         return withKeys(LimitsSpec(config: config, tier: nil, modelClass: modelClass?.id, source: "explicit"), m["keys"])
     }
 
@@ -322,7 +301,7 @@ struct ScenarioReader {
 
     // MARK: server
 
-    private func server(_ f: Field) -> ServerModel? {
+    package func server(_ f: Field) -> ServerModel? {
         guard let m = MappingReader(f, expected: "a mapping of server settings", diag: diag) else { return nil }
         m.checkKeys(["ttft", "output_rate", "prefill_rate", "reject_latency", "overload", "faults", "stalls"])
         var ok = true
@@ -352,7 +331,7 @@ struct ScenarioReader {
     }
 
     /// `server.faults`: per-request probabilities of 500s, resets, pauses and broken streams.
-    func faults(_ f: Field) -> ServerFaults? {
+    package func faults(_ f: Field) -> ServerFaults? {
         guard let m = MappingReader(f, expected: "a mapping of fault probabilities", diag: diag) else { return nil }
         m.checkKeys(["server_error", "stream_error", "connection_reset", "stall", "stall_duration"])
         var x = ServerFaults()

@@ -2,55 +2,55 @@ import LimitlabCore
 import Yams
 
 /// Allowed range of a numeric value, with how it reads in messages (`> 0`, `in 0...1`).
-struct NumberRange {
-    var min: Double
-    var minInclusive: Bool
-    var max: Double
-    var maxInclusive: Bool
-    var label: String
+package struct NumberRange {
+    package var min: Double
+    package var minInclusive: Bool
+    package var max: Double
+    package var maxInclusive: Bool
+    package var label: String
 
-    func contains(_ v: Double) -> Bool {
+    package func contains(_ v: Double) -> Bool {
         (minInclusive ? v >= min : v > min) && (maxInclusive ? v <= max : v < max)
     }
 
-    static let any = NumberRange(min: -.infinity, minInclusive: true, max: .infinity, maxInclusive: true, label: "")
-    static let positive = NumberRange(min: 0, minInclusive: false, max: .infinity, maxInclusive: true, label: "> 0")
-    static let nonNegative = NumberRange(min: 0, minInclusive: true, max: .infinity, maxInclusive: true, label: "≥ 0")
-    static let unit = NumberRange(min: 0, minInclusive: true, max: 1, maxInclusive: true, label: "in 0...1")
-    static let openUnit = NumberRange(min: 0, minInclusive: false, max: 1, maxInclusive: true, label: "in (0, 1]")
-    static func closed(_ a: Double, _ b: Double) -> NumberRange {
+    package static let any = NumberRange(min: -.infinity, minInclusive: true, max: .infinity, maxInclusive: true, label: "")
+    package static let positive = NumberRange(min: 0, minInclusive: false, max: .infinity, maxInclusive: true, label: "> 0")
+    package static let nonNegative = NumberRange(min: 0, minInclusive: true, max: .infinity, maxInclusive: true, label: "≥ 0")
+    package static let unit = NumberRange(min: 0, minInclusive: true, max: 1, maxInclusive: true, label: "in 0...1")
+    package static let openUnit = NumberRange(min: 0, minInclusive: false, max: 1, maxInclusive: true, label: "in (0, 1]")
+    package static func closed(_ a: Double, _ b: Double) -> NumberRange {
         NumberRange(min: a, minInclusive: true, max: b, maxInclusive: true,
                     label: "in \(ParamValue.number(a))...\(ParamValue.number(b))")
     }
-    static func atLeast(_ a: Double) -> NumberRange {
+    package static func atLeast(_ a: Double) -> NumberRange {
         NumberRange(min: a, minInclusive: true, max: .infinity, maxInclusive: true, label: "≥ \(ParamValue.number(a))")
     }
 
     /// `a number > 0`, `a duration ≥ 0`.
-    func phrase(_ noun: String) -> String { label.isEmpty ? noun : "\(noun) \(label)" }
+    package func phrase(_ noun: String) -> String { label.isEmpty ? noun : "\(noun) \(label)" }
 }
 
 /// Parsing of scalar text. YAML's own typing is ignored: `"50"` and `50` read the same.
-enum ScalarText {
+package enum ScalarText {
     /// A decimal number (`12`, `0.5`, `1e-3`, `30_000`); no hex, no `inf`/`nan`.
-    static func number(_ text: String) -> Double? {
+    package static func number(_ text: String) -> Double? {
         guard let t = cleaned(text, allowed: "0123456789.eE+-") else { return nil }
         guard let v = Double(t), v.isFinite else { return nil }
         return v
     }
 
     /// A decimal integer (`12`, `-3`, `30_000`).
-    static func integer(_ text: String) -> Int? {
+    package static func integer(_ text: String) -> Int? {
         guard let t = cleaned(text, allowed: "0123456789+-") else { return nil }
         return Int(t)
     }
 
-    static func unsigned64(_ text: String) -> UInt64? {
+    package static func unsigned64(_ text: String) -> UInt64? {
         guard let t = cleaned(text, allowed: "0123456789+") else { return nil }
         return UInt64(t)
     }
 
-    static func bool(_ text: String) -> Bool? {
+    package static func bool(_ text: String) -> Bool? {
         switch text.strippingBlanks() {
         case "true", "True", "TRUE": return true
         case "false", "False", "FALSE": return false
@@ -80,7 +80,7 @@ enum ScalarText {
 
     /// A rate string (`4000/min`, `2/s`) per minute, computed without the round trip through
     /// per-second values so that `4000/min` is exactly 4000.
-    static func perMinute(_ text: String) -> Double? {
+    package static func perMinute(_ text: String) -> Double? {
         guard Units.parseRate(text) != nil else { return nil }
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let count = Double(String(parts[0]).strippingBlanks()) else { return nil }
@@ -93,7 +93,7 @@ enum ScalarText {
     }
 
     /// `a/b` with numbers on both sides (`1/60`).
-    static func fraction(_ text: String) -> Double? {
+    package static func fraction(_ text: String) -> Double? {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let a = number(String(parts[0])), let b = number(String(parts[1])), b != 0
         else { return nil }
@@ -120,7 +120,7 @@ extension String {
 extension Diagnostics {
     /// The scalar text of a field, or nil with `expected <expected>, found …` when it is a
     /// mapping, a list or empty.
-    func text(_ f: Field, expected: String) -> String? {
+    package func text(_ f: Field, expected: String) -> String? {
         guard case .scalar(let s) = f.node, !Found.isNull(s) else {
             report(f.mark, f.path, "expected \(expected), found \(Found.describe(f.node))")
             return nil
@@ -129,7 +129,7 @@ extension Diagnostics {
     }
 
     /// Reads a scalar with `convert`; a nil conversion reports `expected <expected>, found "…"`.
-    func scalar<T>(_ f: Field, expected: String, hint: String = "", _ convert: (String) -> T?) -> T? {
+    package func scalar<T>(_ f: Field, expected: String, hint: String = "", _ convert: (String) -> T?) -> T? {
         guard let t = text(f, expected: expected) else { return nil }
         guard let v = convert(t) else {
             report(f.mark, f.path, "expected \(expected), found \(Found.quote(t))\(hint)")
@@ -138,14 +138,14 @@ extension Diagnostics {
         return v
     }
 
-    func string(_ f: Field, expected: String = "a string") -> String? { text(f, expected: expected) }
+    package func string(_ f: Field, expected: String = "a string") -> String? { text(f, expected: expected) }
 
-    func number(_ f: Field, _ range: NumberRange = .any) -> Double? {
+    package func number(_ f: Field, _ range: NumberRange = .any) -> Double? {
         let expected = range.phrase("a number")
         return scalar(f, expected: expected) { t in ScalarText.number(t).flatMap { range.contains($0) ? $0 : nil } }
     }
 
-    func integer(_ f: Field, min: Int = .min, max: Int = .max) -> Int? {
+    package func integer(_ f: Field, min: Int = .min, max: Int = .max) -> Int? {
         let expected: String
         if min == .min && max == .max { expected = "an integer" }
         else if max == .max { expected = "an integer ≥ \(min)" }
@@ -153,14 +153,14 @@ extension Diagnostics {
         return scalar(f, expected: expected) { t in ScalarText.integer(t).flatMap { $0 >= min && $0 <= max ? $0 : nil } }
     }
 
-    func bool(_ f: Field) -> Bool? { scalar(f, expected: "true or false", ScalarText.bool) }
+    package func bool(_ f: Field) -> Bool? { scalar(f, expected: "true or false", ScalarText.bool) }
 
     static let durationExpected = "a duration like \"30s\" or \"250ms\""
     static func rateExpected(_ example: String) -> String { "a rate like \"\(example)\"" }
 
     /// Seconds. A value that is not a duration reads `expected a duration like "30s" or
     /// "250ms", found "…"`; one out of range `expected a duration > 0, found "0s"`.
-    func duration(_ f: Field, _ range: NumberRange = .nonNegative) -> Double? {
+    package func duration(_ f: Field, _ range: NumberRange = .nonNegative) -> Double? {
         let hint = { (t: String) -> String in
             ScalarText.number(t) != nil ? " (add a unit: \"\(t)s\", \"\(t)ms\" or \"\(t)m\")" : ""
         }
@@ -177,7 +177,7 @@ extension Diagnostics {
     }
 
     /// Events per second from a rate string with a unit (`40/min`, `2/s`).
-    func rate(_ f: Field, _ range: NumberRange = .positive, example: String = "40/min") -> Double? {
+    package func rate(_ f: Field, _ range: NumberRange = .positive, example: String = "40/min") -> Double? {
         let expected = Self.rateExpected(example)
         guard let t = text(f, expected: expected) else { return nil }
         guard let v = Units.parseRate(t) else {
@@ -193,7 +193,7 @@ extension Diagnostics {
     }
 
     /// Per minute: a plain number (already per minute) or a rate string converted.
-    func perMinute(_ f: Field) -> Double? {
+    package func perMinute(_ f: Field) -> Double? {
         let expected = "a number per minute or a rate like \"50/min\""
         guard let t = text(f, expected: expected) else { return nil }
         let v: Double
@@ -211,7 +211,7 @@ extension Diagnostics {
     }
 
     /// A number or a fraction string (`1/60`), > 0.
-    func positiveFraction(_ f: Field) -> Double? {
+    package func positiveFraction(_ f: Field) -> Double? {
         let expected = "a number > 0 or a fraction like \"1/60\""
         return scalar(f, expected: expected) { t in
             (ScalarText.number(t) ?? ScalarText.fraction(t)).flatMap { $0 > 0 ? $0 : nil }
@@ -219,7 +219,7 @@ extension Diagnostics {
     }
 
     /// One of `options`, with a did-you-mean.
-    func choice(_ f: Field, _ options: [String], what: String) -> String? {
+    package func choice(_ f: Field, _ options: [String], what: String) -> String? {
         guard let t = text(f, expected: "one of: \(options.joined(separator: ", "))") else { return nil }
         guard options.contains(t) else {
             report(f.mark, f.path, Suggest.unknown(what, t, options))

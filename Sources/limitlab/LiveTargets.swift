@@ -28,10 +28,10 @@ enum LiveTargets {
         switch target {
         case .mock:
             // A fresh in-process mock per strategy run, as the simulator gives every run full buckets.
-            let keys = scenario.limits.keyConfigs.indices.map { LiveAPIKey(MockConfig.scenarioKey($0)) }
-            let f = MockFleet(config: MockConfig(scenario: scenario), keys: keys)
+            let f = MockFleet(scenario: scenario)
+            let keys = f.keys.map(LiveAPIKey.init)
             fleet = f
-            live.prepareRun = f.prepare
+            live.prepareRun = { _, _ in LiveTarget(baseURL: try f.next(), apiKeys: keys) }
             liveTarget = LiveTarget(baseURL: "http://127.0.0.1:1", apiKeys: keys)
         case .url(let url):
             fleet = nil
@@ -87,42 +87,6 @@ enum LiveTargets {
                             lagP50S: result.lag.p50, lagP99S: result.lag.p99, lagMaxS: result.lag.max,
                             warnings: result.warnings, errorCauses: causes, costUSD: result.costUSD)
         return (input.stream, input.runs, echo, result.runs.map(\.epoch))
-    }
-}
-
-/// Starts a fresh in-process mock for every strategy run and stops the previous one.
-final class MockFleet: @unchecked Sendable {
-    private let config: MockConfig
-    private let keys: [LiveAPIKey]
-    private let lock = NSLock()
-    private var current: MockServer?
-
-    init(config: MockConfig, keys: [LiveAPIKey]) {
-        self.config = config
-        self.keys = keys
-    }
-
-    var prepare: @Sendable (Int, StrategySpec) throws -> LiveTarget? {
-        { [self] _, _ in
-            let server = MockServer(config: config, threads: 1)
-            let port = try server.startBlocking(host: "127.0.0.1", port: 0)
-            let old = lock.withLock { () -> MockServer? in
-                let o = current
-                current = server
-                return o
-            }
-            old?.stopBlocking()
-            return LiveTarget(baseURL: "http://127.0.0.1:\(port)", apiKeys: keys)
-        }
-    }
-
-    func stopAll() {
-        let last = lock.withLock { () -> MockServer? in
-            let o = current
-            current = nil
-            return o
-        }
-        last?.stopBlocking()
     }
 }
 

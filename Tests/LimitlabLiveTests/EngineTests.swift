@@ -3,6 +3,7 @@ import LimitlabCore
 import LimitlabLive
 import LimitlabMock
 import LimitlabSim
+import LimitlabTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -27,9 +28,9 @@ extension Live {
             }
             defer { server.stop() }
             // 8 requests 50 ms apart with distinct prompt and output lengths.
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 20))], length: .requests(8),
-                                 input: Sampled(.uniform(min: 20, max: 2000)), output: Sampled(.uniform(min: 1, max: 500)),
-                                 maxTokens: 1000, stream: false)
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 20))], length: .requests(8),
+                                        input: Sampled(.uniform(min: 20, max: 2000)), output: Sampled(.uniform(min: 1, max: 500)),
+                                        maxTokens: 1000, stream: false)
             let result = try LiveRunner.run(scenario: s, target: LiveTarget(baseURL: "http://127.0.0.1:\(server.port)"),
                                              options: LiveOptions(requestTimeout: 5, gracePeriod: 2))
             let requests = server.requests
@@ -62,10 +63,10 @@ extension Live {
         /// Every transfer ends exactly once through the socket-action loop, whatever the fault:
         /// 500s, connection resets and successes mixed, 300 requests in a burst.
         @Test func everyTransferCompletesUnderMixedFaults() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.burst(at: 0, count: 300, over: 0.5))], length: .duration(1),
-                                 output: Sampled(.constant(5)),
-                                 server: ServerModel(ttft: Sampled(.constant(0.05)), outputTokensPerSecond: 2000,
-                                                     rejectLatency: 0.02))
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.burst(at: 0, count: 300, over: 0.5))], length: .duration(1),
+                                        output: Sampled(.constant(5)),
+                                        server: ServerModel(ttft: Sampled(.constant(0.05)), outputTokensPerSecond: 2000,
+                                                            rejectLatency: 0.02))
             let result = try await runAgainstMock(s, faults: MockFaults(serverError: 0.2, connectionReset: 0.2))
             let run = try #require(result.runs.first)
             let log = run.log
@@ -85,10 +86,10 @@ extension Live {
         /// 1,000 requests sent at once to a server that answers after 0.5 s: 1,000 transfers (and
         /// connections) in flight together, all completing, none lost by the event loop.
         @Test func aThousandConcurrentTransfersAllComplete() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.burst(at: 0, count: 1000, over: 0.2))], length: .duration(1),
-                                 output: Sampled(.constant(3)),
-                                 server: ServerModel(ttft: Sampled(.constant(0.5)), outputTokensPerSecond: 100,
-                                                     rejectLatency: 0.02))
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.burst(at: 0, count: 1000, over: 0.2))], length: .duration(1),
+                                        output: Sampled(.constant(3)),
+                                        server: ServerModel(ttft: Sampled(.constant(0.5)), outputTokensPerSecond: 100,
+                                                            rejectLatency: 0.02))
             let peak = PeakCounter()
             var o = LiveOptions(requestTimeout: 20, gracePeriod: 5, progressInterval: 0.05)
             o.progress = { peak.note($0.inFlight) }
@@ -103,10 +104,10 @@ extension Live {
         /// later send is planned at the completion that freed its slot.
         @Test func fixedConcurrencyMakesAClosedLoop() async throws {
             let limit = ParamValue.number(4)
-            var s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 1e6))], length: .requests(20),
-                                 output: Sampled(.constant(2)),
-                                 server: ServerModel(ttft: Sampled(.constant(0.05)), outputTokensPerSecond: 1000,
-                                                     rejectLatency: 0.02))
+            var s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 1e6))], length: .requests(20),
+                                        output: Sampled(.constant(2)),
+                                        server: ServerModel(ttft: Sampled(.constant(0.05)), outputTokensPerSecond: 1000,
+                                                            rejectLatency: 0.02))
             s.strategies = [StrategySpec(name: "none", concurrency: RoleSpec(
                 name: "aimd", params: ["initial_limit": limit, "min_limit": limit, "max_limit": limit]))]
             let result = try await runAgainstMock(s)

@@ -2,6 +2,7 @@ import LimitlabCore
 import LimitlabLive
 import LimitlabMock
 import LimitlabSim
+import LimitlabTestSupport
 import Testing
 
 extension Live {
@@ -10,10 +11,10 @@ extension Live {
         /// Every attempt gets 529: sdk-default retries twice with its backoff (0.375–0.5 s, then
         /// 0.75–1 s; 529s carry no retry-after) and gives up; the simulator agrees attempt for attempt.
         @Test func overloaded529sAreRecordedAndRetriedBySDKDefault() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 2))], length: .duration(2),
-                                 server: ServerModel(ttft: Sampled(.constant(0.05)), outputTokensPerSecond: 2000,
-                                                     rejectLatency: 0.02, overload: OverloadModel(probability: 1)),
-                                 strategies: ["sdk-default"])
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 2))], length: .duration(2),
+                                        server: ServerModel(ttft: Sampled(.constant(0.05)), outputTokensPerSecond: 2000,
+                                                            rejectLatency: 0.02, overload: OverloadModel(probability: 1)),
+                                        strategies: [StrategySpec(name: "sdk-default")])
             let result = try await runAgainstMock(s)
             let log = try #require(result.runs.first).log
             #expect(log.requestCount == 4)
@@ -38,8 +39,8 @@ extension Live {
         /// SDK retries them, and no crash.
         @Test func connectionRefusedIsRecordedAsConnectionError() async throws {
             let closed = try ClosedPort()
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 3))], length: .duration(1),
-                                 strategies: ["sdk-default"])
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 3))], length: .duration(1),
+                                        strategies: [StrategySpec(name: "sdk-default")])
             let runner = LiveRunner(scenario: s, target: LiveTarget(baseURL: "http://127.0.0.1:\(closed.port)"),
                                     options: LiveOptions(connectTimeout: 2, requestTimeout: 5))
             let result = try await runner.run()
@@ -62,10 +63,10 @@ extension Live {
         /// The mock stalls 30 s after the first text delta; a 1 s request timeout ends the attempt
         /// as a timeout (status 200 was already received, the first token too).
         @Test func stalledStreamHitsTheRequestTimeout() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 4))], length: .duration(0.5),
-                                 output: Sampled(.constant(50)),
-                                 server: ServerModel(ttft: Sampled(.constant(0.05)), outputTokensPerSecond: 100,
-                                                     rejectLatency: 0.02))
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 4))], length: .duration(0.5),
+                                        output: Sampled(.constant(50)),
+                                        server: ServerModel(ttft: Sampled(.constant(0.05)), outputTokensPerSecond: 100,
+                                                            rejectLatency: 0.02))
             let result = try await runAgainstMock(s, faults: MockFaults(stall: 1, stallDuration: 30),
                                                   options: LiveOptions(requestTimeout: 1, gracePeriod: 5))
             let run = try #require(result.runs.first)
@@ -86,7 +87,7 @@ extension Live {
         /// A non-streaming response stalled before it starts: no status, a timeout; the idle timeout
         /// (no byte for 1 s) fires well before the 20 s request timeout.
         @Test func stallBeforeTheResponseHitsTheIdleTimeout() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 4))], length: .duration(0.25), stream: false)
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 4))], length: .duration(0.25), stream: false)
             let result = try await runAgainstMock(s, faults: MockFaults(stall: 1, stallDuration: 30),
                                                   options: LiveOptions(requestTimeout: 20, idleTimeout: 1, gracePeriod: 5))
             let run = try #require(result.runs.first)
@@ -102,8 +103,8 @@ extension Live {
         /// `event: error` after some tokens: a failure with the error's type, not a success, and
         /// not retried (the SDKs retry only the initial HTTP response).
         @Test func midStreamErrorIsAFailure() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 4))], length: .duration(1),
-                                 output: Sampled(.constant(20)), strategies: ["sdk-default"])
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 4))], length: .duration(1),
+                                        output: Sampled(.constant(20)), strategies: [StrategySpec(name: "sdk-default")])
             let result = try await runAgainstMock(s, faults: MockFaults(streamError: 1))
             let run = try #require(result.runs.first)
             let log = run.log
@@ -121,7 +122,7 @@ extension Live {
 
         /// The mock resets the connection when the response would start.
         @Test func connectionResetIsAConnectionError() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 4))], length: .duration(0.75))
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 4))], length: .duration(0.75))
             let result = try await runAgainstMock(s, faults: MockFaults(connectionReset: 1))
             let run = try #require(result.runs.first)
             #expect(run.log.attemptCountTotal == 3)

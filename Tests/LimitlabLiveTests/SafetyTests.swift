@@ -2,6 +2,7 @@ import Foundation
 import LimitlabCore
 import LimitlabLive
 import LimitlabSim
+import LimitlabTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -14,7 +15,8 @@ extension Live {
         static let secret = "sk-ant-" + "test-DO-NOT-PRINT-4f1c9e" // split so secret scanners do not flag a fake key
 
         static func scenario() -> Scenario {
-            liveScenario(arrivals: [ArrivalSpec(.constant(rate: 3))], length: .duration(1), strategies: ["sdk-default"])
+            makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 3))], length: .duration(1),
+                         strategies: [StrategySpec(name: "sdk-default")])
         }
 
         @Test(arguments: [
@@ -57,9 +59,9 @@ extension Live {
         }
 
         @Test func estimateCountsEveryStrategyRun() throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 10))], length: .duration(1),
-                                 input: Sampled(.constant(1000)), output: Sampled(.constant(100)), maxTokens: 1000,
-                                 strategies: ["none", "sdk-default"])
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 10))], length: .duration(1),
+                                        input: Sampled(.constant(1000)), output: Sampled(.constant(100)), maxTokens: 1000,
+                                        strategies: [StrategySpec(name: "none"), StrategySpec(name: "sdk-default")])
             let e = try #require(LiveRunner.estimateCost(scenario: s))
             #expect(e.requests == 20)
             // Sonnet 4.5: 3 USD/M input, 15 USD/M output.
@@ -119,8 +121,8 @@ extension Live {
         /// the prefix, later ones read it, exactly as in the simulator, and the usage the mock
         /// reports adds up to the workload's prompt size.
         @Test func cacheTokensMatchTheSimulator() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 4))], length: .duration(1.5),
-                                 input: Sampled(.constant(2000)), cache: CacheSpec(share: 0.8, ttl: 300, prefixes: 1))
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 4))], length: .duration(1.5),
+                                        input: Sampled(.constant(2000)), cache: CacheSpec(share: 0.8, ttl: 300, prefixes: 1))
             let sim = try Simulator.run(s).runs[0].log
             let result = try await runAgainstMock(s)
             let run = try #require(result.runs.first)
@@ -138,7 +140,7 @@ extension Live {
 
         /// Non-streaming requests: usage from the JSON body; the first token is the first byte.
         @Test func nonStreamingRequestsSucceed() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 4))], length: .duration(1), stream: false)
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 4))], length: .duration(1), stream: false)
             let result = try await runAgainstMock(s)
             let run = try #require(result.runs.first)
             #expect(Outcomes(run.log).succeeded == 4)

@@ -3,6 +3,7 @@ import LimitlabCore
 import LimitlabLive
 import LimitlabMock
 import LimitlabReport
+import LimitlabTestSupport
 import Testing
 
 extension Live {
@@ -12,10 +13,10 @@ extension Live {
         /// client would fall seconds behind; the open-loop runner sends each request at its
         /// intended time, ~37 requests are in flight at once, and the lag stays small.
         @Test func slowServerDoesNotSlowTheSchedule() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 25))], length: .duration(3),
-                                 output: Sampled(.constant(1)),
-                                 server: ServerModel(ttft: Sampled(.constant(1.5)), outputTokensPerSecond: 1000,
-                                                     rejectLatency: 0.02))
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 25))], length: .duration(3),
+                                        output: Sampled(.constant(1)),
+                                        server: ServerModel(ttft: Sampled(.constant(1.5)), outputTokensPerSecond: 1000,
+                                                            rejectLatency: 0.02))
             let samples = ProgressSink()
             let result = try await runAgainstMock(
                 s, options: LiveOptions(requestTimeout: 20, gracePeriod: 5, progressInterval: 0.5,
@@ -50,20 +51,18 @@ extension Live {
         /// grace period, the second strategy is not run, and every offered request is accounted for.
         /// Requests that had not arrived at the stop are not offered.
         @Test func stopGivesAPartialResultWithNothingLost() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 10))], length: .duration(10),
-                                 server: ServerModel(ttft: Sampled(.constant(0.5)), outputTokensPerSecond: 1000,
-                                                     rejectLatency: 0.02),
-                                 strategies: ["sdk-default", "none"])
-            let fleet = MockFleet(mockConfig(for: s))
-            let runner = LiveRunner(scenario: s, target: LiveTarget(baseURL: "http://127.0.0.1:1"),
-                                    options: LiveOptions(requestTimeout: 10, gracePeriod: 5, prepareRun: fleet.prepare))
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 10))], length: .duration(10),
+                                        server: ServerModel(ttft: Sampled(.constant(0.5)), outputTokensPerSecond: 1000,
+                                                            rejectLatency: 0.02),
+                                        strategies: [StrategySpec(name: "sdk-default"), StrategySpec(name: "none")])
+            let (runner, fleet) = mockRunner(s, options: LiveOptions(requestTimeout: 10, gracePeriod: 5))
             let started = Date()
             Thread.detachNewThread {
                 Thread.sleep(forTimeInterval: 1.5)
                 runner.stop()
             }
             let result = try await runner.run()
-            await fleet.shutdown()
+            await fleet.stop()
             let elapsed = Date().timeIntervalSince(started)
 
             #expect(result.partial)
@@ -97,19 +96,17 @@ extension Live {
         /// In-flight attempts still running when the grace period ends are cut, recorded as
         /// timeouts with curl code -1, and their requests stay unfinished (pending).
         @Test func graceExpiryCutsInFlightAttempts() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 10))], length: .duration(5),
-                                 server: ServerModel(ttft: Sampled(.constant(5)), outputTokensPerSecond: 1000,
-                                                     rejectLatency: 0.02))
-            let fleet = MockFleet(mockConfig(for: s))
-            let runner = LiveRunner(scenario: s, target: LiveTarget(baseURL: "http://127.0.0.1:1"),
-                                    options: LiveOptions(requestTimeout: 20, gracePeriod: 0.5, prepareRun: fleet.prepare))
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 10))], length: .duration(5),
+                                        server: ServerModel(ttft: Sampled(.constant(5)), outputTokensPerSecond: 1000,
+                                                            rejectLatency: 0.02))
+            let (runner, fleet) = mockRunner(s, options: LiveOptions(requestTimeout: 20, gracePeriod: 0.5))
             let started = Date()
             Thread.detachNewThread {
                 Thread.sleep(forTimeInterval: 0.45)
                 runner.stop()
             }
             let result = try await runner.run()
-            await fleet.shutdown()
+            await fleet.stop()
             let elapsed = Date().timeIntervalSince(started)
             let run = try #require(result.runs.first)
             #expect(elapsed < 2, "took \(elapsed) s")
@@ -124,7 +121,7 @@ extension Live {
 
         /// The request cap stops the run like a stop; the attempts sent never exceed it.
         @Test func maxRequestsCapsAttempts() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 20))], length: .duration(1))
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 20))], length: .duration(1))
             let result = try await runAgainstMock(s, options: LiveOptions(maxRequests: 5, requestTimeout: 10, gracePeriod: 5))
             let run = try #require(result.runs.first)
             #expect(result.partial)
@@ -138,8 +135,8 @@ extension Live {
         /// actually cost 0.0033 USD. One request at a time (5/s, ~70 ms each): ten fit under
         /// 0.05 USD (0.033 spent), the eleventh could reach 0.051, so the run stops there.
         @Test func spendingCapStopsBeforeItCouldBePassed() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 5))], length: .duration(4),
-                                 input: Sampled(.constant(1000)), output: Sampled(.constant(20)), maxTokens: 1000)
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 5))], length: .duration(4),
+                                        input: Sampled(.constant(1000)), output: Sampled(.constant(20)), maxTokens: 1000)
             let result = try await runAgainstMock(s, options: LiveOptions(maxCostUSD: 0.05, requestTimeout: 10, gracePeriod: 5))
             let run = try #require(result.runs.first)
             #expect(result.partial)

@@ -3,6 +3,7 @@ import LimitlabCore
 import LimitlabLive
 import LimitlabReport
 import LimitlabSim
+import LimitlabTestSupport
 import Testing
 
 extension Live {
@@ -26,12 +27,12 @@ extension Live {
         /// latency percentiles differ by the transport alone: measured +2 to +7 ms; allowed
         /// 20 ms + 2%.
         @Test func simulatorAndMockAgree() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.poisson(rate: 2))], length: .duration(20), seed: 7,
-                                 limits: LimitConfig(rpm: 30, itpm: 1e9, otpm: 1e9, burst: 1.0 / 60),
-                                 input: Sampled(.uniform(min: 100, max: 400)), output: Sampled(.constant(20)),
-                                 server: ServerModel(ttft: Sampled(.lognormal(mu: log(0.1), sigma: 0.25)),
-                                                     outputTokensPerSecond: 1000, rejectLatency: 0.05),
-                                 strategies: ["none", "sdk-default"])
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.poisson(rate: 2))], length: .duration(20), seed: 7,
+                                        limits: LimitConfig(rpm: 30, itpm: 1e9, otpm: 1e9, burst: 1.0 / 60),
+                                        input: Sampled(.uniform(min: 100, max: 400)), output: Sampled(.constant(20)),
+                                        server: ServerModel(ttft: Sampled(.lognormal(mu: log(0.1), sigma: 0.25)),
+                                                            outputTokensPerSecond: 1000, rejectLatency: 0.05),
+                                        strategies: [StrategySpec(name: "none"), StrategySpec(name: "sdk-default")])
             let sim = try Simulator.run(s)
             let live = try await runAgainstMock(s)
             #expect(!live.partial)
@@ -69,9 +70,9 @@ extension Live {
         /// alternate between them (`pool: round-robin`). Each key's requests are sent with that
         /// key, and each organisation refuses what the simulator's per-key buckets refuse.
         @Test func keyPoolSpreadsOverOrganisations() async throws {
-            var s = liveScenario(arrivals: [ArrivalSpec(.poisson(rate: 3))], length: .duration(8), seed: 11,
-                                 server: ServerModel(ttft: Sampled(.constant(0.05)), outputTokensPerSecond: 1000,
-                                                     rejectLatency: 0.05))
+            var s = makeScenario(.live, arrivals: [ArrivalSpec(.poisson(rate: 3))], length: .duration(8), seed: 11,
+                                        server: ServerModel(ttft: Sampled(.constant(0.05)), outputTokensPerSecond: 1000,
+                                                            rejectLatency: 0.05))
             let perKey = LimitConfig(rpm: 30, itpm: 1e9, otpm: 1e9, burst: 1.0 / 60)
             s.limits = LimitsSpec(config: perKey, keys: [perKey, perKey])
             s.strategies = [StrategySpec(name: "none", pool: .roundRobin)]
@@ -92,11 +93,11 @@ extension Live {
         /// the second, where the simulator hands the strategy exact values, so the end may differ
         /// by up to about a second (measured: 11.28 s live, 11.21 s simulated).
         @Test func headerPacedStrategyReadsLiveHeaders() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.poisson(rate: 3))], length: .duration(5), seed: 5,
-                                 limits: LimitConfig(rpm: 60, itpm: 1e9, otpm: 1e9, burst: 1.0 / 12),
-                                 server: ServerModel(ttft: Sampled(.constant(0.05)), outputTokensPerSecond: 1000,
-                                                     rejectLatency: 0.05),
-                                 strategies: ["header-paced"])
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.poisson(rate: 3))], length: .duration(5), seed: 5,
+                                        limits: LimitConfig(rpm: 60, itpm: 1e9, otpm: 1e9, burst: 1.0 / 12),
+                                        server: ServerModel(ttft: Sampled(.constant(0.05)), outputTokensPerSecond: 1000,
+                                                            rejectLatency: 0.05),
+                                        strategies: [StrategySpec(name: "header-paced")])
             var unpaced = s
             unpaced.strategies = [StrategySpec(name: "none")]
             #expect(count(try Simulator.run(unpaced).runs[0].log, status: 429) >= 3)

@@ -1,6 +1,7 @@
 import LimitlabCore
 import LimitlabLive
 import LimitlabMock
+import LimitlabTestSupport
 import Testing
 
 extension Live {
@@ -9,10 +10,10 @@ extension Live {
         /// TTFT 0.2 s, 40 tokens at 100 tokens/s: the first content_block_delta arrives ~0.2 s after
         /// the send and the last ~0.39 s later; usage comes from message_start/message_delta.
         @Test func sseFirstTokenAndUsageAreRecorded() async throws {
-            let s = liveScenario(arrivals: [ArrivalSpec(.constant(rate: 4))], length: .duration(1.5),
-                                 input: Sampled(.constant(300)), output: Sampled(.constant(40)),
-                                 server: ServerModel(ttft: Sampled(.constant(0.2)), outputTokensPerSecond: 100,
-                                                     rejectLatency: 0.02))
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 4))], length: .duration(1.5),
+                                        input: Sampled(.constant(300)), output: Sampled(.constant(40)),
+                                        server: ServerModel(ttft: Sampled(.constant(0.2)), outputTokensPerSecond: 100,
+                                                            rejectLatency: 0.02))
             let result = try await runAgainstMock(s)
             let run = try #require(result.runs.first)
             let log = run.log

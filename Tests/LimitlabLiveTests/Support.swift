@@ -1,5 +1,6 @@
 import Foundation
 import LimitlabCore
+import LimitlabTestSupport
 import LimitlabLive
 import LimitlabMock
 import LimitlabSim
@@ -9,89 +10,30 @@ import Testing
 import Glibc
 #endif
 
-/// A scenario built in code: generous limits and fast constant latency unless told otherwise.
-func liveScenario(arrivals: [ArrivalSpec], length: RunLength = .duration(5), seed: UInt64 = 7,
-                  limits: LimitConfig = LimitConfig(rpm: 1e6, itpm: 1e9, otpm: 1e9),
-                  input: Sampled = Sampled(.constant(200)), output: Sampled = Sampled(.constant(20)),
-                  maxTokens: Int = 256, cache: CacheSpec? = nil, stream: Bool = true,
-                  server: ServerModel = ServerModel(ttft: Sampled(.constant(0.05)), outputTokensPerSecond: 2000,
-                                                    rejectLatency: 0.02),
-                  strategies: [String] = ["none"]) -> Scenario {
-    Scenario(name: "live-test", seed: seed, target: .mock, length: length, model: "claude-sonnet-4-5",
-             limits: LimitsSpec(config: limits), server: server, arrivals: arrivals,
-             workload: WorkloadSpec(inputTokens: input, outputTokens: output, maxTokens: maxTokens, cache: cache,
-                                    stream: stream),
-             strategies: strategies.map { StrategySpec(name: $0) })
-}
-
-/// The mock configuration that plays a scenario's server: one organisation per scenario key
-/// (key i is `LiveTarget.placeholderKey(i)`, what the runner sends to a loopback target given no
-/// keys) with that key's limits for every model, the scenario's latency and 529 model, its
-/// seed (so latency draws follow the simulator's stream) and its cache TTL; plus faults.
-func mockConfig(for s: Scenario, faults: MockFaults = MockFaults()) -> MockConfig {
-    let orgs = s.limits.keyConfigs.enumerated().map { i, c in
-        MockOrganization(
-            id: MockOrganization.defaultId(index: i), keys: [LiveTarget.placeholderKey(i)],
-            limits: MockLimits(rpm: c.rpm, itpm: c.itpm, otpm: c.otpm, burst: c.burst, admission: c.admission,
-                               outputAccounting: c.outputAccounting, cacheReadsCount: c.cacheReadsCount))
-    }
-    var cache = MockCacheSettings()
-    if let w = s.workload.cache {
-        if w.ttl >= 3600 { cache.ttl1h = w.ttl } else { cache.ttl5m = w.ttl }
-        cache.minCacheableTokens = w.minCacheableTokens
-    }
-    return MockConfig(organizations: orgs, server: s.server, faults: faults, cache: cache, seed: s.seed)
-}
-
-/// Starts a fresh in-process mock for every strategy run (as the simulator gives every run
-/// fresh buckets), on a free loopback port, and stops the previous one.
-final class MockFleet: @unchecked Sendable {
-    private let config: MockConfig
-    private let lock = NSLock()
-    private var current: MockServer?
-    private(set) var ports: [Int] = []
-
-    init(_ config: MockConfig) { self.config = config }
-
-    /// For `LiveOptions.prepareRun`.
-    var prepare: @Sendable (Int, StrategySpec) throws -> LiveTarget? {
-        { [self] _, _ in
-            let server = MockServer(config: config, threads: 1)
-            let port = try server.startBlocking(host: "127.0.0.1", port: 0)
-            let old = lock.withLock { () -> MockServer? in
-                let o = current
-                current = server
-                ports.append(port)
-                return o
-            }
-            old?.stopBlocking()
-            return LiveTarget(baseURL: "http://127.0.0.1:\(port)")
-        }
-    }
-
-    func shutdown() async {
-        let s = lock.withLock { () -> MockServer? in
-            let c = current
-            current = nil
-            return c
-        }
-        await s?.stop()
-    }
-}
-
-/// Runs `scenario` live against fresh mocks built from its own server model.
-func runAgainstMock(_ scenario: Scenario, faults: MockFaults = MockFaults(),
-                    options: LiveOptions = LiveOptions(requestTimeout: 20, gracePeriod: 5)) async throws -> LiveResult {
-    let fleet = MockFleet(mockConfig(for: scenario, faults: faults))
+/// A runner for `scenario` against fresh in-process mocks, wired as `run --target mock` wires it
+/// (Sources/limitlab/LiveTargets.swift): `MockFleet(scenario:)`, i.e. `MockConfig(scenario:)`
+/// and its keys, plus `faults`. Stop the fleet after the run.
+func mockRunner(_ scenario: Scenario, faults: MockFaults? = nil,
+                options: LiveOptions = LiveOptions(requestTimeout: 20, gracePeriod: 5)) -> (LiveRunner, MockFleet) {
+    // Faults come from the scenario's server model unless a test overrides them here.
+    let fleet = MockFleet(scenario: scenario) { if let faults { $0.faults = faults } }
+    let keys = fleet.keys.map(LiveAPIKey.init)
     var o = options
-    o.prepareRun = fleet.prepare
-    let runner = LiveRunner(scenario: scenario, target: LiveTarget(baseURL: "http://127.0.0.1:1"), options: o)
+    o.prepareRun = { _, _ in LiveTarget(baseURL: try fleet.next(), apiKeys: keys) }
+    let runner = LiveRunner(scenario: scenario, target: LiveTarget(baseURL: "http://127.0.0.1:1", apiKeys: keys), options: o)
+    return (runner, fleet)
+}
+
+/// Runs `scenario` live against fresh mocks built from it (`mockRunner`).
+func runAgainstMock(_ scenario: Scenario, faults: MockFaults? = nil,
+                    options: LiveOptions = LiveOptions(requestTimeout: 20, gracePeriod: 5)) async throws -> LiveResult {
+    let (runner, fleet) = mockRunner(scenario, faults: faults, options: options)
     do {
         let result = try await runner.run()
-        await fleet.shutdown()
+        await fleet.stop()
         return result
     } catch {
-        await fleet.shutdown()
+        await fleet.stop()
         throw error
     }
 }

@@ -4,6 +4,7 @@ import LimitlabLive
 import LimitlabSim
 import LimitlabStats
 import LimitlabStrategies
+import LimitlabTestSupport
 import Testing
 
 extension Live {
@@ -30,7 +31,7 @@ extension Live {
 
         @Test(arguments: [WorkerSplit.roundRobin, .random])
         func sharesMatchTheSimulatorsWorkerPool(split: WorkerSplit) {
-            let s = liveScenario(arrivals: [ArrivalSpec(.poisson(rate: 20))], length: .duration(30), seed: 11)
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.poisson(rate: 20))], length: .duration(30), seed: 11)
             let stream = ArrivalGenerator.generate(s)
             #expect(stream.count > 400)
             for count in [1, 3, 4] {

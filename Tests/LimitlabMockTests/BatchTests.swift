@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import LimitlabMock
+import LimitlabTestSupport
 import Testing
 
 /// Message Batches on the mock, driven through libcurl on loopback.

@@ -1,6 +1,7 @@
 import Foundation
 import LimitlabCore
 @testable import LimitlabMock
+import LimitlabScenario
 import Testing
 
 /// The config file: a scenario's vocabulary, located errors, and limit resolution.
@@ -105,6 +106,67 @@ import Testing
             #expect(has("faults.stall: expected a number in 0...1, found \"2\""), "\(lines)")
             // An API key is never echoed.
             #expect(!error.message.contains("sk-a"))
+        }
+    }
+
+    /// `server` and `limits` are read by the scenario reader itself: the same block gives the same
+    /// values and the same messages in a scenario and in a mock config, `file:` distributions
+    /// included (resolved against the config's directory).
+    @Test func scenarioVocabularyReadsAsInAScenario() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("limitlab-mock-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "# measured\n250ms\n1s\n".write(to: dir.appendingPathComponent("ttft.txt"), atomically: true, encoding: .utf8)
+        let server = """
+            server:
+              ttft: {dist: empirical, file: ttft.txt, max: 800ms}
+              output_rate: 90/s
+              overload: {probability: 0.02}
+            """
+        let scenarioYAML = """
+            name: s
+            model: claude-sonnet-4-5
+            requests: 1
+            limits: {rpm: 1/h, itpm: 2/s, otpm: 4000/min}
+            arrivals: [{process: poisson, rate: 1/s}]
+            workload: {input_tokens: 1, output_tokens: 1, max_tokens: 1}
+            \(server)
+            """
+        let scenario = try ScenarioLoader.parse(yaml: scenarioYAML, file: "s.yaml", baseDirectory: dir.path)
+        let configPath = dir.appendingPathComponent("mock.yaml")
+        try """
+            orgs: [{keys: [sk-a], limits: {rpm: 1/h, itpm: 2/s, otpm: 4000/min}}]
+            \(server)
+            """.write(to: configPath, atomically: true, encoding: .utf8)
+        let config = try MockConfig.load(path: configPath.path)
+        #expect(config.server == scenario.server)
+        #expect(config.server.ttft == Sampled(.empirical([0.25, 1]), min: nil, max: 0.8))
+        // Per-minute limits as a scenario reads them: `1/h` is exactly 1/60, not rounded.
+        let limits = config.organizations[0].limits
+        #expect(limits.rpm == scenario.limits.config.rpm && limits.rpm == 1.0 / 60)
+        #expect(limits.itpm == 120 && limits.otpm == 4000)
+
+        // The same bad values, the same messages (after the file name).
+        let bad = "  output_rate: \"60\\r\"\n  ttft: {dist: empirical, file: missing.txt}\n"
+        let scenarioIssues: [String]
+        do {
+            _ = try ScenarioLoader.parse(yaml: scenarioYAML.replacingOccurrences(of: "  output_rate: 90/s\n", with: bad)
+                                            .replacingOccurrences(of: "  ttft: {dist: empirical, file: ttft.txt, max: 800ms}\n", with: ""),
+                                         file: "x.yaml", baseDirectory: dir.path)
+            Issue.record("expected scenario issues")
+            return
+        } catch {
+            scenarioIssues = error.issues.filter { $0.path.hasPrefix("server") }.map { "\($0.path): \($0.message)" }
+        }
+        do {
+            _ = try MockConfig.parse(yaml: "orgs: [{keys: [k], limits: {tier: tier-1}}]\nserver:\n" + bad,
+                                     file: "m.yaml", baseDirectory: dir.path)
+            Issue.record("expected config errors")
+        } catch {
+            let lines = error.message.split(separator: "\n").map { String($0.split(separator: " ", maxSplits: 1)[1]) }
+            #expect(lines == scenarioIssues)
+            #expect(error.message.contains(#"found "60\r""#), "\(error.message)")
+            #expect(error.message.contains("cannot read values file"), "\(error.message)")
         }
     }
 

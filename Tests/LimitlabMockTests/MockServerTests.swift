@@ -1,6 +1,7 @@
 import Foundation
 import LimitlabCore
 import LimitlabMock
+import LimitlabTestSupport
 import Testing
 
 /// The mock server in-process on a free loopback port, driven through libcurl.

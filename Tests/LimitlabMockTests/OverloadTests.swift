@@ -2,6 +2,7 @@ import CCurl
 import Dispatch
 import Foundation
 import LimitlabMock
+import LimitlabTestSupport
 import Testing
 
 /// A bounded overload: several keep-alive clients at 10× the configured RPM for ~5 s.

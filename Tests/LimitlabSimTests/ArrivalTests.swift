@@ -2,6 +2,7 @@ import LimitlabWorkload
 import LimitlabCore
 import LimitlabSim
 import LimitlabStats
+import LimitlabTestSupport
 import Testing
 
 /// Statistical checks of each arrival process: realised rate within a few standard errors,

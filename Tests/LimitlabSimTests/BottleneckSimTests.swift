@@ -1,5 +1,6 @@
 import LimitlabCore
 import LimitlabSim
+import LimitlabTestSupport
 import Testing
 
 /// Bottleneck set-ups through the real simulator against tier-1 limits, with the SDK's retry.

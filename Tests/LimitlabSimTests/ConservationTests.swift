@@ -3,6 +3,7 @@ import LimitlabReport
 import LimitlabSim
 import LimitlabStats
 import LimitlabStrategies
+import LimitlabTestSupport
 import Testing
 
 /// Property: for random scenarios and every registered strategy and role, every offered request

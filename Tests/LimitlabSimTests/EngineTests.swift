@@ -3,6 +3,7 @@ import LimitlabCore
 import LimitlabReport
 import LimitlabSim
 import LimitlabStats
+import LimitlabTestSupport
 import Testing
 
 @Suite struct EngineTests {

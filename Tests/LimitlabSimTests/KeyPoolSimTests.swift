@@ -1,6 +1,7 @@
 import LimitlabCore
 import LimitlabReport
 import LimitlabSim
+import LimitlabTestSupport
 import Testing
 
 @Suite struct KeyPoolSimTests {

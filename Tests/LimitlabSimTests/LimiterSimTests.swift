@@ -1,6 +1,7 @@
 import LimitlabCore
 import LimitlabReport
 import LimitlabSim
+import LimitlabTestSupport
 import Testing
 
 /// Client limiters in the simulator, against a server that enforces 60 RPM as 1 request per

@@ -4,6 +4,7 @@ import LimitlabCore
 import LimitlabReport
 import LimitlabSim
 import LimitlabStrategies
+import LimitlabTestSupport
 import Testing
 
 /// A store that fails while `down(now)` holds (connection lost), else answers as the reference.
