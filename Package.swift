@@ -47,9 +47,13 @@ let package = Package(
         .target(
             name: "LimitlabStrategies", dependencies: ["LimitlabCore", "LimitlabStats"],
             swiftSettings: strict),
+        // The client loop (arrivals -> strategy -> sends -> outcomes) shared by the simulator and
+        // the live runner; time and transport come from them.
+        .target(name: "LimitlabClient", dependencies: ["LimitlabCore"], swiftSettings: strict),
         // Arrival/workload generation and the discrete-event simulator.
         .target(
-            name: "LimitlabSim", dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies"],
+            name: "LimitlabSim",
+            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies", "LimitlabClient"],
             swiftSettings: strict),
         // Summaries, report.json, event CSV, terminal tables.
         .target(
@@ -70,7 +74,7 @@ let package = Package(
         // The live runner: open-loop load over libcurl's multi interface, driving the same strategy objects.
         .target(
             name: "LimitlabLive",
-            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies", "LimitlabSim", "CCurl"],
+            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies", "LimitlabSim", "LimitlabClient", "CCurl"],
             swiftSettings: strict),
         // The shared quota store in Redis (hiredis): worker processes share one limiter.
         .target(name: "LimitlabRedis", dependencies: ["LimitlabCore", "CHiredis"], swiftSettings: strict),
@@ -92,6 +96,7 @@ let package = Package(
         .testTarget(name: "LimitlabCoreTests", dependencies: ["LimitlabCore"]),
         .testTarget(name: "LimitlabStatsTests", dependencies: ["LimitlabStats"]),
         .testTarget(name: "LimitlabStrategiesTests", dependencies: ["LimitlabStrategies", "LimitlabCore"]),
+        .testTarget(name: "LimitlabClientTests", dependencies: ["LimitlabClient", "LimitlabCore"]),
         .testTarget(
             name: "LimitlabScenarioTests", dependencies: ["LimitlabScenario", "LimitlabCore"],
             resources: [.copy("Fixtures")]),
