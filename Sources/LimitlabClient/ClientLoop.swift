@@ -64,10 +64,11 @@ public enum ClientLoopExit: Sendable, Equatable {
 /// the same instant may use), then arrivals, then strategy wakeups — each followed by `poll`
 /// and the commands it returned, executed at the model time of that event.
 ///
-/// The methods are `@inlinable` so that each driver gets a copy specialised to its strategy
-/// and transport (the simulator handles ~1M requests/s through here).
-public struct ClientLoop<S: ClientStrategy> {
-    public var strategy: S
+/// The strategy is passed to each call rather than stored, and the methods are inlined into
+/// their callers: the simulator opens strategies from existentials, so its strategy type is
+/// generic at run time, and a loop generic over it would neither be specialised to the
+/// transport nor have a fixed layout (the simulator handles ~1M requests/s through here).
+public struct ClientLoop {
     public let stream: ArrivalStream
     public var log: RunLog
     /// The next request of `stream` to arrive.
@@ -85,16 +86,17 @@ public struct ClientLoop<S: ClientStrategy> {
     public static var stallLimit: Int { 100_000 }
 
     @inlinable
-    public init(strategy: S, stream: ArrivalStream, log: RunLog? = nil) {
-        self.strategy = strategy
+    public init(stream: ArrivalStream, log: RunLog? = nil) {
         self.stream = stream
         self.log = log ?? RunLog(requests: stream.count)
         commands.reserveCapacity(64)
     }
 
-    /// Whether every request has arrived and the strategy has no timer set.
+    /// Whether every request has arrived and `strategy` has no timer set.
     @inlinable
-    public var isDrained: Bool { nextArrival >= stream.count && strategy.nextWakeup == nil }
+    public func isDrained<S: ClientStrategy>(_ strategy: S) -> Bool {
+        nextArrival >= stream.count && strategy.nextWakeup == nil
+    }
 
     /// The intended time of the next arrival, or +infinity.
     @inlinable
@@ -103,8 +105,10 @@ public struct ClientLoop<S: ClientStrategy> {
     /// Handles every event due by `limit` (arrivals and wakeups after it wait; completions the
     /// transport holds are all handled). Returns `.idle` when none is left, `.stalled` when the
     /// strategy spins (the caller decides: the simulator stops, the live runner ends the run).
-    @inlinable
-    public mutating func run<T: ClientTransport>(until limit: Double = .infinity, transport: inout T) -> ClientLoopExit {
+    @inlinable @inline(__always)
+    public mutating func run<S: ClientStrategy, T: ClientTransport>(
+        _ strategy: inout S, until limit: Double = .infinity, transport: inout T
+    ) -> ClientLoopExit {
         while true {
             var tArrival = Double.infinity
             if transport.acceptsArrivals() {
@@ -128,19 +132,19 @@ public struct ClientLoop<S: ClientStrategy> {
             transport.advance(to: now, log: &log)
             if tCompletion <= t {
                 while let (attempt, outcome) = transport.popCompletion(dueBy: now, log: &log) {
-                    complete(attempt: attempt, outcome: outcome)
+                    complete(&strategy, attempt: attempt, outcome: outcome)
                 }
             } else if tArrival <= t {
-                admitArrivals()
+                admitArrivals(&strategy)
             }
-            poll(transport: &transport)
+            poll(&strategy, transport: &transport)
         }
     }
 
     /// Tells the strategy that `attempt` ended with `outcome` (already recorded by the
     /// transport) at the current model time; marks the request succeeded when it did.
-    @inlinable
-    public mutating func complete(attempt: Int32, outcome: AttemptOutcome) {
+    @inlinable @inline(__always)
+    public mutating func complete<S: ClientStrategy>(_ strategy: inout S, attempt: Int32, outcome: AttemptOutcome) {
         let ai = Int(attempt)
         let r = Int(log.attemptRequest[ai])
         if outcome.succeeded { log.finish(request: r, outcome: .succeeded) }
@@ -148,8 +152,8 @@ public struct ClientLoop<S: ClientStrategy> {
     }
 
     /// Hands every request intended by the current model time to the strategy.
-    @inlinable
-    public mutating func admitArrivals() {
+    @inlinable @inline(__always)
+    public mutating func admitArrivals<S: ClientStrategy>(_ strategy: inout S) {
         let n = stream.count
         while nextArrival < n, stream.intendedAt[nextArrival] <= now {
             strategy.arrived(stream.pendingRequest(nextArrival), now: now)
@@ -161,8 +165,8 @@ public struct ClientLoop<S: ClientStrategy> {
     }
 
     /// Collects the strategy's due commands and executes them at the current model time.
-    @inlinable
-    public mutating func poll<T: ClientTransport>(transport: inout T) {
+    @inlinable @inline(__always)
+    public mutating func poll<S: ClientStrategy, T: ClientTransport>(_ strategy: inout S, transport: inout T) {
         strategy.poll(now: now, into: &commands)
         guard !commands.isEmpty else { return }
         idleWakeups = 0

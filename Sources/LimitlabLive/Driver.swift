@@ -47,7 +47,7 @@ enum Driver {
         let clock = transport.clock
         env.control.attach(wakeupFD: multi.wakeupFD)
 
-        var loop = ClientLoop(strategy: strategy, stream: stream)
+        var loop = ClientLoop(stream: stream)
         // Several workers in one process (a `workers:` block) fill the worker column here; a
         // worker process's own column is set by LiveRunner.
         loop.recordsWorker = options.worker == nil
@@ -87,7 +87,7 @@ enum Driver {
         func refreshSchedule() {
             var due = Double.infinity
             if !transport.stopping { due = loop.nextArrivalTime }
-            if let w = loop.strategy.nextWakeup { due = Swift.min(due, w) }
+            if let w = strategy.nextWakeup { due = Swift.min(due, w) }
             scheduleDueNanos = nanos(due)
         }
 
@@ -96,7 +96,7 @@ enum Driver {
             transport.collect()
             let t = clock.now()
             transport.beginEvents()
-            if loop.run(until: t, transport: &transport) == .stalled {
+            if loop.run(&strategy, until: t, transport: &transport) == .stalled {
                 // Woken at a past instant with nothing to do: the simulator stops such a
                 // strategy too, rather than spin.
                 transport.beginStop(.strategyStalled, at: loop.now)
@@ -133,7 +133,7 @@ enum Driver {
                     cutShort = true
                     break running
                 }
-            } else if loop.isDrained && multi.activeCount == 0 && transport.done.isEmpty {
+            } else if loop.isDrained(strategy) && multi.activeCount == 0 && transport.done.isEmpty {
                 break running
             }
             // Completions that arrived while sending are handled before sleeping.
@@ -184,7 +184,6 @@ enum Driver {
         if options.progress != nil { reportProgress(at: end) }
         env.control.detach()
         multi.close()
-        strategy = loop.strategy
 
         let log = loop.log
         let live = transport.live

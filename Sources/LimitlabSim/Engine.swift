@@ -101,14 +101,13 @@ public enum Engine {
                                               sampleEvery: Double? = nil) -> RunLog {
         var transport = SimTransport(scenario: scenario, stream: stream, headers: strategy.readsRateLimitHeaders,
                                      sampleEvery: sampleEvery)
-        var loop = ClientLoop(strategy: strategy, stream: stream)
+        var loop = ClientLoop(stream: stream)
         loop.log.bucketSampleInterval = transport.sampleInterval
-        if loop.run(transport: &transport) == .stalled {
+        if loop.run(&strategy, transport: &transport) == .stalled {
             preconditionFailure("strategy \(S.self) is stalled at t=\(loop.now): it asks to be woken at a past "
                                 + "instant and does nothing")
         }
         transport.sampleBuckets(upTo: Swift.max(loop.now, stream.window), log: &loop.log)
-        strategy = loop.strategy
         return loop.log
     }
 }

@@ -104,10 +104,11 @@ private func stream(_ times: [Double]) -> ArrivalStream {
     /// A completion and an arrival at the same instant: the completion is handled first, so
     /// the capacity it frees is there for the arrival (concurrency 1, no queueing delay).
     @Test func completionBeforeArrivalAtTheSameInstant() {
-        var loop = ClientLoop(strategy: RecordingStrategy(concurrency: 1), stream: stream([0, 1, 1.5]))
+        var strategy = RecordingStrategy(concurrency: 1)
+        var loop = ClientLoop(stream: stream([0, 1, 1.5]))
         var transport = ScriptedTransport(latency: 1)
-        #expect(loop.run(transport: &transport) == .idle)
-        #expect(loop.strategy.events == [
+        #expect(loop.run(&strategy, transport: &transport) == .idle)
+        #expect(strategy.events == [
             "arrived 0 @0.0", "finished 0#1 200 @1.0", "arrived 1 @1.0", "arrived 2 @1.5",
             "finished 1#1 200 @2.0", "finished 2#1 200 @3.0",
         ])
@@ -119,14 +120,15 @@ private func stream(_ times: [Double]) -> ArrivalStream {
         #expect(loop.now == 3)
         // Two events at t = 1, each followed by a poll: the completion, then the arrival.
         #expect(transport.advancedTo == [0, 1, 1, 1.5, 2, 3])
-        #expect(loop.isDrained)
+        #expect(loop.isDrained(strategy))
     }
 
     /// A 429 is retried at the strategy's wakeup, and a second one ends in `.giveUp`.
     @Test func wakeupsRetriesAndGiveUps() {
-        var loop = ClientLoop(strategy: RecordingStrategy(retryDelay: 2), stream: stream([0, 0.5]))
+        var strategy = RecordingStrategy(retryDelay: 2)
+        var loop = ClientLoop(stream: stream([0, 0.5]))
         var transport = ScriptedTransport(latency: 0.25, statuses: [429, 200, 429])
-        #expect(loop.run(transport: &transport) == .idle)
+        #expect(loop.run(&strategy, transport: &transport) == .idle)
         #expect(transport.sends.map(\.request) == [0, 1, 0])
         #expect(transport.sends.map(\.at) == [0, 0.5, 2.25])
         #expect(loop.log.attemptNumber == [1, 1, 2])
@@ -139,33 +141,36 @@ private func stream(_ times: [Double]) -> ArrivalStream {
     /// calls `run` with the wall clock); the same events come out as in one unlimited run.
     @Test func timeLimitSplitsTheRunWithoutChangingIt() {
         let s = stream([0, 0.3, 0.6, 0.9, 1.2])
-        var whole = ClientLoop(strategy: RecordingStrategy(concurrency: 2), stream: s)
+        var wholeStrategy = RecordingStrategy(concurrency: 2)
+        var whole = ClientLoop(stream: s)
         var t1 = ScriptedTransport(latency: 0.4, statuses: [429, 200, 200, 429])
-        #expect(whole.run(transport: &t1) == .idle)
+        #expect(whole.run(&wholeStrategy, transport: &t1) == .idle)
 
-        var split = ClientLoop(strategy: RecordingStrategy(concurrency: 2), stream: s)
+        var splitStrategy = RecordingStrategy(concurrency: 2)
+        var split = ClientLoop(stream: s)
         var t2 = ScriptedTransport(latency: 0.4, statuses: [429, 200, 200, 429], clock: 0.5)
-        #expect(split.run(until: 0.5, transport: &t2) == .idle)
+        #expect(split.run(&splitStrategy, until: 0.5, transport: &t2) == .idle)
         #expect(split.nextArrival == 2)
         #expect(split.now == 0.4)
         var limit = 0.5
-        while !(split.isDrained && t2.pending.isEmpty) {
+        while !(split.isDrained(splitStrategy) && t2.pending.isEmpty) {
             limit += 0.25
             t2.clock = limit
-            #expect(split.run(until: limit, transport: &t2) == .idle)
+            #expect(split.run(&splitStrategy, until: limit, transport: &t2) == .idle)
         }
-        #expect(split.strategy.events == whole.strategy.events)
+        #expect(splitStrategy.events == wholeStrategy.events)
         #expect(t2.sends.map(\.at) == t1.sends.map(\.at))
     }
 
     /// A strategy woken again and again at a past instant without acting is reported stalled
     /// after `stallLimit` such wakeups, not spun forever.
     @Test func stallDetector() {
-        var loop = ClientLoop(strategy: StuckStrategy(at: 0), stream: stream([]))
+        var strategy = StuckStrategy(at: 0)
+        var loop = ClientLoop(stream: stream([]))
         var transport = ScriptedTransport(latency: 1)
-        #expect(loop.run(transport: &transport) == .stalled)
+        #expect(loop.run(&strategy, transport: &transport) == .stalled)
         // The first wakeup at 0 is at the current instant too, so it counts.
-        #expect(loop.strategy.polls == ClientLoop<StuckStrategy>.stallLimit)
+        #expect(strategy.polls == ClientLoop.stallLimit)
     }
 
     /// Wakeups that move forward in time are not a stall, however many there are.
@@ -177,10 +182,11 @@ private func stream(_ times: [Double]) -> ArrivalStream {
             mutating func poll(now: Double, into commands: inout [StrategyCommand]) { ticks += 1 }
             var nextWakeup: Double? { ticks <= 150_000 ? Double(ticks) * 1e-6 : nil }
         }
-        var loop = ClientLoop(strategy: Ticker(), stream: stream([]))
+        var strategy = Ticker()
+        var loop = ClientLoop(stream: stream([]))
         var transport = ScriptedTransport(latency: 1)
-        #expect(loop.run(transport: &transport) == .idle)
-        #expect(loop.strategy.ticks == 150_001)
+        #expect(loop.run(&strategy, transport: &transport) == .idle)
+        #expect(strategy.ticks == 150_001)
     }
 
     /// Drops are recorded with their reason; the worker column is left alone when asked.
@@ -197,10 +203,11 @@ private func stream(_ times: [Double]) -> ArrivalStream {
             func worker(for request: Int32) -> Int { 3 }
             func viaFallback(_ request: Int32) -> Bool { request == 1 }
         }
-        var loop = ClientLoop(strategy: Dropper(), stream: stream([0, 1]))
+        var strategy = Dropper()
+        var loop = ClientLoop(stream: stream([0, 1]))
         loop.recordsWorker = false
         var transport = ScriptedTransport(latency: 1)
-        #expect(loop.run(transport: &transport) == .idle)
+        #expect(loop.run(&strategy, transport: &transport) == .idle)
         #expect(transport.sends.isEmpty)
         #expect(loop.log.outcome == [RequestOutcome.dropped.rawValue, RequestOutcome.dropped.rawValue])
         #expect(loop.log.reason == [DropReason.shed.rawValue, DropReason.shed.rawValue])
