@@ -69,7 +69,9 @@ public enum ClientLoopExit: Sendable, Equatable {
 /// generic at run time, and a loop generic over it would neither be specialised to the
 /// transport nor have a fixed layout (the simulator handles ~1M requests/s through here).
 public struct ClientLoop {
+    /// The requests of the run, in arrival order.
     public let stream: ArrivalStream
+    /// What the run recorded so far; the transport fills in what only it knows.
     public var log: RunLog
     /// The next request of `stream` to arrive.
     public var nextArrival = 0
@@ -85,6 +87,7 @@ public struct ClientLoop {
     /// Stale wakeups in a row after which a strategy counts as stalled.
     public static var stallLimit: Int { 100_000 }
 
+    /// A loop over `stream`, recording into `log` (default: an empty log sized for the stream).
     @inlinable
     public init(stream: ArrivalStream, log: RunLog? = nil) {
         self.stream = stream
