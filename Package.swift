@@ -48,6 +48,9 @@ let package = Package(
         .target(
             name: "LimitlabStrategies", dependencies: ["LimitlabCore", "LimitlabStats"],
             swiftSettings: strict),
+        // The client loop (arrivals -> strategy -> sends -> outcomes) shared by the simulator and
+        // the live runner; time and transport come from them.
+        .target(name: "LimitlabClient", dependencies: ["LimitlabCore"], swiftSettings: strict),
         // Arrival generation and the draws of scenario quantities (simulator, mock, live runner).
         .target(name: "LimitlabWorkload", dependencies: ["LimitlabCore", "LimitlabStats"], swiftSettings: strict),
         // The one organisation server: limits, prompt cache, latency, faults. Pure; the simulator
@@ -58,7 +61,8 @@ let package = Package(
         // The discrete-event simulator: the client strategies against the server in virtual time.
         .target(
             name: "LimitlabSim",
-            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies", "LimitlabWorkload", "LimitlabServer"],
+            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies", "LimitlabWorkload", "LimitlabServer",
+                           "LimitlabClient"],
             swiftSettings: strict),
         // Summaries, report.json, event CSV, terminal tables.
         .target(
@@ -80,7 +84,7 @@ let package = Package(
         // The live runner: open-loop load over libcurl's multi interface, driving the same strategy objects.
         .target(
             name: "LimitlabLive",
-            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies", "LimitlabWorkload", "CCurl"],
+            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies", "LimitlabWorkload", "LimitlabClient", "CCurl"],
             swiftSettings: strict),
         // The shared quota store in Redis (hiredis): worker processes share one limiter.
         .target(name: "LimitlabRedis", dependencies: ["LimitlabCore", "CHiredis"], swiftSettings: strict),
@@ -108,6 +112,7 @@ let package = Package(
         .testTarget(name: "LimitlabCoreTests", dependencies: ["LimitlabCore"]),
         .testTarget(name: "LimitlabStatsTests", dependencies: ["LimitlabStats"]),
         .testTarget(name: "LimitlabStrategiesTests", dependencies: ["LimitlabStrategies", "LimitlabCore"]),
+        .testTarget(name: "LimitlabClientTests", dependencies: ["LimitlabClient", "LimitlabCore"]),
         .testTarget(
             name: "LimitlabScenarioTests", dependencies: ["LimitlabScenario", "LimitlabCore", "LimitlabStrategies"],
             resources: [.copy("Fixtures")]),

@@ -1,3 +1,4 @@
+import LimitlabClient
 import LimitlabCore
 internal import CCurl
 
@@ -25,7 +26,7 @@ final class SharedCounters {
 /// The engine: drives one strategy over one arrival stream in wall-clock time on the calling
 /// thread, with libcurl's multi interface on the same thread.
 ///
-/// Semantics are the simulator's (`Engine.run`): events are handled in time order —
+/// The client side is the simulator's own `ClientLoop`: events are handled in time order —
 /// completions, then arrivals, then strategy wakeups — each followed by `poll`; a send is made
 /// at the model time of the event that caused it. Here an event's model time is its scheduled
 /// time (an arrival's intended time, a wakeup's time) or its measured time (a completion), so
@@ -39,322 +40,34 @@ enum Driver {
         let stream = env.stream
         let options = env.options
         let n = stream.count
-        let hint = env.target.outputTokensHint ?? env.target.isLoopback
         // Timed waits may otherwise end up to 50 µs late (the default timer slack): schedule lag.
         _ = limitlab_set_timer_slack(1000)
-        // Constant headers per key, one shared libcurl list each; `Expect:` turns off curl's
-        // 100-continue round trip for bodies over 1 KiB.
-        let keys = env.target.apiKeys.isEmpty
-            ? (0..<env.scenario.limits.keyConfigs.count).map { LiveAPIKey(LiveTarget.placeholderKey($0)) }
-            : env.target.apiKeys
-        let headerLists = HeaderLists(perKey: keys.map { key in
-            ["content-type: application/json", "anthropic-version: \(env.target.anthropicVersion)",
-             "x-api-key: \(key.secret)", "Expect:"]
-        })
-        let multi = try CurlMulti(
-            settings: TransferSettings(url: env.target.messagesURL, connectTimeout: options.connectTimeout,
-                                       requestTimeout: options.requestTimeout,
-                                       http2: env.target.baseURL.lowercased().hasPrefix("https:")),
-            headers: headerLists, maxConnections: options.maxConnections)
+        var transport = try LiveTransport(env: env)
+        let multi = transport.multi
+        let clock = transport.clock
         env.control.attach(wakeupFD: multi.wakeupFD)
 
-        let builder = RequestBodyBuilder(model: env.model, stream: env.scenario.workload.stream,
-                                         longCacheTTL: (env.scenario.workload.cache?.ttl ?? 300) >= 3600,
-                                         nonce: env.nonce)
-        var scratch: [UInt8] = []
-        scratch.reserveCapacity(4096)
+        var loop = ClientLoop(stream: stream)
+        // Several workers in one process (a `workers:` block) fill the worker column here; a
+        // worker process's own column is set by LiveRunner.
+        loop.recordsWorker = options.worker == nil
+        loop.log.bucketSampleInterval = transport.sampleInterval
 
-        let clock = ModelClock()
-        var log = RunLog(requests: n)
-        var live = LiveAttempts()
-        live.plannedAt.reserveCapacity(n); live.firstByteAt.reserveCapacity(n); live.connectSeconds.reserveCapacity(n)
-        live.inputTokens.reserveCapacity(n)
-        live.outputTokens.reserveCapacity(n); live.curlCode.reserveCapacity(n); live.requestId.reserveCapacity(n)
-        var commands: [StrategyCommand] = []
-        commands.reserveCapacity(64)
-        var done: [(transfer: Transfer, result: TransferResult, time: Double)] = []
-        var nextArrival = 0
-        var lastNow = 0.0
-        var stopping = false
-        var stopReason: LiveStopReason?
-        var stoppedAt: Double?
-        var graceDeadline = Double.infinity
-        var errorCauses: [String: Int] = [:]
-        var costUSD = 0.0
-        var sendsAdded = false
-
-        // Progress counters.
-        var sent = 0, completed = 0, status429 = 0, errors = 0, sentAtLastProgress = 0
-        var maxLag = 0.0
         var nextProgress = options.progress == nil ? Double.infinity : Swift.max(0.05, options.progressInterval)
         var lastProgress = 0.0
-
-        // Bucket levels of the first key, as its latest headers show them (remaining is clamped at
-        // 0 and tokens rounded by the server, so debt is invisible), projected forward by refill.
-        let sampleInterval = TimeBins.width(span: Swift.max(stream.window, 1))
-        log.bucketSampleInterval = sampleInterval
-        var nextSample = 0.0
-        var latestHeaders: (time: Double, snapshot: RateLimitSnapshot)?
-        func sampleBuckets(upTo t: Double) {
-            while nextSample <= t {
-                func level(_ r: RateLimitReading?) -> Float {
-                    guard let r, let h = latestHeaders else { return .nan }
-                    let rate = Double(r.limit) / 60
-                    let full = r.remaining + Swift.max(0, r.resetAt - h.time) * rate
-                    return Float(Swift.min(full, r.remaining + Swift.max(0, nextSample - h.time) * rate))
-                }
-                let s = latestHeaders?.snapshot
-                log.bucketRequests.append(level(s?.requests))
-                log.bucketInputTokens.append(level(s?.inputTokens))
-                log.bucketOutputTokens.append(level(s?.outputTokens))
-                nextSample += sampleInterval
-            }
-        }
-
-        @inline(__always) func request(_ r: Int) -> PendingRequest { stream.pendingRequest(r) }
-
-        func beginStop(_ reason: LiveStopReason, at t: Double) {
-            guard !stopping else { return }
-            stopping = true
-            stopReason = reason
-            stoppedAt = t
-            graceDeadline = clock.now() + Swift.max(0, options.gracePeriod)
-        }
-
-        func cause(_ text: String) { errorCauses[text, default: 0] += 1 }
-
-        // MARK: Sends
-
-        func send(_ id: Int32, readyAt: Double, plannedAt now: Double) throws(LiveError) {
-            if stopping { return }
-            if let cap = options.maxRequests, env.counters.attemptsSent >= cap {
-                beginStop(.maxRequests, at: now)
-                return
-            }
-            let r = Int(id)
-            let worst = env.spend.worstCase(input: Int(stream.inputTokens[r]), prefix: Int(stream.prefixTokens[r]),
-                                            maxTokens: Int(stream.maxTokens[r]))
-            guard env.spend.allows(worst) else {
-                beginStop(.maxCost, at: now)
-                return
-            }
-            let k = strategy.key(for: id)
-            guard k >= 0 && k < keys.count else {
-                preconditionFailure("strategy chose key \(k) of \(keys.count)")
-            }
-            builder.write(input: Int(stream.inputTokens[r]), prefix: Int(stream.prefixTokens[r]),
-                          prefixId: Int(stream.prefixId[r]), maxTokens: Int(stream.maxTokens[r]), into: &scratch)
-            let t = try multi.checkout()
-            scratch.withUnsafeBytes {
-                t.prepare(body: $0, headers: headerLists.list(key: k),
-                          outputTokensHint: hint ? Int(stream.outputTokens[r]) : nil)
-            }
-            t.request = id
-            t.plannedAt = now
-            t.reservedUSD = worst
-            env.spend.reserve(worst)
-            // The send time is taken last, just before libcurl gets the transfer.
-            let sentNanos = Clock.monotonicNanos()
-            let sentAt = clock.seconds(sentNanos)
-            t.response.lastActivityNanos = sentNanos
-            t.attempt = log.beginAttempt(request: id, readyAt: readyAt, sentAt: sentAt, key: k,
-                                         viaFallback: strategy.viaFallback(id))
-            live.plannedAt.append(now)
-            live.firstByteAt.append(.nan)
-            live.connectSeconds.append(0)
-            live.inputTokens.append(-1)
-            live.outputTokens.append(-1)
-            live.curlCode.append(0)
-            live.requestId.append("")
-            env.counters.attemptsSent += 1
-            sent += 1
-            maxLag = Swift.max(maxLag, sentAt - now)
-            if multi.start(t) {
-                sendsAdded = true
-            } else {
-                done.append((t, .couldNotStart, sentAt))
-            }
-        }
-
-        func execute(plannedAt now: Double) throws(LiveError) {
-            for c in commands {
-                switch c {
-                case .send(let id, let readyAt):
-                    try send(id, readyAt: readyAt, plannedAt: now)
-                case .giveUp(let id, let reason):
-                    log.finish(request: Int(id), outcome: .failed, reason: reason.rawValue)
-                case .drop(let id, let reason):
-                    log.finish(request: Int(id), outcome: .dropped, reason: reason.rawValue)
-                    if strategy.viaFallback(id) { log.dropFallback[Int(id)] = 1 }
-                }
-            }
-            commands.removeAll(keepingCapacity: true)
-        }
-
-        // MARK: Completions
-
-        /// Records an attempt's end in the log; returns the outcome for the strategy.
-        func record(_ t: Transfer, _ result: TransferResult, at time: Double) -> AttemptOutcome {
-            let ai = Int(t.attempt)
-            let r = Int(t.request)
-            t.response.parseBody()
-            let resp = t.response
-            let status = result == .couldNotStart ? 0 : t.responseCode
-            var kind = ErrorKind.none
-            var refused: LimitDimensions = []
-            if !result.isOK {
-                kind = result.isTimeout ? .timeout : .connection
-                cause("\(kind == .timeout ? "timeout" : "connection"): \(result.message)")
-            } else if status >= 200 && status < 300 {
-                if resp.isEventStream {
-                    if let e = resp.streamError {
-                        kind = Self.kind(errorType: e, status: 500)
-                        cause("stream_error: \(e)")
-                    } else if !resp.sawMessageStop {
-                        kind = .connection
-                        cause("stream_error: the stream ended without message_stop")
-                    }
-                }
-            } else {
-                let body = resp.errorBody()
-                kind = status == 0 ? .connection : Self.kind(errorType: body.type, status: status)
-                if status == 429 { refused = Self.refusedDimensions(message: body.message) }
-            }
-            let firstByte = resp.firstByteNanos == 0 ? Double.nan : clock.seconds(resp.firstByteNanos)
-            var firstToken = Double.nan
-            if resp.firstTokenNanos != 0 {
-                firstToken = clock.seconds(resp.firstTokenNanos)
-            } else if status >= 200 && status < 300 && !resp.isEventStream {
-                // Non-streaming: the first token is not observable apart from the first byte.
-                firstToken = firstByte
-            }
-            let u = resp.usage
-            log.status[ai] = UInt16(clamping: status)
-            log.errorKind[ai] = kind.rawValue
-            log.refusedBy[ai] = refused.rawValue
-            log.firstTokenAt[ai] = firstToken
-            log.completedAt[ai] = time
-            log.cacheCreationTokens[ai] = Int32(clamping: Swift.max(0, u.cacheCreation))
-            log.cacheReadTokens[ai] = Int32(clamping: Swift.max(0, u.cacheRead))
-            let retryAfter = resp.retryAfterMs.map { $0 / 1000 } ?? resp.retryAfter
-            if let ra = retryAfter { log.retryAfter[ai] = Float(ra) }
-            live.firstByteAt[ai] = firstByte
-            live.connectSeconds[ai] = Float(t.connectSeconds)
-            live.inputTokens[ai] = Int32(clamping: u.input)
-            live.outputTokens[ai] = Int32(clamping: u.output)
-            live.curlCode[ai] = Int16(clamping: result.code)
-            live.requestId[ai] = resp.requestId
-
-            // Billing: 2xx responses only; output not reported (cut stream) is charged at worst.
-            var actual = 0.0
-            if status >= 200 && status < 300 {
-                let input = u.input >= 0 ? u.input : Int(stream.inputTokens[r] - stream.prefixTokens[r])
-                let output = u.output >= 0 && kind == .none ? u.output : Int(stream.maxTokens[r])
-                actual = env.spend.actual(input: input, cacheCreation: Swift.max(0, u.cacheCreation),
-                                          cacheRead: Swift.max(0, u.cacheRead), output: output)
-            }
-            env.spend.settle(reserved: t.reservedUSD, actual: actual)
-            costUSD += actual
-
-            completed += 1
-            if status == 429 { status429 += 1 }
-            if kind != .none || status < 200 || status >= 300 { errors += 1 }
-            let snapshot = resp.rateLimits.snapshot(epoch: clock.epoch, now: time)
-            if let snapshot, log.key[ai] == 0 { latestHeaders = (time, snapshot) }
-            let succeeded = kind == .none && status >= 200 && status < 300
-            let totalInput = u.input >= 0 ? u.input + Swift.max(0, u.cacheCreation) + Swift.max(0, u.cacheRead)
-                : Int(stream.inputTokens[r])
-            return AttemptOutcome(
-                status: status, error: kind, retryAfter: retryAfter, shouldRetry: resp.shouldRetry, refusedBy: refused,
-                rateLimits: snapshot, inputTokens: totalInput,
-                outputTokens: succeeded ? (u.output >= 0 ? u.output : Int(stream.outputTokens[r])) : 0,
-                sentAt: log.sentAt[ai], completedAt: time)
-        }
-
-        func complete(_ t: Transfer, _ result: TransferResult, at time: Double, now: Double) {
-            let outcome = record(t, result, at: time)
-            let ai = Int(t.attempt)
-            let r = Int(t.request)
-            if outcome.succeeded { log.finish(request: r, outcome: .succeeded) }
-            strategy.finished(request(r), attempt: Int(log.attemptNumber[ai]), outcome: outcome, now: now)
-            multi.recycle(t)
-        }
-
-        // MARK: Events
-
-        /// Handles every event due by `t` in time order, as the simulator would.
-        func processEvents(upTo t: Double) throws(LiveError) {
-            done.sort { $0.time < $1.time }
-            var ci = 0
-            var idleWakeups = 0
-            var handled = 0
-            while true {
-                // A runner far behind schedule can have a backlog of seconds here; a stop must
-                // still end it promptly (it turns the remaining arrivals into "not offered").
-                handled += 1
-                if handled & 63 == 0 && !stopping && env.control.isStopRequested {
-                    beginStop(.interrupted, at: lastNow) // where the schedule had got to
-                }
-                let tc = ci < done.count ? done[ci].time : .infinity
-                let ta = !stopping && nextArrival < n && stream.intendedAt[nextArrival] <= t
-                    ? stream.intendedAt[nextArrival] : .infinity
-                var tw = Double.infinity
-                if let w = strategy.nextWakeup, w <= t { tw = w }
-                let te = Swift.min(tc, ta, tw)
-                if te == .infinity { break }
-                let now = Swift.max(lastNow, te)
-                lastNow = now
-                sampleBuckets(upTo: now)
-                if tc <= te {
-                    // Completions first: they free capacity that arrivals at the same instant may use.
-                    while ci < done.count && done[ci].time <= now {
-                        let d = done[ci]
-                        complete(d.transfer, d.result, at: d.time, now: now)
-                        ci += 1
-                    }
-                } else if ta <= te {
-                    while nextArrival < n && stream.intendedAt[nextArrival] <= now {
-                        strategy.arrived(request(nextArrival), now: now)
-                        // Several workers in one process (a `workers:` block); a worker process's
-                        // own column is set by LiveRunner.
-                        if options.worker == nil {
-                            log.worker[nextArrival] = UInt16(clamping: strategy.worker(for: Int32(nextArrival)))
-                        }
-                        nextArrival += 1
-                    }
-                }
-                strategy.poll(now: now, into: &commands)
-                if commands.isEmpty {
-                    if tw == te && tc > te && ta > te {
-                        // Woken at a past instant with nothing to do: the simulator stops such a
-                        // strategy too, rather than spin.
-                        idleWakeups += 1
-                        if idleWakeups > 100_000 {
-                            beginStop(.strategyStalled, at: now)
-                            break
-                        }
-                    }
-                } else {
-                    idleWakeups = 0
-                    try execute(plannedAt: now)
-                }
-            }
-            done.removeSubrange(0..<Swift.min(ci, done.count))
-        }
-
+        var sentAtLastProgress = 0
         func reportProgress(at t: Double) {
             guard let progress = options.progress else { return }
             let span = Swift.max(1e-9, t - lastProgress)
             progress(LiveProgress(run: env.runIndex, runs: env.runCount, strategy: spec.label, elapsed: t,
-                                  arrived: nextArrival, total: n, sent: sent, completed: completed,
-                                  inFlight: multi.activeCount, status429: status429, errors: errors,
-                                  sendRate: Double(sent - sentAtLastProgress) / span, maxLag: maxLag,
-                                  stopping: stopping))
-            sentAtLastProgress = sent
+                                  arrived: loop.nextArrival, total: n, sent: transport.sent,
+                                  completed: transport.completed, inFlight: multi.activeCount,
+                                  status429: transport.status429, errors: transport.errors,
+                                  sendRate: Double(transport.sent - sentAtLastProgress) / span,
+                                  maxLag: transport.maxLag, stopping: transport.stopping))
+            sentAtLastProgress = transport.sent
             lastProgress = t
         }
-
-        // MARK: Main loop
 
         // The idle timeout is checked here rather than with CURLOPT_LOW_SPEED_TIME, whose speed
         // is a ~5 s moving average (a stall was detected 5 s late).
@@ -373,51 +86,39 @@ enum Driver {
         var scheduleDueNanos = UInt64.max
         func refreshSchedule() {
             var due = Double.infinity
-            if !stopping && nextArrival < n { due = stream.intendedAt[nextArrival] }
+            if !transport.stopping { due = loop.nextArrivalTime }
             if let w = strategy.nextWakeup { due = Swift.min(due, w) }
             scheduleDueNanos = nanos(due)
         }
 
-        func collect() {
-            multi.collectDone { t, result in
-                // A clean finish ends at its last byte; a failure when libcurl reported it.
-                let ns = result.isOK && t.response.lastByteNanos != 0 ? t.response.lastByteNanos
-                    : Clock.monotonicNanos()
-                done.append((t, result, clock.seconds(ns)))
-            }
-        }
-
-        var failure: LiveError?
         /// Handles every event due now and puts the sends it made on the wire.
         func pump() {
-            collect()
+            transport.collect()
             let t = clock.now()
-            sendsAdded = false
-            do {
-                try processEvents(upTo: t)
-            } catch {
-                // Keep what was recorded: end the run as a stop and say why.
-                failure = error
-                beginStop(.failed, at: t)
+            transport.beginEvents()
+            if loop.run(&strategy, until: t, transport: &transport) == .stalled {
+                // Woken at a past instant with nothing to do: the simulator stops such a
+                // strategy too, rather than spin.
+                transport.beginStop(.strategyStalled, at: loop.now)
             }
-            if sendsAdded { multi.runTimers() } // libcurl starts new transfers on its timer
+            if transport.endEvents() { multi.runTimers() } // libcurl starts new transfers on its timer
             refreshSchedule()
         }
 
         var cutShort = false
-        loop: while true {
+        running: while true {
             if let idleNanos, clock.now() >= nextIdleCheck {
                 let nowNanos = Clock.monotonicNanos()
                 if nowNanos > idleNanos {
                     for tr in multi.idle(since: nowNanos - idleNanos) {
                         multi.abort(tr)
-                        done.append((tr, .idle, clock.seconds(nowNanos)))
+                        transport.done.append((tr, .idle, clock.seconds(nowNanos)))
                     }
                 }
                 nextIdleCheck = clock.now() + idleCheckEvery
             }
-            if !stopping && env.control.isStopRequested {
-                beginStop(.interrupted, at: Swift.max(lastNow, clock.now()))
+            if !transport.stopping && env.control.isStopRequested {
+                transport.beginStop(.interrupted, at: Swift.max(loop.now, clock.now()))
             }
             pump()
             let t = clock.now()
@@ -426,22 +127,22 @@ enum Driver {
                 nextProgress = t + Swift.max(0.05, options.progressInterval)
             }
 
-            if stopping {
-                if multi.activeCount == 0 && done.isEmpty { break loop }
-                if clock.now() >= graceDeadline {
+            if transport.stopping {
+                if multi.activeCount == 0 && transport.done.isEmpty { break running }
+                if clock.now() >= transport.graceDeadline {
                     cutShort = true
-                    break loop
+                    break running
                 }
-            } else if nextArrival >= n && multi.activeCount == 0 && done.isEmpty && strategy.nextWakeup == nil {
-                break loop
+            } else if loop.isDrained(strategy) && multi.activeCount == 0 && transport.done.isEmpty {
+                break running
             }
             // Completions that arrived while sending are handled before sleeping.
-            collect()
-            if !done.isEmpty { continue }
+            transport.collect()
+            if !transport.done.isEmpty { continue }
 
             // Sleep until the next due event, libcurl's timer, socket activity or a wakeup.
             var due = scheduleDueNanos
-            if stopping { due = Swift.min(due, nanos(graceDeadline)) }
+            if transport.stopping { due = Swift.min(due, nanos(transport.graceDeadline)) }
             due = Swift.min(due, nanos(nextProgress))
             if multi.activeCount > 0 { due = Swift.min(due, nanos(nextIdleCheck)) }
             due = Swift.min(due, multi.timerDueNanos)
@@ -466,31 +167,33 @@ enum Driver {
         if cutShort {
             // In-flight attempts past the grace period are cut and recorded as timeouts; their
             // strategy is not told, so their requests stay unfinished.
-            collect()
+            transport.collect()
             let cutAt = clock.now()
             for tr in multi.abortAll() {
-                _ = record(tr, .aborted, at: cutAt)
+                _ = transport.record(tr, .aborted, at: cutAt, log: &loop.log)
                 multi.recycle(tr)
             }
-            for d in done {
-                _ = record(d.transfer, d.result, at: d.time)
+            for d in transport.done {
+                _ = transport.record(d.transfer, d.result, at: d.time, log: &loop.log)
                 multi.recycle(d.transfer)
             }
-            done.removeAll()
+            transport.done.removeAll()
         }
         let end = clock.now()
-        sampleBuckets(upTo: Swift.max(lastNow, Swift.min(end, stream.window)))
+        transport.sampleBuckets(upTo: Swift.max(loop.now, Swift.min(end, stream.window)), log: &loop.log)
         if options.progress != nil { reportProgress(at: end) }
         env.control.detach()
         multi.close()
 
+        let log = loop.log
+        let live = transport.live
         var lags: [Double] = []
         lags.reserveCapacity(live.count)
         for i in 0..<live.count { lags.append(log.sentAt[i] - live.plannedAt[i]) }
-        return LiveRun(spec: spec, log: log, attempts: live, offered: nextArrival, lag: LagSummary.of(lags),
-                       partial: stopping, stopReason: stopReason, stoppedAt: stoppedAt, epoch: clock.epoch,
-                       baseURL: env.target.baseURL, errorCauses: errorCauses, costUSD: costUSD,
-                       failure: failure?.message)
+        return LiveRun(spec: spec, log: log, attempts: live, offered: loop.nextArrival, lag: LagSummary.of(lags),
+                       partial: transport.stopping, stopReason: transport.stopReason, stoppedAt: transport.stoppedAt,
+                       epoch: clock.epoch, baseURL: env.target.baseURL, errorCauses: transport.errorCauses,
+                       costUSD: transport.costUSD, failure: transport.failure?.message)
     }
 
     /// The error kind of an error type (body or stream), falling back to the status.
@@ -519,5 +222,296 @@ enum Driver {
         if m.contains("input tokens per minute") { d.insert(.inputTokens) }
         if m.contains("output tokens per minute") { d.insert(.outputTokens) }
         return d
+    }
+}
+
+/// The live runner's side of a `ClientLoop`: sends go out over libcurl at once, completions are
+/// measured on the wall clock, and what only a live run has is kept here — schedule lag, the
+/// spend guard and request cap, stops, error causes, and bucket levels read from headers.
+final class LiveTransport: ClientTransport {
+    let env: RunEnvironment
+    let stream: ArrivalStream
+    let clock = ModelClock()
+    let multi: CurlMulti
+    let keys: [LiveAPIKey]
+    let headerLists: HeaderLists
+    let builder: RequestBodyBuilder
+    /// Whether to send the `x-limitlab-output-tokens` hint (a loopback mock or a target that asks).
+    let hint: Bool
+    var scratch: [UInt8] = []
+
+    var live = LiveAttempts()
+    /// Ended transfers not yet handed to the strategy, with their end time.
+    var done: [(transfer: Transfer, result: TransferResult, time: Double)] = []
+    /// The next entry of `done` to deliver during `ClientLoop.run` (see `beginEvents`).
+    var doneIndex = 0
+    var sendsAdded = false
+
+    var stopping = false
+    var stopReason: LiveStopReason?
+    var stoppedAt: Double?
+    var graceDeadline = Double.infinity
+    var failure: LiveError?
+    var errorCauses: [String: Int] = [:]
+    var costUSD = 0.0
+    /// The model time of the latest event (where the schedule had got to).
+    var scheduleNow = 0.0
+    var eventsHandled = 0
+
+    // Progress counters.
+    var sent = 0, completed = 0, status429 = 0, errors = 0
+    var maxLag = 0.0
+
+    // Bucket levels of the first key, as its latest headers show them (remaining is clamped at
+    // 0 and tokens rounded by the server, so debt is invisible), projected forward by refill.
+    let sampleInterval: Double
+    var nextSample = 0.0
+    var latestHeaders: (time: Double, snapshot: RateLimitSnapshot)?
+
+    init(env: RunEnvironment) throws(LiveError) {
+        self.env = env
+        stream = env.stream
+        let n = stream.count
+        hint = env.target.outputTokensHint ?? env.target.isLoopback
+        // Constant headers per key, one shared libcurl list each; `Expect:` turns off curl's
+        // 100-continue round trip for bodies over 1 KiB.
+        keys = env.target.apiKeys.isEmpty
+            ? (0..<env.scenario.limits.keyConfigs.count).map { LiveAPIKey(LiveTarget.placeholderKey($0)) }
+            : env.target.apiKeys
+        headerLists = HeaderLists(perKey: keys.map { key in
+            ["content-type: application/json", "anthropic-version: \(env.target.anthropicVersion)",
+             "x-api-key: \(key.secret)", "Expect:"]
+        })
+        let options = env.options
+        multi = try CurlMulti(
+            settings: TransferSettings(url: env.target.messagesURL, connectTimeout: options.connectTimeout,
+                                       requestTimeout: options.requestTimeout,
+                                       http2: env.target.baseURL.lowercased().hasPrefix("https:")),
+            headers: headerLists, maxConnections: options.maxConnections)
+        builder = RequestBodyBuilder(model: env.model, stream: env.scenario.workload.stream,
+                                     longCacheTTL: (env.scenario.workload.cache?.ttl ?? 300) >= 3600,
+                                     nonce: env.nonce)
+        scratch.reserveCapacity(4096)
+        live.plannedAt.reserveCapacity(n); live.firstByteAt.reserveCapacity(n); live.connectSeconds.reserveCapacity(n)
+        live.inputTokens.reserveCapacity(n)
+        live.outputTokens.reserveCapacity(n); live.curlCode.reserveCapacity(n); live.requestId.reserveCapacity(n)
+        sampleInterval = TimeBins.width(span: Swift.max(stream.window, 1))
+    }
+
+    func beginStop(_ reason: LiveStopReason, at t: Double) {
+        guard !stopping else { return }
+        stopping = true
+        stopReason = reason
+        stoppedAt = t
+        graceDeadline = clock.now() + Swift.max(0, env.options.gracePeriod)
+    }
+
+    func cause(_ text: String) { errorCauses[text, default: 0] += 1 }
+
+    func sampleBuckets(upTo t: Double, log: inout RunLog) {
+        while nextSample <= t {
+            func level(_ r: RateLimitReading?) -> Float {
+                guard let r, let h = latestHeaders else { return .nan }
+                let rate = Double(r.limit) / 60
+                let full = r.remaining + Swift.max(0, r.resetAt - h.time) * rate
+                return Float(Swift.min(full, r.remaining + Swift.max(0, nextSample - h.time) * rate))
+            }
+            let s = latestHeaders?.snapshot
+            log.bucketRequests.append(level(s?.requests))
+            log.bucketInputTokens.append(level(s?.inputTokens))
+            log.bucketOutputTokens.append(level(s?.outputTokens))
+            nextSample += sampleInterval
+        }
+    }
+
+    /// Moves ended transfers from libcurl to `done`.
+    func collect() {
+        multi.collectDone { t, result in
+            // A clean finish ends at its last byte; a failure when libcurl reported it.
+            let ns = result.isOK && t.response.lastByteNanos != 0 ? t.response.lastByteNanos
+                : Clock.monotonicNanos()
+            done.append((t, result, clock.seconds(ns)))
+        }
+    }
+
+    /// Before a `ClientLoop.run`: completions are delivered in end-time order.
+    func beginEvents() {
+        done.sort { $0.time < $1.time }
+        doneIndex = 0
+        sendsAdded = false
+        eventsHandled = 0
+    }
+
+    /// After a `ClientLoop.run`: drops the delivered completions; true when sends were added.
+    func endEvents() -> Bool {
+        done.removeSubrange(0..<Swift.min(doneIndex, done.count))
+        doneIndex = 0
+        return sendsAdded
+    }
+
+    // MARK: ClientTransport
+
+    var keyCount: Int { keys.count }
+
+    var nextCompletionTime: Double { doneIndex < done.count ? done[doneIndex].time : .infinity }
+
+    func acceptsArrivals() -> Bool {
+        // A runner far behind schedule can have a backlog of seconds to handle; a stop must
+        // still end it promptly (it turns the remaining arrivals into "not offered").
+        eventsHandled += 1
+        if eventsHandled & 63 == 0 && !stopping && env.control.isStopRequested {
+            beginStop(.interrupted, at: scheduleNow)
+        }
+        return !stopping
+    }
+
+    func advance(to now: Double, log: inout RunLog) {
+        scheduleNow = now
+        sampleBuckets(upTo: now, log: &log)
+    }
+
+    func popCompletion(dueBy now: Double, log: inout RunLog) -> (attempt: Int32, outcome: AttemptOutcome)? {
+        guard doneIndex < done.count, done[doneIndex].time <= now else { return nil }
+        let d = done[doneIndex]
+        doneIndex += 1
+        let outcome = record(d.transfer, d.result, at: d.time, log: &log)
+        let attempt = d.transfer.attempt
+        multi.recycle(d.transfer)
+        return (attempt, outcome)
+    }
+
+    func send(_ order: SendOrder, log: inout RunLog) {
+        do {
+            try start(order, log: &log)
+        } catch {
+            // Keep what was recorded: end the run as a stop and say why.
+            failure = error
+            beginStop(.failed, at: order.plannedAt)
+        }
+    }
+
+    private func start(_ order: SendOrder, log: inout RunLog) throws(LiveError) {
+        if stopping { return }
+        let now = order.plannedAt
+        if let cap = env.options.maxRequests, env.counters.attemptsSent >= cap {
+            beginStop(.maxRequests, at: now)
+            return
+        }
+        let r = Int(order.request)
+        let worst = env.spend.worstCase(input: Int(stream.inputTokens[r]), prefix: Int(stream.prefixTokens[r]),
+                                        maxTokens: Int(stream.maxTokens[r]))
+        guard env.spend.allows(worst) else {
+            beginStop(.maxCost, at: now)
+            return
+        }
+        builder.write(input: Int(stream.inputTokens[r]), prefix: Int(stream.prefixTokens[r]),
+                      prefixId: Int(stream.prefixId[r]), maxTokens: Int(stream.maxTokens[r]), into: &scratch)
+        let t = try multi.checkout()
+        scratch.withUnsafeBytes {
+            t.prepare(body: $0, headers: headerLists.list(key: order.key),
+                      outputTokensHint: hint ? Int(stream.outputTokens[r]) : nil)
+        }
+        t.request = order.request
+        t.plannedAt = now
+        t.reservedUSD = worst
+        env.spend.reserve(worst)
+        // The send time is taken last, just before libcurl gets the transfer.
+        let sentNanos = Clock.monotonicNanos()
+        let sentAt = clock.seconds(sentNanos)
+        t.response.lastActivityNanos = sentNanos
+        t.attempt = order.begin(in: &log, sentAt: sentAt)
+        live.plannedAt.append(now)
+        live.firstByteAt.append(.nan)
+        live.connectSeconds.append(0)
+        live.inputTokens.append(-1)
+        live.outputTokens.append(-1)
+        live.curlCode.append(0)
+        live.requestId.append("")
+        env.counters.attemptsSent += 1
+        sent += 1
+        maxLag = Swift.max(maxLag, sentAt - now)
+        if multi.start(t) {
+            sendsAdded = true
+        } else {
+            done.append((t, .couldNotStart, sentAt))
+        }
+    }
+
+    /// Records an attempt's end in the log; returns the outcome for the strategy.
+    func record(_ t: Transfer, _ result: TransferResult, at time: Double, log: inout RunLog) -> AttemptOutcome {
+        let ai = Int(t.attempt)
+        let r = Int(t.request)
+        t.response.parseBody()
+        let resp = t.response
+        let status = result == .couldNotStart ? 0 : t.responseCode
+        var kind = ErrorKind.none
+        var refused: LimitDimensions = []
+        if !result.isOK {
+            kind = result.isTimeout ? .timeout : .connection
+            cause("\(kind == .timeout ? "timeout" : "connection"): \(result.message)")
+        } else if status >= 200 && status < 300 {
+            if resp.isEventStream {
+                if let e = resp.streamError {
+                    kind = Driver.kind(errorType: e, status: 500)
+                    cause("stream_error: \(e)")
+                } else if !resp.sawMessageStop {
+                    kind = .connection
+                    cause("stream_error: the stream ended without message_stop")
+                }
+            }
+        } else {
+            let body = resp.errorBody()
+            kind = status == 0 ? .connection : Driver.kind(errorType: body.type, status: status)
+            if status == 429 { refused = Driver.refusedDimensions(message: body.message) }
+        }
+        let firstByte = resp.firstByteNanos == 0 ? Double.nan : clock.seconds(resp.firstByteNanos)
+        var firstToken = Double.nan
+        if resp.firstTokenNanos != 0 {
+            firstToken = clock.seconds(resp.firstTokenNanos)
+        } else if status >= 200 && status < 300 && !resp.isEventStream {
+            // Non-streaming: the first token is not observable apart from the first byte.
+            firstToken = firstByte
+        }
+        let u = resp.usage
+        log.status[ai] = UInt16(clamping: status)
+        log.errorKind[ai] = kind.rawValue
+        log.refusedBy[ai] = refused.rawValue
+        log.firstTokenAt[ai] = firstToken
+        log.completedAt[ai] = time
+        log.cacheCreationTokens[ai] = Int32(clamping: Swift.max(0, u.cacheCreation))
+        log.cacheReadTokens[ai] = Int32(clamping: Swift.max(0, u.cacheRead))
+        let retryAfter = resp.retryAfterMs.map { $0 / 1000 } ?? resp.retryAfter
+        if let ra = retryAfter { log.retryAfter[ai] = Float(ra) }
+        live.firstByteAt[ai] = firstByte
+        live.connectSeconds[ai] = Float(t.connectSeconds)
+        live.inputTokens[ai] = Int32(clamping: u.input)
+        live.outputTokens[ai] = Int32(clamping: u.output)
+        live.curlCode[ai] = Int16(clamping: result.code)
+        live.requestId[ai] = resp.requestId
+
+        // Billing: 2xx responses only; output not reported (cut stream) is charged at worst.
+        var actual = 0.0
+        if status >= 200 && status < 300 {
+            let input = u.input >= 0 ? u.input : Int(stream.inputTokens[r] - stream.prefixTokens[r])
+            let output = u.output >= 0 && kind == .none ? u.output : Int(stream.maxTokens[r])
+            actual = env.spend.actual(input: input, cacheCreation: Swift.max(0, u.cacheCreation),
+                                      cacheRead: Swift.max(0, u.cacheRead), output: output)
+        }
+        env.spend.settle(reserved: t.reservedUSD, actual: actual)
+        costUSD += actual
+
+        completed += 1
+        if status == 429 { status429 += 1 }
+        if kind != .none || status < 200 || status >= 300 { errors += 1 }
+        let snapshot = resp.rateLimits.snapshot(epoch: clock.epoch, now: time)
+        if let snapshot, log.key[ai] == 0 { latestHeaders = (time, snapshot) }
+        let succeeded = kind == .none && status >= 200 && status < 300
+        let totalInput = u.input >= 0 ? u.input + Swift.max(0, u.cacheCreation) + Swift.max(0, u.cacheRead)
+            : Int(stream.inputTokens[r])
+        return AttemptOutcome(
+            status: status, error: kind, retryAfter: retryAfter, shouldRetry: resp.shouldRetry, refusedBy: refused,
+            rateLimits: snapshot, inputTokens: totalInput,
+            outputTokens: succeeded ? (u.output >= 0 ? u.output : Int(stream.outputTokens[r])) : 0,
+            sentAt: log.sentAt[ai], completedAt: time)
     }
 }
