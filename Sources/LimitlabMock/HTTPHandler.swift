@@ -287,7 +287,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
                 at(context, reply.completion) { [self] in
                     var b = context.channel.allocator.buffer(capacity: 512 + 4 * reply.usage.output)
                     Bodies.message(into: &b, id: job.messageId, model: job.model, usage: reply.usage,
-                                   stopReason: reply.stopReason)
+                                   stopReason: reply.stopReason.rawValue)
                     send(context, .ok, rateLimitHeaders(jsonHeaders(requestId, org), reply.snapshot!), b,
                          keepAlive: keepAlive)
                 }
@@ -496,7 +496,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
                 releaseInFlight()
                 return
             }
-            Bodies.streamEnd(into: &b, usage: reply.usage, stopReason: reply.stopReason)
+            Bodies.streamEnd(into: &b, usage: reply.usage, stopReason: reply.stopReason.rawValue)
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
             pending = nil
             finishResponse(context, keepAlive: job.keepAlive)

@@ -59,7 +59,7 @@ public struct OrganizationServer {
         let before = inFlight
         inFlight += 1
         var reply = ServerReply(kind: .admitted, decidedAt: now, snapshot: nil, refusedBy: [], retryAfter: nil,
-                                usage: TokenUsage(input: r.promptTokens), stopReason: "end_turn",
+                                usage: TokenUsage(input: r.promptTokens), stopReason: .endTurn,
                                 firstToken: .nan, lastToken: .nan, fault: .none, completion: now + model.rejectLatency)
 
         let p = model.overload.probability(inFlight: before)
@@ -95,7 +95,7 @@ public struct OrganizationServer {
 
         let output = Swift.min(Swift.max(0, r.wantedOutputTokens), Swift.max(0, r.maxTokens))
         // Output cut by max_tokens says so; max_tokens 0 (a cache pre-warm) produces nothing.
-        reply.stopReason = r.wantedOutputTokens > r.maxTokens || r.maxTokens == 0 ? "max_tokens" : "end_turn"
+        reply.stopReason = r.wantedOutputTokens > r.maxTokens || r.maxTokens == 0 ? .maxTokens : .endTurn
         var ttft = random.draw(model.ttft)
         if let prefill = model.prefillTokensPerSecond, prefill > 0 {
             ttft += Double(r.promptTokens - use.read) / prefill

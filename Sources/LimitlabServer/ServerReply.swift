@@ -75,6 +75,13 @@ public enum ResponseFault: Sendable, Equatable {
     }
 }
 
+/// Why a response's generation stopped (the API's `stop_reason`).
+public enum StopReason: String, Sendable {
+    case endTurn = "end_turn"
+    /// The output was cut at `max_tokens` (or `max_tokens` is 0).
+    case maxTokens = "max_tokens"
+}
+
 /// How the server answers an attempt.
 public enum ReplyKind: Sendable, Equatable {
     /// 200: the response is generated (possibly cut or delayed by `fault`).
@@ -101,8 +108,8 @@ public struct ServerReply: Sendable {
     /// `retry-after` of a limit refusal, whole seconds.
     public var retryAfter: Int?
     public var usage: TokenUsage
-    /// `max_tokens` when the output was cut there (or `max_tokens` is 0), else `end_turn`.
-    public var stopReason: String
+    /// Why generation stopped.
+    public var stopReason: StopReason
     /// The first output token (NaN when refused).
     public var firstToken: Double
     /// The last output token as generated (before a stall's delay).
