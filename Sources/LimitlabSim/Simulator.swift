@@ -34,7 +34,7 @@ public enum Simulator {
     public static func run(scenario: Scenario, stream: ArrivalStream, strategy: any ClientStrategy) -> RunLog {
         func open<S: ClientStrategy>(_ s: S) -> RunLog {
             var s = s
-            return Engine.run(scenario: scenario, stream: stream, strategy: &s)
+            return SimDriver.run(scenario: scenario, stream: stream, strategy: &s)
         }
         return open(strategy)
     }

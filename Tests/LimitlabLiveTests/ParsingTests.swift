@@ -168,11 +168,11 @@ import Testing
         let limited = #"{"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your organization's rate limit of 50 requests per minute (org: x)."},"request_id":"req_1"}"#
         let e = Self.feed(limited, cuts: [], eventStream: false, status: 429).errorBody()
         #expect(e.type == "rate_limit_error")
-        #expect(Driver.refusedDimensions(message: e.message) == .requests)
-        #expect(Driver.refusedDimensions(message: "… of 30,000 input tokens per minute …") == .inputTokens)
-        #expect(Driver.kind(errorType: "overloaded_error", status: 500) == .overloaded)
-        #expect(Driver.kind(errorType: nil, status: 529) == .overloaded)
-        #expect(Driver.kind(errorType: nil, status: 404) == .clientError)
+        #expect(LiveDriver.refusedDimensions(message: e.message) == .requests)
+        #expect(LiveDriver.refusedDimensions(message: "… of 30,000 input tokens per minute …") == .inputTokens)
+        #expect(LiveDriver.kind(errorType: "overloaded_error", status: 500) == .overloaded)
+        #expect(LiveDriver.kind(errorType: nil, status: 529) == .overloaded)
+        #expect(LiveDriver.kind(errorType: nil, status: 404) == .clientError)
     }
 
     /// The builder's prompts count as the workload's tokens under the mock's rule

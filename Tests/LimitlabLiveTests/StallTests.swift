@@ -28,7 +28,7 @@ extension Live {
                 runIndex: 0, runCount: 1, nonce: 0)
             var strategy = StuckStrategy()
             let started = Date()
-            let run = try Driver.run(&strategy, spec: StrategySpec(name: "stuck"), env: env)
+            let run = try LiveDriver.run(&strategy, spec: StrategySpec(name: "stuck"), env: env)
             #expect(run.partial)
             #expect(run.stopReason == .strategyStalled)
             #expect(run.log.attemptCountTotal == 0)

@@ -151,7 +151,7 @@ import Testing
                 out.append("retry-after sim \(ra), mock \(e.header("retry-after") ?? "none")")
             }
             // The message names the first refusing limit, as the real API does.
-            let named = Driver.refusedDimensions(message: text)
+            let named = LiveDriver.refusedDimensions(message: text)
             let refused = LimitDimensions(rawValue: log.refusedBy[a])
             let first: LimitDimensions = refused.contains(.requests) ? .requests
                 : refused.contains(.inputTokens) ? .inputTokens : refused.contains(.outputTokens) ? .outputTokens : []
@@ -196,7 +196,7 @@ import Testing
         -> (RunLog, [AttemptKey: RateLimitSnapshot]) {
         func open<S: ClientStrategy>(_ inner: S) -> (RunLog, [AttemptKey: RateLimitSnapshot]) {
             var recording = HeaderRecording(inner: inner)
-            let log = Engine.run(scenario: s, stream: stream, strategy: &recording)
+            let log = SimDriver.run(scenario: s, stream: stream, strategy: &recording)
             return (log, recording.snapshots)
         }
         return open(strategy)

@@ -269,7 +269,7 @@ public final class LiveRunner: Sendable {
                              env: RunEnvironment) throws(LiveError) -> LiveRun {
         func go<S: ClientStrategy>(_ s: S) throws(LiveError) -> LiveRun {
             var s = s
-            return try Driver.run(&s, spec: spec, env: env)
+            return try LiveDriver.run(&s, spec: spec, env: env)
         }
         return try go(strategy)
     }

@@ -5,7 +5,7 @@ import LimitlabStats
 
 /// A discrete-event simulation of one strategy against one organisation's limits, in virtual
 /// time. Deterministic: the same stream, strategy state and seed give the same log.
-public enum Engine {
+public enum SimDriver {
     /// Runs `strategy` over `stream`. `seed` seeds the server's latency and fault draws (the same
     /// for every strategy of a scenario, so strategies face the same server).
     /// Bucket levels of the first key are sampled every `sampleEvery` seconds (default: the

@@ -34,7 +34,7 @@ final class SharedCounters {
 /// it, and the difference (actual − planned) is the schedule lag, recorded per attempt. Nothing
 /// waits for a response before sending the next request, so a slow server cannot slow the
 /// schedule (no coordinated omission); if the engine falls behind, the lag shows it.
-enum Driver {
+enum LiveDriver {
     static func run<S: ClientStrategy>(_ strategy: inout S, spec: StrategySpec,
                                        env: RunEnvironment) throws(LiveError) -> LiveRun {
         let stream = env.stream
@@ -452,7 +452,7 @@ final class LiveTransport: ClientTransport {
         } else if status >= 200 && status < 300 {
             if resp.isEventStream {
                 if let e = resp.streamError {
-                    kind = Driver.kind(errorType: e, status: 500)
+                    kind = LiveDriver.kind(errorType: e, status: 500)
                     cause("stream_error: \(e)")
                 } else if !resp.sawMessageStop {
                     kind = .connection
@@ -461,8 +461,8 @@ final class LiveTransport: ClientTransport {
             }
         } else {
             let body = resp.errorBody()
-            kind = status == 0 ? .connection : Driver.kind(errorType: body.type, status: status)
-            if status == 429 { refused = Driver.refusedDimensions(message: body.message) }
+            kind = status == 0 ? .connection : LiveDriver.kind(errorType: body.type, status: status)
+            if status == 429 { refused = LiveDriver.refusedDimensions(message: body.message) }
         }
         let firstByte = resp.firstByteNanos == 0 ? Double.nan : clock.seconds(resp.firstByteNanos)
         var firstToken = Double.nan
