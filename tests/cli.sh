@@ -164,7 +164,9 @@ for a, b in zip(m['runs'], s['runs']):
     assert abs(x - y) <= 2, (a['strategy'], x, y)
 "
 check "a repeated live run passes against the first as baseline" exits 0 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/m2" --quiet --check --baseline "$TMP/m1/report.json"
-check "a server that is not listening gives connection errors, not a crash" exits 0 "$BIN" run "$TMP/live.yaml" --target http://127.0.0.1:9 --out "$TMP/m3" --quiet --max-requests 5
+check "a server that is not listening gives connection errors, not a crash (stopped by --max-requests: exit 5)" \
+    exits 5 "$BIN" run "$TMP/live.yaml" --target http://127.0.0.1:9 --out "$TMP/m3" --quiet --max-requests 5
+check "... and says the run is partial" grep -q "partial run: the run stopped early (max_requests)" "$TMP/stderr"
 check "... recorded in the report" python3 -c "
 import json
 r = json.load(open('$TMP/m3/report.json'))
@@ -176,7 +178,7 @@ check "... and the key never appears in what it prints" bash -c "! grep -q 'sk-a
 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/m4" --quiet > /dev/null 2>&1 &
 pid=$!
 sleep 3; kill -INT $pid; wait $pid; code=$?
-check "SIGINT stops a live run cleanly (exit 0)" test "$code" -eq 0
+check "SIGINT stops a live run cleanly with the partial-run code (exit 5)" test "$code" -eq 5
 check "... with a partial report that loses nothing" python3 -c "
 import json
 r = json.load(open('$TMP/m4/report.json'))
@@ -185,6 +187,19 @@ for run in r['runs']:
     q = run['summary']['requests']
     assert q['offered'] == q['succeeded'] + q['failed'] + q['dropped'] > 0
 "
+
+check "a spending guard that stops the run before it sends anything is not a success (exit 5)" \
+    exits 5 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/m5" --quiet --max-cost-usd 0
+check "... its report is marked partial and loses nothing" python3 -c "
+import json
+r = json.load(open('$TMP/m5/report.json'))
+assert r['live']['partial'] is True and r['live']['stop_reason'] == 'max_cost', r['live']
+for run in r['runs']:
+    q = run['summary']['requests']
+    assert q['offered'] == q['succeeded'] + q['failed'] + q['dropped']
+"
+check "--help documents the exit codes" bash -c "'$BIN' --help | grep -q '5 a partial live run' && '$BIN' run --help | grep -q '5 a live run that did not'"
+check "README documents the partial-run exit code" grep -q '\*\*5\*\* a partial live run' README.md
 
 check "tiers prints the catalog" bash -c "'$BIN' tiers | grep -q 'sonnet-4.x'"
 check "tiers --json is JSON" bash -c "'$BIN' tiers --json --scheme 2026 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert all(r[\"scheme\"]==\"2026\" for r in d[\"limits\"])'"

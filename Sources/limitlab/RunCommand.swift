@@ -13,6 +13,11 @@ struct RunCommand: ParsableCommand {
         discussion: """
             The simulator runs hours of traffic in virtual time, deterministically by seed: the same
             scenario and seed give a byte-identical report.json apart from generated_at.
+
+            Exit codes: 0 the run completed as asked; 5 a live run that did not (interrupted by
+            SIGINT/SIGTERM, stopped by --max-cost-usd, --max-requests or a failure, or one that sent
+            nothing) — its report is still written, with live.partial true and the stop reason; 3 a
+            --check failed (this takes precedence over 5); 2 bad input; 1 internal error.
             """)
 
     @Argument(help: "Scenario file (YAML).")
@@ -108,14 +113,18 @@ struct RunCommand: ParsableCommand {
             throw CLIFailure.internalError(error.description)
         }
 
+        let incomplete = Self.incomplete(target: scenario.target, echo: liveEcho, runs: runs, directory: directory)
+
         if json {
             let data = try ReportWriter.json(report)
             writeStdout(String(decoding: data, as: UTF8.self) + "\n")
             if check { try gate.evaluate(report, quiet: true) }
+            if let incomplete { throw incomplete }
             return
         }
         if quiet {
             if check { try gate.evaluate(report, quiet: true) }
+            if let incomplete { throw incomplete }
             return
         }
         let a = report.arrivals
@@ -137,6 +146,24 @@ struct RunCommand: ParsableCommand {
             writeStdout("\n")
             try gate.evaluate(report, quiet: false)
         }
+        if let incomplete { throw incomplete }
+    }
+
+    /// Exit 5 for a live run that did not complete as asked (the report is written first): a stop
+    /// (signal, guard, failure) marks it partial, and a run that sent nothing is never a success.
+    static func incomplete(target: TargetSpec, echo: LiveEcho?, runs: [(spec: StrategySpec, log: RunLog)],
+                           directory: String) -> CLIFailure? {
+        guard target != .sim else { return nil }
+        let why: String
+        if let echo, echo.partial {
+            why = "the run stopped early (\(echo.stopReason ?? "stopped"))"
+        } else if runs.allSatisfy({ $0.log.sentAt.isEmpty }) {
+            why = "no request was sent"
+        } else {
+            return nil
+        }
+        return CLIFailure(code: ExitCodes.partial,
+                          message: "partial run: \(why); the report in \(directory) is marked partial (exit \(ExitCodes.partial))")
     }
 }
 
