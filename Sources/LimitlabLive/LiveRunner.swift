@@ -68,7 +68,8 @@ public final class LiveRunner: Sendable {
     public static func validate(scenario: Scenario, target: LiveTarget, options: LiveOptions) throws(LiveError) {
         let url = target.baseURL.lowercased()
         guard url.hasPrefix("http://") || url.hasPrefix("https://"), target.host != nil else {
-            throw LiveError(.configuration, "target \(target.baseURL): expected an http:// or https:// URL with a host")
+            throw LiveError(.configuration, "target \(target.baseURL): expected an http:// or https:// base URL "
+                            + "(scheme://host[:port][/path], no user info, query or fragment)")
         }
         if let m = options.maxRequests, m < 0 {
             throw LiveError(.configuration, "maxRequests must be ≥ 0, got \(m)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LimitlabCore
+import LimitlabLive
 import LimitlabReport
 import LimitlabScenario
 import LimitlabSim
@@ -67,8 +68,10 @@ struct RunCommand: ParsableCommand {
             case "sim": scenario.target = .sim
             case "mock": scenario.target = .mock
             default:
-                guard let url = URL(string: target), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-                    throw CLIFailure.badInput("--target \(target): expected sim, mock or an http:// or https:// base URL")
+                // The host the loopback guard judges is the one libcurl connects to (LiveTarget.host).
+                guard LiveTarget(baseURL: target).host != nil else {
+                    throw CLIFailure.badInput("--target \(target): expected sim, mock or an http:// or https:// base URL "
+                                              + "(scheme://host[:port][/path], no user info, query or fragment)")
                 }
                 scenario.target = .url(target)
             }

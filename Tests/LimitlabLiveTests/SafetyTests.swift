@@ -20,10 +20,37 @@ extension Live {
         @Test(arguments: [
             ("http://127.0.0.1:8080", true), ("http://localhost", true), ("http://[::1]:9000/x", true),
             ("http://127.1.2.3", true), ("https://api.anthropic.com", false), ("http://127.0.0.1.example.com", false),
-            ("http://10.0.0.1:80", false), ("http://user@127.0.0.1:1", true), ("127.0.0.1:80", false),
+            ("http://10.0.0.1:80", false), ("http://user@127.0.0.1:1", false), ("127.0.0.1:80", false),
+            // A loopback-looking name after `@` in a fragment or query is not the host: libcurl
+            // connects to 203.0.113.10 (a documentation address; nothing is sent in this test).
+            ("http://203.0.113.10/#@127.0.0.1", false), ("http://203.0.113.10/?x=@localhost", false),
+            ("http://203.0.113.10?x=@localhost", false), ("http://203.0.113.10#@127.0.0.1", false),
+            ("http://127.0.0.1@203.0.113.10/", false), ("http://localhost:80@203.0.113.10/", false),
+            ("http://203.0.113.10\\@127.0.0.1/", false), ("http://127.0.0.1 .example.com/", false),
+            ("http://127.0.0.%31/", false), ("http://127.+0.0.1/", false), ("http://LOCALHOST:9/", true),
         ])
         func loopbackDetection(url: String, loopback: Bool) {
             #expect(LiveTarget(baseURL: url).isLoopback == loopback)
+        }
+
+        /// The guard judges the host libcurl connects to, and a base URL that hides another host
+        /// behind `@` is refused before anything is sent, also when it comes from a scenario's `target:`.
+        @Test(arguments: ["http://203.0.113.10/#@127.0.0.1", "http://203.0.113.10/?x=@localhost",
+                          "http://127.0.0.1@203.0.113.10"])
+        func disguisedRemoteTargetIsRefused(url: String) {
+            #expect(LiveTarget(baseURL: url).host == nil)
+            var s = Self.scenario()
+            s.target = .url(url)
+            let e = #expect(throws: LiveError.self) {
+                try LiveRunner.validate(scenario: s, target: LiveTarget(baseURL: url), options: LiveOptions())
+            }
+            #expect(e?.kind == .configuration)
+        }
+
+        @Test func hostIsWhatLibcurlConnectsTo() {
+            #expect(LiveTarget(baseURL: "http://[::1]:9000/x").host == "::1")
+            #expect(LiveTarget(baseURL: "https://API.anthropic.com/").host == "api.anthropic.com")
+            #expect(LiveTarget(baseURL: "http://127.0.0.1:8080/prefix").host == "127.0.0.1")
         }
 
         /// A non-loopback target needs a cap (the error gives the estimate), a price and a key;
