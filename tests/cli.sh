@@ -216,6 +216,20 @@ check "merge writes one report of both runs" bash -c "'$BIN' merge '$TMP/m1' '$T
 "$BIN" run scenarios/quickstart.yaml --out "$TMP/m3" --quiet
 check "merge refuses runs of another scenario (exit 4)" exits 4 "$BIN" merge "$TMP/m1" "$TMP/m3" --out "$TMP/mx"
 check "merge of a missing directory is bad input (exit 2)" exits 2 "$BIN" merge "$TMP/m1" "$TMP/nowhere" --out "$TMP/mx"
+cp "$TMP/m1/report.json" "$TMP/m1-before.json"
+check "merge refuses to write over one of its runs (exit 2)" exits 2 "$BIN" merge "$TMP/m1" "$TMP/m2" --out "$TMP/m1/"
+check "... naming the clash" grep -q "would overwrite that run" "$TMP/stderr"
+check "... and run A is untouched" cmp "$TMP/m1/report.json" "$TMP/m1-before.json"
+check "merge refuses the same run twice (exit 2)" exits 2 "$BIN" merge "$TMP/m1" "$TMP/m1/." --out "$TMP/my"
+check "... saying it would count every request twice" grep -q "count every request twice" "$TMP/stderr"
+cp -r "$TMP/m1" "$TMP/m1-copy"
+check "merge refuses a copy of the same run (exit 2)" exits 2 "$BIN" merge "$TMP/m1" "$TMP/m1-copy" --out "$TMP/my"
+check "merge --scenario of another scenario is a mismatch (exit 4)" exits 4 "$BIN" merge "$TMP/m1" "$TMP/m2" --out "$TMP/my" --scenario scenarios/quickstart.yaml
+sed 's/"limitlab.report\/1"/"limitlab.report\/2"/' "$TMP/m1/report.json" > "$TMP/v2.json"
+check "check refuses a report of another schema (exit 2)" exits 2 "$BIN" check "$TMP/v2.json" --max-regression p99=1%
+check "... naming the schema" grep -q "schema limitlab.report/2" "$TMP/stderr"
+mkdir -p "$TMP/m2v2" && cp "$TMP/m2"/* "$TMP/m2v2/" && cp "$TMP/v2.json" "$TMP/m2v2/report.json"
+check "merge refuses a report of another schema (exit 2)" exits 2 "$BIN" merge "$TMP/m1" "$TMP/m2v2" --out "$TMP/my"
 
 echo
 echo "$passed passed, $failed failed"

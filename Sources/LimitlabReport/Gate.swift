@@ -78,9 +78,32 @@ public struct Baseline: Codable, Sendable, Equatable {
         }
         let decoder = JSONDecoder()
         if let b = try? decoder.decode(Baseline.self, from: data), b.schema == "limitlab.baseline/1" { return b }
-        if let r = try? decoder.decode(Report.self, from: data), r.schema == "limitlab.report/1" { return Baseline(report: r) }
+        if let r = try? decoder.decode(Report.self, from: data), r.schema == Report.readableSchema { return Baseline(report: r) }
         throw GateError(message: "\(path) is neither a limitlab baseline (limitlab.baseline/1) nor a report (limitlab.report/1); "
                         + "write one with `limitlab baseline update REPORT`")
+    }
+}
+
+extension Report {
+    /// The report schema this version reads; `check`, `baseline update` and `merge` refuse others
+    /// (a newer schema may mean something else by the same field).
+    public static let readableSchema = "limitlab.report/1"
+
+    /// Reads a report.json, refusing what is not a report of `readableSchema`.
+    public static func load(path: String) throws(GateError) -> Report {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw GateError(message: "cannot read \(path): \(error.localizedDescription)")
+        }
+        let r: Report
+        do { r = try JSONDecoder().decode(Report.self, from: data) } catch {
+            throw GateError(message: "\(path) is not a readable limitlab report: \(error.localizedDescription)")
+        }
+        guard r.schema == readableSchema else {
+            throw GateError(message: "\(path): schema \(r.schema) is not one this limitlab reads (\(readableSchema)); "
+                            + "check it with the limitlab version that wrote it")
+        }
+        return r
     }
 }
 

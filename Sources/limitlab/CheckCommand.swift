@@ -69,11 +69,7 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let r: Report
-        do {
-            r = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: report)))
-        } catch {
-            throw CLIFailure.badInput("\(report) is not a readable limitlab report: \(error.localizedDescription)")
-        }
+        do { r = try Report.load(path: report) } catch { throw CLIFailure.badInput(error.description) }
         try gate.evaluate(r, quiet: false)
     }
 }
@@ -97,11 +93,7 @@ struct BaselineCommand: ParsableCommand {
 
         func run() throws {
             let r: Report
-            do {
-                r = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: report)))
-            } catch {
-                throw CLIFailure.badInput("\(report) is not a readable limitlab report: \(error.localizedDescription)")
-            }
+            do { r = try Report.load(path: report) } catch { throw CLIFailure.badInput(error.description) }
             let path = out ?? "baselines/\(ReportWriter.fileSafe(r.scenario.name)).json"
             try ScenarioInput.writeJSON(Baseline(report: r), to: path)
             writeStdout("baseline for \(r.scenario.name) (\(r.runs.count) strategies) written to \(path)\n")
