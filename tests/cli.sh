@@ -210,26 +210,50 @@ check "docs/strategies.md is current (make docs)" bash -c "cmp -s docs/strategie
 check "strategies --json is JSON" bash -c "'$BIN' strategies --json | python3 -c 'import json,sys; assert any(s[\"name\"]==\"none\" for s in json.load(sys.stdin))'"
 
 # merge: runs of one scenario become one report; runs of different scenarios are refused (exit 4).
-"$BIN" run scenarios/shared-quota.yaml --out "$TMP/m1" --quiet
-"$BIN" run scenarios/shared-quota.yaml --seed 2 --out "$TMP/m2" --quiet
-check "merge writes one report of both runs" bash -c "'$BIN' merge '$TMP/m1' '$TMP/m2' --out '$TMP/mm' --quiet && python3 -c 'import json; a,b,m=(json.load(open(d+\"/report.json\")) for d in (\"$TMP/m1\",\"$TMP/m2\",\"$TMP/mm\")); assert m[\"arrivals\"][\"offered\"]==a[\"arrivals\"][\"offered\"]+b[\"arrivals\"][\"offered\"]; assert m[\"runs\"][0][\"summary\"][\"workers\"][\"count\"]==8'"
-"$BIN" run scenarios/quickstart.yaml --out "$TMP/m3" --quiet
-check "merge refuses runs of another scenario (exit 4)" exits 4 "$BIN" merge "$TMP/m1" "$TMP/m3" --out "$TMP/mx"
-check "merge of a missing directory is bad input (exit 2)" exits 2 "$BIN" merge "$TMP/m1" "$TMP/nowhere" --out "$TMP/mx"
-cp "$TMP/m1/report.json" "$TMP/m1-before.json"
-check "merge refuses to write over one of its runs (exit 2)" exits 2 "$BIN" merge "$TMP/m1" "$TMP/m2" --out "$TMP/m1/"
+"$BIN" run scenarios/shared-quota.yaml --out "$TMP/q1" --quiet
+"$BIN" run scenarios/shared-quota.yaml --seed 2 --out "$TMP/q2" --quiet
+check "merge writes one report of both runs" bash -c "'$BIN' merge '$TMP/q1' '$TMP/q2' --out '$TMP/mm' --quiet && python3 -c 'import json; a,b,m=(json.load(open(d+\"/report.json\")) for d in (\"$TMP/q1\",\"$TMP/q2\",\"$TMP/mm\")); assert m[\"arrivals\"][\"offered\"]==a[\"arrivals\"][\"offered\"]+b[\"arrivals\"][\"offered\"]; assert m[\"runs\"][0][\"summary\"][\"workers\"][\"count\"]==8'"
+"$BIN" run scenarios/quickstart.yaml --out "$TMP/q3" --quiet
+check "merge refuses runs of another scenario (exit 4)" exits 4 "$BIN" merge "$TMP/q1" "$TMP/q3" --out "$TMP/mx"
+check "merge of a missing directory is bad input (exit 2)" exits 2 "$BIN" merge "$TMP/q1" "$TMP/nowhere" --out "$TMP/mx"
+cp "$TMP/q1/report.json" "$TMP/q1-before.json"
+check "merge refuses to write over one of its runs (exit 2)" exits 2 "$BIN" merge "$TMP/q1" "$TMP/q2" --out "$TMP/q1/"
 check "... naming the clash" grep -q "would overwrite that run" "$TMP/stderr"
-check "... and run A is untouched" cmp "$TMP/m1/report.json" "$TMP/m1-before.json"
-check "merge refuses the same run twice (exit 2)" exits 2 "$BIN" merge "$TMP/m1" "$TMP/m1/." --out "$TMP/my"
+check "... and run A is untouched" cmp "$TMP/q1/report.json" "$TMP/q1-before.json"
+check "merge refuses the same run twice (exit 2)" exits 2 "$BIN" merge "$TMP/q1" "$TMP/q1/." --out "$TMP/my"
 check "... saying it would count every request twice" grep -q "count every request twice" "$TMP/stderr"
-cp -r "$TMP/m1" "$TMP/m1-copy"
-check "merge refuses a copy of the same run (exit 2)" exits 2 "$BIN" merge "$TMP/m1" "$TMP/m1-copy" --out "$TMP/my"
-check "merge --scenario of another scenario is a mismatch (exit 4)" exits 4 "$BIN" merge "$TMP/m1" "$TMP/m2" --out "$TMP/my" --scenario scenarios/quickstart.yaml
-sed 's/"limitlab.report\/1"/"limitlab.report\/2"/' "$TMP/m1/report.json" > "$TMP/v2.json"
+cp -r "$TMP/q1" "$TMP/q1-copy"
+check "merge refuses a copy of the same run (exit 2)" exits 2 "$BIN" merge "$TMP/q1" "$TMP/q1-copy" --out "$TMP/my"
+check "merge --scenario of another scenario is a mismatch (exit 4)" exits 4 "$BIN" merge "$TMP/q1" "$TMP/q2" --out "$TMP/my" --scenario scenarios/quickstart.yaml
+sed 's/"limitlab.report\/1"/"limitlab.report\/2"/' "$TMP/q1/report.json" > "$TMP/v2.json"
 check "check refuses a report of another schema (exit 2)" exits 2 "$BIN" check "$TMP/v2.json" --max-regression p99=1%
 check "... naming the schema" grep -q "schema limitlab.report/2" "$TMP/stderr"
-mkdir -p "$TMP/m2v2" && cp "$TMP/m2"/* "$TMP/m2v2/" && cp "$TMP/v2.json" "$TMP/m2v2/report.json"
-check "merge refuses a report of another schema (exit 2)" exits 2 "$BIN" merge "$TMP/m1" "$TMP/m2v2" --out "$TMP/my"
+mkdir -p "$TMP/q2v2" && cp "$TMP/q2"/* "$TMP/q2v2/" && cp "$TMP/v2.json" "$TMP/q2v2/report.json"
+check "merge refuses a report of another schema (exit 2)" exits 2 "$BIN" merge "$TMP/q1" "$TMP/q2v2" --out "$TMP/my"
+
+
+# Exit codes of bad flags and output paths (2), found before any work is done.
+touch "$TMP/afile"
+check "--out that is a file is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --out "$TMP/afile"
+check "... saying so" grep -q "is a file, not a directory" "$TMP/stderr"
+check "--out under a file is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --out "$TMP/afile/sub"
+check "an empty --out is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --out ""
+check "a too-long --out is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --out "$TMP/$(printf 'x%.0s' $(seq 1 300))"
+check "--out into a non-empty directory is refused (never overwrite an earlier run)" exits 2 "$BIN" run scenarios/quickstart.yaml --out "$TMP/a"
+check "... naming what is there" grep -q "already holds files" "$TMP/stderr"
+mkdir -p "$TMP/empty-out"
+check "--out into an empty directory is fine" exits 0 "$BIN" run scenarios/quickstart.yaml --out "$TMP/empty-out" --quiet
+check "compare --out into a non-empty directory is refused" exits 2 "$BIN" compare scenarios/quickstart.yaml --out "$TMP/a"
+check "baseline update --out a directory is bad input" exits 2 "$BIN" baseline update "$TMP/a/report.json" --out "$TMP"
+check "... saying it wants a file" grep -q "is a directory; give a file path" "$TMP/stderr"
+check "serve --threads 100000 is refused, not a crash" exits 2 "$BIN" serve --threads 100000 --port 0
+check "--strategies \"\" is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --strategies "" --out "$TMP/never3"
+check "--max-requests 0 is bad input" exits 2 "$BIN" run "$TMP/live.yaml" --target mock --max-requests 0 --out "$TMP/never4"
+SECONDS=0
+check "a --max-regression typo is found before the run" exits 2 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/never5" --check --baseline "$TMP/m1/report.json" --max-regression "p99=lots"
+check "... at once (no 8-second run first), writing nothing" bash -c "[ $SECONDS -lt 4 ] && [ ! -e '$TMP/never5' ]"
+check "a missing --baseline is found before the run" exits 2 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/never6" --check --baseline "$TMP/nope.json"
+check "... writing nothing" test ! -e "$TMP/never6"
 
 echo
 echo "$passed passed, $failed failed"

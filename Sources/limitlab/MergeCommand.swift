@@ -38,6 +38,7 @@ struct MergeCommand: ParsableCommand {
             throw CLIFailure.badInput("--out \(out) is the run directory \(clash), which the merge reads: writing there would "
                                       + "overwrite that run; choose a new directory for the merged report")
         }
+        try OutputPath.checkNewDirectory(out)
         var sc: Scenario?
         if let scenario { sc = try ScenarioInput.load(scenario, seed: nil, strategies: nil) }
         let merged: MergedRun

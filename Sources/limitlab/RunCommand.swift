@@ -39,7 +39,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Seed for every random draw (overrides the scenario's seed).")
     var seed: UInt64?
 
-    @Option(help: "Report directory (default: reports/<scenario>-<timestamp>/).")
+    @Option(help: "Report directory, new or empty (default: reports/<scenario>-<timestamp>/).")
     var out: String?
 
     @Option(help: "Run only these strategies (comma-separated labels from the scenario).")
@@ -62,6 +62,12 @@ struct RunCommand: ParsableCommand {
         if !check && (gate.baseline != nil || gate.junit != nil || gate.markdown != nil || gate.maxRegression != nil) {
             throw CLIFailure.badInput("--baseline, --max-regression, --junit and --markdown need --check")
         }
+        if let maxRequests, maxRequests < 1 {
+            throw CLIFailure.badInput("--max-requests \(maxRequests): expected at least 1 (a run that sends nothing is not a run)")
+        }
+        if let maxRequests, let n = workerFlags.workers, maxRequests < n {
+            throw CLIFailure.badInput("--max-requests \(maxRequests) is fewer than --workers \(n): every worker needs at least one")
+        }
         var scenario = try ScenarioInput.load(self.scenario, seed: seed, strategies: strategies)
         if let target {
             switch target {
@@ -79,6 +85,10 @@ struct RunCommand: ParsableCommand {
 
         try workerFlags.check(target: scenario.target)
         let directory = out ?? ScenarioInput.defaultDirectory(for: scenario.name)
+        // Everything that can be found wrong with the flags is found before the run (which may be
+        // long, or paid for): the output directory, the baseline, the allowance, the gate's files.
+        try OutputPath.checkNewDirectory(directory)
+        if check { try gate.checkBeforeRun(hasThresholds: !(scenario.thresholds.isEmpty)) }
 
         let stream: ArrivalStream
         let runs: [(spec: StrategySpec, log: RunLog)]
