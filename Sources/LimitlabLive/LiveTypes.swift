@@ -28,6 +28,22 @@ public struct LiveAPIKey: Sendable, CustomStringConvertible, CustomDebugStringCo
         return LiveAPIKey(value)
     }
 
+    /// `text` with every occurrence of these keys, and anything shaped like an Anthropic key
+    /// (`sk-ant-` and what follows), replaced by `<redacted>`: for what a server echoes back
+    /// into error causes, warnings and failures before they are reported.
+    public static func redact(_ text: String, keys: [LiveAPIKey]) -> String {
+        var out = text
+        for k in keys where k.secret.utf8.count >= 8 && out.contains(k.secret) {
+            out = out.replacingOccurrences(of: k.secret, with: "<redacted>")
+        }
+        while let r = out.range(of: "sk-ant-") {
+            let end = out[r.upperBound...].firstIndex { c in !(c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "-")) }
+                ?? out.endIndex
+            out.replaceSubrange(r.lowerBound..<end, with: "<redacted>")
+        }
+        return out
+    }
+
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }
     public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }

@@ -168,6 +168,18 @@ struct ResponseState {
         bytes.count == lower.utf8CodeUnitCount && hasPrefixLower(bytes, lower)
     }
 
+    /// An error `type` as recorded among a run's error causes: the API's types are short
+    /// identifiers (`overloaded_error`); anything else a server sends there (free text, an echoed
+    /// request header) is replaced, so neither secrets nor unbounded variety reach the report.
+    /// Keys that look like identifiers are redacted later with the run's own keys (LiveRunner).
+    static func errorType(_ raw: String?) -> String {
+        guard let raw, !raw.isEmpty else { return "unknown_error" }
+        guard raw.utf8.count <= 64, raw.utf8.allSatisfy({ b in
+            (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x5F || b == 0x2D || b == 0x2E
+        }) else { return "unrecognised_error_type" }
+        return raw
+    }
+
     /// Largest retry delay kept, seconds (about 317 years, so any real HTTP-date fits): a server's
     /// `retry-after: 99999999999999999999` still means "not within this run", and the saturated
     /// value (5^10 × 2^10) stays exact in the Float event log and the integer CSV column.
@@ -250,7 +262,7 @@ struct ResponseState {
             sawMessageStop = true
         case .error:
             let from = JSONScan.find(key: "error", in: data) ?? 0
-            streamError = JSONScan.string(key: "type", in: data, from: from) ?? "unknown_error"
+            streamError = Self.errorType(JSONScan.string(key: "type", in: data, from: from))
         case .other:
             break
         }

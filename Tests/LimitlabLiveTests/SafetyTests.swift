@@ -126,6 +126,36 @@ extension Live {
             _ = closed
         }
 
+        /// A server that echoes the API key back as an SSE error type does not get it into the
+        /// run's error causes (which report.json records) or its warnings.
+        @Test func anEchoedKeyIsRedactedFromErrorCauses() throws {
+            let server = try RecordingServer { _, request in
+                let sent = request.headers.first { $0.hasPrefix("x-api-key:") }
+                    .map { String($0.dropFirst("x-api-key:".count)).trimmingCharacters(in: .whitespaces) } ?? "none"
+                let body = "event: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"\(sent)\", \"message\": \"x\"}}\n\n"
+                var text = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: \(body.utf8.count)\r\n\r\n"
+                text += body
+                return Array(text.utf8)
+            }
+            let target = LiveTarget(baseURL: "http://127.0.0.1:\(server.port)", apiKey: LiveAPIKey(Self.secret))
+            let result = try LiveRunner(scenario: Self.scenario(), target: target,
+                                        options: LiveOptions(connectTimeout: 1, requestTimeout: 2)).run()
+            #expect(server.requests.contains { $0.headers.contains("x-api-key: \(Self.secret)") }, "the key was sent")
+            let causes = result.runs.flatMap { $0.errorCauses.keys }
+            #expect(!causes.isEmpty, "the stream errors are recorded")
+            var all = ""
+            dump(result, to: &all)
+            #expect(!all.contains(Self.secret) && !all.contains("sk-ant-"), "\(causes)")
+            #expect(causes.allSatisfy { $0.contains("<redacted>") }, "\(causes)")
+        }
+
+        @Test func redactionCoversKeysAndKeyShapedText() {
+            let k = LiveAPIKey("my-private-key-123")
+            #expect(LiveAPIKey.redact("a my-private-key-123 b", keys: [k]) == "a <redacted> b")
+            #expect(LiveAPIKey.redact("stream_error: sk-ant-api03-AbC_d-9, more", keys: []) == "stream_error: <redacted>, more")
+            #expect(LiveAPIKey.redact("overloaded_error", keys: [k]) == "overloaded_error")
+        }
+
         /// A scenario with two API keys needs two keys on the target.
         @Test func keyCountMustCoverTheScenario() {
             var s = Self.scenario()
