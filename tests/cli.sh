@@ -173,6 +173,13 @@ r = json.load(open('$TMP/m3/report.json'))
 assert sum(r['live']['error_causes'].values()) > 0, r['live']
 assert all(run['summary']['requests']['succeeded'] == 0 for run in r['runs'])
 "
+# A URL that hides a host behind "@" in its fragment or query is refused (here both hosts are
+# loopback, so nothing could leave the machine even if the check failed).
+check "--target with a fragment is bad input" exits 2 "$BIN" run "$TMP/live.yaml" --target 'http://127.0.0.2:9/#@127.0.0.1' --out "$TMP/never7"
+sed 's#^seed: 7#seed: 7\ntarget: "http://127.0.0.2:9/?x=@localhost"#' "$TMP/live.yaml" > "$TMP/hidden-host.yaml"
+check "a scenario target: with a query is bad input" exits 2 "$BIN" run "$TMP/hidden-host.yaml" --out "$TMP/never8"
+check "... also with --workers" exits 2 "$BIN" run "$TMP/hidden-host.yaml" --workers 2 --out "$TMP/never9"
+check "... naming the rule" grep -q "no user info, query or fragment" "$TMP/stderr"
 check "a non-loopback target needs --max-cost-usd" exits 2 env ANTHROPIC_API_KEY=sk-ant-'test-not-a-real-key' "$BIN" run "$TMP/live.yaml" --target https://api.example.invalid --out "$TMP/never2"
 check "... and the key never appears in what it prints" bash -c "! grep -q 'sk-ant-test' '$TMP/stdout' '$TMP/stderr'"
 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/m4" --quiet > /dev/null 2>&1 &

@@ -83,6 +83,11 @@ struct RunCommand: ParsableCommand {
             }
         }
 
+        if case .url(let url) = scenario.target, LiveTarget(baseURL: url).host == nil {
+            // Also the scenario's own `target:`, before any worker process starts.
+            throw CLIFailure.badInput("target \(url): expected an http:// or https:// base URL "
+                                      + "(scheme://host[:port][/path], no user info, query or fragment)")
+        }
         try workerFlags.check(target: scenario.target)
         let directory = out ?? ScenarioInput.defaultDirectory(for: scenario.name)
         // Everything that can be found wrong with the flags is found before the run (which may be
