@@ -195,6 +195,29 @@ for run in r['runs']:
     assert q['offered'] == q['succeeded'] + q['failed'] + q['dropped'] > 0
 "
 
+# A signal during start-up (here while a 60,000-row trace loads, about a second) is held for the
+# run's handler: exit 5 with a partial report, not death by signal with none.
+python3 -c "
+print('at_s,input_tokens,output_tokens,max_tokens')
+for i in range(60000): print(f'{i*0.01:.2f},100,10,20')" > "$TMP/startup.csv"
+printf 'name: startup\nseed: 7\nmodel: claude-sonnet-4-5\nlimits: {rpm: 30, itpm: 1000000, otpm: 1000000}\narrivals: [{process: trace, file: startup.csv}]\nworkload: {input_tokens: 1, output_tokens: 1, max_tokens: 1}\nstrategies: [none]\n' > "$TMP/startup.yaml"
+"$BIN" run "$TMP/startup.yaml" --target mock --out "$TMP/m6" --quiet > /dev/null 2>&1 &
+pid=$!
+sleep 0.2; kill -INT $pid; wait $pid; code=$?
+check "SIGINT during start-up is not lost: exit 5" test "$code" -eq 5
+check "... with a report marked interrupted" python3 -c "
+import json
+r = json.load(open('$TMP/m6/report.json'))
+assert r['live']['partial'] is True and r['live']['stop_reason'] == 'interrupted', r['live']
+"
+serve_ok=0
+for i in 1 2 3 4 5; do
+    "$BIN" serve --port 0 > /dev/null 2>&1 &
+    pid=$!
+    sleep 0.$i; kill -TERM $pid; wait $pid && serve_ok=$((serve_ok + 1))
+done
+check "SIGTERM at serve's start stops it cleanly (5 of 5 exit 0)" test "$serve_ok" -eq 5
+
 check "a spending guard that stops the run before it sends anything is not a success (exit 5)" \
     exits 5 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/m5" --quiet --max-cost-usd 0
 check "... its report is marked partial and loses nothing" python3 -c "

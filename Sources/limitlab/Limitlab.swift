@@ -45,6 +45,11 @@ struct Limitlab: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        // The commands that stop cleanly on SIGINT/SIGTERM hold the signals from the first moment,
+        // so that one arriving while they load or start is not lost (StopSignals.swift).
+        if let command = CommandLine.arguments.dropFirst().first, command == "run" || command == "serve" {
+            StopSignals.hold()
+        }
         do {
             var command = try Limitlab.parseAsRoot()
             try command.run()

@@ -89,6 +89,9 @@ struct RunCommand: ParsableCommand {
                                       + "(scheme://host[:port][/path], no user info, query or fragment)")
         }
         try workerFlags.check(target: scenario.target)
+        // A simulation is not stopped cleanly: SIGINT/SIGTERM get their default action back (and
+        // one held since start-up takes effect). Live runs keep holding them for their handler.
+        if scenario.target == .sim { StopSignals.release() }
         let directory = out ?? ScenarioInput.defaultDirectory(for: scenario.name)
         // Everything that can be found wrong with the flags is found before the run (which may be
         // long, or paid for): the output directory, the baseline, the allowance, the gate's files.

@@ -85,10 +85,9 @@ struct ServeCommand: ParsableCommand {
         // Signals are turned into a clean stop on a queue of their own: the server closes its
         // connections and event loops, then the main thread returns.
         let queue = DispatchQueue(label: "limitlab.serve.signals")
-        let sources = onStopSignals(queue: queue) { server.stopBlocking() }
-        withExtendedLifetime(sources) {
-            server.waitUntilStopped()
-        }
+        let stopHandler = onStopSignals(queue: queue) { server.stopBlocking() }
+        server.waitUntilStopped()
+        stopHandler.cancel()
         FileHandle.standardError.write(Data("limitlab serve: stopped\n".utf8))
     }
 }

@@ -157,11 +157,11 @@ enum WorkerProcesses {
         }
 
         let control = ChildControl()
-        let sources = onStopSignals {
+        let stopHandler = onStopSignals {
             writeStderr("\nstopping: the workers finish what is in flight\n")
             control.stopAll()
         }
-        defer { sources.forEach { $0.cancel() } }
+        defer { stopHandler.cancel() }
 
         var rounds: [MergedRun] = []
         var echoes: [LiveEcho] = []
