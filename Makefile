@@ -8,7 +8,7 @@ TEST_APT_PACKAGES := chromium fonts-liberation python3 redis-server
 SCENARIO ?= scenarios/quickstart.yaml
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: setup setup-test test-html test-sdk test-workers build run test test-swift test-cli test-baselines baselines docs bench clean
+.PHONY: setup setup-test test-gate-repeat test-html test-sdk test-workers build run test test-swift test-cli test-baselines baselines docs bench clean
 
 ## setup: install the C libraries limitlab links (libcurl, GSL, hiredis) with apt, only when missing.
 setup:
@@ -37,7 +37,7 @@ run: build
 
 ## test: build and run every test (Swift unit tests, CLI end-to-end checks, baselines, the
 ## HTML report in headless Chromium).
-test: setup-test test-swift test-cli test-baselines test-html test-sdk test-workers
+test: setup-test test-swift test-cli test-gate-repeat test-baselines test-html test-sdk test-workers
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -45,6 +45,11 @@ test-swift:
 
 test-cli: build
 	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/cli.sh
+
+## test-gate-repeat: a live run checked against its own repeat passes 20 times in 20; a planted
+## 10 % goodput regression fails (about 50 s).
+test-gate-repeat: build
+	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/gate-repeat.sh
 
 ## test-html: render a real report.html in headless Chromium: every chart visible, no console errors.
 test-html: build
@@ -68,6 +73,7 @@ test-baselines: build
 baselines: build
 	@for s in scenarios/*.yaml; do \
 	  stem=$$(basename $$s .yaml); \
+	  rm -rf .build/baseline-runs/$$stem && \
 	  $$($(SWIFT) build --show-bin-path)/limitlab run $$s --out .build/baseline-runs/$$stem --quiet && \
 	  $$($(SWIFT) build --show-bin-path)/limitlab baseline update .build/baseline-runs/$$stem/report.json --out baselines/$$stem.json || exit 1; \
 	done

@@ -164,19 +164,28 @@ for a, b in zip(m['runs'], s['runs']):
     assert abs(x - y) <= 2, (a['strategy'], x, y)
 "
 check "a repeated live run passes against the first as baseline" exits 0 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/m2" --quiet --check --baseline "$TMP/m1/report.json"
-check "a server that is not listening gives connection errors, not a crash" exits 0 "$BIN" run "$TMP/live.yaml" --target http://127.0.0.1:9 --out "$TMP/m3" --quiet --max-requests 5
+check "a server that is not listening gives connection errors, not a crash (stopped by --max-requests: exit 5)" \
+    exits 5 "$BIN" run "$TMP/live.yaml" --target http://127.0.0.1:9 --out "$TMP/m3" --quiet --max-requests 5
+check "... and says the run is partial" grep -q "partial run: the run stopped early (max_requests)" "$TMP/stderr"
 check "... recorded in the report" python3 -c "
 import json
 r = json.load(open('$TMP/m3/report.json'))
 assert sum(r['live']['error_causes'].values()) > 0, r['live']
 assert all(run['summary']['requests']['succeeded'] == 0 for run in r['runs'])
 "
+# A URL that hides a host behind "@" in its fragment or query is refused (here both hosts are
+# loopback, so nothing could leave the machine even if the check failed).
+check "--target with a fragment is bad input" exits 2 "$BIN" run "$TMP/live.yaml" --target 'http://127.0.0.2:9/#@127.0.0.1' --out "$TMP/never7"
+sed 's#^seed: 7#seed: 7\ntarget: "http://127.0.0.2:9/?x=@localhost"#' "$TMP/live.yaml" > "$TMP/hidden-host.yaml"
+check "a scenario target: with a query is bad input" exits 2 "$BIN" run "$TMP/hidden-host.yaml" --out "$TMP/never8"
+check "... also with --workers" exits 2 "$BIN" run "$TMP/hidden-host.yaml" --workers 2 --out "$TMP/never9"
+check "... naming the rule" grep -q "no user info, query or fragment" "$TMP/stderr"
 check "a non-loopback target needs --max-cost-usd" exits 2 env ANTHROPIC_API_KEY=sk-ant-'test-not-a-real-key' "$BIN" run "$TMP/live.yaml" --target https://api.example.invalid --out "$TMP/never2"
 check "... and the key never appears in what it prints" bash -c "! grep -q 'sk-ant-test' '$TMP/stdout' '$TMP/stderr'"
 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/m4" --quiet > /dev/null 2>&1 &
 pid=$!
 sleep 3; kill -INT $pid; wait $pid; code=$?
-check "SIGINT stops a live run cleanly (exit 0)" test "$code" -eq 0
+check "SIGINT stops a live run cleanly with the partial-run code (exit 5)" test "$code" -eq 5
 check "... with a partial report that loses nothing" python3 -c "
 import json
 r = json.load(open('$TMP/m4/report.json'))
@@ -185,6 +194,42 @@ for run in r['runs']:
     q = run['summary']['requests']
     assert q['offered'] == q['succeeded'] + q['failed'] + q['dropped'] > 0
 "
+
+# A signal during start-up (here while a 60,000-row trace loads, about a second) is held for the
+# run's handler: exit 5 with a partial report, not death by signal with none.
+python3 -c "
+print('at_s,input_tokens,output_tokens,max_tokens')
+for i in range(60000): print(f'{i*0.01:.2f},100,10,20')" > "$TMP/startup.csv"
+printf 'name: startup\nseed: 7\nmodel: claude-sonnet-4-5\nlimits: {rpm: 30, itpm: 1000000, otpm: 1000000}\narrivals: [{process: trace, file: startup.csv}]\nworkload: {input_tokens: 1, output_tokens: 1, max_tokens: 1}\nstrategies: [none]\n' > "$TMP/startup.yaml"
+"$BIN" run "$TMP/startup.yaml" --target mock --out "$TMP/m6" --quiet > /dev/null 2>&1 &
+pid=$!
+sleep 0.2; kill -INT $pid; wait $pid; code=$?
+check "SIGINT during start-up is not lost: exit 5" test "$code" -eq 5
+check "... with a report marked interrupted" python3 -c "
+import json
+r = json.load(open('$TMP/m6/report.json'))
+assert r['live']['partial'] is True and r['live']['stop_reason'] == 'interrupted', r['live']
+"
+serve_ok=0
+for i in 1 2 3 4 5; do
+    "$BIN" serve --port 0 > /dev/null 2>&1 &
+    pid=$!
+    sleep 0.$i; kill -TERM $pid; wait $pid && serve_ok=$((serve_ok + 1))
+done
+check "SIGTERM at serve's start stops it cleanly (5 of 5 exit 0)" test "$serve_ok" -eq 5
+
+check "a spending guard that stops the run before it sends anything is not a success (exit 5)" \
+    exits 5 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/m5" --quiet --max-cost-usd 0
+check "... its report is marked partial and loses nothing" python3 -c "
+import json
+r = json.load(open('$TMP/m5/report.json'))
+assert r['live']['partial'] is True and r['live']['stop_reason'] == 'max_cost', r['live']
+for run in r['runs']:
+    q = run['summary']['requests']
+    assert q['offered'] == q['succeeded'] + q['failed'] + q['dropped']
+"
+check "--help documents the exit codes" bash -c "'$BIN' --help | grep -q '5 a partial live run' && '$BIN' run --help | grep -q '5 a live run that did not'"
+check "README documents the partial-run exit code" grep -q '\*\*5\*\* a partial live run' README.md
 
 check "tiers prints the catalog" bash -c "'$BIN' tiers | grep -q 'sonnet-4.x'"
 check "tiers --json is JSON" bash -c "'$BIN' tiers --json --scheme 2026 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert all(r[\"scheme\"]==\"2026\" for r in d[\"limits\"])'"
@@ -195,12 +240,50 @@ check "docs/strategies.md is current (make docs)" bash -c "cmp -s docs/strategie
 check "strategies --json is JSON" bash -c "'$BIN' strategies --json | python3 -c 'import json,sys; assert any(s[\"name\"]==\"none\" for s in json.load(sys.stdin))'"
 
 # merge: runs of one scenario become one report; runs of different scenarios are refused (exit 4).
-"$BIN" run scenarios/shared-quota.yaml --out "$TMP/m1" --quiet
-"$BIN" run scenarios/shared-quota.yaml --seed 2 --out "$TMP/m2" --quiet
-check "merge writes one report of both runs" bash -c "'$BIN' merge '$TMP/m1' '$TMP/m2' --out '$TMP/mm' --quiet && python3 -c 'import json; a,b,m=(json.load(open(d+\"/report.json\")) for d in (\"$TMP/m1\",\"$TMP/m2\",\"$TMP/mm\")); assert m[\"arrivals\"][\"offered\"]==a[\"arrivals\"][\"offered\"]+b[\"arrivals\"][\"offered\"]; assert m[\"runs\"][0][\"summary\"][\"workers\"][\"count\"]==8'"
-"$BIN" run scenarios/quickstart.yaml --out "$TMP/m3" --quiet
-check "merge refuses runs of another scenario (exit 4)" exits 4 "$BIN" merge "$TMP/m1" "$TMP/m3" --out "$TMP/mx"
-check "merge of a missing directory is bad input (exit 2)" exits 2 "$BIN" merge "$TMP/m1" "$TMP/nowhere" --out "$TMP/mx"
+"$BIN" run scenarios/shared-quota.yaml --out "$TMP/q1" --quiet
+"$BIN" run scenarios/shared-quota.yaml --seed 2 --out "$TMP/q2" --quiet
+check "merge writes one report of both runs" bash -c "'$BIN' merge '$TMP/q1' '$TMP/q2' --out '$TMP/mm' --quiet && python3 -c 'import json; a,b,m=(json.load(open(d+\"/report.json\")) for d in (\"$TMP/q1\",\"$TMP/q2\",\"$TMP/mm\")); assert m[\"arrivals\"][\"offered\"]==a[\"arrivals\"][\"offered\"]+b[\"arrivals\"][\"offered\"]; assert m[\"runs\"][0][\"summary\"][\"workers\"][\"count\"]==8'"
+"$BIN" run scenarios/quickstart.yaml --out "$TMP/q3" --quiet
+check "merge refuses runs of another scenario (exit 4)" exits 4 "$BIN" merge "$TMP/q1" "$TMP/q3" --out "$TMP/mx"
+check "merge of a missing directory is bad input (exit 2)" exits 2 "$BIN" merge "$TMP/q1" "$TMP/nowhere" --out "$TMP/mx"
+cp "$TMP/q1/report.json" "$TMP/q1-before.json"
+check "merge refuses to write over one of its runs (exit 2)" exits 2 "$BIN" merge "$TMP/q1" "$TMP/q2" --out "$TMP/q1/"
+check "... naming the clash" grep -q "would overwrite that run" "$TMP/stderr"
+check "... and run A is untouched" cmp "$TMP/q1/report.json" "$TMP/q1-before.json"
+check "merge refuses the same run twice (exit 2)" exits 2 "$BIN" merge "$TMP/q1" "$TMP/q1/." --out "$TMP/my"
+check "... saying it would count every request twice" grep -q "count every request twice" "$TMP/stderr"
+cp -r "$TMP/q1" "$TMP/q1-copy"
+check "merge refuses a copy of the same run (exit 2)" exits 2 "$BIN" merge "$TMP/q1" "$TMP/q1-copy" --out "$TMP/my"
+check "merge --scenario of another scenario is a mismatch (exit 4)" exits 4 "$BIN" merge "$TMP/q1" "$TMP/q2" --out "$TMP/my" --scenario scenarios/quickstart.yaml
+sed 's/"limitlab.report\/1"/"limitlab.report\/2"/' "$TMP/q1/report.json" > "$TMP/v2.json"
+check "check refuses a report of another schema (exit 2)" exits 2 "$BIN" check "$TMP/v2.json" --max-regression p99=1%
+check "... naming the schema" grep -q "schema limitlab.report/2" "$TMP/stderr"
+mkdir -p "$TMP/q2v2" && cp "$TMP/q2"/* "$TMP/q2v2/" && cp "$TMP/v2.json" "$TMP/q2v2/report.json"
+check "merge refuses a report of another schema (exit 2)" exits 2 "$BIN" merge "$TMP/q1" "$TMP/q2v2" --out "$TMP/my"
+
+
+# Exit codes of bad flags and output paths (2), found before any work is done.
+touch "$TMP/afile"
+check "--out that is a file is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --out "$TMP/afile"
+check "... saying so" grep -q "is a file, not a directory" "$TMP/stderr"
+check "--out under a file is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --out "$TMP/afile/sub"
+check "an empty --out is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --out ""
+check "a too-long --out is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --out "$TMP/$(printf 'x%.0s' $(seq 1 300))"
+check "--out into a non-empty directory is refused (never overwrite an earlier run)" exits 2 "$BIN" run scenarios/quickstart.yaml --out "$TMP/a"
+check "... naming what is there" grep -q "already holds files" "$TMP/stderr"
+mkdir -p "$TMP/empty-out"
+check "--out into an empty directory is fine" exits 0 "$BIN" run scenarios/quickstart.yaml --out "$TMP/empty-out" --quiet
+check "compare --out into a non-empty directory is refused" exits 2 "$BIN" compare scenarios/quickstart.yaml --out "$TMP/a"
+check "baseline update --out a directory is bad input" exits 2 "$BIN" baseline update "$TMP/a/report.json" --out "$TMP"
+check "... saying it wants a file" grep -q "is a directory; give a file path" "$TMP/stderr"
+check "serve --threads 100000 is refused, not a crash" exits 2 "$BIN" serve --threads 100000 --port 0
+check "--strategies \"\" is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --strategies "" --out "$TMP/never3"
+check "--max-requests 0 is bad input" exits 2 "$BIN" run "$TMP/live.yaml" --target mock --max-requests 0 --out "$TMP/never4"
+SECONDS=0
+check "a --max-regression typo is found before the run" exits 2 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/never5" --check --baseline "$TMP/m1/report.json" --max-regression "p99=lots"
+check "... at once (no 8-second run first), writing nothing" bash -c "[ $SECONDS -lt 4 ] && [ ! -e '$TMP/never5' ]"
+check "a missing --baseline is found before the run" exits 2 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/never6" --check --baseline "$TMP/nope.json"
+check "... writing nothing" test ! -e "$TMP/never6"
 
 echo
 echo "$passed passed, $failed failed"

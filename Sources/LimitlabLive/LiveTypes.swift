@@ -1,6 +1,7 @@
 public import LimitlabCore
 import Foundation
 import LimitlabStats
+internal import CCurl
 
 #if canImport(Glibc)
 import Glibc
@@ -25,6 +26,22 @@ public struct LiveAPIKey: Sendable, CustomStringConvertible, CustomDebugStringCo
         let value = String(cString: raw).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !value.isEmpty else { throw LiveError(.apiKey, "environment variable \(name) is empty") }
         return LiveAPIKey(value)
+    }
+
+    /// `text` with every occurrence of these keys, and anything shaped like an Anthropic key
+    /// (`sk-ant-` and what follows), replaced by `<redacted>`: for what a server echoes back
+    /// into error causes, warnings and failures before they are reported.
+    public static func redact(_ text: String, keys: [LiveAPIKey]) -> String {
+        var out = text
+        for k in keys where k.secret.utf8.count >= 8 && out.contains(k.secret) {
+            out = out.replacingOccurrences(of: k.secret, with: "<redacted>")
+        }
+        while let r = out.range(of: "sk-ant-") {
+            let end = out[r.upperBound...].firstIndex { c in !(c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "-")) }
+                ?? out.endIndex
+            out.replaceSubrange(r.lowerBound..<end, with: "<redacted>")
+        }
+        return out
     }
 
     public var description: String { "<redacted>" }
@@ -74,27 +91,46 @@ public struct LiveTarget: Sendable, CustomStringConvertible {
         return base + "/v1/messages"
     }
 
-    /// The host of `baseURL` (brackets of an IPv6 literal removed), or nil when unparseable.
-    public var host: String? {
-        guard let scheme = baseURL.range(of: "://") else { return nil }
-        var rest = baseURL[scheme.upperBound...]
-        if let at = rest.firstIndex(of: "@") { rest = rest[rest.index(after: at)...] }
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { return nil }
-            return String(rest[rest.index(after: rest.startIndex)..<close])
+    /// The host libcurl will connect to (lowercased, brackets of an IPv6 literal removed), or nil
+    /// when `baseURL` is not a plain `http(s)://host[:port][/path]` base URL.
+    ///
+    /// The URL is parsed once with a real parser (Foundation's `URLComponents`, RFC 3986), and
+    /// libcurl's own parser (`curl_url`, the one the transfer uses) must find the same host; a
+    /// disagreement is refused. User info, a query or a fragment have no place in a base URL and
+    /// are how a loopback-looking name hides in front of another host
+    /// (`http://203.0.113.10/#@127.0.0.1`, `?x=@localhost`), so they are refused too, as are
+    /// whitespace, control characters, backslashes, non-ASCII and percent-escapes in the host, which
+    /// parsers read differently.
+    public var host: String? { Self.connectHost(baseURL) }
+
+    static func connectHost(_ url: String) -> String? {
+        guard !url.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value >= 0x7f || $0 == "\\" }),
+              let c = URLComponents(string: url),
+              let scheme = c.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              c.percentEncodedUser == nil, c.percentEncodedPassword == nil,
+              c.percentEncodedQuery == nil, c.percentEncodedFragment == nil,
+              let raw = c.percentEncodedHost, !raw.isEmpty, !raw.contains("%")
+        else { return nil }
+        let h = Self.unbracketed(raw).lowercased()
+        guard !h.isEmpty, let curlHost = CurlURL.host(of: url), Self.unbracketed(curlHost).lowercased() == h else {
+            return nil
         }
-        let end = rest.firstIndex(where: { $0 == ":" || $0 == "/" || $0 == "?" }) ?? rest.endIndex
-        let h = String(rest[..<end])
-        return h.isEmpty ? nil : h.lowercased()
+        return h
     }
 
-    /// Whether every request stays on this machine (127.0.0.0/8, ::1, localhost). Only loopback
-    /// targets may run without a spending cap.
+    private static func unbracketed(_ h: String) -> String {
+        h.hasPrefix("[") && h.hasSuffix("]") ? String(h.dropFirst().dropLast()) : h
+    }
+
+    /// Whether every request stays on this machine (127.0.0.0/8 in dotted-decimal form, ::1,
+    /// localhost), judged on `host`. Only loopback targets may run without a spending cap; any
+    /// other spelling (`127.1`, `2130706433`, `::ffff:127.0.0.1`) is treated as remote, the safe side.
     public var isLoopback: Bool {
         guard let h = host else { return false }
         if h == "localhost" || h == "::1" || h == "0:0:0:0:0:0:0:1" { return true }
         let parts = h.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+        return parts.count == 4 && parts[0] == "127"
+            && parts.allSatisfy { p in !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isASCII) && p.allSatisfy(\.isNumber) && UInt8(p) != nil }
     }
 
     /// The base URL and key count; never a key.
@@ -341,4 +377,19 @@ public struct LiveCostEstimate: Sendable, Equatable {
     /// With `max_tokens` of output and every prefix written: what the cap guards against.
     public var worstCaseUSD: Double
     public var priceSource: String
+}
+
+/// libcurl's URL parser (`curl_url`, libcurl ≥ 7.62), so that the host the loopback guard judges is
+/// the host the transfer connects to.
+enum CurlURL {
+    /// The host part as libcurl parses `url`, or nil when libcurl refuses the URL.
+    static func host(of url: String) -> String? {
+        guard let h = curl_url() else { return nil }
+        defer { curl_url_cleanup(h) }
+        guard curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK else { return nil }
+        var part: UnsafeMutablePointer<CChar>?
+        guard curl_url_get(h, CURLUPART_HOST, &part, 0) == CURLUE_OK, let part else { return nil }
+        defer { curl_free(part) }
+        return String(cString: part)
+    }
 }

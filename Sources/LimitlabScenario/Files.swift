@@ -6,12 +6,36 @@ enum TextFile {
     /// At most this many issues are listed for one referenced file; the rest are counted.
     static let maxIssuesPerFile = 20
 
-    /// The file's UTF-8 text, or the OS reason it could not be read (`No such file or directory`).
-    static func contents(_ path: String) -> Result<String, FileReadFailure> {
-        let fd = open(path, O_RDONLY)
+    /// Largest file a scenario may refer to (trace or values file), bytes: far beyond a
+    /// realistic trace (a million rows of ~30 bytes) yet bounded, so `/dev/zero` or a huge file
+    /// is refused instead of growing memory without limit.
+    public static let maxReferencedBytes = 256 << 20
+
+    /// The file's UTF-8 text, or why it could not be read: the OS reason (`No such file or
+    /// directory`), not a regular file (a FIFO would block forever, `/dev/zero` and
+    /// `/dev/urandom` never end), or larger than `maxBytes`. Only the file's kind and size are
+    /// described, never its content.
+    static func contents(_ path: String, maxBytes: Int = maxReferencedBytes) -> Result<String, FileReadFailure> {
+        // O_NONBLOCK: opening a FIFO without a writer must not block; the descriptor is then
+        // refused as not a regular file. O_NOCTTY: a terminal device never becomes ours.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY)
         if fd < 0 { return .failure(FileReadFailure(reason: String(cString: strerror(errno)))) }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .failure(FileReadFailure(reason: String(cString: strerror(errno)))) }
+        let kind = info.st_mode & S_IFMT
+        guard kind == S_IFREG else {
+            let what = kind == S_IFDIR ? "a directory" : kind == S_IFIFO ? "a FIFO (named pipe)"
+                : kind == S_IFCHR ? "a character device" : kind == S_IFBLK ? "a block device"
+                : kind == S_IFSOCK ? "a socket" : "not a regular file"
+            return .failure(FileReadFailure(reason: "\(what), not a regular file; give the path of a file"))
+        }
+        func tooLarge() -> FileReadFailure {
+            FileReadFailure(reason: "larger than \(maxBytes >> 20) MiB, the most limitlab reads; give a smaller file")
+        }
+        if Int(info.st_size) > maxBytes { return .failure(tooLarge()) }
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(Swift.max(0, Int(info.st_size)))
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -20,6 +44,8 @@ enum TextFile {
                 return .failure(FileReadFailure(reason: String(cString: strerror(errno))))
             }
             if n == 0 { break }
+            // The size can grow while reading (or be reported as 0, as /proc files are).
+            if bytes.count + n > maxBytes { return .failure(tooLarge()) }
             bytes.append(contentsOf: buffer[0..<n])
         }
         guard let text = String(bytes: bytes, encoding: .utf8) else {
@@ -90,8 +116,16 @@ enum TraceCSV {
                     result.sawHeader = true
                     continue
                 }
+                // The file may be anything the scenario names (`/etc/shadow`): describe the line by
+                // its shape and the expected names it lacks, never quote it.
+                let expected = found.count > columns.count ? columns + [optionalColumn] : columns
+                let wrong = expected.indices.filter { $0 >= found.count || found[$0] != expected[$0] }
+                var what = wrong.prefix(3).map { "field \($0 + 1) is not \"\(expected[$0])\"" }
+                if found.count > expected.count { what.append("it has \(found.count) fields") }
                 problem(lineNumber, 1, "expected the header \"\(columns.joined(separator: ","))\" "
-                        + "(optionally followed by \",\(optionalColumn)\"), found \(Found.quote(raw))")
+                        + "(optionally followed by \",\(optionalColumn)\"), found a line of \(found.count) "
+                        + "comma-separated field\(found.count == 1 ? "" : "s") that is not it: \(what.joined(separator: ", ")) "
+                        + "(the line is not shown: the file may not be a trace file)")
                 return result
             }
 

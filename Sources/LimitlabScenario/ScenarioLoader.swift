@@ -5,11 +5,16 @@ package import Yams
 /// Reads scenario files (YAML) into validated `Scenario` values. See docs/scenarios.md for the
 /// format. Every problem found is reported with its file, line, column and key path.
 public enum ScenarioLoader {
-    /// Reads and validates a scenario file. Relative `file:` paths inside resolve against the
-    /// scenario's directory.
+    /// Largest scenario file read, bytes. A scenario is a few kilobytes; bulk data belongs in
+    /// the trace or values files it refers to. The cap also bounds the YAML parser's memory.
+    public static let maxScenarioBytes = 8 << 20
+
+    /// Reads and validates a scenario file (a regular file of at most `maxScenarioBytes`).
+    /// Relative `file:` paths inside resolve against the scenario's directory.
+
     public static func load(path: String, catalog: TierCatalog = .builtIn) throws(ScenarioError) -> Scenario {
         let text: String
-        switch TextFile.contents(path) {
+        switch TextFile.contents(path, maxBytes: maxScenarioBytes) {
         case .failure(let failure):
             throw ScenarioError(issues: [ScenarioIssue(
                 file: path, line: 0, column: 0, path: "",

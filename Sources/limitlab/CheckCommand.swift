@@ -18,6 +18,23 @@ struct GateOptions: ParsableArguments {
     @Option(help: "Also write the results as Markdown (for a pull-request comment).")
     var markdown: String?
 
+    /// The checks `evaluate` would make on the flags, made before a run so that a typo in
+    /// `--max-regression` or a missing baseline costs nothing (exit 2).
+    func checkBeforeRun(hasThresholds: Bool) throws {
+        if let baseline {
+            do {
+                _ = try Baseline.load(path: baseline)
+                if let maxRegression { _ = try RegressionAllowance.parse(maxRegression) }
+            } catch { throw CLIFailure.badInput(error.description) }
+        } else if maxRegression != nil {
+            throw CLIFailure.badInput("--max-regression needs --baseline")
+        } else if !hasThresholds {
+            throw CLIFailure.badInput("nothing to check: the scenario has no thresholds: and no --baseline was given")
+        }
+        if let junit { try OutputPath.checkFile(junit, flag: "--junit") }
+        if let markdown { try OutputPath.checkFile(markdown, flag: "--markdown") }
+    }
+
     /// Evaluates and prints; throws exit 3 when a check fails.
     func evaluate(_ report: Report, quiet: Bool) throws {
         var results = Gate.thresholds(report)
@@ -69,11 +86,7 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let r: Report
-        do {
-            r = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: report)))
-        } catch {
-            throw CLIFailure.badInput("\(report) is not a readable limitlab report: \(error.localizedDescription)")
-        }
+        do { r = try Report.load(path: report) } catch { throw CLIFailure.badInput(error.description) }
         try gate.evaluate(r, quiet: false)
     }
 }
@@ -97,12 +110,9 @@ struct BaselineCommand: ParsableCommand {
 
         func run() throws {
             let r: Report
-            do {
-                r = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: report)))
-            } catch {
-                throw CLIFailure.badInput("\(report) is not a readable limitlab report: \(error.localizedDescription)")
-            }
+            do { r = try Report.load(path: report) } catch { throw CLIFailure.badInput(error.description) }
             let path = out ?? "baselines/\(ReportWriter.fileSafe(r.scenario.name)).json"
+            try OutputPath.checkFile(path)
             try ScenarioInput.writeJSON(Baseline(report: r), to: path)
             writeStdout("baseline for \(r.scenario.name) (\(r.runs.count) strategies) written to \(path)\n")
         }

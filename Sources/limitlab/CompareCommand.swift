@@ -21,7 +21,7 @@ struct CompareCommand: ParsableCommand {
     var strategies: String?
     @Option(help: "Seed for every random draw (overrides the scenario's).")
     var seed: UInt64?
-    @Option(help: "Report directory (default: reports/<scenario>-compare-<timestamp>/).")
+    @Option(help: "Report directory, new or empty (default: reports/<scenario>-compare-<timestamp>/).")
     var out: String?
     @Flag(help: "Print the comparison as JSON.")
     var json = false
@@ -31,12 +31,13 @@ struct CompareCommand: ParsableCommand {
         guard sc.strategies.count >= 2 else {
             throw CLIFailure.badInput("compare needs at least two strategies; \(scenario) selects \(sc.strategies.count)")
         }
+        let directory = out ?? ScenarioInput.defaultDirectory(for: sc.name, suffix: "-compare")
+        try OutputPath.checkNewDirectory(directory)
         let result = try ScenarioInput.simulate(sc, path: scenario)
         let runs = result.runs.map { (spec: $0.spec, log: $0.log) }
         var report = ReportWriter.build(scenario: sc, scenarioFile: scenario, stream: result.stream, runs: runs)
         let comparison = Comparer.compare(report: report, stream: result.stream, logs: result.runs.map(\.log), seed: sc.seed)
         report.comparison = comparison
-        let directory = out ?? ScenarioInput.defaultDirectory(for: sc.name, suffix: "-compare")
         do { try ReportWriter.write(report: report, stream: result.stream, runs: runs, to: directory) } catch {
             throw CLIFailure.internalError(error.description)
         }

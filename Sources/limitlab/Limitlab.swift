@@ -8,6 +8,12 @@ enum ExitCodes {
     static let internalError: Int32 = 1
     static let badInput: Int32 = 2
     static let checkFailed: Int32 = 3
+    /// `merge` was given runs that do not belong together.
+    static let mismatch: Int32 = 4
+    /// A live run that did not complete as asked: interrupted (SIGINT/SIGTERM), stopped by a guard
+    /// (`--max-cost-usd`, `--max-requests`) or by a failure, or one that sent nothing. Its report
+    /// is still written, marked `partial`.
+    static let partial: Int32 = 5
 }
 
 /// A failure with its exit code and a message for the user (never a stack trace).
@@ -25,8 +31,10 @@ struct Limitlab: ParsableCommand {
         commandName: "limitlab",
         abstract: "Load testing and limit simulation for rate-limited LLM APIs (Anthropic's Messages API first).",
         discussion: """
-            Exit codes: 0 success, 3 a check failed (check, run --check), 2 bad input (scenario file or
-            flags), 1 internal error.
+            Exit codes: 0 success (the run completed as asked), 5 a partial live run (interrupted by
+            SIGINT/SIGTERM, stopped by --max-cost-usd or --max-requests, or nothing was sent; its report is
+            still written, marked partial), 3 a check failed (check, run --check), 4 merge was given runs
+            that do not belong together, 2 bad input (scenario file or flags), 1 internal error.
             """,
         version: "0.1.0",
         subcommands: [RunCommand.self, CompareCommand.self, SizeCommand.self, SweepCommand.self, CheckCommand.self,
@@ -37,6 +45,11 @@ struct Limitlab: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        // The commands that stop cleanly on SIGINT/SIGTERM hold the signals from the first moment,
+        // so that one arriving while they load or start is not lost (StopSignals.swift).
+        if let command = CommandLine.arguments.dropFirst().first, command == "run" || command == "serve" {
+            StopSignals.hold()
+        }
         do {
             var command = try Limitlab.parseAsRoot()
             try command.run()

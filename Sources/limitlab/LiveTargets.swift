@@ -65,12 +65,12 @@ enum LiveTargets {
         }
         let runner = LiveRunner(scenario: scenario, target: liveTarget, options: live)
         // SIGINT/SIGTERM: stop new arrivals, let in-flight finish, write a partial report.
-        let sources = onStopSignals {
+        let stopHandler = onStopSignals {
             writeStderr("\nstopping: no new requests; waiting for those in flight\n")
             runner.stop()
         }
         defer {
-            sources.forEach { $0.cancel() }
+            stopHandler.cancel()
             fleet?.stopAll()
         }
         let result: LiveResult

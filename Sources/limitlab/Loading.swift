@@ -16,6 +16,11 @@ enum ScenarioInput {
         if let seed { scenario.seed = seed }
         if let strategies {
             let wanted = strategies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+            guard !wanted.isEmpty else {
+                throw CLIFailure.badInput("--strategies \"\(strategies)\": no strategy named; give labels from \(path): "
+                                          + scenario.strategies.map(\.label).joined(separator: ", "))
+            }
             let known = scenario.strategies.map(\.label)
             for w in wanted where !known.contains(w) {
                 throw CLIFailure.badInput("--strategies: \"\(w)\" is not in \(path); its strategies are: \(known.joined(separator: ", "))")
@@ -36,7 +41,14 @@ enum ScenarioInput {
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyyMMdd-HHmmss"
-        return "reports/\(ReportWriter.fileSafe(name))\(suffix)-\(f.string(from: Date()))"
+        let base = "reports/\(ReportWriter.fileSafe(name))\(suffix)-\(f.string(from: Date()))"
+        // Two runs in the same second get their own directories (output is never overwritten).
+        var path = base, n = 2
+        while FileManager.default.fileExists(atPath: path) {
+            path = "\(base)-\(n)"
+            n += 1
+        }
+        return path
     }
 
     static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
@@ -55,5 +67,82 @@ enum ScenarioInput {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// Checks on output paths made before any work, so that a path that cannot be written is bad
+/// input (exit 2) found at once, not an internal error after a long (or paid) run.
+enum OutputPath {
+    /// Linux limits (PATH_MAX, NAME_MAX in <linux/limits.h>).
+    static let maxPath = 4095, maxName = 255
+
+    /// `path` must be a directory limitlab can create, or an empty one: an earlier run's output
+    /// is never overwritten, and files left from it (an `events-<strategy>.csv` of a strategy
+    /// this run does not have) would be mistaken for this run's.
+    static func checkNewDirectory(_ path: String, flag: String = "--out") throws {
+        try checkSyntax(path, flag: flag)
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else {
+                throw CLIFailure.badInput("\(flag) \(path) is a file, not a directory; give a new directory for the output")
+            }
+            let entries: [String]
+            do { entries = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+                throw CLIFailure.badInput("\(flag) \(path): cannot read the directory (\(error.localizedDescription))")
+            }
+            guard entries.isEmpty else {
+                let shown = entries.sorted().prefix(3).joined(separator: ", ") + (entries.count > 3 ? ", …" : "")
+                throw CLIFailure.badInput("\(flag) \(path) already holds files (\(shown)): limitlab never overwrites an "
+                                          + "earlier run's output; give a new or empty directory")
+            }
+            guard access(path, W_OK | X_OK) == 0 else {
+                throw CLIFailure.badInput("\(flag) \(path): the directory is not writable")
+            }
+            return
+        }
+        try checkCreatable(path, flag: flag)
+    }
+
+    /// `path` must be a file that can be written (created or replaced), not a directory.
+    static func checkFile(_ path: String, flag: String = "--out") throws {
+        try checkSyntax(path, flag: flag)
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            guard !isDir.boolValue else {
+                throw CLIFailure.badInput("\(flag) \(path) is a directory; give a file path, e.g. \(path)/baseline.json")
+            }
+            guard access(path, W_OK) == 0 else { throw CLIFailure.badInput("\(flag) \(path): the file is not writable") }
+            return
+        }
+        try checkCreatable(path, flag: flag)
+    }
+
+    private static func checkSyntax(_ path: String, flag: String) throws {
+        guard !path.isEmpty else { throw CLIFailure.badInput("\(flag): empty path; give a path") }
+        guard path.utf8.count <= maxPath,
+              path.split(separator: "/").allSatisfy({ $0.utf8.count <= maxName }) else {
+            throw CLIFailure.badInput("\(flag): the path is too long (at most \(maxPath) bytes, \(maxName) per name); "
+                                      + "give a shorter one")
+        }
+    }
+
+    /// The nearest existing ancestor must be a writable directory.
+    private static func checkCreatable(_ path: String, flag: String) throws {
+        var ancestor = (path as NSString).deletingLastPathComponent
+        if ancestor.isEmpty { ancestor = "." }
+        while !FileManager.default.fileExists(atPath: ancestor) {
+            let up = (ancestor as NSString).deletingLastPathComponent
+            let next = up.isEmpty ? "." : up
+            if next == ancestor { break } // "." or "/" missing: reported below
+            ancestor = next
+        }
+        var isDir: ObjCBool = false
+        FileManager.default.fileExists(atPath: ancestor, isDirectory: &isDir)
+        guard isDir.boolValue else {
+            throw CLIFailure.badInput("\(flag) \(path): \(ancestor) is a file, so the path cannot be created")
+        }
+        guard access(ancestor, W_OK | X_OK) == 0 else {
+            throw CLIFailure.badInput("\(flag) \(path): cannot create it, \(ancestor) is not writable")
+        }
     }
 }

@@ -11,12 +11,13 @@ struct MergeCommand: ParsableCommand {
         discussion: """
             Each DIR is what `limitlab run --out DIR` wrote (report.json and events-<strategy>.csv). The runs
             must be of the same scenario name, model, limits and strategies; their clocks are aligned by each
-            run's time_origin_epoch_s. Exit codes: 0 merged, 2 unreadable input, 4 runs that do not belong
-            together (another scenario, model, limits or strategy list).
+            run's time_origin_epoch_s. Exit codes: 0 merged; 2 unreadable input, the same run given twice, or
+            --out naming one of the runs; 4 runs that do not belong together (another scenario, model, limits
+            or strategy list), or a --scenario file of another scenario.
             """)
 
     /// Exit code for runs that do not belong together.
-    static let mismatchExitCode: Int32 = 4
+    static let mismatchExitCode: Int32 = ExitCodes.mismatch
 
     @Argument(help: "Run directories to merge.")
     var directories: [String]
@@ -31,6 +32,13 @@ struct MergeCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
+        // Writing the merge over one of its inputs would destroy that run.
+        let outPath = RunMerge.canonicalPath(out)
+        if let clash = directories.first(where: { RunMerge.canonicalPath($0) == outPath }) {
+            throw CLIFailure.badInput("--out \(out) is the run directory \(clash), which the merge reads: writing there would "
+                                      + "overwrite that run; choose a new directory for the merged report")
+        }
+        try OutputPath.checkNewDirectory(out)
         var sc: Scenario?
         if let scenario { sc = try ScenarioInput.load(scenario, seed: nil, strategies: nil) }
         let merged: MergedRun
@@ -39,7 +47,7 @@ struct MergeCommand: ParsableCommand {
         } catch {
             switch error.kind {
             case .mismatch: throw CLIFailure(code: Self.mismatchExitCode, message: error.message)
-            case .unreadable: throw CLIFailure.badInput(error.message)
+            case .unreadable, .invalid: throw CLIFailure.badInput(error.message)
             }
         }
         do {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LimitlabCore
+import LimitlabLive
 import LimitlabReport
 import LimitlabScenario
 import LimitlabSim
@@ -13,6 +14,11 @@ struct RunCommand: ParsableCommand {
         discussion: """
             The simulator runs hours of traffic in virtual time, deterministically by seed: the same
             scenario and seed give a byte-identical report.json apart from generated_at.
+
+            Exit codes: 0 the run completed as asked; 5 a live run that did not (interrupted by
+            SIGINT/SIGTERM, stopped by --max-cost-usd, --max-requests or a failure, or one that sent
+            nothing) — its report is still written, with live.partial true and the stop reason; 3 a
+            --check failed (this takes precedence over 5); 2 bad input; 1 internal error.
             """)
 
     @Argument(help: "Scenario file (YAML).")
@@ -33,7 +39,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Seed for every random draw (overrides the scenario's seed).")
     var seed: UInt64?
 
-    @Option(help: "Report directory (default: reports/<scenario>-<timestamp>/).")
+    @Option(help: "Report directory, new or empty (default: reports/<scenario>-<timestamp>/).")
     var out: String?
 
     @Option(help: "Run only these strategies (comma-separated labels from the scenario).")
@@ -56,21 +62,41 @@ struct RunCommand: ParsableCommand {
         if !check && (gate.baseline != nil || gate.junit != nil || gate.markdown != nil || gate.maxRegression != nil) {
             throw CLIFailure.badInput("--baseline, --max-regression, --junit and --markdown need --check")
         }
+        if let maxRequests, maxRequests < 1 {
+            throw CLIFailure.badInput("--max-requests \(maxRequests): expected at least 1 (a run that sends nothing is not a run)")
+        }
+        if let maxRequests, let n = workerFlags.workers, maxRequests < n {
+            throw CLIFailure.badInput("--max-requests \(maxRequests) is fewer than --workers \(n): every worker needs at least one")
+        }
         var scenario = try ScenarioInput.load(self.scenario, seed: seed, strategies: strategies)
         if let target {
             switch target {
             case "sim": scenario.target = .sim
             case "mock": scenario.target = .mock
             default:
-                guard let url = URL(string: target), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-                    throw CLIFailure.badInput("--target \(target): expected sim, mock or an http:// or https:// base URL")
+                // The host the loopback guard judges is the one libcurl connects to (LiveTarget.host).
+                guard LiveTarget(baseURL: target).host != nil else {
+                    throw CLIFailure.badInput("--target \(target): expected sim, mock or an http:// or https:// base URL "
+                                              + "(scheme://host[:port][/path], no user info, query or fragment)")
                 }
                 scenario.target = .url(target)
             }
         }
 
+        if case .url(let url) = scenario.target, LiveTarget(baseURL: url).host == nil {
+            // Also the scenario's own `target:`, before any worker process starts.
+            throw CLIFailure.badInput("target \(url): expected an http:// or https:// base URL "
+                                      + "(scheme://host[:port][/path], no user info, query or fragment)")
+        }
         try workerFlags.check(target: scenario.target)
+        // A simulation is not stopped cleanly: SIGINT/SIGTERM get their default action back (and
+        // one held since start-up takes effect). Live runs keep holding them for their handler.
+        if scenario.target == .sim { StopSignals.release() }
         let directory = out ?? ScenarioInput.defaultDirectory(for: scenario.name)
+        // Everything that can be found wrong with the flags is found before the run (which may be
+        // long, or paid for): the output directory, the baseline, the allowance, the gate's files.
+        try OutputPath.checkNewDirectory(directory)
+        if check { try gate.checkBeforeRun(hasThresholds: !(scenario.thresholds.isEmpty)) }
 
         let stream: ArrivalStream
         let runs: [(spec: StrategySpec, log: RunLog)]
@@ -108,14 +134,18 @@ struct RunCommand: ParsableCommand {
             throw CLIFailure.internalError(error.description)
         }
 
+        let incomplete = Self.incomplete(target: scenario.target, echo: liveEcho, runs: runs, directory: directory)
+
         if json {
             let data = try ReportWriter.json(report)
             writeStdout(String(decoding: data, as: UTF8.self) + "\n")
             if check { try gate.evaluate(report, quiet: true) }
+            if let incomplete { throw incomplete }
             return
         }
         if quiet {
             if check { try gate.evaluate(report, quiet: true) }
+            if let incomplete { throw incomplete }
             return
         }
         let a = report.arrivals
@@ -137,6 +167,24 @@ struct RunCommand: ParsableCommand {
             writeStdout("\n")
             try gate.evaluate(report, quiet: false)
         }
+        if let incomplete { throw incomplete }
+    }
+
+    /// Exit 5 for a live run that did not complete as asked (the report is written first): a stop
+    /// (signal, guard, failure) marks it partial, and a run that sent nothing is never a success.
+    static func incomplete(target: TargetSpec, echo: LiveEcho?, runs: [(spec: StrategySpec, log: RunLog)],
+                           directory: String) -> CLIFailure? {
+        guard target != .sim else { return nil }
+        let why: String
+        if let echo, echo.partial {
+            why = "the run stopped early (\(echo.stopReason ?? "stopped"))"
+        } else if runs.allSatisfy({ $0.log.sentAt.isEmpty }) {
+            why = "no request was sent"
+        } else {
+            return nil
+        }
+        return CLIFailure(code: ExitCodes.partial,
+                          message: "partial run: \(why); the report in \(directory) is marked partial (exit \(ExitCodes.partial))")
     }
 }
 

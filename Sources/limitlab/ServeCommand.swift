@@ -32,12 +32,18 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seed for latency and fault draws (overrides the config's).")
     var seed: UInt64?
 
-    @Option(help: "Event-loop threads (default: one per core).")
+    /// More event loops than this only add context switches (and, at 100,000, thread creation fails).
+    static let maxThreads = 256
+
+    @Option(help: "Event-loop threads, 1 to 256 (default: one per core).")
     var threads: Int?
 
     func run() throws {
         guard (0...65_535).contains(port) else { throw CLIFailure.badInput("--port \(port): expected 0...65535") }
-        if let threads, threads < 1 { throw CLIFailure.badInput("--threads \(threads): expected at least 1") }
+        if let threads, !(1...Self.maxThreads).contains(threads) {
+            throw CLIFailure.badInput("--threads \(threads): expected 1 to \(Self.maxThreads) (default one per core; "
+                                      + "event-loop threads beyond the cores add only switching)")
+        }
         var mockConfig: MockConfig
         if let path = config {
             if tier != nil || model != nil {
@@ -79,10 +85,9 @@ struct ServeCommand: ParsableCommand {
         // Signals are turned into a clean stop on a queue of their own: the server closes its
         // connections and event loops, then the main thread returns.
         let queue = DispatchQueue(label: "limitlab.serve.signals")
-        let sources = onStopSignals(queue: queue) { server.stopBlocking() }
-        withExtendedLifetime(sources) {
-            server.waitUntilStopped()
-        }
+        let stopHandler = onStopSignals(queue: queue) { server.stopBlocking() }
+        server.waitUntilStopped()
+        stopHandler.cancel()
         FileHandle.standardError.write(Data("limitlab serve: stopped\n".utf8))
     }
 }

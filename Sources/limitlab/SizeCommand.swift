@@ -27,7 +27,7 @@ struct SizeCommand: ParsableCommand {
     var strategy: String?
     @Option(help: "Seed (overrides the scenario's).")
     var seed: UInt64?
-    @Option(help: "Directory for size.json (default: reports/<scenario>-size-<timestamp>/).")
+    @Option(help: "Directory for size.json, new or empty (default: reports/<scenario>-size-<timestamp>/).")
     var out: String?
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -36,6 +36,8 @@ struct SizeCommand: ParsableCommand {
         let conditions: [Condition]
         do { conditions = try Condition.parseList(slo) } catch { throw CLIFailure.badInput("--slo \(error)") }
         let sc = try ScenarioInput.load(scenario, seed: seed, strategies: strategy)
+        let directory = out ?? ScenarioInput.defaultDirectory(for: sc.name, suffix: "-size")
+        try OutputPath.checkNewDirectory(directory)
         guard let spec = sc.strategies.first else { throw CLIFailure.badInput("\(scenario) has no strategy") }
         if !custom && !TierCatalog.builtIn.schemes.contains(where: { $0.id == catalogScheme }) {
             throw CLIFailure.badInput("--catalog-scheme \(catalogScheme): expected one of "
@@ -50,7 +52,6 @@ struct SizeCommand: ParsableCommand {
         } catch {
             throw CLIFailure.badInput("\(scenario): \(error)")
         }
-        let directory = out ?? ScenarioInput.defaultDirectory(for: sc.name, suffix: "-size")
         try ScenarioInput.writeJSON(result, to: directory + "/size.json")
         if json {
             writeStdout(try ScenarioInput.jsonString(result) + "\n")

@@ -22,7 +22,7 @@ struct SweepCommand: ParsableCommand {
     var strategies: String?
     @Option(help: "Seed (overrides the scenario's).")
     var seed: UInt64?
-    @Option(help: "Directory for the sweep files (default: reports/<scenario>-sweep-<timestamp>/).")
+    @Option(help: "Directory for the sweep files, new or empty (default: reports/<scenario>-sweep-<timestamp>/).")
     var out: String?
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -31,13 +31,14 @@ struct SweepCommand: ParsableCommand {
         let axis: SweepAxis
         do { axis = try SweepAxis.parse(vary) } catch { throw CLIFailure.badInput(error.description) }
         let sc = try ScenarioInput.load(scenario, seed: seed, strategies: strategies)
+        let directory = out ?? ScenarioInput.defaultDirectory(for: sc.name, suffix: "-sweep")
+        try OutputPath.checkNewDirectory(directory)
         let result: SweepResult
         do { result = try Sweeper.run(sc, axis: axis) } catch let e as SweepError {
             throw CLIFailure.badInput(e.message)
         } catch {
             throw CLIFailure.badInput("\(scenario): \(error)")
         }
-        let directory = out ?? ScenarioInput.defaultDirectory(for: sc.name, suffix: "-sweep")
         try ScenarioInput.writeJSON(result, to: directory + "/sweep.json")
         let md = SweepReport.markdown(result)
         do {

@@ -158,11 +158,11 @@ enum WorkerProcesses {
         }
 
         let control = ChildControl()
-        let sources = onStopSignals {
+        let stopHandler = onStopSignals {
             writeStderr("\nstopping: the workers finish what is in flight\n")
             control.stopAll()
         }
-        defer { sources.forEach { $0.cancel() } }
+        defer { stopHandler.cancel() }
 
         var rounds: [MergedRun] = []
         var echoes: [LiveEcho] = []
@@ -222,7 +222,8 @@ enum WorkerProcesses {
             var failed: [String] = []
             for (i, p) in children {
                 p.waitUntilExit()
-                if p.terminationStatus != 0 || p.terminationReason != .exit {
+                // Exit 5 is a partial worker run: its report is written and marked partial.
+                if (p.terminationStatus != 0 && p.terminationStatus != ExitCodes.partial) || p.terminationReason != .exit {
                     let how = p.terminationReason == .exit ? "exit code \(p.terminationStatus)"
                         : "signal \(p.terminationStatus)"
                     failed.append("worker \(i) (\(how))")

@@ -147,6 +147,31 @@ import Testing
         #expect(snap.requests.limit == 0 && snap.inputTokens.limit == 0)
     }
 
+    /// Absurd header values from a misbehaving server saturate or are ignored; none traps.
+    @Test func absurdHeaderValuesDoNotTrap() throws {
+        var r = ResponseState()
+        func line(_ s: String) { Array((s + "\r\n").utf8).withUnsafeBytes { r.header(line: $0, at: 5) } }
+        line("HTTP/1.1 429 Too Many Requests")
+        line("retry-after: 99999999999999999999")
+        #expect(r.retryAfter == ResponseState.maxRetryAfterS)
+        line("retry-after-ms: 1e300")
+        #expect(r.retryAfterMs == ResponseState.maxRetryAfterS * 1000)
+        line("retry-after: -5")
+        #expect(r.retryAfter == nil)
+        line("retry-after: nan")
+        #expect(r.retryAfter == nil)
+        line("retry-after: Sun, 06 Nov 99999999999999999 08:49:37 GMT")
+        line("retry-after: Sun, 99999999999999999 Nov 1994 99999999999999999:49:37 GMT")
+        #expect(r.retryAfter == nil)
+        line("HTTP/1.1 200 OK")
+        line("anthropic-ratelimit-output-tokens-limit: 99999999999999999999999")
+        line("anthropic-ratelimit-output-tokens-remaining: 1e400")
+        line("anthropic-ratelimit-requests-limit: 50")
+        let snap = try #require(r.rateLimits.snapshot(epoch: 0, now: 0))
+        #expect(snap.outputTokens.limit == 0 && snap.outputTokens.remaining == 0)
+        #expect(snap.requests.limit == 50)
+    }
+
     @Test func datesParse() {
         #expect(RFC3339Parse.unixSeconds("1970-01-01T00:00:00Z") == 0)
         #expect(RFC3339Parse.unixSeconds("2024-03-26T20:00:00Z") == 1_711_483_200)

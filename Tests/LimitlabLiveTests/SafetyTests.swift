@@ -22,10 +22,37 @@ extension Live {
         @Test(arguments: [
             ("http://127.0.0.1:8080", true), ("http://localhost", true), ("http://[::1]:9000/x", true),
             ("http://127.1.2.3", true), ("https://api.anthropic.com", false), ("http://127.0.0.1.example.com", false),
-            ("http://10.0.0.1:80", false), ("http://user@127.0.0.1:1", true), ("127.0.0.1:80", false),
+            ("http://10.0.0.1:80", false), ("http://user@127.0.0.1:1", false), ("127.0.0.1:80", false),
+            // A loopback-looking name after `@` in a fragment or query is not the host: libcurl
+            // connects to 203.0.113.10 (a documentation address; nothing is sent in this test).
+            ("http://203.0.113.10/#@127.0.0.1", false), ("http://203.0.113.10/?x=@localhost", false),
+            ("http://203.0.113.10?x=@localhost", false), ("http://203.0.113.10#@127.0.0.1", false),
+            ("http://127.0.0.1@203.0.113.10/", false), ("http://localhost:80@203.0.113.10/", false),
+            ("http://203.0.113.10\\@127.0.0.1/", false), ("http://127.0.0.1 .example.com/", false),
+            ("http://127.0.0.%31/", false), ("http://127.+0.0.1/", false), ("http://LOCALHOST:9/", true),
         ])
         func loopbackDetection(url: String, loopback: Bool) {
             #expect(LiveTarget(baseURL: url).isLoopback == loopback)
+        }
+
+        /// The guard judges the host libcurl connects to, and a base URL that hides another host
+        /// behind `@` is refused before anything is sent, also when it comes from a scenario's `target:`.
+        @Test(arguments: ["http://203.0.113.10/#@127.0.0.1", "http://203.0.113.10/?x=@localhost",
+                          "http://127.0.0.1@203.0.113.10"])
+        func disguisedRemoteTargetIsRefused(url: String) {
+            #expect(LiveTarget(baseURL: url).host == nil)
+            var s = Self.scenario()
+            s.target = .url(url)
+            let e = #expect(throws: LiveError.self) {
+                try LiveRunner.validate(scenario: s, target: LiveTarget(baseURL: url), options: LiveOptions())
+            }
+            #expect(e?.kind == .configuration)
+        }
+
+        @Test func hostIsWhatLibcurlConnectsTo() {
+            #expect(LiveTarget(baseURL: "http://[::1]:9000/x").host == "::1")
+            #expect(LiveTarget(baseURL: "https://API.anthropic.com/").host == "api.anthropic.com")
+            #expect(LiveTarget(baseURL: "http://127.0.0.1:8080/prefix").host == "127.0.0.1")
         }
 
         /// A non-loopback target needs a cap (the error gives the estimate), a price and a key;
@@ -99,6 +126,36 @@ extension Live {
             #expect(all.contains("connect to server")) // the dump does hold the error causes
             #expect(!all.contains(Self.secret))
             _ = closed
+        }
+
+        /// A server that echoes the API key back as an SSE error type does not get it into the
+        /// run's error causes (which report.json records) or its warnings.
+        @Test func anEchoedKeyIsRedactedFromErrorCauses() throws {
+            let server = try RecordingServer { _, request in
+                let sent = request.headers.first { $0.hasPrefix("x-api-key:") }
+                    .map { String($0.dropFirst("x-api-key:".count)).trimmingCharacters(in: .whitespaces) } ?? "none"
+                let body = "event: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"\(sent)\", \"message\": \"x\"}}\n\n"
+                var text = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: \(body.utf8.count)\r\n\r\n"
+                text += body
+                return Array(text.utf8)
+            }
+            let target = LiveTarget(baseURL: "http://127.0.0.1:\(server.port)", apiKey: LiveAPIKey(Self.secret))
+            let result = try LiveRunner(scenario: Self.scenario(), target: target,
+                                        options: LiveOptions(connectTimeout: 1, requestTimeout: 2)).run()
+            #expect(server.requests.contains { $0.headers.contains("x-api-key: \(Self.secret)") }, "the key was sent")
+            let causes = result.runs.flatMap { $0.errorCauses.keys }
+            #expect(!causes.isEmpty, "the stream errors are recorded")
+            var all = ""
+            dump(result, to: &all)
+            #expect(!all.contains(Self.secret) && !all.contains("sk-ant-"), "\(causes)")
+            #expect(causes.allSatisfy { $0.contains("<redacted>") }, "\(causes)")
+        }
+
+        @Test func redactionCoversKeysAndKeyShapedText() {
+            let k = LiveAPIKey("my-private-key-123")
+            #expect(LiveAPIKey.redact("a my-private-key-123 b", keys: [k]) == "a <redacted> b")
+            #expect(LiveAPIKey.redact("stream_error: sk-ant-api03-AbC_d-9, more", keys: []) == "stream_error: <redacted>, more")
+            #expect(LiveAPIKey.redact("overloaded_error", keys: [k]) == "overloaded_error")
         }
 
         /// A scenario with two API keys needs two keys on the target.

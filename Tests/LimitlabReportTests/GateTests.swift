@@ -64,6 +64,62 @@ import Testing
         #expect(failed.contains("latency.p99") && failed.contains("success_rate"))
     }
 
+    /// A live run with every request succeeding: the goodput bootstrap interval has zero width.
+    func allSucceedLive() throws -> Report {
+        let yaml = tierOneBurst.replacingOccurrences(of: "  tier: tier-1\n  burst: \"1/60\"",
+                                                     with: "  rpm: 4000\n  itpm: 4000000\n  otpm: 800000")
+        var r = try report(yaml)
+        r.scenario.target = "http://127.0.0.1:8080"
+        return r
+    }
+
+    /// The same run measured again: the same requests succeed, the last completion lands `dt`
+    /// seconds later (wall-clock jitter), so goodput moves while its interval stays zero-width.
+    static func remeasured(_ r: Report, windowShift dt: Double, successScale: Double = 1) -> Report {
+        var out = r
+        for i in out.runs.indices {
+            var s = out.runs[i].summary
+            let w = s.goodput.windowS + dt
+            let succeeded = (Double(s.requests.succeeded) * successScale).rounded()
+            let g = succeeded / (w / 60)
+            s.goodput.windowS = w
+            s.goodput.requestsPerMin = g
+            s.successRate = succeeded / Double(s.requests.offered)
+            var c = s.confidence!
+            let width = successScale == 1 ? 0 : g * 0.02
+            c.goodputRequestsPerMin = ConfidenceInterval(estimate: g, low: g - width, high: g + width, level: 0.95, resamples: 200)
+            s.confidence = c
+            out.runs[i].summary = s
+        }
+        return out
+    }
+
+    /// A live run checked against its own repeat passes however the window jitters (the flake:
+    /// zero-width goodput intervals with windows a few ms apart); a 10 % goodput regression fails.
+    @Test func liveRepeatPassesAndAPlantedRegressionFails() throws {
+        let live = try allSucceedLive()
+        #expect(live.runs.allSatisfy { $0.summary.successRate == 1 })
+        let ci = try #require(live.runs[0].summary.confidence?.goodputRequestsPerMin)
+        #expect(ci.low == ci.high, "the case of the flake: a zero-width goodput interval")
+        let base = Baseline(report: live)
+        for dt in [0.001, 0.003, 0.012, 0.05, -0.004, 0.25] {
+            let repeated = Gate.regressions(Self.remeasured(live, windowShift: dt), baseline: base, allowance: RegressionAllowance())
+            #expect(repeated.allSatisfy { $0.passed }, "window +\(dt) s: \(repeated.filter { !$0.passed })")
+        }
+        // 10 % less goodput: the same successes over a 10 % longer window, or 10 % fewer successes.
+        let w = live.runs[0].summary.goodput.windowS
+        for regressed in [Self.remeasured(live, windowShift: w * 0.1), Self.remeasured(live, windowShift: 0, successScale: 0.9)] {
+            let failed = Gate.regressions(regressed, baseline: base, allowance: RegressionAllowance()).filter { !$0.passed }
+            #expect(failed.contains { $0.metric == Metric.goodputRequests.rawValue }, "\(failed)")
+        }
+    }
+
+    @Test func windowJitterIsTheTailPlusTheClockResolution() {
+        #expect(Gate.windowJitter(overhang: 0.2, tailLatency: 1.5) == 1.5 + Gate.windowResolutionS)
+        #expect(Gate.windowJitter(overhang: 3, tailLatency: 1.5) == 3 + Gate.windowResolutionS)
+        #expect(Gate.windowJitter(overhang: .nan, tailLatency: 0) == Gate.windowResolutionS)
+    }
+
     @Test func baselinesRoundTripAndReportsServeAsBaselines() throws {
         let r = try report()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gate-\(getpid())")

@@ -109,6 +109,27 @@ struct MergeTests {
         } throws: { ($0 as? RunMergeError)?.kind == .unreadable }
     }
 
+    /// The same run twice (by another spelling, or a copy) would count every request twice;
+    /// a --scenario of another scenario would summarise with the wrong SLO and thresholds.
+    @Test func theSameRunTwiceAndAnotherScenarioAreRefused() throws {
+        let (a, _) = try Self.write(Self.scenario(seed: 1))
+        let copy = a + "-copy"
+        try FileManager.default.copyItem(atPath: a, toPath: copy)
+        defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: copy) }
+        for pair in [[a, a], [a, a + "/."], [a, copy]] {
+            #expect {
+                _ = try RunMerge.merge(directories: pair)
+            } throws: { error in
+                guard let e = error as? RunMergeError else { return false }
+                return e.kind == .invalid && e.message.contains("count every request twice")
+            }
+        }
+        #expect {
+            _ = try RunMerge.merge(directories: [a], scenario: Self.scenario(seed: 1, name: "other"))
+        } throws: { ($0 as? RunMergeError)?.kind == .mismatch }
+        _ = try RunMerge.merge(directories: [a], scenario: Self.scenario(seed: 1))
+    }
+
     @Test func theHTMLReportShowsTheWorkersTable() throws {
         let sc = Self.scenario(seed: 1, workers: WorkersSpec(count: 3))
         let result = try Simulator.run(sc)

@@ -331,8 +331,64 @@ struct ScenarioErrorTests {
         #expect(messages(traceYAML("traces/bad-header.csv"), file: "fixtures/t.yaml") == [
             "fixtures/traces/bad-header.csv:2:1: arrivals[0].file: expected the header "
                 + "\"at_s,input_tokens,output_tokens,max_tokens\" (optionally followed by \",cache_read_tokens\"), "
-                + "found \"at_s,input_tokens,output_token,max_tokens\"",
+                + "found a line of 4 comma-separated fields that is not it: field 3 is not \"output_tokens\" "
+                + "(the line is not shown: the file may not be a trace file)",
         ])
+    }
+
+    /// A scenario may name any file as its trace: what it holds is never quoted (a secret's first line).
+    @Test func aTraceThatIsNotATraceIsNotQuoted() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trace-leak-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("root:$6$s3cretHASHvalue:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n".utf8)
+            .write(to: dir.appendingPathComponent("shadow"))
+        let found = messages(traceYAML("shadow"), file: "t.yaml", base: dir.path)
+        #expect(found.count == 1)
+        #expect(found.allSatisfy { !$0.contains("s3cret") && !$0.contains("root") && !$0.contains("daemon") }, "\(found)")
+        #expect(found.first?.contains("field 1 is not \"at_s\"") == true)
+    }
+
+    // MARK: special and oversized files
+
+    /// Devices, FIFOs and directories are refused at once (a FIFO without a writer used to block
+    /// forever, /dev/zero to grow memory without limit); so are files beyond the size caps.
+    @Test func specialFilesAreRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("special-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifo = dir.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for (path, kind) in [("/dev/zero", "a character device"), ("/dev/urandom", "a character device"),
+                             (fifo, "a FIFO (named pipe)"), (dir.path, "a directory")] {
+            let trace = messages(traceYAML(path), file: "t.yaml", base: dir.path)
+            #expect(trace.count == 1 && trace[0].contains("cannot read trace file") && trace[0].contains(kind + ", not a regular file"),
+                    "\(trace)")
+            let values = messages(replacing("  input_tokens: 400", with: "  input_tokens: {dist: empirical, file: \(path)}"),
+                                  file: "t.yaml", base: dir.path)
+            #expect(values.count == 1 && values[0].contains(kind + ", not a regular file"), "\(values)")
+            do {
+                _ = try ScenarioLoader.load(path: path)
+                Issue.record("loaded \(path) as a scenario")
+            } catch {
+                #expect(error.issues.count == 1 && error.issues[0].message.contains(kind + ", not a regular file"))
+            }
+        }
+        // Sparse files just past the caps: refused by size, without reading them.
+        let big = dir.appendingPathComponent("big.yaml").path
+        #expect(FileManager.default.createFile(atPath: big, contents: nil))
+        #expect(truncate(big, off_t(ScenarioLoader.maxScenarioBytes + 1)) == 0)
+        do {
+            _ = try ScenarioLoader.load(path: big)
+            Issue.record("loaded an oversized scenario")
+        } catch {
+            #expect(error.issues.first?.message.contains("larger than 8 MiB") == true, "\(error)")
+        }
+        let bigTrace = dir.appendingPathComponent("big.csv").path
+        #expect(FileManager.default.createFile(atPath: bigTrace, contents: nil))
+        #expect(truncate(bigTrace, off_t(256 << 20) + 1) == 0)
+        let trace = messages(traceYAML("big.csv"), file: "t.yaml", base: dir.path)
+        #expect(trace.count == 1 && trace[0].contains("larger than 256 MiB"), "\(trace)")
     }
 
     @Test func traceWithANonNumericFieldNamesItsColumn() {

@@ -68,7 +68,8 @@ public final class LiveRunner: Sendable {
     public static func validate(scenario: Scenario, target: LiveTarget, options: LiveOptions) throws(LiveError) {
         let url = target.baseURL.lowercased()
         guard url.hasPrefix("http://") || url.hasPrefix("https://"), target.host != nil else {
-            throw LiveError(.configuration, "target \(target.baseURL): expected an http:// or https:// URL with a host")
+            throw LiveError(.configuration, "target \(target.baseURL): expected an http:// or https:// base URL "
+                            + "(scheme://host[:port][/path], no user info, query or fragment)")
         }
         if let m = options.maxRequests, m < 0 {
             throw LiveError(.configuration, "maxRequests must be ≥ 0, got \(m)")
@@ -221,6 +222,12 @@ public final class LiveRunner: Sendable {
                                      nonce: (runNonce + i) % (36 * 36 * 36))
             do {
                 var run = try Self.open(strategy, spec: spec, env: env)
+                // A server may echo a key back (say, in an SSE error type): nothing it sends
+                // reaches the report's error causes or the warnings with a key in it.
+                let keys = target.apiKeys + currentTarget.apiKeys
+                run.errorCauses = Dictionary(run.errorCauses.map { (LiveAPIKey.redact($0.key, keys: keys), $0.value) },
+                                             uniquingKeysWith: +)
+                run.failure = run.failure.map { LiveAPIKey.redact($0, keys: keys) }
                 if let w = options.worker {
                     for r in run.log.worker.indices { run.log.worker[r] = UInt16(clamping: w.index) }
                 }

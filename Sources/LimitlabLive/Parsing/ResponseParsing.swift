@@ -124,9 +124,9 @@ struct ResponseState {
             else { return }
             let suffix = UnsafeRawBufferPointer(rebasing: rest[groupLength...])
             if Self.equalsLower(suffix, "limit") {
-                if let v = Self.number(value) { rateLimits.set(group: group, field: 0, v) }
+                if let v = Self.plausibleCount(Self.number(value)) { rateLimits.set(group: group, field: 0, v) }
             } else if Self.equalsLower(suffix, "remaining") {
-                if let v = Self.number(value) { rateLimits.set(group: group, field: 1, v) }
+                if let v = Self.plausibleCount(Self.number(value)) { rateLimits.set(group: group, field: 1, v) }
             } else if Self.equalsLower(suffix, "reset") {
                 if let t = RFC3339Parse.unixSeconds(bytes: value) { rateLimits.set(group: group, field: 2, t) }
             }
@@ -136,12 +136,12 @@ struct ResponseState {
             requestId = String(decoding: value, as: UTF8.self)
         } else if Self.equalsLower(name, "retry-after") {
             if let s = Self.number(value) {
-                retryAfter = s
+                retryAfter = Self.delay(s)
             } else if let date = HTTPDate.parse(String(decoding: value, as: UTF8.self)) {
-                retryAfter = Swift.max(0, date - Clock.unixNow())
+                retryAfter = Self.delay(Swift.max(0, date - Clock.unixNow()))
             }
         } else if Self.equalsLower(name, "retry-after-ms") {
-            retryAfterMs = Self.number(value)
+            retryAfterMs = Self.number(value).flatMap { Self.delay($0 / 1000) }.map { $0 * 1000 }
         } else if Self.equalsLower(name, "x-should-retry") {
             if Self.equalsLower(value, "true") { shouldRetry = true }
             else if Self.equalsLower(value, "false") { shouldRetry = false }
@@ -166,6 +166,37 @@ struct ResponseState {
     @inline(__always)
     static func equalsLower(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {
         bytes.count == lower.utf8CodeUnitCount && hasPrefixLower(bytes, lower)
+    }
+
+    /// An error `type` as recorded among a run's error causes: the API's types are short
+    /// identifiers (`overloaded_error`); anything else a server sends there (free text, an echoed
+    /// request header) is replaced, so neither secrets nor unbounded variety reach the report.
+    /// Keys that look like identifiers are redacted later with the run's own keys (LiveRunner).
+    static func errorType(_ raw: String?) -> String {
+        guard let raw, !raw.isEmpty else { return "unknown_error" }
+        guard raw.utf8.count <= 64, raw.utf8.allSatisfy({ b in
+            (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x5F || b == 0x2D || b == 0x2E
+        }) else { return "unrecognised_error_type" }
+        return raw
+    }
+
+    /// Largest retry delay kept, seconds (about 317 years, so any real HTTP-date fits): a server's
+    /// `retry-after: 99999999999999999999` still means "not within this run", and the saturated
+    /// value (5^10 × 2^10) stays exact in the Float event log and the integer CSV column.
+    static let maxRetryAfterS: Double = 10_000_000_000
+
+    /// A retry delay: negative, NaN or infinite values are not a delay (ignored); huge ones saturate.
+    static func delay(_ s: Double) -> Double? {
+        guard s.isFinite, s >= 0 else { return nil }
+        return Swift.min(s, maxRetryAfterS)
+    }
+
+    /// A rate-limit count (limit or remaining): nil unless finite and within ±1e15, far beyond
+    /// any real limit and exact in Double and Int. An absurd value reads as "not given" (limit 0
+    /// marks the group unknown to header-driven strategies) instead of trapping in a conversion.
+    static func plausibleCount(_ v: Double?) -> Double? {
+        guard let v, v.isFinite, Swift.abs(v) <= 1e15 else { return nil }
+        return v
     }
 
     /// A number: plain integers (what the headers carry) read directly, any other form through
@@ -231,7 +262,7 @@ struct ResponseState {
             sawMessageStop = true
         case .error:
             let from = JSONScan.find(key: "error", in: data) ?? 0
-            streamError = JSONScan.string(key: "type", in: data, from: from) ?? "unknown_error"
+            streamError = Self.errorType(JSONScan.string(key: "type", in: data, from: from))
         case .other:
             break
         }
@@ -513,10 +544,14 @@ enum HTTPDate {
 
     static func parse(_ s: String) -> Double? {
         let parts = s.split(separator: " ")
-        guard parts.count == 6, parts[5].uppercased() == "GMT", let d = Int(parts[1]),
-              let m = months.firstIndex(of: parts[2].lowercased()), let y = Int(parts[3]) else { return nil }
+        // Fields are range-checked before the arithmetic, which would otherwise overflow (and trap)
+        // on a server's `Sun, 06 Nov 99999999999999999 08:49:37 GMT`.
+        guard parts.count == 6, parts[5].uppercased() == "GMT", let d = Int(parts[1]), (1...31).contains(d),
+              let m = months.firstIndex(of: parts[2].lowercased()), let y = Int(parts[3]), (0...9999).contains(y)
+        else { return nil }
         let hms = parts[4].split(separator: ":")
-        guard hms.count == 3, let h = Int(hms[0]), let mi = Int(hms[1]), let sec = Int(hms[2]) else { return nil }
+        guard hms.count == 3, let h = Int(hms[0]), let mi = Int(hms[1]), let sec = Int(hms[2]),
+              (0..<24).contains(h), (0..<60).contains(mi), (0...60).contains(sec) else { return nil }
         return Double(CivilDays.from(year: y, month: m + 1, day: d) * 86_400 + h * 3600 + mi * 60 + sec)
     }
 }

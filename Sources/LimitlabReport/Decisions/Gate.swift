@@ -35,6 +35,21 @@ public struct Baseline: Codable, Sendable, Equatable {
         public var intervals: [String: Interval]
         /// Offered requests (for proportion tests).
         public var offered: Int
+        /// The goodput window (seconds) and how far a repeat's window may move: goodput divides by
+        /// the time to the last completion, which a repeat of the same system shifts by up to a
+        /// tail latency. nil in baselines written before these were recorded (no widening then).
+        public var windowS: Double?
+        public var windowJitterS: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case values, intervals, offered, windowS = "window_s", windowJitterS = "window_jitter_s"
+        }
+
+        public init(values: [String: Double], intervals: [String: Interval], offered: Int,
+                    windowS: Double? = nil, windowJitterS: Double? = nil) {
+            self.values = values; self.intervals = intervals; self.offered = offered
+            self.windowS = windowS; self.windowJitterS = windowJitterS
+        }
     }
     public var schema = "limitlab.baseline/1"
     public var scenario: String
@@ -65,7 +80,12 @@ public struct Baseline: Codable, Sendable, Equatable {
                 }
                 intervals[Metric.goodputRequests.rawValue] = Interval(low: c.goodputRequestsPerMin.low, high: c.goodputRequestsPerMin.high)
             }
-            runs[r.strategy] = Run(values: values, intervals: intervals, offered: r.summary.requests.offered)
+            let window = r.summary.goodput.windowS
+            let overhang = Swift.max(0, window - report.arrivals.windowS)
+            let tail = r.summary.latencyS.count > 0 ? r.summary.latencyS.p99 : 0
+            runs[r.strategy] = Run(values: values, intervals: intervals, offered: r.summary.requests.offered,
+                                   windowS: window > 0 ? window : nil,
+                                   windowJitterS: Gate.windowJitter(overhang: overhang, tailLatency: tail))
         }
         self.runs = runs
     }
@@ -78,9 +98,32 @@ public struct Baseline: Codable, Sendable, Equatable {
         }
         let decoder = JSONDecoder()
         if let b = try? decoder.decode(Baseline.self, from: data), b.schema == "limitlab.baseline/1" { return b }
-        if let r = try? decoder.decode(Report.self, from: data), r.schema == "limitlab.report/1" { return Baseline(report: r) }
+        if let r = try? decoder.decode(Report.self, from: data), r.schema == Report.readableSchema { return Baseline(report: r) }
         throw GateError(message: "\(path) is neither a limitlab baseline (limitlab.baseline/1) nor a report (limitlab.report/1); "
                         + "write one with `limitlab baseline update REPORT`")
+    }
+}
+
+extension Report {
+    /// The report schema this version reads; `check`, `baseline update` and `merge` refuse others
+    /// (a newer schema may mean something else by the same field).
+    public static let readableSchema = "limitlab.report/1"
+
+    /// Reads a report.json, refusing what is not a report of `readableSchema`.
+    public static func load(path: String) throws(GateError) -> Report {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw GateError(message: "cannot read \(path): \(error.localizedDescription)")
+        }
+        let r: Report
+        do { r = try JSONDecoder().decode(Report.self, from: data) } catch {
+            throw GateError(message: "\(path) is not a readable limitlab report: \(error.localizedDescription)")
+        }
+        guard r.schema == readableSchema else {
+            throw GateError(message: "\(path): schema \(r.schema) is not one this limitlab reads (\(readableSchema)); "
+                            + "check it with the limitlab version that wrote it")
+        }
+        return r
     }
 }
 
@@ -198,14 +241,46 @@ public enum Gate {
         return out
     }
 
+    /// Resolution of a live run's clock and scheduler, seconds: window ends closer than this are
+    /// not distinguishable (the live runner's schedule lag p99 is about 0.1 ms; BENCHMARKS.md).
+    public static let windowResolutionS = 0.001
+
+    /// How far a repeat's goodput window may move, seconds. The window ends at the later of the
+    /// arrival window's end and the last completion, i.e. a late arrival plus its latency, so a
+    /// repeat of the same system moves it by up to a tail latency: the larger of this run's
+    /// overhang past the arrival window and its p99 latency, plus the clock resolution.
+    public static func windowJitter(overhang: Double, tailLatency: Double) -> Double {
+        Swift.max(0, overhang.isFinite ? overhang : 0, tailLatency.isFinite ? tailLatency : 0) + windowResolutionS
+    }
+
+    /// A goodput interval (requests per minute over `window` seconds) widened by the window's
+    /// jitter: S/(W+δ) … S/(W−δ). The bootstrap interval only covers which requests succeeded;
+    /// with 100 % success it has zero width although the window still varies between repeats.
+    static func widened(low: Double, high: Double, estimate g: Double, window w: Double, jitter d: Double) -> (Double, Double) {
+        guard w > 0, d > 0, g.isFinite else { return (low, high) }
+        let lo = g * w / (w + d)
+        let hi = w > d ? g * w / (w - d) : .infinity
+        return (Swift.min(low, lo), Swift.max(high, hi))
+    }
+
     /// nil when no noise model applies (then the point comparison stands).
     static func significance(_ m: Metric, run: RunEntry, value v: Double, base: Baseline.Run, baseValue b: Double) -> Bool? {
         let s = run.summary
         switch m {
-        case .latencyP50, .latencyP99, .goodputRequests:
+        case .goodputRequests:
+            guard let bi = base.intervals[m.rawValue], let ni = s.confidence?.goodputRequestsPerMin else { return nil }
+            // Both windows are judged with the baseline's jitter: the reference run's tail says how
+            // much a repeat may move; the new run's own tail is what a regression would lengthen.
+            let jitter = base.windowJitterS ?? 0
+            let (bl, bh) = widened(low: bi.low, high: bi.high, estimate: b, window: base.windowS ?? 0, jitter: jitter)
+            let (nl, nh) = widened(low: ni.low, high: ni.high, estimate: v, window: s.goodput.windowS, jitter: jitter)
+            return m.higherIsBetter ? nh < bl : nl > bh
+        case .latencyP50, .latencyP99:
             guard let bi = base.intervals[m.rawValue], let c = s.confidence else { return nil }
-            let ni: ConfidenceInterval = m == .latencyP50 ? c.latencyP50S : m == .latencyP99 ? c.latencyP99S : c.goodputRequestsPerMin
-            return m.higherIsBetter ? ni.high < bi.low : ni.low > bi.high
+            let ni: ConfidenceInterval = m == .latencyP50 ? c.latencyP50S : c.latencyP99S
+            // The clock resolution is a floor on any latency interval (a zero-width one included).
+            let r = windowResolutionS
+            return ni.low - r > bi.high + r
         case .successRate, .sloAttainment, .rate429:
             let n1 = Double(base.offered), n2 = Double(s.requests.offered)
             guard n1 > 0, n2 > 0 else { return nil }
@@ -213,6 +288,17 @@ public enum Gate {
             let se = (pooled * (1 - pooled) * (1 / n1 + 1 / n2)).squareRoot()
             guard se > 0 else { return v != b }
             return Swift.abs(v - b) / se > 1.96
+        case .attemptsPerSuccess:
+            // attempts/success is 1/p with p the share of attempts that succeeded: a two-proportion
+            // z-test on p over the attempts of each run (retries vary between repeats of a live run).
+            guard b > 0, v > 0, s.attempts > 0, let rate = base.values[Metric.successRate.rawValue] else { return nil }
+            let n1 = b * rate * Double(base.offered), n2 = Double(s.attempts)
+            guard n1 > 0 else { return nil }
+            let p1 = 1 / b, p2 = 1 / v
+            let pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+            let se = (pooled * (1 - pooled) * (1 / n1 + 1 / n2)).squareRoot()
+            guard se > 0 else { return v != b }
+            return Swift.abs(p2 - p1) / se > 1.96
         default:
             return nil
         }

@@ -3,9 +3,10 @@ public import LimitlabCore
 
 /// Why runs could not be merged. `mismatch`: the runs are readable but do not belong together
 /// (another scenario, model, limits or strategy list); `unreadable`: a directory, report or
-/// event file is missing or malformed.
+/// event file is missing or malformed; `invalid`: the request itself is wrong (the same run
+/// given twice, which would count every request twice).
 public struct RunMergeError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case unreadable, mismatch }
+    public enum Kind: Sendable { case unreadable, mismatch, invalid }
     public var kind: Kind
     public var message: String
     public init(_ kind: Kind, _ message: String) { self.kind = kind; self.message = message }
@@ -36,10 +37,27 @@ public enum RunMerge {
     /// from the first report.
     public static func merge(directories: [String], scenario: Scenario? = nil) throws(RunMergeError) -> MergedRun {
         guard !directories.isEmpty else { throw RunMergeError(.unreadable, "nothing to merge: give at least one run directory") }
+        // The same directory twice (by any spelling or symlink) would count every request twice.
+        var seenPaths: [String: String] = [:]
+        for dir in directories {
+            let canonical = canonicalPath(dir)
+            if let other = seenPaths[canonical] {
+                throw RunMergeError(.invalid, "\(dir) and \(other) are the same run directory: merging a run with itself "
+                                    + "would count every request twice; give each run once")
+            }
+            seenPaths[canonical] = dir
+        }
         var inputs: [Input] = []
         for dir in directories { inputs.append(try Input.read(dir)) }
+        // A copy of a run is the same run: report.json carries generated_at and each run's own
+        // results, so two runs are never byte-identical unless one is a copy of the other.
+        for i in inputs.indices { for j in inputs.indices where j > i && inputs[i].reportData == inputs[j].reportData {
+            throw RunMergeError(.invalid, "\(directories[j]) holds the same run as \(directories[i]) (identical "
+                                + "report.json): merging it would count every request twice; give each run once")
+        } }
         try checkCompatible(inputs, directories: directories)
         let first = inputs[0].report
+        if let scenario { try checkScenario(scenario, matches: first, directory: directories[0]) }
 
         let origins = inputs.map { $0.report.runs.first?.timeOriginEpochS ?? 0 }
         let base = origins.min() ?? 0
@@ -152,6 +170,31 @@ public enum RunMerge {
         }
     }
 
+    /// `merge --scenario FILE` must name the scenario the runs are of: another one would summarise
+    /// them with the wrong SLO, cache TTL and thresholds.
+    private static func checkScenario(_ sc: Scenario, matches report: Report, directory: String) throws(RunMergeError) {
+        var differences: [String] = []
+        if sc.name != report.scenario.name { differences.append("scenario \(sc.name) vs \(report.scenario.name)") }
+        if sc.model != report.scenario.model { differences.append("model \(sc.model) vs \(report.scenario.model)") }
+        // A subset is fine: a worker of `run --workers` runs one strategy of the scenario.
+        let labels = sc.strategies.map(\.label), reported = report.runs.map(\.strategy)
+        if !reported.allSatisfy(labels.contains) {
+            differences.append("strategies [\(labels.joined(separator: ", "))] vs [\(reported.joined(separator: ", "))]")
+        }
+        if !differences.isEmpty {
+            throw RunMergeError(.mismatch, "--scenario is not the scenario of the runs in \(directory): "
+                                + differences.joined(separator: "; ") + "; give the scenario file the runs were made from")
+        }
+    }
+
+    /// The absolute, symlink-resolved, standardised form of `path`, for telling whether two
+    /// spellings name the same directory.
+    public static func canonicalPath(_ path: String) -> String {
+        var p = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        return p
+    }
+
     /// A scenario good enough to summarise: limits, model, SLO, percentiles and thresholds.
     static func rebuildScenario(_ report: Report) -> Scenario {
         let e = report.scenario
@@ -245,6 +288,7 @@ struct EventRow: Sendable {
 private struct Input {
     var directory: String
     var report: Report
+    var reportData: Data
     var events: [String: [EventRow]]
     /// Per strategy: request id → indices of its rows.
     var index: [String: [Int: [Int]]]
@@ -267,8 +311,12 @@ private struct Input {
             throw RunMergeError(.unreadable, "\(reportPath): not a limitlab report (\(error)); give directories written by "
                                 + "`limitlab run --out DIR`")
         }
+        guard report.schema == Report.readableSchema else {
+            throw RunMergeError(.unreadable, "\(reportPath): schema \(report.schema) is not one this limitlab reads "
+                                + "(\(Report.readableSchema)); merge it with the limitlab version that wrote it")
+        }
         guard !report.runs.isEmpty else { throw RunMergeError(.unreadable, "\(reportPath): the report has no runs") }
-        var input = Input(directory: directory, report: report, events: [:], index: [:])
+        var input = Input(directory: directory, report: report, reportData: data, events: [:], index: [:])
         for entry in report.runs {
             let path = input.eventsPath(entry.strategy)
             guard let csv = FileManager.default.contents(atPath: path) else {

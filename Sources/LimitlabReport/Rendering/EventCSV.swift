@@ -17,6 +17,8 @@ public enum EventCSV {
         @inline(__always) func put(_ s: String) { out.append(contentsOf: s.utf8) }
         func time(_ t: Double) {
             guard t.isFinite else { return }
+            // Beyond ±9.2e12 s the microseconds do not fit an Int64 (the conversion would trap).
+            guard Swift.abs(t) < 9e12 else { put(String(format: "%.6f", t)); return }
             // Fixed 6 decimals, built from integers for speed and locale independence.
             let micros = Int64((t * 1_000_000).rounded())
             let whole = micros / 1_000_000
@@ -80,7 +82,8 @@ public enum EventCSV {
                 put(String(read)); comma()
                 put(status == 200 ? String(stream.outputTokens[r]) : "0"); comma()
                 let ra = log.retryAfter[a]
-                if ra.isFinite { put(String(Int(ra))) }
+                // Saturating: a server's absurd retry-after must not trap the report.
+                if ra.isFinite { put(String(Swift.abs(ra) < 9e18 ? Int(ra) : (ra < 0 ? Int.min : Int.max))) }
                 comma()
                 put(LimitDimensions(rawValue: log.refusedBy[a]).label); comma()
                 put(outcomeLabel(request: r, attempt: a)); comma()
