@@ -202,7 +202,8 @@ enum ChartKit {
         figcaption .sub{margin-top:1px}
         .legend{list-style:none;margin:6px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:2px 14px;font-size:12px;color:#59636e}
         .legend li{overflow-wrap:anywhere}
-        .legend li.hint{color:#818b98;font-style:italic}
+        .legend li.hint{display:none;color:#818b98;font-style:italic}
+        .js .legend li.hint{display:block}
         .js .legend li[data-s]{cursor:pointer;user-select:none;border-radius:4px;padding:0 3px}
         .js .legend li[data-s]:hover{background:#f0f3f6}
         .legend li.off{opacity:.45;text-decoration:line-through}
