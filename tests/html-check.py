@@ -314,7 +314,40 @@ def check_file(path, args, res, pw):
                            and c["xhi"] == b["xhi"] or not b["keys"] for c, b in zip(back["charts"], layout["charts"]))
             res.check(f"{name}: a second click shows it again, axes as before", restored)
 
-        # 5b. Tooltip: hover the middle of the first chart with lines.
+        # 5b. Zoom: a drag across one time chart sets every time chart to that range; a
+        # double-click fits them to their data again.
+        fitted = [c for c in layout["charts"] if c["fit"] and c["visible"]]
+        if fitted:
+            first = fitted[0]["id"]
+            ends = page.evaluate("""id => {
+                const svg = document.getElementById(id), x = svg.getAttribute('data-x').split(' ').map(Number);
+                svg.scrollIntoView({block: 'center'});
+                const r = svg.getBoundingClientRect(), k = r.width / svg.viewBox.baseVal.width,
+                      y = svg.getAttribute('data-y').split(' ').map(Number), mid = r.top + (y[2] + y[3]) / 2 * k;
+                const at = f => r.left + (x[2] + f * (x[3] - x[2])) * k;
+                return {a: at(0.3), b: at(0.6), y: mid, lo: x[0] + 0.3 * (x[1] - x[0]), hi: x[0] + 0.6 * (x[1] - x[0])};
+            }""", first)
+            page.mouse.move(ends["a"], ends["y"])
+            page.mouse.down()
+            page.mouse.move(ends["b"], ends["y"], steps=5)
+            page.mouse.up()
+            zoomed = page.evaluate(MEASURE)
+            span = ends["hi"] - ends["lo"]
+            off = [f"{c['id']}: {c['xlo']:g}–{c['xhi']:g}" for c in zoomed["charts"] if c["fit"] and c["visible"]
+                   and not (abs(c["xlo"] - ends["lo"]) < 0.02 * span and abs(c["xhi"] - ends["hi"]) < 0.02 * span)]
+            res.check(f"{name}: dragging across {first} zooms every time chart to that range", not off,
+                      f"{len(fitted)} charts to {ends['lo']:.3g}–{ends['hi']:.3g}" if not off else "; ".join(off[:4]))
+            ticks = page.evaluate("""id => [...document.getElementById(id).querySelectorAll('text.xt')].map(t => t.textContent)""", first)
+            res.check(f"{name}: the zoomed axis has its own ticks", len(ticks) >= 2, ", ".join(ticks))
+            if args.screenshots:
+                page.screenshot(path=os.path.join(args.screenshots, stem + "-zoom.png"))
+            page.dblclick(f"#{first}")
+            back = page.evaluate(MEASURE)
+            same = all(abs(c["xhi"] - b["xhi"]) < 1e-9 and abs(c["xlo"] - b["xlo"]) < 1e-9
+                       for c, b in zip(back["charts"], layout["charts"]) if b["fit"])
+            res.check(f"{name}: a double-click fits the time axes to the data again", same)
+
+        # 5c. Tooltip: hover the middle of the first chart with lines.
         target = next((c for c in layout["charts"] if c["lines"] > 0 and c["drawn"] > 0), None)
         if target:
             box = page.evaluate("""id => {

@@ -4,7 +4,8 @@ import Foundation
 /// inline script that makes the server-drawn SVG charts interactive. The charts themselves are
 /// complete without the script (print, no-script readers); the script adds:
 /// - a click (or Enter/Space) on a legend entry hides or shows that strategy in every chart;
-/// - charts marked `data-fit` re-fit their time axis to the strategies still shown;
+/// - charts marked `data-fit` re-fit their time axis to the strategies still shown, and a drag
+///   across one shows the dragged range in all of them (double-click: fit again);
 /// - hovering a chart shows every visible series' value at the pointer.
 ///
 /// The page's Content-Security-Policy allows exactly this script by its SHA-256 hash
@@ -69,24 +70,28 @@ enum ChartKit {
             if (li && (ev.key === 'Enter' || ev.key === ' ')) { ev.preventDefault(); toggle(li.getAttribute('data-s')); }
           });
 
-          // Time axis from 0 to the end of the series still shown, ticks on the server's steps;
-          // the lines are stretched by a transform rather than redrawn.
+          // Time axis: the range the user dragged across, else from 0 to the end of the series
+          // still shown, with ticks on the server's steps. The lines are stretched by a
+          // transform rather than redrawn.
+          var range = null;
           function refit(svg) {
             if (!svg.origX) svg.origX = axis(svg, 'x');
             var x = svg.origX, y = axis(svg, 'y'), target = +svg.getAttribute('data-xt') || 5, end = 0;
             all('path.ln', svg).forEach(function (p) {
               if (!p.classList.contains('off')) end = Math.max(end, +p.getAttribute('data-x1') || 0);
             });
-            var hi = end > x.lo ? Math.min(x.hi, end) : x.hi;
-            var k = (x.hi - x.lo) / (hi - x.lo), data = svg.querySelector('g.data');
-            data.setAttribute('transform', 'matrix(' + k + ' 0 0 1 ' + (x.from * (1 - k)) + ' 0)');
+            var lo = range ? range[0] : x.lo, hi = range ? range[1] : end > x.lo ? Math.min(x.hi, end) : x.hi;
+            var k = (x.hi - x.lo) / (hi - lo), e = x.from + (x.lo - lo) / (hi - lo) * (x.to - x.from) - x.from * k;
+            var data = svg.querySelector('g.data');
+            data.setAttribute('transform', 'matrix(' + k + ' 0 0 1 ' + e + ' 0)');
             data.scaleX = k;
-            svg.setAttribute('data-x', [x.lo, hi, x.from, x.to].join(' '));
-            all('.xg,.xt', svg).forEach(function (e) { e.parentNode.removeChild(e); });
-            var s = axis(svg, 'x'), step = niceStep(hi - x.lo, target), d = decimals(step);
+            data.shiftX = e;
+            svg.setAttribute('data-x', [lo, hi, x.from, x.to].join(' '));
+            all('.xg,.xt', svg).forEach(function (el) { el.parentNode.removeChild(el); });
+            var s = axis(svg, 'x'), step = niceStep(hi - lo, target), d = decimals(step), first = Math.ceil(lo / step - 1e-9);
             var grid = svg.querySelector('g.grid'), ticks = svg.querySelector('g.ticks');
-            for (var i = 0; x.lo + i * step <= hi + step * 1e-6; i++) {
-              var v = x.lo + i * step, px = toPx(s, v).toFixed(1);
+            for (var i = first; i * step <= hi + step * 1e-6; i++) {
+              var v = i * step, px = toPx(s, v).toFixed(1);
               grid.appendChild(make('path', {'class': 'xg', d: 'M' + px + ' ' + y.to + 'V' + y.from}));
               var t = make('text', {'class': 'xt', x: px, y: y.from + 14, 'text-anchor': 'middle'});
               t.textContent = num(v, d) + s.unit;
@@ -115,16 +120,18 @@ enum ChartKit {
             var h = svg.querySelector('.hover');
             if (h) h.setAttribute('visibility', 'hidden');
           }
-          function hover(ev) {
-            var svg = ev.currentTarget, ctm = svg.getScreenCTM();
-            if (!ctm) return;
-            var pt = svg.createSVGPoint();
+          function svgPoint(svg, ev) {
+            var pt = svg.createSVGPoint(), ctm = svg.getScreenCTM();
             pt.x = ev.clientX; pt.y = ev.clientY;
-            pt = pt.matrixTransform(ctm.inverse());
+            return ctm ? pt.matrixTransform(ctm.inverse()) : null;
+          }
+          function hover(ev) {
+            var svg = ev.currentTarget, pt = svgPoint(svg, ev);
+            if (!pt || drag) return;
             var x = axis(svg, 'x'), y = axis(svg, 'y');
             if (pt.x < x.from || pt.x > x.to || pt.y < y.to || pt.y > y.from) { hide(svg); return; }
             var data = svg.querySelector('g.data'), k = (data && data.scaleX) || 1;
-            var raw = x.from + (pt.x - x.from) / k, rows = [];
+            var raw = (pt.x - ((data && data.shiftX) || 0)) / k, rows = [];
             all('path.ln', svg).forEach(function (p) {
               if (p.classList.contains('off')) return;
               var py = yAt(vertices(p), raw);
@@ -161,6 +168,37 @@ enum ChartKit {
             svg.addEventListener('mousemove', hover);
             svg.addEventListener('mouseleave', function () { hide(svg); });
           });
+
+          // Drag across a time chart: every time chart shows that range; double-click: fit again.
+          var drag = null;
+          all('svg.plot[data-fit]').forEach(function (svg) {
+            svg.addEventListener('mousedown', function (ev) {
+              var x = axis(svg, 'x'), y = axis(svg, 'y'), pt = svgPoint(svg, ev);
+              if (ev.button !== 0 || !pt || pt.x < x.from || pt.x > x.to) return;
+              ev.preventDefault();
+              hide(svg);
+              drag = {svg: svg, from: pt.x, to: pt.x, box: make('rect', {'class': 'brush', x: pt.x, y: y.to, width: 0, height: y.from - y.to})};
+              svg.appendChild(drag.box);
+            });
+            svg.addEventListener('dblclick', function () { range = null; all('svg.plot[data-fit]').forEach(refit); });
+          });
+          document.addEventListener('mousemove', function (ev) {
+            if (!drag) return;
+            var x = axis(drag.svg, 'x'), pt = svgPoint(drag.svg, ev);
+            if (!pt) return;
+            drag.to = Math.max(x.from, Math.min(x.to, pt.x));
+            drag.box.setAttribute('x', Math.min(drag.from, drag.to));
+            drag.box.setAttribute('width', Math.abs(drag.to - drag.from));
+          });
+          document.addEventListener('mouseup', function () {
+            if (!drag) return;
+            var d = drag, x = axis(d.svg, 'x');
+            drag = null;
+            d.box.parentNode.removeChild(d.box);
+            if (Math.abs(d.to - d.from) < 4) return;
+            range = [toData(x, Math.min(d.from, d.to)), toData(x, Math.max(d.from, d.to))];
+            all('svg.plot[data-fit]').forEach(refit);
+          });
           document.documentElement.classList.add('js');
         })();
         //]]>
@@ -178,14 +216,17 @@ enum ChartKit {
 
     /// The legend of strategies, clickable once the script runs. `entries`: label and strategy index.
     static func legend(_ entries: [(label: String, key: Int)], extra: String = "", hint: Bool = false,
-                       sticky: Bool = false) -> String {
+                       fitHint: Bool = false, sticky: Bool = false) -> String {
         var h = "<ul class=\"legend\(sticky ? " sticky" : "")\" id=\"\(sticky ? "legend" : "")\">"
         for e in entries {
             h += "<li data-s=\"\(e.key)\" tabindex=\"0\" role=\"button\" aria-pressed=\"true\" title=\"click to hide or show in every chart\">"
             h += "<i class=\"sw \(HTMLReport.strategyClass(e.key))\"></i>\(HTMLText.escape(e.label))</li>"
         }
         h += extra
-        if hint { h += "<li class=\"hint\">click a strategy to hide or show it in every chart; hover a chart for values</li>" }
+        if hint {
+            h += "<li class=\"hint\">click a strategy to hide or show it in every chart; hover a chart for values"
+            h += (fitHint ? "; drag across a time chart to zoom every time chart, double-click to fit again" : "") + "</li>"
+        }
         return h + "</ul>"
     }
 
@@ -222,6 +263,8 @@ enum ChartKit {
         .plot .knee-dot{fill:#fff;stroke:var(--c);stroke-width:2}
         .plot .off{display:none}
         .plot .hover{stroke:#59636e;stroke-width:1;stroke-dasharray:2 2;pointer-events:none}
+        .plot .brush{fill:rgba(9,105,218,.12);stroke:#0969da;stroke-width:1;pointer-events:none}
+        .js svg.plot[data-fit]{cursor:crosshair;user-select:none}
         .plot .refline{fill:none;stroke:#8c959f;stroke-width:1;stroke-dasharray:5 4}
         .plot .refline.zero{stroke:#1f2328;stroke-dasharray:none;stroke-width:1.2}
         .plot .refline.slo{stroke:#cf4a2f}

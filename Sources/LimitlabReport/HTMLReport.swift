@@ -574,7 +574,7 @@ private struct Page {
         var h = "<section><h2 id=\"charts\">Charts</h2>"
         h += "<p class=\"lede\">One colour per strategy throughout. Time is from the start of the run, and each time "
         h += "axis ends with the data it shows; rates are per minute \(over), drawn once a full window has passed.</p>"
-        h += ChartKit.legend(runs.indices.map { (runs[$0].strategy, $0) }, hint: true, sticky: true)
+        h += ChartKit.legend(runs.indices.map { (runs[$0].strategy, $0) }, hint: true, fitHint: true, sticky: true)
         h += "<div class=\"charts\">"
         // Each chart's time axis fits its own data (the script re-fits it when strategies are hidden).
         let xTime = LineChart.Axis(title: minutes ? "time (min)" : "time (s)", unit: minutes ? " min" : " s",
