@@ -274,7 +274,17 @@ private struct Page {
             facts.append("\(Fmt.grouped(s.statusCounts["429"] ?? 0)) × 429")
             if s.requests.succeeded > 0 { facts.append("\(Fmt.fixed(s.attemptsPerSuccess, 2)) attempts/success") }
             h += "<li><span class=\"who\">\(swatch(i))\(label(i))</span><span class=\"facts\">\(facts.joined(separator: " · "))</span>"
-            for c in cols { if let v = c.verdict, c.best(runs, eligible).contains(i) { h += "<span class=\"tag\">\(v)</span>" } }
+            for c in cols {
+                guard let v = c.verdict, c.best(runs, eligible).contains(i) else { continue }
+                // A strategy below the SLO did better on this column: the badge says whom it beats.
+                let outdone = runs.indices.contains { j in
+                    !eligible.contains(j) && c.value(runs[j].summary).map { x in
+                        c.value(s).map { c.better == .higher ? x > $0 : x < $0 } ?? false
+                    } ?? false
+                }
+                h += "<span class=\"tag\"\(outdone ? " title=\"a strategy that misses the SLO target does better here\"" : "")>"
+                h += v + (outdone ? " meeting the SLO" : "") + "</span>"
+            }
             if s.slo?.met == false { h += "<span class=\"tag miss\">misses SLO target</span>" }
             if let j = sameAs[i] { h += "<span class=\"tag same\">same results as \(label(j))</span>" }
             h += "</li>"
@@ -379,13 +389,13 @@ private struct Page {
         /// Tag in the header verdicts when a run is best in this column.
         var verdict: String?
 
-        /// Indices of the best runs among `eligible`; empty when fewer than two runs have a value
-        /// or all of them tie.
+        /// Indices of the best runs among `eligible`; empty when fewer than two eligible runs
+        /// have a value (one alone is best at nothing) or all runs tie.
         func best(_ runs: [RunEntry], _ eligible: Set<Int>) -> Set<Int> {
             guard better != .unranked else { return [] }
             let values = runs.enumerated().compactMap { i, r in value(r.summary).flatMap { $0.isFinite ? (i, $0) : nil } }
             let candidates = values.filter { eligible.contains($0.0) }
-            guard values.count > 1, !candidates.isEmpty else { return [] }
+            guard candidates.count > 1 else { return [] }
             let target = better == .higher ? candidates.map(\.1).max()! : candidates.map(\.1).min()!
             func same(_ v: Double) -> Bool { abs(v - target) <= 1e-9 * Swift.max(1, abs(target)) }
             if values.allSatisfy({ same($0.1) }) { return [] }

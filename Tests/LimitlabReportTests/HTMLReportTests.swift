@@ -339,8 +339,17 @@ enum HTMLFixture {
         // The badges go to the best of the rest instead.
         let rest = report.runs.indices.dropFirst()
         let lowest = rest.min { report.runs[$0].summary.latencyS.p99 < report.runs[$1].summary.latencyS.p99 }!
-        #expect(tags[lowest].contains("lowest p99"), "\(tags)")
+        #expect(tags[lowest].contains("lowest p99 meeting the SLO"), "it does not claim the lowest p99 of all: \(tags)")
         #expect(try tinted("p99", report) == [report.runs[lowest].strategy])
+
+        // One strategy alone meeting the target is best at nothing: the headline names it instead.
+        for i in report.runs.indices { report.runs[i].summary.slo?.met = i == 2 }
+        let alone = try badges(report)
+        let untagged = alone.allSatisfy { $0.isEmpty }
+        #expect(untagged, "\(alone)")
+        #expect(try tinted("p99", report).isEmpty)
+        let only = try HTMLFixture.nodes(try HTMLFixture.parse(HTMLReport.render(report)), "//p[@class='headline']")
+        #expect(only.first?.stringValue?.hasPrefix("Use \(report.runs[2].strategy) (") == true)
 
         // Nobody meets the target: no badges at all, and the headline says so.
         for i in report.runs.indices { report.runs[i].summary.slo?.met = false }
