@@ -322,6 +322,7 @@ private struct Page {
             out += "; \(names(Array(peers))) \(peers.count == 1 ? "is" : "are") as good within noise"
         }
         out += "."
+        if slo == nil { out += " The scenario sets no SLO, so this ranks by goodput, then p99; set <code>slo:</code> to rank by success within a latency." }
         if slo?.target != nil {
             let missing = runs.count - eligible.count
             out += " \(eligible.count) of \(runs.count) strategies meet the SLO target (\(goal ?? ""))"
@@ -668,6 +669,9 @@ private struct Page {
         if cause.hasPrefix("429:") {
             return "429 (" + cause.dropFirst(4).replacingOccurrences(of: "_", with: " ") + ")"
         }
+        if cause.hasPrefix("stream_error:") {
+            return "broken streams (" + cause.dropFirst(13).replacingOccurrences(of: "_", with: " ") + ")"
+        }
         switch cause {
         case "5xx": return "other 5xx"
         case "timeout": return "timeouts"
@@ -678,11 +682,13 @@ private struct Page {
 
     func causeNote(_ cause: String) -> String {
         if cause.hasPrefix("429:") { return "refused by the server's " + cause.dropFirst(4).replacingOccurrences(of: "_", with: " ") + " bucket" }
+        if cause.hasPrefix("stream_error:") { return "a 200 whose stream ended in an error event" }
         switch cause {
         case "429": return "refused attempts"
         case "529": return "overloaded_error answers"
         case "5xx": return "api_error and other 5xx answers"
         case "timeout": return "attempts the client timed out"
+        case "connection_error": return "connections refused, reset or closed early"
         default: return "attempts per minute"
         }
     }
