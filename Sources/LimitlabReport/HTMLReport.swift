@@ -65,13 +65,13 @@ public enum HTMLReport {
         .tag.same{color:var(--muted);background:#eaeef2}
         .scroll{overflow-x:auto;border:1px solid var(--line);border-radius:8px}
         table{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}
-        th,td{padding:6px 8px;text-align:right;vertical-align:top;border-top:1px solid var(--line)}
+        th,td{padding:6px 7px;text-align:right;vertical-align:top;border-top:1px solid var(--line)}
         thead th{border-top:0;background:var(--soft);font-size:12px;font-weight:600;color:var(--muted);white-space:nowrap;vertical-align:bottom}
         thead tr.group th{padding-bottom:0;text-align:center}
         thead tr.group th.g{border-bottom:1px solid var(--line)}
         #spans-table .gs{border-left:1px solid var(--line)}
         th.name,td.name{text-align:left}
-        tbody th{font-weight:600;text-align:left;min-width:160px;max-width:240px;overflow-wrap:anywhere}
+        tbody th{font-weight:600;text-align:left;min-width:140px;max-width:240px;overflow-wrap:anywhere}
         td{white-space:nowrap}
         td.best{background:var(--best);color:var(--best-fg);font-weight:650}
         .sub{display:block;font-size:11.5px;font-weight:400;color:var(--muted)}
@@ -79,9 +79,9 @@ public enum HTMLReport {
         .none{color:var(--faint)}
         .ok{color:var(--ok);font-weight:700}
         .bad{color:var(--bad);font-weight:700}
-        .kv{display:block;white-space:nowrap}
+        .kv{display:block}.kv .mono{overflow-wrap:anywhere}
         .kv b{font-weight:600;margin-left:6px}
-        td.list{text-align:left}
+        td.list{text-align:left;white-space:normal;min-width:90px}
         .bar{display:flex;width:88px;height:5px;margin:4px 0 0 auto;border-radius:3px;overflow:hidden;background:#d8dee4}
         .bar i{display:block;height:100%;background:#2da44e}
         .bar b{display:block;height:100%;background:#cf4a2f}
