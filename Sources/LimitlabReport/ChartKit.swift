@@ -108,8 +108,9 @@ enum ChartKit {
             }
             return p.pts;
           }
-          function yAt(pts, px) {
-            if (!pts.length || px < pts[0][0] || px > pts[pts.length - 1][0]) return null;
+          function yAt(pts, px, hold) {
+            if (!pts.length || px < pts[0][0]) return null;
+            if (px > pts[pts.length - 1][0]) return hold ? pts[pts.length - 1][1] : null;
             var lo = 0, hi = pts.length - 1;
             while (hi - lo > 1) { var m = (lo + hi) >> 1; if (px >= pts[m][0]) lo = m; else hi = m; }
             var a = pts[lo], b = pts[hi];
@@ -134,7 +135,7 @@ enum ChartKit {
             var raw = (pt.x - ((data && data.shiftX) || 0)) / k, rows = [];
             all('path.ln', svg).forEach(function (p) {
               if (p.classList.contains('off')) return;
-              var py = yAt(vertices(p), raw);
+              var py = yAt(vertices(p), raw, svg.hasAttribute('data-hold'));
               if (py === null) return;
               var title = p.querySelector('title');
               rows.push({name: title ? title.textContent : '', colour: getComputedStyle(p).stroke, v: toData(y, py)});

@@ -784,7 +784,7 @@ private struct Page {
             x: .init(title: "\(lower) from intended arrival" + (log ? " (log scale)" : ""), unit: " s", fixed: nil,
                      include: log ? [] : [0], log: log, short: "within"),
             y: .init(title: "% of succeeded requests", unit: "%", fixed: 0...100),
-            series: series, references: refs, emptyMessage: "no succeeded requests")
+            series: series, references: refs, emptyMessage: "no succeeded requests", holdsLast: true)
         return figure(chart, caption: "\(what) CDF",
                       sub: what == "TTFT" ? "intended arrival → first token, succeeded requests"
                           : "succeeded requests only; failures and drops count against the SLO column")

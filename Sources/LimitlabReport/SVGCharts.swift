@@ -121,6 +121,8 @@ struct LineChart {
     var height: Double = 270
     /// A dot at every point (sweeps: few points, each a separate simulation).
     var markers = false
+    /// A series keeps its last value after its last point (a CDF stays at 100%): for the tooltip.
+    var holdsLast = false
 
     private let left = 54.0, right = 14.0, top = 14.0, bottom = 36.0
 
@@ -181,6 +183,7 @@ struct LineChart {
         o += " data-x=\"\(scaleAttr(xs))\" data-y=\"\(scaleAttr(ys))\" data-xu=\"\(HTMLText.escape(x.unit))\""
         o += " data-yu=\"\(HTMLText.escape(y.unit))\" data-xn=\"\(HTMLText.escape(x.short ?? x.title))\""
         if x.fit && !xs.log { o += " data-fit=\"\" data-xt=\"\(xTarget)\"" }
+        if holdsLast { o += " data-hold=\"\"" }
         o += ">"
         o += "<title id=\"\(id)-t\">\(HTMLText.escape(title))</title><desc id=\"\(id)-d\">\(HTMLText.escape(summary))</desc>"
         o += "<defs><clipPath id=\"\(id)-clip\"><rect x=\"\(n(plotL))\" y=\"\(n(plotT - 1))\" width=\"\(n(plotR - plotL))\" "
