@@ -39,8 +39,7 @@ public enum HTMLReport {
         return "s\(i % palette.count)" + (dash > 0 ? " d\(dash)" : "")
     }
 
-    static let css: String = {
-        let c = """
+    static let css = """
         :root{--fg:#1f2328;--muted:#59636e;--faint:#818b98;--line:#d1d9e0;--soft:#f6f8fa;--best:#dafbe1;--best-fg:#116329;--ok:#1a7f37;--bad:#c4432b}
         *{box-sizing:border-box}
         html{background:#fff;color:var(--fg)}
@@ -93,8 +92,6 @@ public enum HTMLReport {
         @media print{main{max-width:none}tr{break-inside:avoid}}
 
         """
-        return c
-    }()
 }
 
 /// Text escaping for HTML that is also valid XML.
@@ -326,7 +323,7 @@ private struct Page {
         if slo?.target != nil {
             let missing = runs.count - eligible.count
             out += " \(eligible.count) of \(runs.count) strategies meet the SLO target (\(goal ?? ""))"
-            out += missing > 0 ? "; badges go only to those." : "."
+            out += missing > 0 && eligible.count > 1 ? "; badges go only to those." : "."
         }
         return out
     }
@@ -827,7 +824,7 @@ private struct Page {
         return out
     }
 
-    /// The end of the longest time series, so every time chart shares one x axis.
+    /// The end of the longest time series: picks the time unit and the rate window for every chart.
     func timeSpan() -> Double {
         runs.reduce(report.arrivals.windowS) { end, r in
             let t = r.timeSeries
