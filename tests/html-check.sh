@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Opens limitlab report.html and sweep.html files in headless Chromium (Debian package
-# `chromium`) driven by Playwright for Python, and checks them: no console message, no network
-# request, the CSP allows only the page's own script, every chart drawn, no table clipped at
-# 1,280 px, a legend click hides a strategy in every chart, hovering shows values.
-# The work is in tests/html-check.py.
+# `chromium`) driven by Playwright for Python (PyPI `playwright`, installed here when missing;
+# it drives the system chromium, no browser download), and checks them: no console message, no
+# network request, the CSP allows only the page's own script, every chart drawn, no table
+# clipped at 1,280 px, a legend click hides a strategy in every chart, a drag zooms every time
+# chart, hovering shows values. The work is in tests/html-check.py.
 #
 # Usage: tests/html-check.sh [--screenshots DIR] [--no-sweep] FILE.html...
 #   Besides the files, renders a sweep of scenarios/quickstart.yaml with $LIMITLAB (default: the
@@ -28,15 +29,20 @@ if [ -z "$CHROMIUM" ]; then
     echo "html-check: chromium not found (apt-get install chromium, or set CHROMIUM)" >&2
     exit 2
 fi
-# Playwright's Python package drives the system chromium; it needs no browser download.
-if ! python3 -c "import playwright.sync_api" 2>/dev/null; then
-    python3 -m pip install --quiet playwright >&2 || {
-        echo "html-check: could not install Playwright (python3 -m pip install playwright)" >&2; exit 2; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+PYTHON=python3
+if ! "$PYTHON" -c "import playwright.sync_api" 2>/dev/null; then
+    echo "html-check: installing Playwright for Python from PyPI" >&2
+    if ! "$PYTHON" -m pip install --quiet --disable-pip-version-check playwright >&2; then
+        # An externally managed Python refuses global installs: use a private venv instead.
+        "$PYTHON" -m venv "$work/venv" && PYTHON="$work/venv/bin/python" &&
+            "$PYTHON" -m pip install --quiet --disable-pip-version-check playwright >&2 ||
+            { echo "html-check: cannot install Playwright (python3 -m pip install playwright)" >&2; exit 2; }
+    fi
 fi
 LIMITLAB=${LIMITLAB:-$root/.build/debug/limitlab}
 if [ "$sweep" = 1 ] && [ -x "$LIMITLAB" ]; then
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
     "$LIMITLAB" sweep "$root/scenarios/quickstart.yaml" --vary "arrivals[0].rate=20/min..140/min:7" \
         --out "$work/sweep" >/dev/null || { echo "html-check: $LIMITLAB sweep failed" >&2; exit 1; }
     args+=("$work/sweep/sweep.html")
@@ -45,4 +51,4 @@ if [ ${#args[@]} -eq 0 ]; then
     echo "usage: tests/html-check.sh [--screenshots DIR] [--no-sweep] FILE.html..." >&2
     exit 2
 fi
-python3 "$here/html-check.py" --chromium "$CHROMIUM" "${args[@]}"
+"$PYTHON" "$here/html-check.py" --chromium "$CHROMIUM" "${args[@]}"
