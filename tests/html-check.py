@@ -313,6 +313,14 @@ def check_file(path, args, res, pw):
             restored = all(c["keys"].get(key, [0, 0])[1] == b["keys"].get(key, [0, 0])[1]
                            and c["xhi"] == b["xhi"] or not b["keys"] for c, b in zip(back["charts"], layout["charts"]))
             res.check(f"{name}: a second click shows it again, axes as before", restored)
+            # The legend works from the keyboard too.
+            entry = f"#legend li[data-s=\"{key}\"]"
+            page.focus(entry)
+            page.keyboard.press("Enter")
+            off = page.get_attribute(entry, "aria-pressed")
+            page.keyboard.press(" ")
+            on = page.get_attribute(entry, "aria-pressed")
+            res.check(f"{name}: Enter and Space on a legend entry toggle it", (off, on) == ("false", "true"), f"{off}, {on}")
 
         # 5b. Zoom: a drag across one time chart sets every time chart to that range; a
         # double-click fits them to their data again.
