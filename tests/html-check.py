@@ -1,71 +1,34 @@
 #!/usr/bin/env python3
-"""Headless-Chromium check of limitlab report.html files (called by tests/html-check.sh).
+"""Headless-Chromium check of limitlab report.html and sweep.html files (called by tests/html-check.sh).
 
-Per file, with plain chromium flags and the Python standard library only:
-  1. load the page with --dump-dom --enable-logging=stderr --log-net-log: every console
-     message fails (the report has no script, so any message is an error or a CSP violation;
-     chromium logs every level as INFO:CONSOLE; step 2 checks with a canary message that
-     capture works), every network request made for the page
-     fails, and the dumped DOM must hold every <svg> of the file, each with a <title>, and
-     no element that loads anything (src/href/url() other than #fragments);
-  2. load a copy with a measuring <script> appended (and the page's no-script CSP removed):
-     its --dump-dom carries each chart's box and the drawn length of its lines;
-  3. screenshot the original at its full height (--screenshot) and decode the PNG (zlib):
-     the page must not be blank, and inside each chart's box there must be pixels of the
-     chart's own line colours (a chart whose lines did not render shows only grey axes).
+Drives Debian's chromium with Playwright for Python (PyPI `playwright`, launched with
+executable_path, so no browser download). Per file, at a 1,280-px-wide viewport:
+  1. static: the page has charts, loads nothing (no src/href/url() other than #fragments), and
+     its only script is inline and allowed by the sha256 hash in its Content-Security-Policy;
+  2. load: no console message, no page error, no request but the file itself (a CSP
+     violation is a console error); every <svg> is in the DOM with a <title>;
+  3. layout: no horizontal page overflow and no table wider than its container (clipped or
+     scrolled) at 1,280 px;
+  4. render: a full-page screenshot that is not blank, and inside each chart's box pixels of
+     the chart's own line colours (a chart whose lines did not render shows only grey axes);
+  5. interaction: a click on one strategy's legend entry hides that strategy's series in every
+     chart (and nothing else), time axes re-fit to the series still shown, a second click
+     shows it again; hovering a chart shows a tooltip with values.
 Prints one line per check and "N passed, N failed"; exits 1 if anything failed.
 """
 import argparse
-import html
+import base64
+import hashlib
 import html.parser
-import json
 import os
 import re
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 import zlib
 
-WIDTH = 1400
-# Chromium's background services (updates, sync, accounts) would otherwise show up in the net log.
-QUIET = [
-    "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars", "--force-device-scale-factor=1",
-    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--disable-extensions", "--mute-audio",
-    "--disable-features=Translate,OptimizationHints,MediaRouter,SpellCheck,AutofillServerCommunication",
-]
-
-CANARY = "__html_check_canary__"
-MEASURE = """<script>
-(function () {
-  console.log('""" + CANARY + """');
-  function measure() {
-    var de = document.documentElement, out = {height: Math.ceil(Math.max(de.scrollHeight, document.body.scrollHeight)),
-      width: de.scrollWidth, charts: []};
-    document.querySelectorAll('svg').forEach(function (svg, i) {
-      var r = svg.getBoundingClientRect(), lines = Array.prototype.slice.call(svg.querySelectorAll('path.ln'));
-      var colours = [], drawn = 0;
-      lines.forEach(function (p) {
-        var cs = getComputedStyle(p);
-        if (p.getTotalLength() > 0 && cs.display !== 'none' && cs.visibility !== 'hidden' && cs.stroke !== 'none') {
-          drawn += 1;
-          colours.push([cs.stroke, parseFloat(cs.strokeOpacity || '1') * parseFloat(cs.opacity || '1')]);
-        }
-      });
-      var t = svg.querySelector('title');
-      out.charts.push({id: svg.getAttribute('aria-labelledby') || ('svg#' + i), title: t ? t.textContent : '',
-        x: r.left + window.scrollX, y: r.top + window.scrollY, w: r.width, h: r.height,
-        lines: lines.length, drawn: drawn, colours: colours, nodata: !!svg.querySelector('.nodata')});
-    });
-    var pre = document.createElement('pre');
-    pre.id = '__html_check__'; pre.hidden = true; pre.textContent = JSON.stringify(out);
-    document.body.appendChild(pre);
-  }
-  if (document.readyState === 'complete') measure(); else window.addEventListener('load', measure);
-})();
-</script>"""
+WIDTH = 1280
 
 
 class Results:
@@ -83,32 +46,27 @@ class Results:
         return ok
 
 
-def chromium(binary, profile, args, url, timeout=120):
-    cmd = [binary, *QUIET, f"--user-data-dir={profile}", *args, url]
-    p = subprocess.run(cmd, capture_output=True, timeout=timeout)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
-
-
-class DOMScan(html.parser.HTMLParser):
-    """Counts SVGs (and their titles) and collects anything that would load a resource."""
+class Scan(html.parser.HTMLParser):
+    """Collects anything that would load a resource, and the inline scripts' text."""
     LOADING_ATTRS = {"src", "href", "xlink:href", "srcset", "poster", "data", "action", "formaction", "background"}
 
     def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.svgs = 0
-        self.titled = 0
-        self.stack = []
+        super().__init__(convert_charrefs=False)
         self.loads = []
-        self.scripts = 0
+        self.scripts = []
+        self.csp = None
+        self._in_script = False
 
     def handle_starttag(self, tag, attrs):
-        if tag == "svg":
-            self.svgs += 1
-        if tag == "title" and self.stack and self.stack[-1] == "svg":
-            self.titled += 1
-        if tag in ("script", "iframe", "object", "embed", "img", "link", "video", "audio", "source"):
-            if tag == "script":
-                self.scripts += 1
+        a = dict(attrs)
+        if tag == "meta" and (a.get("http-equiv") or "").lower() == "content-security-policy":
+            self.csp = a.get("content")
+        if tag == "script":
+            self._in_script = True
+            self.scripts.append("")
+            if "src" in a:
+                self.loads.append(f"<script src={a['src']!r}>")
+        elif tag in ("iframe", "object", "embed", "img", "link", "video", "audio", "source", "base"):
             self.loads.append(f"<{tag}>")
         for k, v in attrs:
             v = v or ""
@@ -117,42 +75,18 @@ class DOMScan(html.parser.HTMLParser):
             for m in re.findall(r"url\(\s*['\"]?([^)'\"]*)", v):
                 if not m.startswith("#"):
                     self.loads.append(f"<{tag} {k}: url({m})>")
-        if tag not in ("meta", "br", "hr", "input", "path", "rect", "line", "circle", "stop", "col", "wbr"):
-            self.stack.append(tag)
-
-    def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
-        if self.stack and self.stack[-1] == tag:
-            self.stack.pop()
 
     def handle_endtag(self, tag):
-        if tag in self.stack:
-            while self.stack and self.stack.pop() != tag:
-                pass
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts[-1] += data
 
 
-def network_requests(netlog_path):
-    """URLs the page itself requested (background services have other isolation keys)."""
-    try:
-        with open(netlog_path) as f:
-            log = json.load(f)
-    except (OSError, ValueError) as e:
-        return None, f"unreadable net log: {e}"
-    names = {v: k for k, v in log["constants"]["logEventTypes"].items()}
-    urls = []
-    for e in log.get("events", []):
-        if names.get(e.get("type")) != "URL_REQUEST_START_JOB":
-            continue
-        p = e.get("params", {})
-        if str(p.get("network_isolation_key", "")).startswith("file://") or p.get("initiator") == "null":
-            urls.append(p.get("url", "?"))
-    return urls, ""
-
-
-def read_png(path):
+def read_png(data):
     """Decodes an 8-bit RGB/RGBA PNG into rows of RGB bytes."""
-    with open(path, "rb") as f:
-        data = f.read()
     if data[:8] != b"\x89PNG\r\n\x1a\n":
         raise ValueError("not a PNG")
     pos, idat = 8, []
@@ -170,25 +104,14 @@ def read_png(path):
     bpp = 3 if ctype == 2 else 4
     stride = width * bpp
     raw = zlib.decompress(b"".join(idat))
-    low7 = int.from_bytes(b"\x7f" * stride, "big")
-    high = int.from_bytes(b"\x80" * stride, "big")
-
-    def add(a, b):
-        # Bytewise (a + b) mod 256 on whole rows at once: add the low 7 bits (no carry can
-        # leave a byte), then fix each top bit with XOR.
-        x, y = int.from_bytes(a, "big"), int.from_bytes(b, "big")
-        return (((x & low7) + (y & low7)) ^ ((x ^ y) & high)).to_bytes(stride, "big")
-
     rows, prev = [], bytes(stride)
     for r in range(height):
         start = r * (stride + 1)
         kind, line = raw[start], raw[start + 1:start + 1 + stride]
-        if kind == 0:
-            cur = bytes(line)
-        elif kind == 2:
-            cur = add(line, prev)
-        else:
-            cur = bytearray(line)
+        cur = bytearray(line)
+        if kind == 2:
+            cur = bytearray((a + b) & 255 for a, b in zip(line, prev))
+        elif kind != 0:
             for i in range(stride):
                 a = cur[i - bpp] if i >= bpp else 0
                 if kind == 1:
@@ -202,7 +125,7 @@ def read_png(path):
                 else:
                     raise ValueError(f"bad filter {kind}")
                 cur[i] = (cur[i] + pred) & 255
-            cur = bytes(cur)
+        cur = bytes(cur)
         rows.append(cur if bpp == 3 else bytes(v for i, v in enumerate(cur) if i % 4 != 3))
         prev = cur
     return width, height, rows
@@ -232,7 +155,46 @@ def count_near(rows, box, colours, tolerance=48):
     return n
 
 
-def check_file(path, args, res):
+# Per chart: its box, its lines (drawn length, colour) and, per strategy key, how many of its
+# elements are rendered (getClientRects is empty under display:none, also an ancestor's).
+MEASURE = """() => {
+  const out = {width: document.documentElement.scrollWidth, charts: [], tables: []};
+  document.querySelectorAll('svg.plot, svg').forEach((svg, i) => {
+    if (out.charts.some(c => c.el === i)) return;
+    const r = svg.getBoundingClientRect(), lines = [...svg.querySelectorAll('path.ln')];
+    const colours = [], keys = {};
+    let drawn = 0;
+    lines.forEach(p => {
+      const cs = getComputedStyle(p);
+      if (p.getClientRects().length && p.getTotalLength() > 0 && cs.stroke !== 'none') {
+        drawn += 1;
+        colours.push([cs.stroke, parseFloat(cs.strokeOpacity || '1') * parseFloat(cs.opacity || '1')]);
+      }
+    });
+    svg.querySelectorAll('[data-s]').forEach(e => {
+      const k = e.getAttribute('data-s');
+      keys[k] = keys[k] || [0, 0];
+      keys[k][0] += 1;
+      if (e.getClientRects().length) keys[k][1] += 1;
+    });
+    const t = svg.querySelector('title'), x = (svg.getAttribute('data-x') || '').split(' ').map(Number);
+    const ends = lines.filter(p => p.getClientRects().length).map(p => +p.getAttribute('data-x1') || 0);
+    out.charts.push({el: i, id: svg.id || ('svg#' + i), title: t ? t.textContent : '',
+      x: r.left + window.scrollX, y: r.top + window.scrollY, w: r.width, h: r.height,
+      visible: !!svg.getClientRects().length, lines: lines.length, drawn, colours, keys,
+      nodata: !!svg.querySelector('.nodata'), fit: svg.hasAttribute('data-fit'), xlo: x[0], xhi: x[1],
+      end: ends.length ? Math.max(...ends) : null});
+  });
+  document.querySelectorAll('table').forEach((t, i) => {
+    const box = t.parentElement;
+    out.tables.push({id: t.id || ('table#' + i), table: Math.ceil(t.getBoundingClientRect().width),
+      container: box.clientWidth, scroll: box.scrollWidth});
+  });
+  return out;
+}"""
+
+
+def check_file(path, args, res, pw):
     name = os.path.basename(os.path.dirname(os.path.abspath(path))) + "/" + os.path.basename(path)
     try:
         with open(path, encoding="utf-8") as f:
@@ -243,72 +205,61 @@ def check_file(path, args, res):
     expected_svgs = len(re.findall(r"<svg[\s>]", source))
     res.check(f"{name}: has charts", expected_svgs > 0, f"{expected_svgs} <svg> in the file")
 
-    work = tempfile.mkdtemp(prefix="html-check-")
+    # 1. Static: nothing that loads; the one inline script is the one the CSP's hash allows.
+    scan = Scan()
+    scan.feed(source)
+    res.check(f"{name}: nothing loads or links outside the page", not scan.loads, ", ".join(scan.loads)[:600])
+    hashes = re.findall(r"'sha256-([A-Za-z0-9+/=]+)'", scan.csp or "")
+    digests = [base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode() for s in scan.scripts]
+    csp_ok = (scan.csp is not None and "default-src 'none'" in scan.csp and "unsafe-eval" not in scan.csp
+              and not re.search(r"script-src[^;]*'unsafe-inline'", scan.csp))
+    res.check(f"{name}: strict CSP allows exactly its own script by hash",
+              csp_ok and len(scan.scripts) == 1 and digests == hashes,
+              f"{len(scan.scripts)} script(s), CSP {scan.csp!r:.120}")
+
+    browser = pw.chromium.launch(executable_path=args.chromium, args=["--no-sandbox", "--disable-gpu"])
     try:
+        page = browser.new_page(viewport={"width": WIDTH, "height": 900}, device_scale_factor=1)
+        console, errors, requests = [], [], []
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: errors.append(str(e)))
         url = "file://" + os.path.abspath(path)
-        profile = os.path.join(work, "profile")
+        page.on("request", lambda r: requests.append(r.url) if r.url != url else None)
 
-        # 1. Console, network, DOM.
-        netlog = os.path.join(work, "net.json")
-        rc, dom, log = chromium(args.chromium, profile, [
-            "--enable-logging=stderr", "--v=0", f"--log-net-log={netlog}", "--virtual-time-budget=3000",
-            f"--window-size={WIDTH},3000", "--dump-dom"], url)
-        res.check(f"{name}: chromium loads the page", rc == 0 and "<html" in dom, f"exit {rc}")
-        console = [l.split("CONSOLE", 1)[1] for l in log.splitlines() if ":CONSOLE" in l]
+        # 2. Load.
+        page.goto(url, wait_until="load")
+        page.wait_for_timeout(200)
         res.check(f"{name}: no console messages", not console, "; ".join(console)[:600])
-        urls, why = network_requests(netlog)
-        res.check(f"{name}: no network requests", urls == [], why or ", ".join(urls)[:600])
-        scan = DOMScan()
-        scan.feed(dom)
-        res.check(f"{name}: every <svg> is in the DOM", scan.svgs == expected_svgs,
-                  f"{scan.svgs} in the DOM, {expected_svgs} in the file")
-        res.check(f"{name}: every <svg> has a <title>", scan.titled == scan.svgs, f"{scan.titled} of {scan.svgs}")
-        res.check(f"{name}: nothing loads or links outside the page", not scan.loads and scan.scripts == 0,
-                  ", ".join(scan.loads)[:600])
+        res.check(f"{name}: no script errors", not errors, "; ".join(errors)[:600])
+        res.check(f"{name}: no network requests", not requests, ", ".join(requests)[:600])
+        res.check(f"{name}: the script ran", page.evaluate("document.documentElement.classList.contains('js')"))
+        svgs = page.evaluate("[...document.querySelectorAll('svg')].map(s => !!s.querySelector(':scope > title'))")
+        res.check(f"{name}: every <svg> is in the DOM", len(svgs) == expected_svgs, f"{len(svgs)} of {expected_svgs}")
+        res.check(f"{name}: every <svg> has a <title>", all(svgs), f"{sum(svgs)} of {len(svgs)}")
 
-        # 2. Layout, measured by a script in a copy (the report itself has none).
-        probe = os.path.join(work, "probe.html")
-        copy = re.sub(r"<meta http-equiv=\"Content-Security-Policy\"[^>]*>", "", source)
-        copy = copy.replace("</body>", MEASURE + "</body>") if "</body>" in copy else copy + MEASURE
-        with open(probe, "w", encoding="utf-8") as f:
-            f.write(copy)
-        # A short window, so the document's scroll height is its content, not the viewport.
-        rc, probed, probe_log = chromium(args.chromium, profile, [
-            "--enable-logging=stderr", "--v=0", "--virtual-time-budget=3000", f"--window-size={WIDTH},400",
-            "--dump-dom"], "file://" + probe)
-        # The probe logs a message on purpose: if it is missing, this chromium does not print
-        # console messages, and "no console messages" above proved nothing.
-        captured = any(":CONSOLE" in line and CANARY in line for line in probe_log.splitlines())
-        res.check(f"{name}: console capture works", captured,
-                  "" if captured else "the probe's console.log did not show up in chromium's log")
-        m = re.search(r'<pre id="__html_check__"[^>]*>(.*?)</pre>', probed, re.S)
-        if not res.check(f"{name}: layout measured", rc == 0 and m is not None, f"exit {rc}"):
-            return
-        layout = json.loads(html.unescape(m.group(1)))
-        res.check(f"{name}: no horizontal overflow at {WIDTH}px", layout["width"] <= WIDTH,
-                  f"page is {layout['width']}px wide")
+        # 3. Layout at 1,280 px.
+        layout = page.evaluate(MEASURE)
+        res.check(f"{name}: no horizontal overflow at {WIDTH}px", layout["width"] <= WIDTH, f"page is {layout['width']}px wide")
+        for t in layout["tables"]:
+            res.check(f"{name}: table {t['id']} fits at {WIDTH}px",
+                      t["table"] <= t["container"] + 1 and t["scroll"] <= t["container"] + 1,
+                      f"table {t['table']}px in a {t['container']}px container")
 
-        # 3. Screenshot of the original page at its full height (plus room for the part of the
-        # window headless chromium keeps for itself).
-        height = max(600, min(16000, int(layout["height"]) + 200))
-        shot = os.path.join(args.screenshots or work, os.path.splitext(os.path.basename(path))[0] + ".png")
+        # 4. Render.
+        stem = os.path.splitext(os.path.basename(path))[0]
+        png = page.screenshot(full_page=True)
         if args.screenshots:
             os.makedirs(args.screenshots, exist_ok=True)
-        rc, _, _ = chromium(args.chromium, profile, [
-            "--virtual-time-budget=3000", f"--window-size={WIDTH},{height}", f"--screenshot={shot}"], url)
-        try:
-            width, h, rows = read_png(shot)
-        except (OSError, ValueError, zlib.error) as e:
-            res.check(f"{name}: screenshot", False, f"exit {rc}: {e}")
-            return
+            with open(os.path.join(args.screenshots, stem + ".png"), "wb") as f:
+                f.write(png)
+        width, h, rows = read_png(png)
         white = sum(r.count(255) for r in rows)
         ink = 1 - white / float(width * h * 3)
         sample = {rows[y][x * 3:x * 3 + 3] for y in range(0, h, 7) for x in range(0, width, 7)}
         res.check(f"{name}: screenshot is not blank", ink > 0.02 and len(sample) > 50,
                   f"{width}x{h}, {ink:.1%} non-white, {len(sample)} colours sampled")
-
         for chart in layout["charts"]:
-            label = f"{name}: chart {chart['id'].split()[0].removesuffix('-t')}"
+            label = f"{name}: chart {chart['id']}"
             box = (max(0, int(chart["x"])), max(0, int(chart["y"])),
                    min(width, int(chart["x"] + chart["w"])), min(h, int(chart["y"] + chart["h"])))
             if not res.check(f"{label} has a visible box", chart["w"] >= 150 and chart["h"] >= 80 and box[3] > box[1],
@@ -323,7 +274,6 @@ def check_file(path, args, res):
             for css, alpha in chart["colours"]:
                 rgb = parse_rgb(css)
                 if rgb:
-                    # Lines are drawn with some transparency over white.
                     colours.add(tuple(round(alpha * c + (1 - alpha) * 255) for c in rgb))
                     colours.add(rgb)
             # A line as pale as the background is not visible, whatever its length.
@@ -331,22 +281,125 @@ def check_file(path, args, res):
             pixels = count_near(rows, box, sorted(colours)) if colours else 0
             res.check(f"{label} shows its line colours on screen", pixels >= 40,
                       f"{pixels} pixels of {len(colours)} visible colours in {box[2] - box[0]}x{box[3] - box[1]}")
+
+        # 5a. Legend: hide one strategy everywhere, then show it again.
+        keys = page.evaluate("[...document.querySelectorAll('#legend li[data-s]')].map(li => li.getAttribute('data-s'))")
+        if res.check(f"{name}: a clickable strategy legend", len(keys) >= 2, f"{len(keys)} entries"):
+            # The strategy whose data ends last: hiding it is what re-fits time axes.
+            def end_of(k):
+                return page.evaluate("k => Math.max(0, ...[...document.querySelectorAll(`path.ln[data-s=\"${k}\"]`)]"
+                                     ".map(p => +p.getAttribute('data-x1') || 0))", k)
+            key = max(keys, key=lambda k: (end_of(k), -int(k)))
+            with_key = [c for c in layout["charts"] if key in c["keys"]]
+            page.click(f"#legend li[data-s=\"{key}\"]")
+            after = page.evaluate(MEASURE)
+            shown = [c["id"] for c in after["charts"] if c["keys"].get(key, [0, 0])[1] > 0]
+            res.check(f"{name}: legend click hides strategy {key} in every chart", with_key and not shown,
+                      f"{len(with_key)} charts had it; still shown in {shown[:5]}")
+            others = [c["id"] for c, b in zip(after["charts"], layout["charts"])
+                      if any(v[1] < b["keys"].get(k, [0, 0])[1] for k, v in c["keys"].items() if k != key)]
+            res.check(f"{name}: the other strategies stay visible", not others, f"changed in {others[:5]}")
+            pressed = page.get_attribute(f"#legend li[data-s=\"{key}\"]", "aria-pressed")
+            res.check(f"{name}: the legend entry shows it is off", pressed == "false", f"aria-pressed={pressed}")
+            loose = [f"{c['id']}: 0–{c['xhi']:g} for data to {c['end']:g}" for c in after["charts"]
+                     if c["fit"] and c["visible"] and c["end"] and not (c["end"] <= c["xhi"] <= c["xlo"] + 2 * (c["end"] - c["xlo"]) + 1e-9)]
+            fits = [c for c in after["charts"] if c["fit"] and c["visible"] and c["end"]]
+            res.check(f"{name}: time axes fit the series still shown", not loose,
+                      f"{len(fits)} time charts" if not loose else "; ".join(loose[:4]))
+            if args.screenshots:
+                page.screenshot(path=os.path.join(args.screenshots, stem + "-hidden.png"), full_page=True)
+            page.click(f"#legend li[data-s=\"{key}\"]")
+            back = page.evaluate(MEASURE)
+            restored = all(c["keys"].get(key, [0, 0])[1] == b["keys"].get(key, [0, 0])[1]
+                           and c["xhi"] == b["xhi"] or not b["keys"] for c, b in zip(back["charts"], layout["charts"]))
+            res.check(f"{name}: a second click shows it again, axes as before", restored)
+            # The legend works from the keyboard too.
+            entry = f"#legend li[data-s=\"{key}\"]"
+            page.focus(entry)
+            page.keyboard.press("Enter")
+            off = page.get_attribute(entry, "aria-pressed")
+            page.keyboard.press(" ")
+            on = page.get_attribute(entry, "aria-pressed")
+            res.check(f"{name}: Enter and Space on a legend entry toggle it", (off, on) == ("false", "true"), f"{off}, {on}")
+
+        # 5b. Zoom: a drag across one time chart sets every time chart to that range; a
+        # double-click fits them to their data again.
+        fitted = [c for c in layout["charts"] if c["fit"] and c["visible"]]
+        if fitted:
+            first = fitted[0]["id"]
+            ends = page.evaluate("""id => {
+                const svg = document.getElementById(id), x = svg.getAttribute('data-x').split(' ').map(Number);
+                svg.scrollIntoView({block: 'center'});
+                const r = svg.getBoundingClientRect(), k = r.width / svg.viewBox.baseVal.width,
+                      y = svg.getAttribute('data-y').split(' ').map(Number), mid = r.top + (y[2] + y[3]) / 2 * k;
+                const at = f => r.left + (x[2] + f * (x[3] - x[2])) * k;
+                return {a: at(0.3), b: at(0.6), y: mid, lo: x[0] + 0.3 * (x[1] - x[0]), hi: x[0] + 0.6 * (x[1] - x[0])};
+            }""", first)
+            page.mouse.move(ends["a"], ends["y"])
+            page.mouse.down()
+            page.mouse.move(ends["b"], ends["y"], steps=5)
+            page.mouse.up()
+            zoomed = page.evaluate(MEASURE)
+            span = ends["hi"] - ends["lo"]
+            off = [f"{c['id']}: {c['xlo']:g}–{c['xhi']:g}" for c in zoomed["charts"] if c["fit"] and c["visible"]
+                   and not (abs(c["xlo"] - ends["lo"]) < 0.02 * span and abs(c["xhi"] - ends["hi"]) < 0.02 * span)]
+            res.check(f"{name}: dragging across {first} zooms every time chart to that range", not off,
+                      f"{len(fitted)} charts to {ends['lo']:.3g}–{ends['hi']:.3g}" if not off else "; ".join(off[:4]))
+            ticks = page.evaluate("""id => [...document.getElementById(id).querySelectorAll('text.xt')].map(t => t.textContent)""", first)
+            res.check(f"{name}: the zoomed axis has its own ticks", len(ticks) >= 2, ", ".join(ticks))
+            if args.screenshots:
+                page.screenshot(path=os.path.join(args.screenshots, stem + "-zoom.png"))
+            page.dblclick(f"#{first}")
+            back = page.evaluate(MEASURE)
+            same = all(abs(c["xhi"] - b["xhi"]) < 1e-9 and abs(c["xlo"] - b["xlo"]) < 1e-9
+                       for c, b in zip(back["charts"], layout["charts"]) if b["fit"])
+            res.check(f"{name}: a double-click fits the time axes to the data again", same)
+
+        # 5c. Tooltip: hover the middle of the first chart with lines.
+        target = next((c for c in layout["charts"] if c["lines"] > 0 and c["drawn"] > 0), None)
+        if target:
+            box = page.evaluate("""id => {
+                const svg = document.getElementById(id), x = svg.getAttribute('data-x').split(' ').map(Number),
+                      y = svg.getAttribute('data-y').split(' ').map(Number), m = svg.getScreenCTM();
+                svg.scrollIntoView({block: 'center'});
+                const r = svg.getBoundingClientRect(), k = r.width / svg.viewBox.baseVal.width;
+                return {x: r.left + (x[2] + x[3]) / 2 * k, y: r.top + (y[2] + y[3]) / 2 * k};
+            }""", target["id"])
+            page.mouse.move(box["x"], box["y"])
+            page.wait_for_timeout(100)
+            tip = page.evaluate("""() => { const t = document.querySelector('.tip');
+                return t && !t.hidden && t.getClientRects().length ? t.innerText : null; }""")
+            res.check(f"{name}: hovering chart {target['id']} shows a tooltip with values",
+                      bool(tip) and re.search(r"\d", tip or "") is not None and len((tip or "").splitlines()) >= 2,
+                      (tip or "no tooltip").replace("\n", " | ")[:200])
+            if args.screenshots:
+                page.screenshot(path=os.path.join(args.screenshots, stem + "-hover.png"))
+            page.mouse.move(2, 2)
+            page.wait_for_timeout(50)
+            gone = page.evaluate("() => { const t = document.querySelector('.tip'); return !t || t.hidden; }")
+            res.check(f"{name}: the tooltip goes away off the chart", gone)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        browser.close()
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("files", nargs="+", help="report.html files")
+    ap.add_argument("files", nargs="+", help="report.html or sweep.html files")
     ap.add_argument("--chromium", default=os.environ.get("CHROMIUM") or shutil.which("chromium") or "")
-    ap.add_argument("--screenshots", help="keep the screenshots in this directory")
+    ap.add_argument("--screenshots", help="keep screenshots (full page, legend entry hidden, tooltip) in this directory")
     args = ap.parse_args()
     if not args.chromium or not shutil.which(args.chromium):
         print("html-check: chromium not found (apt-get install chromium, or set CHROMIUM)", file=sys.stderr)
         return 2
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("html-check: Playwright for Python not found (python3 -m pip install playwright)", file=sys.stderr)
+        return 2
     res = Results()
-    for path in args.files:
-        check_file(path, args, res)
+    with sync_playwright() as pw:
+        for path in args.files:
+            check_file(path, args, res, pw)
     print(f"{res.passed} passed, {res.failed} failed")
     return 1 if res.failed else 0
 

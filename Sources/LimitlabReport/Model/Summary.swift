@@ -101,11 +101,15 @@ public struct TimeSeries: Codable, Sendable, Equatable {
     public var bucketRequests: [Double]
     public var bucketInputTokens: [Double]
     public var bucketOutputTokens: [Double]
+    /// Attempts that did not succeed, by completion and by what they got (the labels of
+    /// `failed_by_cause`: `429:<dimension>`, `529`, `5xx`, `timeout`, `connection_error`, …);
+    /// nil in reports written before it existed.
+    public var failuresByCause: [String: [Int]]? = nil
     enum CodingKeys: String, CodingKey {
         case offered, sent, succeeded
         case binS = "bin_s", status429 = "status_429", inFlight = "in_flight", bucketSampleS = "bucket_sample_s"
         case bucketRequests = "bucket_requests", bucketInputTokens = "bucket_input_tokens"
-        case bucketOutputTokens = "bucket_output_tokens"
+        case bucketOutputTokens = "bucket_output_tokens", failuresByCause = "failures_by_cause"
     }
 }
 
@@ -150,10 +154,12 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var workers: WorkersSummary? = nil
     /// Decisions made by a shared limiter's fallback (absent when there were none).
     public var fallback: FallbackSummary? = nil
+    /// TTFT CDF points of succeeded requests, like `latencyCDF`.
+    public var ttftCDF: CDFPoints? = nil
 
     enum CodingKeys: String, CodingKey {
         case requests, attempts, goodput, slo, utilisation, cost, confidence, workers, fallback
-        case latencyCDF = "latency_cdf"
+        case latencyCDF = "latency_cdf", ttftCDF = "ttft_cdf"
         case failedByCause = "failed_by_cause"
         case attemptsPerSuccess = "attempts_per_success", statusCounts = "status_counts"
         case refusalsByDimension = "refusals_by_dimension", failedByReason = "failed_by_reason"
@@ -331,6 +337,7 @@ public enum Summariser {
         let attempts = log.attemptCountTotal
         let count429 = statusTable[429]
         let cdf = CDFPoints.of(sorted: latency)
+        let ttftCDF = CDFPoints.of(sorted: ttft)
         return RunSummary(
             requests: RequestCounts(offered: n, succeeded: succeeded, failed: failed, dropped: dropped),
             attempts: attempts,
@@ -353,7 +360,7 @@ public enum Summariser {
             slo: sloResult,
             rate429: attempts > 0 ? Double(count429) / Double(attempts) : 0,
             successRate: n > 0 ? Double(succeeded) / Double(n) : 0,
-            utilisation: utilisation, cost: cost, confidence: confidence, latencyCDF: cdf)
+            utilisation: utilisation, cost: cost, confidence: confidence, latencyCDF: cdf, ttftCDF: ttftCDF)
     }
 
     /// Counts per fixed bin and the sampled bucket levels.
@@ -365,12 +372,19 @@ public enum Summariser {
         func index(_ t: Double) -> Int { Swift.min(bins - 1, Swift.max(0, Int(t / bin))) }
         var offered = [Int](repeating: 0, count: bins), sent = offered, succeeded = offered, s429 = offered
         var completedCount = offered
+        var failures: [String: [Int]] = [:]
         for t in stream.intendedAt { offered[index(t)] += 1 }
         for a in 0..<log.attemptCountTotal {
             sent[index(log.sentAt[a])] += 1
             let done = log.completedAt[a]
             if done.isFinite { completedCount[index(done)] += 1 }
-            if log.status[a] == 429 { s429[index(done)] += 1 }
+            let status = log.status[a]
+            if status == 429 { s429[index(done)] += 1 }
+            let ok = (200..<300).contains(status) && log.errorKind[a] == ErrorKind.none.rawValue
+            if done.isFinite && !ok {
+                failures[cause(status: status, error: log.errorKind[a], refusedBy: log.refusedBy[a]),
+                         default: offered.map { _ in 0 }][index(done)] += 1
+            }
         }
         for r in 0..<log.requestCount where log.outcome[r] == RequestOutcome.succeeded.rawValue {
             succeeded[index(log.completedAt[Int(log.lastAttempt[r])])] += 1
@@ -386,7 +400,7 @@ public enum Summariser {
         return TimeSeries(binS: bin, offered: offered, sent: sent, succeeded: succeeded, status429: s429, inFlight: inFlight,
                           bucketSampleS: log.bucketSampleInterval, bucketRequests: samples(log.bucketRequests),
                           bucketInputTokens: samples(log.bucketInputTokens),
-                          bucketOutputTokens: samples(log.bucketOutputTokens))
+                          bucketOutputTokens: samples(log.bucketOutputTokens), failuresByCause: failures)
     }
 }
 

@@ -1,8 +1,9 @@
 import Foundation
 import LimitlabStats
 
-/// `report.html`: one self-contained page (inline CSS and SVG, no script, no network) that
-/// compares the strategies of a run at a glance, with exact values in cell tooltips.
+/// `report.html`: one self-contained page (inline CSS, SVG and one small script, no network) that
+/// compares the strategies of a run at a glance, with exact values in cell tooltips. The script
+/// (`ChartKit`) only adds interaction; the page reads the same without it.
 ///
 /// The output is well-formed XML as well as HTML5, so it can be checked with an XML parser.
 public enum HTMLReport {
@@ -12,12 +13,12 @@ public enum HTMLReport {
         var h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
         h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>"
         h += "<meta name=\"color-scheme\" content=\"light\"/>"
-        // The page must never reach the network: the browser enforces it, and a violation
-        // shows up as a console error in tests/html-check.sh.
-        h += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\"/>"
+        // The page must never reach the network and runs no script but its own (allowed by hash):
+        // the browser enforces it, and a violation shows up as a console error in tests/html-check.sh.
+        h += "<meta http-equiv=\"Content-Security-Policy\" content=\"\(ChartKit.contentSecurityPolicy)\"/>"
         h += "<meta name=\"generator\" content=\"\(HTMLText.escape(report.generator))\"/>"
         h += "<title>\(HTMLText.escape("limitlab · " + report.scenario.name))</title>"
-        h += "<style>\(css)</style></head><body><main>\n"
+        h += "<style>\(css)\(ChartKit.css)</style></head><body><main>\n"
         h += page.header()
         h += page.comparison()
         h += page.charts()
@@ -25,7 +26,7 @@ public enum HTMLReport {
         h += page.workers()
         h += page.spans()
         h += page.footer()
-        h += "</main></body></html>\n"
+        h += "</main>\(ChartKit.scriptElement)</body></html>\n"
         return h
     }
 
@@ -38,8 +39,7 @@ public enum HTMLReport {
         return "s\(i % palette.count)" + (dash > 0 ? " d\(dash)" : "")
     }
 
-    static let css: String = {
-        var c = """
+    static let css = """
         :root{--fg:#1f2328;--muted:#59636e;--faint:#818b98;--line:#d1d9e0;--soft:#f6f8fa;--best:#dafbe1;--best-fg:#116329;--ok:#1a7f37;--bad:#c4432b}
         *{box-sizing:border-box}
         html{background:#fff;color:var(--fg)}
@@ -61,15 +61,16 @@ public enum HTMLReport {
         .verdicts .facts{color:var(--muted);font-variant-numeric:tabular-nums}
         .tag{display:inline-block;font-size:12px;font-weight:600;color:var(--best-fg);background:var(--best);border-radius:10px;padding:0 8px}
         .tag.miss{color:var(--bad);background:#fff1ee}
+        .tag.same{color:var(--muted);background:#eaeef2}
         .scroll{overflow-x:auto;border:1px solid var(--line);border-radius:8px}
         table{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}
-        th,td{padding:6px 8px;text-align:right;vertical-align:top;border-top:1px solid var(--line)}
+        th,td{padding:6px 7px;text-align:right;vertical-align:top;border-top:1px solid var(--line)}
         thead th{border-top:0;background:var(--soft);font-size:12px;font-weight:600;color:var(--muted);white-space:nowrap;vertical-align:bottom}
         thead tr.group th{padding-bottom:0;text-align:center}
         thead tr.group th.g{border-bottom:1px solid var(--line)}
         #spans-table .gs{border-left:1px solid var(--line)}
         th.name,td.name{text-align:left}
-        tbody th{font-weight:600;text-align:left;min-width:160px;max-width:240px;overflow-wrap:anywhere}
+        tbody th{font-weight:600;text-align:left;min-width:140px;max-width:240px;overflow-wrap:anywhere}
         td{white-space:nowrap}
         td.best{background:var(--best);color:var(--best-fg);font-weight:650}
         .sub{display:block;font-size:11.5px;font-weight:400;color:var(--muted)}
@@ -77,50 +78,20 @@ public enum HTMLReport {
         .none{color:var(--faint)}
         .ok{color:var(--ok);font-weight:700}
         .bad{color:var(--bad);font-weight:700}
-        .kv{display:block;white-space:nowrap}
+        .kv{display:block}.kv .mono{overflow-wrap:anywhere}
         .kv b{font-weight:600;margin-left:6px}
-        td.list{text-align:left}
+        td.list{text-align:left;white-space:normal;min-width:90px}
         .bar{display:flex;width:88px;height:5px;margin:4px 0 0 auto;border-radius:3px;overflow:hidden;background:#d8dee4}
         .bar i{display:block;height:100%;background:#2da44e}
         .bar b{display:block;height:100%;background:#cf4a2f}
-        .sw{display:inline-block;width:16px;height:0;border-top:3px solid var(--c);border-radius:2px;vertical-align:middle;margin-right:7px}
-        .charts{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:18px}
-        .charts.three{grid-template-columns:repeat(3,minmax(0,1fr));margin-top:18px}
-        figure{margin:0;padding:12px 14px 10px;border:1px solid var(--line);border-radius:8px;min-width:0}
-        figcaption{font-weight:650;margin-bottom:2px}
-        figcaption .sub{margin-top:1px}
-        .legend{list-style:none;margin:6px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:2px 14px;font-size:12px;color:var(--muted)}
-        .legend li{overflow-wrap:anywhere}
-        svg.plot{display:block;width:100%;height:auto;margin-top:6px;overflow:visible}
-        .plot text{font-size:11px;fill:#59636e}
-        .plot .axis-title{fill:#1f2328;font-weight:600}
-        .plot .grid path{stroke:#e6eaef;stroke-width:1}
-        .plot .grid path.minor{stroke:#f2f4f6}
-        .plot .frame{fill:none;stroke:#8c959f;stroke-width:1}
-        .plot path.ln{fill:none;stroke:var(--c);stroke-width:1.8;stroke-opacity:.88;stroke-linejoin:round;stroke-linecap:round}
-        .plot .refline{fill:none;stroke:#8c959f;stroke-width:1;stroke-dasharray:5 4}
-        .plot .refline.zero{stroke:#1f2328;stroke-dasharray:none;stroke-width:1.2}
-        .plot .refline.slo{stroke:#cf4a2f}
-        .plot .reflabel{font-size:10.5px;fill:#59636e;paint-order:stroke;stroke:#fff;stroke-width:3px}
-        .plot .below{fill:#fdf0ee}
-        .plot .below-label{fill:#c4432b;font-size:10.5px;font-weight:600}
-        .plot .nodata{font-size:13px;fill:#818b98}
-        .offered{--c:#8c959f}
-        .plot path.ln.offered{stroke-dasharray:5 3;stroke-width:1.4}
-        .sw.offered{border-top-style:dashed}
-        .sw.limit{--c:#8c959f;border-top:1px dashed #8c959f}
-        .sw.slo{--c:#cf4a2f;border-top:1px dashed #cf4a2f}
-        .plot path.ln.d1{stroke-dasharray:7 3}.plot path.ln.d2{stroke-dasharray:2 3}
-        .sw.d1,.sw.d2{border-top-style:dashed}
         footer{margin-top:36px;padding-top:14px;border-top:1px solid var(--line);color:var(--muted);font-size:12.5px}
         footer p{margin:4px 0}
-        @media (max-width:900px){.charts,.charts.three{grid-template-columns:minmax(0,1fr)}main{padding:18px 14px}}
-        @media print{main{max-width:none}figure,tr{break-inside:avoid}}
+        h3{font-size:15px;margin:26px 0 2px;font-weight:650}
+        h3+p.lede{margin:0 0 8px;color:var(--muted)}
+        @media (max-width:900px){main{padding:18px 14px}}
+        @media print{main{max-width:none}tr{break-inside:avoid}}
 
         """
-        for (i, colour) in palette.enumerated() { c += ".s\(i){--c:\(colour)}" }
-        return c + "\n"
-    }()
 }
 
 /// Text escaping for HTML that is also valid XML.
@@ -226,11 +197,26 @@ private struct Page {
     let report: Report
     let runs: [RunEntry]
     let withSLO: Bool
+    /// Runs that may be called best: those meeting the SLO target when the report has one.
+    /// A strategy that fails most requests must not win "lowest p99" or "cheapest" on the few it served.
+    let eligible: Set<Int>
+    /// For each run, the first earlier run with the very same results (nil: none).
+    let sameAs: [Int?]
 
     init(report: Report) {
         self.report = report
-        self.runs = report.runs
-        self.withSLO = report.runs.contains { $0.summary.slo != nil }
+        let runs = report.runs
+        self.runs = runs
+        self.withSLO = runs.contains { $0.summary.slo != nil }
+        self.eligible = Page.eligible(runs)
+        self.sameAs = runs.indices.map { i in
+            runs.indices.prefix(i).first { j in runs[j].summary == runs[i].summary && runs[j].timeSeries == runs[i].timeSeries }
+        }
+    }
+
+    static func eligible(_ runs: [RunEntry]) -> Set<Int> {
+        guard runs.contains(where: { $0.summary.slo?.target != nil }) else { return Set(runs.indices) }
+        return Set(runs.indices.filter { runs[$0].summary.slo?.met == true })
     }
 
     func swatch(_ i: Int) -> String { "<i class=\"sw \(HTMLReport.strategyClass(i))\"></i>" }
@@ -285,41 +271,103 @@ private struct Page {
             facts.append("\(Fmt.grouped(s.statusCounts["429"] ?? 0)) × 429")
             if s.requests.succeeded > 0 { facts.append("\(Fmt.fixed(s.attemptsPerSuccess, 2)) attempts/success") }
             h += "<li><span class=\"who\">\(swatch(i))\(label(i))</span><span class=\"facts\">\(facts.joined(separator: " · "))</span>"
-            for c in cols { if let v = c.verdict, c.best(runs).contains(i) { h += "<span class=\"tag\">\(v)</span>" } }
+            for c in cols {
+                guard let v = c.verdict, c.best(runs, eligible).contains(i) else { continue }
+                // A strategy below the SLO did better on this column: the badge says whom it beats.
+                let outdone = runs.indices.contains { j in
+                    !eligible.contains(j) && c.value(runs[j].summary).map { x in
+                        c.value(s).map { c.better == .higher ? x > $0 : x < $0 } ?? false
+                    } ?? false
+                }
+                h += "<span class=\"tag\"\(outdone ? " title=\"a strategy that misses the SLO target does better here\"" : "")>"
+                h += v + (outdone ? " meeting the SLO" : "") + "</span>"
+            }
             if s.slo?.met == false { h += "<span class=\"tag miss\">misses SLO target</span>" }
+            if let j = sameAs[i] { h += "<span class=\"tag same\">same results as \(label(j))</span>" }
             h += "</li>"
         }
         return h + "</ul>"
     }
 
-    /// One or two sentences: does anything meet the SLO, and who does best.
+    /// What to do, in one or two sentences: "Use X; Y is as good within noise." The leader is
+    /// the first of the strategies that meet the SLO target (all of them when there is none) in
+    /// the order of `limitlab compare`: SLO attainment, goodput, p99, cost.
     func headline() -> String {
-        func names(_ idx: [Int]) -> String { idx.map { "<strong>\(label($0))</strong>" }.joined(separator: ", ") }
-        func winners(_ value: (RunSummary) -> Double?) -> (idx: [Int], value: Double)? {
-            let vs = runs.indices.compactMap { i in value(runs[i].summary).map { (i, $0) } }
-            guard let best = vs.map(\.1).max() else { return nil }
-            return (vs.filter { $0.1 == best }.map(\.0), best)
+        func names(_ idx: [Int]) -> String {
+            let n = idx.map { "<strong>\(label($0))</strong>" }
+            return n.count <= 2 ? n.joined(separator: " and ") : n.dropLast().joined(separator: ", ") + " and " + n.last!
         }
-        var out: [String] = []
-        if let slo = runs.lazy.compactMap(\.summary.slo).first, let best = winners({ $0.slo?.attainment }) {
-            let within = "within \(Fmt.secondsShort(slo.latencyS))"
-            if let target = slo.target {
-                let meeting = runs.indices.filter { runs[$0].summary.slo?.met == true }
-                let goal = "\(Fmt.trimmed(target * 100, 2))% of requests \(within)"
-                if meeting.isEmpty {
-                    out.append("No strategy meets the SLO target (\(goal)); closest: \(names(best.idx)) at \(Fmt.pct(best.value)).")
-                } else {
-                    out.append("\(names(meeting)) meet\(meeting.count == 1 ? "s" : "") the SLO target (\(goal))"
-                               + (meeting.count < runs.count ? "; the rest miss it." : "."))
-                }
-            } else {
-                out.append("Best SLO attainment (\(within)): \(names(best.idx)), \(Fmt.pct(best.value)).")
-            }
+        let slo = runs.lazy.compactMap(\.summary.slo).first
+        let goal = slo.map { s in
+            (s.target.map { "\(Fmt.trimmed($0 * 100, 2))% of requests" } ?? "requests") + " within \(Fmt.secondsShort(s.latencyS))"
         }
-        if let g = winners({ $0.goodput.requestsPerMin }), g.value > 0 {
-            out.append("Most goodput: \(names(g.idx)), \(Fmt.fixed(g.value, 1)) succeeded/min.")
+        let order = rankOrder()
+        if slo?.target != nil && eligible.isEmpty {
+            let closest = order.first.map { "; closest: \(names([$0])) at \(Fmt.pct(runs[$0].summary.slo?.attainment ?? 0))" } ?? ""
+            return "No strategy meets the SLO target (\(goal ?? ""))\(closest). Lower the load, raise the limits, or relax the SLO."
         }
-        return out.joined(separator: " ")
+        let candidates = order.filter { eligible.contains($0) }
+        guard let leader = candidates.first else { return "" }
+        let s = runs[leader].summary
+        var facts: [String] = []
+        if let o = s.slo { facts.append("\(Fmt.pct(o.attainment)) \(o.target != nil ? "within" : "of requests within") \(Fmt.secondsShort(o.latencyS))") }
+        facts.append("\(Fmt.fixed(s.goodput.requestsPerMin, 1)) succeeded/min")
+        if s.latencyS.count > 0 { facts.append("p99 \(Fmt.seconds(s.latencyS.p99))") }
+        var out = "Use \(names([leader])) (\(facts.joined(separator: ", ")))"
+        let peers = candidates.dropFirst().filter { asGoodWithinNoise(leader, $0) }
+        if !peers.isEmpty {
+            out += "; \(names(Array(peers))) \(peers.count == 1 ? "is" : "are") as good within noise"
+        }
+        out += "."
+        if slo == nil { out += " The scenario sets no SLO, so this ranks by goodput, then p99; set <code>slo:</code> to rank by success within a latency." }
+        if slo?.target != nil {
+            let missing = runs.count - eligible.count
+            out += " \(eligible.count) of \(runs.count) strategies meet the SLO target (\(goal ?? ""))"
+            out += missing > 0 && eligible.count > 1 ? "; badges go only to those." : "."
+        }
+        return out
+    }
+
+    /// Run indices by SLO attainment, goodput, p99 and cost (the order of `limitlab compare`).
+    func rankOrder() -> [Int] {
+        runs.indices.sorted { a, b in
+            let x = runs[a].summary, y = runs[b].summary
+            let ax = x.slo?.attainment ?? 0, ay = y.slo?.attainment ?? 0
+            if ax != ay { return ax > ay }
+            if x.goodput.requestsPerMin != y.goodput.requestsPerMin { return x.goodput.requestsPerMin > y.goodput.requestsPerMin }
+            let px = x.latencyS.count > 0 ? x.latencyS.p99 : .infinity, py = y.latencyS.count > 0 ? y.latencyS.p99 : .infinity
+            if px != py { return px < py }
+            let cx = x.cost?.perThousandRequestsUSD ?? .infinity, cy = y.cost?.perThousandRequestsUSD ?? .infinity
+            if cx != cy { return cx < cy }
+            return a < b
+        }
+    }
+
+    /// Whether run `j` is indistinguishable from run `i` on SLO attainment, success (goodput over
+    /// the same offered requests) and p99. With `compare`'s paired differences in the report (same
+    /// leader), those decide; otherwise 95% intervals: for shares of the offered requests the normal
+    /// approximation of two binomial proportions (|a − b| ≤ 1.96 · √(a(1−a)/n + b(1−b)/n)), which
+    /// ignores the pairing and so errs towards "as good"; for p99, overlapping bootstrap intervals.
+    func asGoodWithinNoise(_ i: Int, _ j: Int) -> Bool {
+        if sameAs[j] == i || sameAs[j] == sameAs[i] && sameAs[i] != nil { return true }
+        if let c = report.comparison, c.ranking.first?.strategy == runs[i].strategy,
+           let r = c.ranking.first(where: { $0.strategy == runs[j].strategy }), let d = r.vsLeader {
+            return d.notSignificant.contains("slo_attainment") && d.notSignificant.contains("goodput")
+        }
+        let a = runs[i].summary, b = runs[j].summary
+        func sameShare(_ p: Double, _ q: Double, _ n: Int) -> Bool {
+            guard n > 0 else { return p == q }
+            return abs(p - q) <= 1.96 * ((p * (1 - p) + q * (1 - q)) / Double(n)).squareRoot() + 1e-12
+        }
+        func overlap(_ x: ConfidenceInterval?, _ y: ConfidenceInterval?) -> Bool? {
+            guard let x, let y else { return nil }
+            return x.low <= y.high && y.low <= x.high
+        }
+        let n = a.requests.offered
+        if let sa = a.slo, let sb = b.slo, !sameShare(sa.attainment, sb.attainment, n) { return false }
+        if !sameShare(a.successRate, b.successRate, n) { return false }
+        if let p = overlap(a.confidence?.latencyP99S, b.confidence?.latencyP99S), !p { return false }
+        return true
     }
 
     // MARK: Comparison table
@@ -339,15 +387,17 @@ private struct Page {
         /// Tag in the header verdicts when a run is best in this column.
         var verdict: String?
 
-        /// Indices of the best runs; empty when fewer than two runs have a value or all tie.
-        func best(_ runs: [RunEntry]) -> Set<Int> {
+        /// Indices of the best runs among `eligible`; empty when fewer than two eligible runs
+        /// have a value (one alone is best at nothing) or all runs tie.
+        func best(_ runs: [RunEntry], _ eligible: Set<Int>) -> Set<Int> {
             guard better != .unranked else { return [] }
             let values = runs.enumerated().compactMap { i, r in value(r.summary).flatMap { $0.isFinite ? (i, $0) : nil } }
-            guard values.count > 1 else { return [] }
-            let target = better == .higher ? values.map(\.1).max()! : values.map(\.1).min()!
+            let candidates = values.filter { eligible.contains($0.0) }
+            guard candidates.count > 1 else { return [] }
+            let target = better == .higher ? candidates.map(\.1).max()! : candidates.map(\.1).min()!
             func same(_ v: Double) -> Bool { abs(v - target) <= 1e-9 * Swift.max(1, abs(target)) }
-            let winners = values.filter { same($0.1) }
-            return winners.count == values.count ? [] : Set(winners.map(\.0))
+            if values.allSatisfy({ same($0.1) }) { return [] }
+            return Set(candidates.filter { same($0.1) }.map(\.0))
         }
     }
 
@@ -474,7 +524,8 @@ private struct Page {
     func comparison() -> String {
         let cols = columns()
         var h = "<section><h2 id=\"comparison\">Strategy comparison</h2>"
-        h += "<p class=\"lede\">The best value in each ranked column is tinted. Hover a cell for the exact value. "
+        let among = eligible.count < runs.count ? " among the strategies that meet the SLO target" : ""
+        h += "<p class=\"lede\">The best value in each ranked column\(among) is tinted. Hover a cell for the exact value. "
         h += "Latency brackets are 95% bootstrap confidence intervals.</p>"
         h += "<div class=\"scroll\"><table id=\"compare\"><thead><tr class=\"group\"><th class=\"name\"></th>"
         var k = 0
@@ -491,7 +542,7 @@ private struct Page {
             h += "</th>"
         }
         h += "</tr></thead><tbody>"
-        let bests = cols.map { $0.best(runs) }
+        let bests = cols.map { $0.best(runs, eligible) }
         for (i, run) in runs.enumerated() {
             h += "<tr><th scope=\"row\">\(swatch(i))\(label(i))"
             let about = describe(run)
@@ -529,19 +580,22 @@ private struct Page {
             self.perMinute(counts, bin: bin, window: window, div: div)
         }
         var h = "<section><h2 id=\"charts\">Charts</h2>"
-        h += "<p class=\"lede\">One colour per strategy throughout. Time is from the start of the run; rates are "
-        h += "per minute \(over), drawn once a full window has passed.</p><div class=\"charts\">"
-        // Exactly the run's span, shared by every time chart so they line up.
+        h += "<p class=\"lede\">One colour per strategy throughout. Time is from the start of the run, and each time "
+        h += "axis ends with the data it shows; rates are per minute \(over), drawn once a full window has passed.</p>"
+        h += ChartKit.legend(runs.indices.map { (runs[$0].strategy, $0) }, hint: true, fitHint: true, sticky: true)
+        h += "<div class=\"charts\">"
+        // Each chart's time axis fits its own data (the script re-fits it when strategies are hidden).
         let xTime = LineChart.Axis(title: minutes ? "time (min)" : "time (s)", unit: minutes ? " min" : " s",
-                                   fixed: 0...(span / div))
+                                   fixed: nil, include: [0], fit: true, short: "at")
 
-        h += cdfChart()
+        h += cdfChart(id: "c-cdf", what: "Latency", of: { $0.latencyCDF }, withSLO: true)
+        h += cdfChart(id: "c-ttft", what: "TTFT", of: { $0.ttftCDF }, withSLO: false)
 
-        // Throughput and 429s are per minute, so bins of different widths stay comparable.
+        // Throughput and failures are per minute, so bins of different widths stay comparable.
         let bin = runs.first.map { Fmt.trimmed($0.timeSeries.binS, 2) + " s" } ?? ""
         var through = runs.enumerated().map { i, r in
             LineChart.Series(label: r.strategy, style: HTMLReport.strategyClass(i),
-                             points: perMinute(r.timeSeries.succeeded, r.timeSeries.binS))
+                             points: perMinute(r.timeSeries.succeeded, r.timeSeries.binS), key: i)
         }
         var throughRefs: [LineChart.Reference] = []
         if let first = runs.first {
@@ -562,33 +616,105 @@ private struct Page {
                       series: through, references: throughRefs),
             caption: "Throughput", sub: "succeeded per minute, by completion; dashed: offered arrivals")
 
-        let s429 = runs.enumerated().map { i, r in
-            LineChart.Series(label: r.strategy, style: HTMLReport.strategyClass(i),
-                             points: perMinute(r.timeSeries.status429, r.timeSeries.binS))
+        // Failed attempts by cause, one chart per cause that occurred.
+        let causes = failureCauses()
+        for (k, cause) in causes.enumerated() {
+            let series = runs.enumerated().map { i, r in
+                LineChart.Series(label: r.strategy, style: HTMLReport.strategyClass(i),
+                                 points: perMinute(failures(r.timeSeries, cause), r.timeSeries.binS), key: i)
+            }
+            let name = causeName(cause)
+            h += figure(
+                LineChart(id: k == 0 && cause == "429" ? "c-429" : "c-fail-\(k)", title: "\(name) per minute over time",
+                          summary: "Attempts answered \(name), by answer time, per minute \(over). "
+                              + seriesSummary(series) { "peak \(Fmt.fixed($0.map(\.y).max() ?? 0, 1))/min" },
+                          x: xTime, y: .init(title: "attempts / min", unit: "", fixed: nil, include: [0]), series: series),
+                caption: "Failed attempts: \(name)", sub: causeNote(cause))
         }
-        h += figure(
-            LineChart(id: "c-429", title: "429 answers per minute over time",
-                      summary: "Attempts answered 429, by answer time, per minute \(over). "
-                          + seriesSummary(s429) { "peak \(Fmt.fixed($0.map(\.y).max() ?? 0, 1))/min" },
-                      x: xTime, y: .init(title: "429s / min", unit: "", fixed: nil, include: [0]), series: s429),
-            caption: "429 answers", sub: "refused attempts per minute")
-
-        let flight = runs.enumerated().map { i, r in
-            LineChart.Series(label: r.strategy, style: HTMLReport.strategyClass(i),
-                             points: r.timeSeries.inFlight.enumerated().map { k, v in
-                                 (Double(k + 1) * r.timeSeries.binS / div, Double(v))
-                             })
-        }
-        h += figure(
-            LineChart(id: "c-inflight", title: "Attempts in flight over time",
-                      summary: "Attempts sent and not yet answered, at the end of each bin. "
-                          + seriesSummary(flight) { "peak \(Fmt.amount($0.map(\.y).max() ?? 0))" },
-                      x: xTime, y: .init(title: "attempts in flight", unit: "", fixed: nil, include: [0]), series: flight),
-            caption: "In flight", sub: "attempts awaiting an answer, end of each bin")
         h += "</div>"
+        let quiet = ["429", "529", "5xx", "timeout"].filter { c in !causes.contains { $0 == c || $0.hasPrefix(c + ":") } }
+        if !quiet.isEmpty && !runs.isEmpty {
+            h += "<p class=\"lede\">No attempt ended in \(quiet.map(causeName).joined(separator: ", ")).</p>"
+        }
+        h += inFlightMultiples(div: div, xTime: xTime)
+        h += bucketMultiples(div: div, xTime: xTime)
+        return h + "</section>\n"
+    }
 
-        // Server buckets as a share of capacity (limit × burst), so the three dimensions and
-        // any tier read on one scale; below zero is debt from tokens charged after admission.
+    /// Causes in the time series, 429s (by dimension) first; just "429" for reports without them.
+    func failureCauses() -> [String] {
+        guard runs.contains(where: { $0.timeSeries.failuresByCause != nil }) else {
+            return runs.contains { $0.timeSeries.status429.contains { $0 > 0 } } || runs.isEmpty ? ["429"] : []
+        }
+        var totals: [String: Int] = [:]
+        for r in runs { for (c, v) in r.timeSeries.failuresByCause ?? [:] { totals[c, default: 0] += v.reduce(0, +) } }
+        func rank(_ c: String) -> Int {
+            c.hasPrefix("429") ? 0 : c == "529" ? 1 : c == "5xx" ? 2 : c == "timeout" ? 3 : c == "connection_error" ? 4 : 5
+        }
+        // 429s first, the most frequent dimension first; then 529, 5xx, timeouts, the rest.
+        return totals.filter { $0.value > 0 }.keys.sorted {
+            (rank($0), -totals[$0]!, $0) < (rank($1), -totals[$1]!, $1)
+        }
+    }
+
+    func failures(_ t: TimeSeries, _ cause: String) -> [Int] {
+        if let f = t.failuresByCause { return f[cause] ?? t.offered.map { _ in 0 } }
+        return cause == "429" ? t.status429 : []
+    }
+
+    func causeName(_ cause: String) -> String {
+        if cause.hasPrefix("429:") {
+            return "429 (" + cause.dropFirst(4).replacingOccurrences(of: "_", with: " ") + ")"
+        }
+        if cause.hasPrefix("stream_error:") {
+            return "broken streams (" + cause.dropFirst(13).replacingOccurrences(of: "_", with: " ") + ")"
+        }
+        switch cause {
+        case "5xx": return "other 5xx"
+        case "timeout": return "timeouts"
+        case "connection_error": return "connection errors"
+        default: return cause.replacingOccurrences(of: "_", with: " ")
+        }
+    }
+
+    func causeNote(_ cause: String) -> String {
+        if cause.hasPrefix("429:") { return "refused by the server's " + cause.dropFirst(4).replacingOccurrences(of: "_", with: " ") + " bucket" }
+        if cause.hasPrefix("stream_error:") { return "a 200 whose stream ended in an error event" }
+        switch cause {
+        case "429": return "refused attempts"
+        case "529": return "overloaded_error answers"
+        case "5xx": return "api_error and other 5xx answers"
+        case "timeout": return "attempts the client timed out"
+        case "connection_error": return "connections refused, reset or closed early"
+        default: return "attempts per minute"
+        }
+    }
+
+    /// Attempts in flight, one small chart per strategy on one y scale, each time axis its own run.
+    func inFlightMultiples(div: Double, xTime: LineChart.Axis) -> String {
+        let peak = Double(runs.map { $0.timeSeries.inFlight.max() ?? 0 }.max() ?? 0)
+        var h = "<h3>Attempts in flight</h3><p class=\"lede\">Attempts sent and not yet answered at the end of each bin; "
+        h += "one chart per strategy, all on one vertical scale.</p><div class=\"charts three small\">"
+        for (i, r) in runs.enumerated() {
+            let s = LineChart.Series(label: r.strategy, style: HTMLReport.strategyClass(i),
+                                     points: r.timeSeries.inFlight.enumerated().map { k, v in
+                                         (Double(k + 1) * r.timeSeries.binS / div, Double(v))
+                                     }, key: i)
+            h += smallFigure(
+                LineChart(id: "c-inflight-\(i)", title: "Attempts in flight over time: \(r.strategy)",
+                          summary: "Attempts sent and not yet answered, at the end of each bin. "
+                              + seriesSummary([s]) { "peak \(Fmt.amount($0.map(\.y).max() ?? 0))" },
+                          x: xTime, y: .init(title: "in flight", unit: "", fixed: nil, include: [0, peak]),
+                          series: [s], width: 380, height: 190),
+                index: i)
+        }
+        return h + "</div>"
+    }
+
+    /// Server buckets as a share of capacity (limit × burst), so the three dimensions and any tier
+    /// read on one scale; below zero is debt from tokens charged after admission. One small chart
+    /// per strategy, its colour throughout, the dimensions told apart by dashes.
+    func bucketMultiples(div: Double, xTime: LineChart.Axis) -> String {
         let l = report.scenario.limits
         let key0 = report.scenario.keys?.first
         let dims: [(String, String, Double, (TimeSeries) -> [Double])] = [
@@ -596,71 +722,82 @@ private struct Page {
             ("input", "input tokens", (key0?.itpm ?? l.itpm) * l.burst, { $0.bucketInputTokens }),
             ("output", "output tokens", (key0?.otpm ?? l.otpm) * l.burst, { $0.bucketOutputTokens }),
         ]
-        h += "<div class=\"charts three\">"
-        for (key, name, capacity, get) in dims {
-            let series = runs.enumerated().map { i, r in
-                LineChart.Series(label: r.strategy, style: HTMLReport.strategyClass(i),
+        var h = "<h3>Server bucket levels</h3><p class=\"lede\">What remains in the first key's buckets as a share of "
+        h += "capacity (" + dims.map { "\($0.1) \(Fmt.amount($0.2))" }.joined(separator: ", ") + "); below 0 is debt.</p>"
+        h += "<ul class=\"legend\"><li><i class=\"sw dim-requests\"></i>requests</li><li><i class=\"sw dim-input\"></i>input tokens</li>"
+        h += "<li><i class=\"sw dim-output\"></i>output tokens</li></ul><div class=\"charts three small\">"
+        for (i, r) in runs.enumerated() {
+            let series = dims.map { key, name, capacity, get in
+                LineChart.Series(label: name, style: HTMLReport.strategyClass(i) + " dim-" + key,
                                  points: capacity > 0 && capacity.isFinite
                                      ? get(r.timeSeries).enumerated().map { k, v in
                                          (Double(k) * r.timeSeries.bucketSampleS / div, v / capacity * 100)
                                      }
-                                     : [])
+                                     : [], key: i)
             }
-            h += figure(
-                LineChart(id: "c-bucket-\(key)", title: "Server \(name) bucket, % of capacity",
-                          summary: "Remaining in the server's \(name) bucket as a percentage of its capacity of "
-                              + "\(Fmt.amount(capacity)); below 0 is debt. "
+            h += smallFigure(
+                LineChart(id: "c-bucket-\(i)", title: "Server bucket levels over time: \(r.strategy)",
+                          summary: "Remaining in the server's buckets as a percentage of capacity; below 0 is debt. "
                               + seriesSummary(series) { "minimum \(Fmt.fixed($0.map(\.y).min() ?? 0, 1))%" },
                           x: xTime, y: .init(title: "% of capacity", unit: "%", fixed: nil, include: [0, 100]),
                           series: series,
-                          references: [.init(orientation: .horizontal, value: 0, label: "", style: "zero"),
-                                       .init(orientation: .horizontal, value: 100, label: "full", style: "limit")],
-                          belowZero: "debt", width: 380, height: 250),
-                caption: "Bucket: \(name)", sub: "capacity \(Fmt.amount(capacity)) · first key · debt below 0")
+                          references: [.init(orientation: .horizontal, value: 0, label: "", style: "zero")],
+                          belowZero: "debt", emptyMessage: "no bucket samples (live runs cannot see them)",
+                          width: 380, height: 190),
+                index: i)
         }
-        return h + "</div></section>\n"
+        return h + "</div>"
     }
 
-    func cdfChart() -> String {
+    func smallFigure(_ chart: LineChart, index i: Int) -> String {
+        "<figure class=\"sm\" data-s=\"\(i)\"><figcaption>\(swatch(i))\(label(i))</figcaption>\(chart.svg())</figure>"
+    }
+
+    func cdfChart(id: String, what: String, of cdf: (RunSummary) -> CDFPoints?, withSLO: Bool) -> String {
         let series = runs.enumerated().map { i, r in
             LineChart.Series(label: r.strategy, style: HTMLReport.strategyClass(i),
-                             points: r.summary.latencyCDF.map { c in zip(c.s, c.p).map { ($0, $1 * 100) } } ?? [])
+                             points: cdf(r.summary).map { c in zip(c.s, c.p).map { ($0, $1 * 100) } } ?? [], key: i)
         }
         let values = series.flatMap { $0.points.map(\.x) }.filter { $0 > 0 && $0.isFinite }
-        // Log scale only when the latencies span more than two decades.
+        // Log scale only when the times span more than two decades.
         let log = (values.max() ?? 1) / (values.min() ?? 1) > 100
         var refs: [LineChart.Reference] = []
-        if let slo = runs.lazy.compactMap(\.summary.slo).first {
+        if withSLO, let slo = runs.lazy.compactMap(\.summary.slo).first {
             // An SLO far right of every success would squash the curves into the left edge.
             let near = slo.latencyS <= 2 * (values.max() ?? 0)
             refs.append(.init(orientation: .vertical, value: slo.latencyS,
                               label: "SLO \(Fmt.secondsShort(slo.latencyS))" + (near ? "" : " (off the axis: every success is within it)"),
                               style: "slo", extendsDomain: near))
         }
+        let lower = what == "TTFT" ? "time to first token" : "latency"
         let chart = LineChart(
-            id: "c-cdf", title: "Latency CDF of succeeded requests",
-            summary: "Share of succeeded requests completed within a given time of their intended arrival"
+            id: id, title: "\(what) CDF of succeeded requests",
+            summary: "Share of succeeded requests with a \(lower) from intended arrival within a given time"
                 + (log ? " (log time axis). " : ". ")
                 + seriesSummary(series) { pts in
                     let p50 = pts.first { $0.y >= 50 }?.x, p99 = pts.first { $0.y >= 99 }?.x
                     return "p50 \(p50.map(Fmt.seconds) ?? "–"), p99 \(p99.map(Fmt.seconds) ?? "–")"
                 },
-            x: .init(title: "latency from intended arrival" + (log ? " (log scale)" : ""), unit: " s", fixed: nil,
-                     include: log ? [] : [0], log: log),
+            x: .init(title: "\(lower) from intended arrival" + (log ? " (log scale)" : ""), unit: " s", fixed: nil,
+                     include: log ? [] : [0], log: log, short: "within"),
             y: .init(title: "% of succeeded requests", unit: "%", fixed: 0...100),
-            series: series, references: refs, emptyMessage: "no succeeded requests")
-        return figure(chart, caption: "Latency CDF", sub: "succeeded requests only; failures and drops count against the SLO column")
+            series: series, references: refs, emptyMessage: "no succeeded requests", holdsLast: true)
+        return figure(chart, caption: "\(what) CDF",
+                      sub: what == "TTFT" ? "intended arrival → first token, succeeded requests"
+                          : "succeeded requests only; failures and drops count against the SLO column")
     }
 
+    /// A chart with a legend of what is not a strategy (the strategies' legend heads the section).
     func figure(_ chart: LineChart, caption: String, sub: String) -> String {
         var h = "<figure><figcaption>\(esc(caption))<span class=\"sub\">\(esc(sub))</span></figcaption>"
         h += chart.svg()
-        h += "<ul class=\"legend\">"
-        for s in chart.series { h += "<li><i class=\"sw \(s.style)\"></i>\(esc(s.label))</li>" }
+        var extra = ""
+        for s in chart.series where s.key == nil { extra += "<li><i class=\"sw \(s.style)\"></i>\(esc(s.label))</li>" }
         for r in chart.references where !r.label.isEmpty && r.style != "zero" {
-            h += "<li><i class=\"sw \(r.style)\"></i>\(esc(r.label))</li>"
+            extra += "<li><i class=\"sw \(r.style)\"></i>\(esc(r.label))</li>"
         }
-        return h + "</ul></figure>"
+        if !extra.isEmpty { h += "<ul class=\"legend\">\(extra)</ul>" }
+        return h + "</figure>"
     }
 
     /// "label: fact; label: fact." for a chart's `<desc>`.
@@ -687,7 +824,7 @@ private struct Page {
         return out
     }
 
-    /// The end of the longest time series, so every time chart shares one x axis.
+    /// The end of the longest time series: picks the time unit and the rate window for every chart.
     func timeSpan() -> Double {
         runs.reduce(report.arrivals.windowS) { end, r in
             let t = r.timeSeries

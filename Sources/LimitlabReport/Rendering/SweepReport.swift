@@ -19,63 +19,87 @@ public enum SweepReport {
         return md
     }
 
-    /// A self-contained page with goodput and p99 against the swept value.
+    /// A self-contained page with goodput, p99, success and 429s against the swept value, drawn
+    /// by the chart code of report.html (`LineChart`, `ChartKit`): one colour per strategy, a dot
+    /// per simulated point, each strategy's knee marked, and the same legend and tooltips.
     public static func html(_ r: SweepResult) -> String {
-        let xs = r.axis.values
-        let xLabel = r.axis.unit == "per_min" ? "\(r.axis.path) (per minute)" : r.axis.path
-        let scale = r.axis.unit == "per_min" ? 60.0 : 1.0
-        let goodput = r.series.map { s in (s.strategy, s.points.map { ($0.value * scale, $0.goodputPerMin) }) }
-        let p99 = r.series.map { s in (s.strategy, s.points.compactMap { p in p.latencyP99S.map { (p.value * scale, $0) } }) }
-        _ = xs
-        var body = "<h1>Sweep of \(escape(r.axis.path)) — \(escape(r.scenario))</h1>"
-        body += SimpleChart.lines(title: "Goodput (successful requests per minute)", xLabel: xLabel, yLabel: "requests/min", series: goodput)
-        body += SimpleChart.lines(title: "p99 latency from intended arrival", xLabel: xLabel, yLabel: "seconds", series: p99)
-        body += "<ul>" + r.series.map { "<li><b>\(escape($0.strategy))</b>: knee at \(escape($0.knee.map(r.axis.label) ?? "below the range"))</li>" }.joined() + "</ul>"
-        return """
-            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>limitlab sweep</title>
-            <style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}svg{display:block;margin:1em 0}</style>
-            </head><body>\(body)</body></html>
-            """
+        let perMin = r.axis.unit == "per_min"
+        let scale = perMin ? 60.0 : 1.0
+        let xAxis = LineChart.Axis(title: perMin ? "\(r.axis.path) (per minute)" : r.axis.path, unit: perMin ? "/min" : "",
+                                   fixed: nil, include: [], short: r.axis.path)
+        func series(_ y: (SweepPoint) -> Double?) -> [LineChart.Series] {
+            r.series.enumerated().map { i, s in
+                LineChart.Series(label: s.strategy, style: HTMLReport.strategyClass(i),
+                                 points: s.points.compactMap { p in y(p).map { (p.value * scale, $0) } },
+                                 key: i, mark: s.knee.map { $0 * scale })
+            }
+        }
+        func chart(_ id: String, _ title: String, _ caption: String, _ sub: String, _ y: LineChart.Axis,
+                   _ s: [LineChart.Series], _ extra: [LineChart.Series] = []) -> String {
+            let c = LineChart(id: id, title: title,
+                              summary: title + ". " + s.filter { !$0.points.isEmpty }.map { se in
+                                  "\(se.label): " + se.points.map { "\(HTMLFormat.trimmed($0.x, 3)) → \(HTMLFormat.trimmed($0.y, 3))" }
+                                      .joined(separator: ", ")
+                              }.joined(separator: "; ") + ".",
+                              x: xAxis, y: y, series: s + extra, emptyMessage: "no data", markers: true)
+            var h = "<figure><figcaption>\(HTMLText.escape(caption))<span class=\"sub\">\(HTMLText.escape(sub))</span></figcaption>"
+            h += c.svg()
+            if !extra.isEmpty {
+                h += "<ul class=\"legend\">" + extra.map { "<li><i class=\"sw \($0.style)\"></i>\(HTMLText.escape($0.label))</li>" }.joined() + "</ul>"
+            }
+            return h + "</figure>"
+        }
+        let offered = r.series.first.map { s in
+            LineChart.Series(label: "offered", style: "offered", points: s.points.map { ($0.value * scale, $0.offeredPerMin) })
+        }
+        var body = "<header><div class=\"eyebrow\">limitlab sweep · \(r.series.count) strateg\(r.series.count == 1 ? "y" : "ies") · "
+        body += "\(r.axis.values.count) values</div>"
+        body += "<h1>\(HTMLText.escape(r.scenario)): \(HTMLText.escape(r.axis.path))</h1>"
+        body += "<p class=\"headline\">\(headline(r))</p></header>\n"
+        body += "<section><h2 id=\"charts\">Charts</h2><p class=\"lede\">Each dot is one simulation at that value; the ring "
+        body += "and dashed line mark a strategy's knee.</p>"
+        body += ChartKit.legend(r.series.indices.map { (r.series[$0].strategy, $0) }, hint: true, sticky: true)
+        body += "<div class=\"charts\">"
+        body += chart("c-goodput", "Goodput against \(r.axis.path)", "Goodput", "successful requests per minute",
+                      .init(title: "succeeded / min", unit: "", fixed: nil, include: [0]), series { $0.goodputPerMin },
+                      offered.map { [$0] } ?? [])
+        body += chart("c-p99", "p99 latency against \(r.axis.path)", "p99 latency", "from intended arrival, succeeded requests",
+                      .init(title: "p99 latency", unit: " s", fixed: nil, include: [0]), series { $0.latencyP99S })
+        body += chart("c-success", "Success rate against \(r.axis.path)", "Success rate", "succeeded of offered",
+                      .init(title: "% succeeded", unit: "%", fixed: 0...100), series { $0.successRate * 100 })
+        body += chart("c-429", "429 answers against \(r.axis.path)", "429 answers", "attempts refused over the run",
+                      .init(title: "429s", unit: "", fixed: nil, include: [0]), series { Double($0.status429) })
+        body += "</div></section>\n"
+        body += "<section><h2 id=\"knees\">Knees</h2><div class=\"scroll\"><table id=\"knees-table\"><thead><tr>"
+        body += "<th class=\"name\" scope=\"col\">strategy</th><th scope=\"col\">knee</th><th scope=\"col\">goodput at knee</th>"
+        body += "<th scope=\"col\">p99 at knee</th><th scope=\"col\">success at the largest value</th></tr></thead><tbody>"
+        for (i, s) in r.series.enumerated() {
+            let at = s.knee.flatMap { k in s.points.first { $0.value == k } }
+            body += "<tr><th scope=\"row\"><i class=\"sw \(HTMLReport.strategyClass(i))\"></i>\(HTMLText.escape(s.strategy))</th>"
+            body += "<td>\(HTMLText.escape(s.knee.map(r.axis.label) ?? "below the range"))</td>"
+            body += "<td>\(at.map { HTMLFormat.fixed($0.goodputPerMin, 1) + "/min" } ?? "–")</td>"
+            body += "<td>\(at?.latencyP99S.map(HTMLFormat.seconds) ?? "–")</td>"
+            body += "<td>\(s.points.last.map { HTMLFormat.pct($0.successRate) } ?? "–")</td></tr>"
+        }
+        body += "</tbody></table></div></section>\n"
+        body += "<footer><p><strong>Knee:</strong> the largest swept value at which a strategy still succeeds for ≥ 99% of "
+        body += "requests with a p99 no worse than twice its best.</p></footer>\n"
+        var h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
+        h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>"
+        h += "<meta http-equiv=\"Content-Security-Policy\" content=\"\(ChartKit.contentSecurityPolicy)\"/>"
+        h += "<title>\(HTMLText.escape("limitlab sweep · " + r.scenario))</title>"
+        h += "<style>\(HTMLReport.css)\(ChartKit.css)</style></head><body><main>\n"
+        return h + body + "</main>\(ChartKit.scriptElement)</body></html>\n"
     }
 
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
-}
-
-/// A minimal inline-SVG line chart (no scripts, no network).
-enum SimpleChart {
-    static let palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-
-    static func lines(title: String, xLabel: String, yLabel: String, series: [(String, [(Double, Double)])]) -> String {
-        let w = 860.0, h = 320.0, left = 70.0, right = 20.0, top = 30.0, bottom = 50.0
-        let all = series.flatMap(\.1)
-        guard let xMin = all.map(\.0).min(), let xMax = all.map(\.0).max(), let yMaxRaw = all.map(\.1).max() else {
-            return "<p>\(SweepReport.escape(title)): no data</p>"
+    /// Which strategy holds the most load before its knee.
+    static func headline(_ r: SweepResult) -> String {
+        let withKnee = r.series.filter { $0.knee != nil }
+        guard let top = withKnee.map({ $0.knee! }).max() else {
+            return "No strategy reaches its knee inside the swept range: every value is already past it."
         }
-        let yMax = yMaxRaw > 0 ? yMaxRaw * 1.05 : 1
-        func x(_ v: Double) -> Double { left + (xMax > xMin ? (v - xMin) / (xMax - xMin) : 0.5) * (w - left - right) }
-        func y(_ v: Double) -> Double { top + (1 - v / yMax) * (h - top - bottom) }
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" role=\"img\"><title>\(SweepReport.escape(title))</title>"
-        svg += "<text x=\"\(left)\" y=\"18\" font-size=\"14\" font-weight=\"600\">\(SweepReport.escape(title))</text>"
-        for i in 0...4 {
-            let v = yMax * Double(i) / 4
-            svg += "<line x1=\"\(left)\" x2=\"\(w - right)\" y1=\"\(y(v))\" y2=\"\(y(v))\" stroke=\"#ddd\"/>"
-            svg += "<text x=\"\(left - 6)\" y=\"\(y(v) + 4)\" font-size=\"11\" text-anchor=\"end\">\(String(format: "%.3g", v))</text>"
-        }
-        for i in 0...4 {
-            let v = xMin + (xMax - xMin) * Double(i) / 4
-            svg += "<text x=\"\(x(v))\" y=\"\(h - bottom + 16)\" font-size=\"11\" text-anchor=\"middle\">\(String(format: "%.3g", v))</text>"
-        }
-        svg += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 10)\" font-size=\"12\" text-anchor=\"middle\">\(SweepReport.escape(xLabel))</text>"
-        svg += "<text x=\"14\" y=\"\((top + h - bottom) / 2)\" font-size=\"12\" transform=\"rotate(-90 14 \((top + h - bottom) / 2))\" text-anchor=\"middle\">\(SweepReport.escape(yLabel))</text>"
-        for (i, (name, points)) in series.enumerated() {
-            let colour = palette[i % palette.count]
-            let path = points.map { "\(x($0.0)),\(y($0.1))" }.joined(separator: " ")
-            svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(path)\"/>"
-            svg += "<text x=\"\(w - right - 150)\" y=\"\(top + 14 + Double(i) * 14)\" font-size=\"11\" fill=\"\(colour)\">■ \(SweepReport.escape(name))</text>"
-        }
-        return svg + "</svg>"
+        let best = withKnee.filter { $0.knee == top }.map { "<strong>\(HTMLText.escape($0.strategy))</strong>" }
+        return "\(best.joined(separator: ", ")) \(best.count == 1 ? "holds" : "hold") up to "
+            + "\(HTMLText.escape(r.axis.label(top))), the highest knee of the sweep."
     }
 }
