@@ -112,7 +112,7 @@ check "size writes the search" test -s "$TMP/size/size.json"
 check "size rejects a bad SLO" exits 2 "$BIN" size scenarios/quickstart.yaml --slo "p99 about 3s"
 check "sweep runs and writes its chart" exits 0 "$BIN" sweep scenarios/quickstart.yaml --vary "arrivals[0].rate=10/min..90/min:5" --out "$TMP/sweep"
 check "sweep reports a knee per strategy" grep -q "knee:" "$TMP/sweep/sweep.md"
-check "sweep.html has its charts" bash -c "[ \$(grep -o '<svg' '$TMP/sweep/sweep.html' | wc -l) -eq 2 ]"
+check "sweep.html has its charts" bash -c "[ \$(grep -o '<svg' '$TMP/sweep/sweep.html' | wc -l) -eq 4 ]"
 check "sweep rejects an unknown path" exits 2 "$BIN" sweep scenarios/quickstart.yaml --vary "model=1..2:2"
 
 # The CI gate.
