@@ -8,7 +8,9 @@ public import LimitlabCore
 /// (`wait = deficit / rate`). By default (`oversize: .debt`), unlike x/time/rate, which refuses
 /// a cost above the burst (`n > b`), a cost larger than a bucket is capped at the capacity: the
 /// request waits for a full bucket and leaves it in debt, which the next request then waits
-/// out. `oversize: .refuse` is the library's behaviour: such a request is dropped at once. Input is charged
+/// out. `oversize: .refuse` is the library's behaviour: such a request is dropped at once.
+/// There is nothing to cancel (x/time/rate's `Reservation.Cancel`): the buckets are charged
+/// when the request is sent, never at `ask`, so a request dropped from the queue took nothing. Input is charged
 /// at send from the client's estimate; output is charged after the response with the actual
 /// tokens (or, with `reserveOutput`, `max_tokens` is reserved at send and the unused part
 /// refunded), so a long answer puts the output bucket in debt and blocks later requests until
