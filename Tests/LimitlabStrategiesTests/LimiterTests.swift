@@ -508,7 +508,8 @@ private func answerTime(_ a: AdmissionAnswer) -> Double? {
     /// `max_wait: 0s` is reject mode (x/time/rate's `Allow`): on a full bucket the first request
     /// goes at once, the rest of the burst is dropped, and a request after refill goes again.
     @Test func zeroMaxWaitSendsWhatCanGoNowAndDropsTheRest() throws {
-        for name in ["token-bucket", "gcra", "aimd-rate"] {
+        // The shared limiters reserve no slot in reject mode: a slot must be now or never.
+        for name in ["token-bucket", "gcra", "aimd-rate", "guava", "shared-token-bucket", "shared-gcra"] {
             var s = try build(name, ["max_wait": .number(0)])
             let r = run(&s, arrivals: 3, polls: [0])
             #expect(r.sends == [0], "\(name): the first request on a full limiter is sent at once")
