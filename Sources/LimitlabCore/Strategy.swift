@@ -99,6 +99,9 @@ public enum DropReason: UInt8, Sendable, CaseIterable {
     case deadline
     /// A shared limiter's store could not answer and its fallback is `fail-closed`.
     case sharedLimiterUnavailable
+    /// The request costs more than a client bucket holds, and the limiter refuses such costs
+    /// (x/time/rate's `n > burst`) rather than admitting them into debt.
+    case oversize
 
     public var label: String {
         switch self {
@@ -107,6 +110,7 @@ public enum DropReason: UInt8, Sendable, CaseIterable {
         case .budgetExhausted: return "budget_exhausted"
         case .deadline: return "deadline"
         case .sharedLimiterUnavailable: return "shared_limiter_unavailable"
+        case .oversize: return "oversize"
         }
     }
 }

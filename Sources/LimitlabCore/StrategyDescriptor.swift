@@ -46,6 +46,8 @@ public enum StrategyRole: String, Sendable, CaseIterable, Codable {
     case concurrency
     /// Local probabilistic rejection (`shed:`)
     case shed
+    /// How requests are spread over the scenario's API keys (`pool:`)
+    case pool
 
     /// The scenario key that names an entry of this role.
     public var scenarioKey: String {
@@ -55,6 +57,7 @@ public enum StrategyRole: String, Sendable, CaseIterable, Codable {
         case .budget: return "budget"
         case .concurrency: return "concurrency"
         case .shed: return "shed"
+        case .pool: return "pool"
         }
     }
 }

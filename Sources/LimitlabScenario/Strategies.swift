@@ -99,7 +99,8 @@ extension Diagnostics {
             }
         }
         if let pf = m["pool"] {
-            if let mode = choice(pf, KeyPoolMode.allCases.map(\.rawValue), what: "key pool mode") {
+            // The registry's pool role lists the modes, so the reader and `limitlab strategies` agree.
+            if let mode = choice(pf, StrategyRegistry.names(role: .pool), what: "key pool mode") {
                 spec.pool = KeyPoolMode(rawValue: mode)
             } else {
                 ok = false

@@ -85,3 +85,23 @@ public struct KeyPoolStrategy: ClientStrategy {
         return inner[k].viaFallback(request)
     }
 }
+
+extension KeyPoolStrategy {
+    /// The `pool:` modes, listed as the `pool` role. They take no parameters: the keys and
+    /// their limits come from the scenario's `limits.keys`.
+    static let definitions: [StrategyDefinition] = [
+        .pool(.roundRobin,
+              summary: "Spread requests over the scenario's API keys in turn (request k on key k mod N). Each key is "
+                + "its own organisation with its own limits and its own copy of the strategy (a client limiter is "
+                + "sized per key); a request keeps its key for all its attempts. Needs several limits.keys.",
+              mirrors: "the \"pool several API keys\" advice with plain key rotation (limitlab's own; LiteLLM's "
+                + "default simple-shuffle instead draws at random weighted by rpm/tpm, "
+                + "https://github.com/BerriAI/litellm docs/my-website/docs/routing.md @08d1303)"),
+        .pool(.leastLoaded,
+              summary: "Send each new request to the key with the fewest unfinished requests (ties: the lowest "
+                + "index). Otherwise as round-robin: one organisation and one strategy copy per key, a request "
+                + "keeps its key for all its attempts.",
+              mirrors: "LiteLLM's least-busy routing across deployments "
+                + "(https://github.com/BerriAI/litellm docs/my-website/docs/routing.md @08d1303)"),
+    ]
+}

@@ -14,7 +14,8 @@ public struct PipelineStrategy: ClientStrategy {
     /// Most requests allowed to wait in the queue; arrivals beyond it are dropped
     /// (`queue_overflow`). Retries re-entering the queue are never dropped for space.
     public var maxQueue: Int
-    /// Longest a request may wait in the queue before it is dropped (`deadline`).
+    /// Longest a request may wait in the queue before it is dropped (`deadline`). 0 is reject
+    /// mode: the request at the head is sent if the roles admit it at once, else dropped.
     public var maxQueueWait: Double
 
     private struct Waiting {
@@ -91,18 +92,33 @@ public struct PipelineStrategy: ClientStrategy {
             // The same expression as the wake-up below and the deadline the limiter is told, so a
             // wake at the deadline always drops and a slot the limiter reserved comes before it.
             let deadline = head.readyAt + maxQueueWait
-            if now >= deadline {
+            // `max_wait: 0` is reject mode (x/time/rate's `Allow`): the head goes now or is dropped,
+            // so a request that could go at once is sent rather than found past its deadline.
+            let sendNowOrDrop = maxQueueWait <= 0
+            if now >= deadline && !sendNowOrDrop {
                 queue.removeFirst()
                 // A limiter holding a reservation for it gives it back.
                 admission?.abandoned(head.request, attempt: head.attempt, now: now)
                 commands.append(.drop(request: head.request.id, reason: .deadline))
                 continue
             }
-            if let concurrency, inFlight >= concurrency.limit { break } // a completion wakes us
+            if let concurrency, inFlight >= concurrency.limit {
+                guard sendNowOrDrop else { break } // a completion wakes us
+                queue.removeFirst()
+                commands.append(.drop(request: head.request.id, reason: .deadline))
+                continue
+            }
             if admission != nil {
-                switch admission!.ask(head.request, attempt: head.attempt, now: now, deadline: deadline) {
+                // In reject mode only a slot at `now` itself will do.
+                let askDeadline = sendNowOrDrop ? now.nextUp : deadline
+                switch admission!.ask(head.request, attempt: head.attempt, now: now, deadline: askDeadline) {
                 case .now:
                     admission!.sent(head.request, attempt: head.attempt, now: now)
+                case .at where sendNowOrDrop:
+                    queue.removeFirst()
+                    admission!.abandoned(head.request, attempt: head.attempt, now: now)
+                    commands.append(.drop(request: head.request.id, reason: .deadline))
+                    continue
                 case .at(let t):
                     // Wake at the limiter's time, or at the deadline if that comes first. A time
                     // not after `now` breaks the contract; step past it rather than spin.
@@ -175,6 +191,8 @@ extension PipelineStrategy {
                           "Most requests waiting for the limiter; arrivals beyond it are dropped "
                           + "(queue_overflow); inf = unlimited."),
         StrategyParameter("max_wait", .duration, "none",
-                          "Longest a request may wait in the queue before it is dropped (deadline); none = no limit."),
+                          "Longest a request may wait in the queue before it is dropped (deadline); none = no "
+                          + "limit; 0s = send now or drop (reject mode, like x/time/rate's Allow): a request the "
+                          + "limiter admits at once is sent, any other is dropped."),
     ]
 }

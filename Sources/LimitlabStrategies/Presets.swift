@@ -65,6 +65,14 @@ public enum Presets {
                          shed: RoleSpec(name: "sre"))
         },
         .preset(
+            "workers+sdk",
+            summary: "Ten workers on a queue (fixed concurrency 10) with no limiter, each call retried as the SDK "
+                + "does: the asyncio.Queue/Semaphore set-up the usual advice suggests.",
+            mirrors: "asyncio.Queue with N workers or asyncio.Semaphore(N) + anthropic-sdk-python retry"
+        ) { _ in
+            StrategySpec(name: "sdk-default", concurrency: RoleSpec(name: "fixed", params: ["limit": .number(10)]))
+        },
+        .preset(
             "header-paced+jitter",
             summary: "Pace sends from the anthropic-ratelimit-* headers + full jitter, honouring retry-after exactly plus jitter.",
             mirrors: "the proposal in https://github.com/anthropics/anthropic-sdk-typescript/issues/357 + AWS full jitter"

@@ -107,7 +107,7 @@ public enum StrategyFactory {
             let admission = try make(p, context)
             return PipelineStrategy(admission: admission, concurrency: concurrency, retry: retry, budget: budget,
                                     shedder: shed, maxQueue: try queueLimit(p), maxQueueWait: try queueWait(p))
-        case .baseline, .preset, .retry, .budget, .concurrency, .shed:
+        case .baseline, .preset, .retry, .budget, .concurrency, .shed, .pool:
             return PipelineStrategy(concurrency: concurrency, retry: retry, budget: budget, shedder: shed)
         }
     }

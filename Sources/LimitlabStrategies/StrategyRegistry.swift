@@ -27,6 +27,8 @@ public struct StrategyDefinition: Sendable {
         case budget(Make<any RetryBudget>)
         case concurrency(Make<any ConcurrencyPolicy>)
         case shed(Make<any LoadShedder>)
+        /// A key pool mode (`pool:`): the factory wraps one copy of the strategy per key.
+        case pool(KeyPoolMode)
     }
 
     var retryMaker: Make<any RetryPolicy>? { if case .retry(let make) = builder { return make } else { return nil } }
@@ -79,6 +81,10 @@ public struct StrategyDefinition: Sendable {
         Self(name, .concurrency, summary, mirrors, parameters, .concurrency(make))
     }
 
+    static func pool(_ mode: KeyPoolMode, summary: String, mirrors: String) -> Self {
+        Self(mode.rawValue, .pool, summary, mirrors, [], .pool(mode))
+    }
+
     static func shed(_ name: String, summary: String, mirrors: String, parameters: [StrategyParameter],
                      make: @escaping Make<any LoadShedder>) -> Self {
         Self(name, .shed, summary, mirrors, parameters, .shed(make))
@@ -91,11 +97,12 @@ public struct StrategyDefinition: Sendable {
 /// and listing it here.
 public enum StrategyRegistry {
     /// Every entry in listing order: baselines, admission limiters, shared limiters, presets,
-    /// then the retry, budget, concurrency and shed entries.
+    /// then the retry, budget, concurrency, shed and pool entries.
     public static let definitions: [StrategyDefinition] = [
         NoRetryStrategy.definition, ImmediateRetryPolicy.baselineDefinition, SDKDefaultStrategy.definition,
         TokenBucketLimiter.definition, GCRALimiter.definition, LeakyBucketLimiter.definition,
         WindowLimiter.definition, HeaderPacedLimiter.definition, AIMDRateLimiter.definition,
+        GuavaRateLimiter.definition,
         BottleneckStrategy.definition,
         SharedLimiter.tokenBucketDefinition, SharedLimiter.gcraDefinition,
     ] + Presets.definitions + [
@@ -104,9 +111,9 @@ public enum StrategyRegistry {
         DecorrelatedJitterPolicy.definition, TenacityJitterPolicy.definition, MultiplicativeRandomPolicy.definition,
         RetryAfterPolicy.definition,
         GRPCRetryThrottle.definition, PercentageRetryBudget.definition,
-        AIMDConcurrencyLimit.definition,
+        FixedConcurrencyLimit.definition, AIMDConcurrencyLimit.definition,
         SREThrottle.definition,
-    ]
+    ] + KeyPoolStrategy.definitions
 
     /// Every entry's descriptor, in listing order.
     public static let descriptors: [StrategyDescriptor] = definitions.map(\.descriptor)

@@ -26,6 +26,19 @@ import Testing
             specs.append(StrategySpec(name: "none", label: "concurrency:\(name)", retry: RoleSpec(name: "sdk-default"),
                                       concurrency: RoleSpec(name: name)))
         }
+        // A concurrency role behind an admission limiter with a bounded wait and a retry.
+        specs.append(StrategySpec(name: "token-bucket", label: "fixed+token-bucket", params: ["max_wait": .number(5)],
+                                  retry: RoleSpec(name: "full-jitter"),
+                                  concurrency: RoleSpec(name: "fixed", params: ["limit": .number(3)])))
+        specs.append(StrategySpec(name: "guava", label: "guava-warming-up",
+                                  params: ["kind": .string("warming-up"), "max_wait": .number(10)],
+                                  retry: RoleSpec(name: "retry-after")))
+        specs.append(StrategySpec(name: "guava", label: "guava-input-tokens", params: ["permits": .string("input-tokens")]))
+        // Reject mode and x/time/rate's refusal of costs above the bucket.
+        specs.append(StrategySpec(name: "gcra", label: "gcra-reject", params: ["max_wait": .number(0)],
+                                  retry: RoleSpec(name: "sdk-default")))
+        specs.append(StrategySpec(name: "token-bucket", label: "token-bucket-refuse",
+                                  params: ["oversize": .string("refuse"), "max_wait": .number(0)]))
         for name in StrategyRegistry.names(role: .shed) {
             specs.append(StrategySpec(name: "none", label: "shed:\(name)", retry: RoleSpec(name: "sdk-default"),
                                       shed: RoleSpec(name: name)))
@@ -56,8 +69,11 @@ import Testing
                               strategies: specs)
         if r.uniform() < 0.3 {
             sc.limits.keys = [limits, limits]
-            sc.strategies += [StrategySpec(name: "sdk-default", label: "pool-rr", pool: .roundRobin),
-                              StrategySpec(name: "none", label: "pool-ll", pool: .leastLoaded)]
+            // Every listed pool mode, checked against the scenario's own spelling.
+            for name in StrategyRegistry.names(role: .pool) {
+                guard let mode = KeyPoolMode(rawValue: name) else { Issue.record("pool \(name)"); continue }
+                sc.strategies.append(StrategySpec(name: "sdk-default", label: "pool:\(name)", pool: mode))
+            }
         }
         // Drawn last, so the scenarios above stay what they were.
         if r.uniform() < 0.5 {

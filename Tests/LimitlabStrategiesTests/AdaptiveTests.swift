@@ -16,9 +16,10 @@ private func adNear(_ a: Double, _ b: Double) -> Bool { abs(a - b) < 1e-9 }
 
 @Suite struct AIMDRateTests {
     func limiter(initial: Double = 1, increase: Double = 0.1, decrease: Double = 0.5, interval: Double = 1,
-                 min: Double = 0.01, max: Double = .infinity) -> AIMDRateLimiter {
+                 min: Double = 0.01, max: Double = .infinity,
+                 growth: AIMDRateLimiter.Growth = .perSuccess) -> AIMDRateLimiter {
         AIMDRateLimiter(.init(initialRate: initial, increase: increase, decrease: decrease, interval: interval,
-                              minRate: min, maxRate: max))
+                              minRate: min, maxRate: max, growth: growth))
     }
 
     /// Multiplicative decrease by 0.5 (TCP) on a 429 or 529, at most once per interval.
@@ -34,7 +35,41 @@ private func adNear(_ a: Double, _ b: Double) -> Bool { abs(a - b) < 1e-9 }
         #expect(a.rate == 0.25, "a plain server error is not a congestion signal")
     }
 
-    /// Additive increase: + increase once per interval in which a response succeeded.
+    /// growth: per-interval: + increase per interval with demand, successes or
+    /// not; a waiting request is re-asked at the interval's end; idle intervals add nothing.
+    @Test func perIntervalGrowthIsClockedByDemandNotSuccesses() {
+        var a = limiter(initial: 0.1, growth: .perInterval)
+        #expect(AIMDRateLimiter.Configuration(initialRate: 1, increase: 0.1).growth == .perSuccess, "the default")
+        #expect(a.ask(adRequest, attempt: 1, now: 0) == .now)
+        a.sent(adRequest, attempt: 1, now: 0)
+        // At 0.1/s the next send is due at 10 s; the limiter wakes the queue at the interval's end.
+        #expect(a.ask(adRequest, attempt: 1, now: 0) == .at(1))
+        #expect(a.ask(adRequest, attempt: 1, now: 1) == .at(2))
+        #expect(adNear(a.rate, 0.2), "one interval with demand: + 0.1 without any response")
+        // Throttled: halved, and the clock restarts at the decrease.
+        a.finished(adRequest, attempt: 1, outcome: adOutcome(429, done: 1.5), now: 1.5)
+        #expect(adNear(a.rate, 0.1))
+        #expect(a.ask(adRequest, attempt: 1, now: 1.5) == .at(2.5))
+        // Waiting through three whole intervals adds three steps; the send is then due (0.4/s: 2.5 s after 0).
+        #expect(a.ask(adRequest, attempt: 1, now: 4.5) == .now)
+        #expect(adNear(a.rate, 0.4))
+        a.sent(adRequest, attempt: 1, now: 4.5)
+        // No demand after that send: the interval with it adds one step, the idle ones none.
+        a.finished(adRequest, attempt: 1, outcome: adOutcome(200, done: 60), now: 60)
+        #expect(adNear(a.rate, 0.5), "idle intervals do not add up")
+    }
+
+    /// A request dropped from the queue (abandoned) is no longer demand.
+    @Test func abandonedRequestEndsTheDemand() {
+        var a = limiter(initial: 0.1, growth: .perInterval)
+        a.sent(adRequest, attempt: 1, now: 0)
+        #expect(a.ask(adRequest, attempt: 1, now: 0.5) == .at(1))
+        a.abandoned(adRequest, attempt: 1, now: 0.5)
+        a.finished(adRequest, attempt: 1, outcome: adOutcome(200, done: 30), now: 30)
+        #expect(adNear(a.rate, 0.2), "only the interval with the send and the wait counts")
+    }
+
+    /// growth: per-success: + increase once per interval in which a response succeeded.
     @Test func growsByIncreasePerIntervalOfSuccesses() {
         var a = limiter()
         a.finished(adRequest, attempt: 1, outcome: adOutcome(200, done: 0.5), now: 0.5)
@@ -80,6 +115,21 @@ private func adNear(_ a: Double, _ b: Double) -> Bool { abs(a - b) < 1e-9 }
         #expect(a.ask(adRequest, attempt: 1, now: 0) == .at(0.5))
         a.finished(adRequest, attempt: 1, outcome: adOutcome(429, done: 0.1), now: 0.1)
         #expect(a.ask(adRequest, attempt: 1, now: 0.1) == .at(1), "halved to 1/s: the next send waits 1 s after the last")
+    }
+
+    /// With workers each starts at its share of RPM/60, spread by initial_spread, with one
+    /// common increase.
+    @Test func workersStartAtTheirOwnRates() throws {
+        let limits = LimitConfig(rpm: 240, itpm: 1e9, otpm: 1e9)
+        var rates: [Double] = []
+        for w in 0..<3 {
+            let s = try StrategyFactory.make(StrategySpec(name: "aimd-rate", params: ["initial_spread": .number(0.5)]),
+                                             limits: limits, seed: 1, placement: WorkerPlacement(worker: w, count: 3))
+            let a = try #require((s as? PipelineStrategy)?.admission as? AIMDRateLimiter)
+            rates.append(a.rate)
+            #expect(adNear(a.configuration.increase, 4.0 / 3 * 0.05))
+        }
+        #expect(zip(rates, [2.0 / 3, 4.0 / 3, 2]).allSatisfy { adNear($0, $1) }, "\(rates)")
     }
 
     /// Built from a scenario: the initial rate is the scenario's RPM/60 and increase 5 % of it.

@@ -130,6 +130,23 @@ private func answerTime(_ a: AdmissionAnswer) -> Double? {
         #expect(b.ask(limReq(input: 0), attempt: 1, now: 3) == .now)
     }
 
+    /// `oversize: refuse` is x/time/rate's rule: with `NewLimiter(100, 100)`, `ReserveN(now, 101)`
+    /// is not OK while `AllowN(now, 100)` is; a refused request leaves the bucket untouched.
+    @Test func refuseOversizeMirrorsXTimeRate() {
+        var b = TokenBucketLimiter(.init(rpm: nil, itpm: 6000, otpm: 600, reserveOutput: true, oversize: .refuse))
+        #expect(b.ask(limReq(input: 101), attempt: 1, now: 0) == .reject(.oversize))
+        #expect(b.ask(limReq(input: 100, maxTokens: 11), attempt: 1, now: 0) == .reject(.oversize),
+                "a max_tokens reservation above the 10-token output bucket is refused too")
+        #expect(b.ask(limReq(input: 100, maxTokens: 10), attempt: 1, now: 0) == .now, "n = burst is allowed")
+        #expect(b.levels(at: 0).input == 100)
+        // Refused whatever the level: a full bucket does not make n > b possible.
+        b.sent(limReq(input: 100, maxTokens: 10), attempt: 1, now: 0)
+        #expect(b.ask(limReq(input: 101), attempt: 1, now: 100) == .reject(.oversize))
+        // The default keeps the debt behaviour.
+        var d = bucket(itpm: 6000)
+        #expect(d.ask(limReq(input: 101), attempt: 1, now: 0) == .now)
+    }
+
     /// Output is charged after the response with the actual tokens; the debt blocks the next
     /// request until refill repays it.
     @Test func outputChargedAfterTheFactBlocksUntilRepaid() {
@@ -486,6 +503,43 @@ private func answerTime(_ a: AdmissionAnswer) -> Double? {
         var patient = try build("gcra", ["max_wait": .number(1.5)])
         let w = run(&patient, arrivals: 3, polls: [0, 1, 2])
         #expect(w.sends == [0, 1] && w.drops.count == 1 && w.drops[0].0 == 2 && w.drops[0].1 == .deadline)
+    }
+
+    /// `max_wait: 0s` is reject mode (x/time/rate's `Allow`): on a full bucket the first request
+    /// goes at once, the rest of the burst is dropped, and a request after refill goes again.
+    @Test func zeroMaxWaitSendsWhatCanGoNowAndDropsTheRest() throws {
+        // The shared limiters reserve no slot in reject mode: a slot must be now or never.
+        for name in ["token-bucket", "gcra", "aimd-rate", "guava", "shared-token-bucket", "shared-gcra"] {
+            var s = try build(name, ["max_wait": .number(0)])
+            let r = run(&s, arrivals: 3, polls: [0])
+            #expect(r.sends == [0], "\(name): the first request on a full limiter is sent at once")
+            #expect(r.drops.map(\.1) == [.deadline, .deadline], "\(name): the others cannot go now")
+            #expect(s.nextWakeup == nil, "\(name): nothing left waiting")
+        }
+        // A minute's worth at once, then the 61st is dropped.
+        for name in ["window", "leaky-bucket"] {
+            var s = try build(name, ["max_wait": .number(0)])
+            let r = run(&s, arrivals: 61, polls: [0])
+            #expect(r.sends.count == 60 && r.drops.map(\.1) == [.deadline], "\(name)")
+        }
+        // After a second of refill the 60 RPM bucket admits one again.
+        var s = try build("token-bucket", ["max_wait": .number(0)])
+        _ = run(&s, arrivals: 2, polls: [0])
+        s.arrived(limReq(9, input: 10), now: 1)
+        var c: [StrategyCommand] = []
+        s.poll(now: 1, into: &c)
+        #expect(c == [.send(request: 9, readyAt: 1)])
+    }
+
+    /// Through the pipeline a refused request is dropped as `oversize` and does not hold the queue.
+    @Test func oversizeRefuseDropsWithoutHoldingTheQueue() throws {
+        var s = try build("token-bucket", ["oversize": .string("refuse"), "rpm": .number(0)])
+        s.arrived(limReq(0, input: 500), now: 0)
+        s.arrived(limReq(1, input: 100), now: 0)
+        var c: [StrategyCommand] = []
+        s.poll(now: 0, into: &c)
+        #expect(c == [.drop(request: 0, reason: .oversize), .send(request: 1, readyAt: 0)])
+        #expect(throws: StrategyError.self) { try build("token-bucket", ["oversize": .string("reject")]) }
     }
 
     @Test func invalidSizesAreRefused() {

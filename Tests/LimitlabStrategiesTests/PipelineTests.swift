@@ -71,6 +71,26 @@ func limited(_ t: Double, retryAfter: Double = 1) -> AttemptOutcome {
         #expect(c == [.drop(request: 1, reason: .deadline)])
     }
 
+    /// Reject mode: with `maxQueueWait` 0 a request the roles admit now is sent, any other dropped
+    /// at once (not left to a wake-up), and a full concurrency limit also drops.
+    @Test func zeroQueueWaitIsSendNowOrDrop() {
+        var s = PipelineStrategy(admission: Spacing(spacing: 1), concurrency: FixedConcurrency(limit: 2),
+                                 retry: NoRetryPolicy(), maxQueueWait: 0)
+        var c: [StrategyCommand] = []
+        for i in 0..<2 { s.arrived(req(Int32(i)), now: 0) }
+        s.poll(now: 0, into: &c)
+        #expect(c == [.send(request: 0, readyAt: 0), .drop(request: 1, reason: .deadline)])
+        #expect(s.nextWakeup == nil)
+        c.removeAll()
+        s.arrived(req(2, at: 1), now: 1)
+        s.poll(now: 1, into: &c)
+        #expect(c == [.send(request: 2, readyAt: 1)], "the limiter admits one per second")
+        c.removeAll()
+        s.arrived(req(3, at: 2), now: 2)
+        s.poll(now: 2, into: &c)
+        #expect(c == [.drop(request: 3, reason: .deadline)], "two in flight: the concurrency limit refuses")
+    }
+
     @Test func concurrencyLimitWaitsForACompletion() {
         var s = PipelineStrategy(concurrency: FixedConcurrency(limit: 2), retry: NoRetryPolicy())
         var c: [StrategyCommand] = []

@@ -5,9 +5,12 @@ public import LimitlabCore
 ///
 /// The request at the head of the queue is told the earliest time at which every bucket holds
 /// its cost, computed in closed form as `golang.org/x/time/rate` does for a reservation
-/// (`wait = deficit / rate`). Unlike x/time/rate, which refuses a cost above the burst
-/// (`n > b`), a cost larger than a bucket is capped at the capacity: the request waits for a
-/// full bucket and leaves it in debt, which the next request then waits out. Input is charged
+/// (`wait = deficit / rate`). By default (`oversize: .debt`), unlike x/time/rate, which refuses
+/// a cost above the burst (`n > b`), a cost larger than a bucket is capped at the capacity: the
+/// request waits for a full bucket and leaves it in debt, which the next request then waits
+/// out. `oversize: .refuse` is the library's behaviour: such a request is dropped at once.
+/// There is nothing to cancel (x/time/rate's `Reservation.Cancel`): the buckets are charged
+/// when the request is sent, never at `ask`, so a request dropped from the queue took nothing. Input is charged
 /// at send from the client's estimate; output is charged after the response with the actual
 /// tokens (or, with `reserveOutput`, `max_tokens` is reserved at send and the unused part
 /// refunded), so a long answer puts the output bucket in debt and blocks later requests until
@@ -15,6 +18,17 @@ public import LimitlabCore
 public struct TokenBucketLimiter: AdmissionPolicy {
     public enum InitialFill: String, Sendable, CaseIterable {
         case full, empty
+    }
+
+    /// What happens to a cost larger than its bucket's capacity.
+    public enum Oversize: String, Sendable, CaseIterable {
+        /// Wait for a full bucket, then go and leave the bucket in debt (limitlab's default: the
+        /// API admits a request on a positive balance, and a 1 s bucket of ITPM/60 tokens is
+        /// smaller than many prompts, which refusing would drop every time).
+        case debt
+        /// Drop it at once as `oversize`: x/time/rate's `ReserveN`/`WaitN` with `n > burst`,
+        /// which can never succeed.
+        case refuse
     }
 
     /// Limits per minute; nil leaves a dimension unlimited.
@@ -27,11 +41,14 @@ public struct TokenBucketLimiter: AdmissionPolicy {
         public var initialFill: InitialFill
         public var countCacheReads: Bool
         public var reserveOutput: Bool
+        public var oversize: Oversize
 
         public init(rpm: Double?, itpm: Double?, otpm: Double?, burstSeconds: Double = 1,
-                    initialFill: InitialFill = .full, countCacheReads: Bool = false, reserveOutput: Bool = false) {
+                    initialFill: InitialFill = .full, countCacheReads: Bool = false, reserveOutput: Bool = false,
+                    oversize: Oversize = .debt) {
             self.rpm = rpm; self.itpm = itpm; self.otpm = otpm; self.burstSeconds = burstSeconds
             self.initialFill = initialFill; self.countCacheReads = countCacheReads; self.reserveOutput = reserveOutput
+            self.oversize = oversize
         }
     }
 
@@ -77,8 +94,16 @@ public struct TokenBucketLimiter: AdmissionPolicy {
         return t
     }
 
+    /// Whether `cost` exceeds a bucket's capacity (input at send, or the output reservation).
+    public func exceedsCapacity(_ cost: RequestCost) -> Bool {
+        if let b = input, inputCost(cost) > b.capacity { return true }
+        if let b = output, outputReservation(cost) > b.capacity { return true }
+        return false
+    }
+
     public mutating func ask(_ request: PendingRequest, attempt: Int, now: Double) -> AdmissionAnswer {
-        .notBefore(earliestAdmission(request.cost, now: now), now: now)
+        if configuration.oversize == .refuse && exceedsCapacity(request.cost) { return .reject(.oversize) }
+        return .notBefore(earliestAdmission(request.cost, now: now), now: now)
     }
 
     public mutating func sent(_ request: PendingRequest, attempt: Int, now: Double) {
@@ -117,7 +142,8 @@ extension TokenBucketLimiter {
         summary: "Client token buckets for requests, input and output tokens, each refilled at limit/60 per "
             + "second up to `burst` seconds' worth. The request at the head of the queue waits until every "
             + "bucket holds its cost (the wait is computed exactly, as x/time/rate reservations do); a cost "
-            + "larger than a bucket waits for a full bucket and leaves it in debt. Input is charged at send "
+            + "larger than a bucket waits for a full bucket and leaves it in debt (oversize: debt) or is dropped "
+            + "at once (oversize: refuse, x/time/rate's n > burst). Input is charged at send "
             + "from the prompt; output is charged after the response with the actual tokens, and the debt "
             + "blocks the next request until refill repays it.",
         mirrors: "golang.org/x/time/rate @2b4e439 (https://pkg.go.dev/golang.org/x/time/rate; reserveN: tokens may go "
@@ -143,6 +169,11 @@ extension TokenBucketLimiter {
                               "Take max_tokens from the output bucket at send and refund the unused part at "
                               + "the response (the 2024–2025 OTPM accounting) instead of charging output after "
                               + "the fact."),
+            StrategyParameter("oversize", .choice(["debt", "refuse"]), "debt",
+                              "A cost above a bucket's capacity: debt (limitlab's default) waits for a full "
+                              + "bucket and leaves it in debt, as the API admits on a positive balance and a 1 s "
+                              + "bucket is smaller than many prompts; refuse drops it at once as `oversize`, like "
+                              + "x/time/rate, where ReserveN/WaitN with n > burst never succeed."),
         ] + PipelineStrategy.queueParameters
     ) { (p, context) throws(StrategyError) in
         guard let fill = InitialFill(rawValue: try p.string("initial_fill")) else {
@@ -150,12 +181,16 @@ extension TokenBucketLimiter {
         }
         let burst = try p.double("burst")
         guard burst > 0 else { throw StrategyError(message: "\(p.owner): burst must be longer than 0s") }
+        guard let oversize = Oversize(rawValue: try p.string("oversize")) else {
+            throw StrategyError(message: "\(p.owner): oversize must be debt or refuse")
+        }
         let limits = context.limits
         return TokenBucketLimiter(Configuration(
             rpm: try p.optionalDouble("rpm") ?? limits.rpm,
             itpm: try p.optionalDouble("itpm") ?? limits.itpm,
             otpm: try p.optionalDouble("otpm") ?? limits.otpm,
             burstSeconds: burst, initialFill: fill,
-            countCacheReads: try p.bool("count_cache_reads"), reserveOutput: try p.bool("reserve_output")))
+            countCacheReads: try p.bool("count_cache_reads"), reserveOutput: try p.bool("reserve_output"),
+            oversize: oversize))
     }
 }
