@@ -107,7 +107,7 @@ import Testing
         #expect(r.shouldRetry == true)
         #expect(r.requestId == "req_011CABC")
         #expect(r.firstByteNanos == 5)
-        let epoch = try #require(RFC3339Parse.unixSeconds("2026-04-25T23:34:00Z"))
+        let epoch = try #require(RFC3339.unixSeconds("2026-04-25T23:34:00Z"))
         let snap = try #require(r.rateLimits.snapshot(epoch: epoch, now: 10))
         #expect(snap.requests == RateLimitReading(limit: 50, remaining: 0, resetAt: 23))
         #expect(snap.inputTokens == RateLimitReading(limit: 30000, remaining: 12000, resetAt: 53))
@@ -141,7 +141,7 @@ import Testing
         #expect(r.retryAfterMs == 1500.25)
         #expect(r.retryAfter == nil)
         #expect(r.shouldRetry == false)
-        let epoch = try #require(RFC3339Parse.unixSeconds("2026-04-25T23:34:00Z"))
+        let epoch = try #require(RFC3339.unixSeconds("2026-04-25T23:34:00Z"))
         let snap = try #require(r.rateLimits.snapshot(epoch: epoch, now: 0))
         #expect(snap.outputTokens == RateLimitReading(limit: 8000, remaining: 7500, resetAt: 10))
         #expect(snap.requests.limit == 0 && snap.inputTokens.limit == 0)
@@ -173,13 +173,13 @@ import Testing
     }
 
     @Test func datesParse() {
-        #expect(RFC3339Parse.unixSeconds("1970-01-01T00:00:00Z") == 0)
-        #expect(RFC3339Parse.unixSeconds("2024-03-26T20:00:00Z") == 1_711_483_200)
-        #expect(RFC3339Parse.unixSeconds("2024-03-26T21:00:00.5+01:00") == 1_711_483_200.5)
-        #expect(RFC3339Parse.unixSeconds("2024-03-26 20:00") == nil)
-        #expect(RFC3339Parse.unixSeconds("2024-13-26T20:00:00Z") == nil)
+        #expect(RFC3339.unixSeconds("1970-01-01T00:00:00Z") == 0)
+        #expect(RFC3339.unixSeconds("2024-03-26T20:00:00Z") == 1_711_483_200)
+        #expect(RFC3339.unixSeconds("2024-03-26T21:00:00.5+01:00") == 1_711_483_200.5)
+        #expect(RFC3339.unixSeconds("2024-03-26 20:00") == nil)
+        #expect(RFC3339.unixSeconds("2024-13-26T20:00:00Z") == nil)
         // Round trip with the formatter the mock uses.
-        #expect(RFC3339Parse.unixSeconds(RFC3339.format(unixSeconds: 1_800_000_000)) == 1_800_000_000)
+        #expect(RFC3339.unixSeconds(RFC3339.format(unixSeconds: 1_800_000_000)) == 1_800_000_000)
         #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 GMT") == 784_111_777)
         #expect(HTTPDate.parse("6 Nov 1994") == nil)
     }

@@ -128,7 +128,7 @@ struct ResponseState {
             } else if Self.equalsLower(suffix, "remaining") {
                 if let v = Self.plausibleCount(Self.number(value)) { rateLimits.set(group: group, field: 1, v) }
             } else if Self.equalsLower(suffix, "reset") {
-                if let t = RFC3339Parse.unixSeconds(bytes: value) { rateLimits.set(group: group, field: 2, t) }
+                if let t = RFC3339.unixSeconds(bytes: value) { rateLimits.set(group: group, field: 2, t) }
             }
         } else if Self.equalsLower(name, "content-type") {
             isEventStream = Self.hasPrefixLower(value, "text/event-stream")
@@ -485,86 +485,5 @@ enum JSONScan {
             }
             return nil
         }
-    }
-}
-
-/// RFC 3339 timestamps (`2026-04-25T23:34:23Z`, fractions and offsets accepted) to Unix seconds.
-enum RFC3339Parse {
-    static func unixSeconds(_ s: String) -> Double? {
-        Array(s.utf8).withUnsafeBytes { unixSeconds(bytes: $0) }
-    }
-
-    static func unixSeconds(bytes b: UnsafeRawBufferPointer) -> Double? {
-        func num(_ at: Int, _ len: Int) -> Int? {
-            guard at + len <= b.count else { return nil }
-            var v = 0
-            for i in at..<(at + len) {
-                guard b[i] >= 0x30 && b[i] <= 0x39 else { return nil }
-                v = v * 10 + Int(b[i] - 0x30)
-            }
-            return v
-        }
-        guard b.count >= 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54 || b[10] == 0x74 || b[10] == 0x20,
-              b[13] == 0x3A, b[16] == 0x3A,
-              let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2),
-              let sec = num(17, 2), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, sec <= 60
-        else { return nil }
-        var i = 19
-        var fraction = 0.0
-        if i < b.count && b[i] == 0x2E {
-            i += 1
-            var scale = 0.1
-            while i < b.count, b[i] >= 0x30 && b[i] <= 0x39 {
-                fraction += Double(b[i] - 0x30) * scale
-                scale /= 10
-                i += 1
-            }
-        }
-        guard i < b.count else { return nil }
-        var offset = 0
-        switch b[i] {
-        case 0x5A, 0x7A: // Z
-            i += 1
-        case 0x2B, 0x2D: // + / -
-            guard let oh = num(i + 1, 2), i + 3 < b.count, b[i + 3] == 0x3A, let om = num(i + 4, 2) else { return nil }
-            offset = (oh * 3600 + om * 60) * (b[i] == 0x2B ? 1 : -1)
-            i += 6
-        default:
-            return nil
-        }
-        guard i == b.count else { return nil }
-        let days = CivilDays.from(year: y, month: mo, day: d)
-        return Double(days * 86_400 + h * 3600 + mi * 60 + sec - offset) + fraction
-    }
-}
-
-/// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the HTTP-date form of `retry-after`.
-enum HTTPDate {
-    static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-
-    static func parse(_ s: String) -> Double? {
-        let parts = s.split(separator: " ")
-        // Fields are range-checked before the arithmetic, which would otherwise overflow (and trap)
-        // on a server's `Sun, 06 Nov 99999999999999999 08:49:37 GMT`.
-        guard parts.count == 6, parts[5].uppercased() == "GMT", let d = Int(parts[1]), (1...31).contains(d),
-              let m = months.firstIndex(of: parts[2].lowercased()), let y = Int(parts[3]), (0...9999).contains(y)
-        else { return nil }
-        let hms = parts[4].split(separator: ":")
-        guard hms.count == 3, let h = Int(hms[0]), let mi = Int(hms[1]), let sec = Int(hms[2]),
-              (0..<24).contains(h), (0..<60).contains(mi), (0...60).contains(sec) else { return nil }
-        return Double(CivilDays.from(year: y, month: m + 1, day: d) * 86_400 + h * 3600 + mi * 60 + sec)
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-enum CivilDays {
-    static func from(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = month > 2 ? month - 3 : month + 9
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
     }
 }
