@@ -79,6 +79,12 @@ public enum RecordingFormat {
         public var truncatedLastLine: Bool
         /// The file read.
         public var path: String
+
+        public init(header: RecordingHeader, rows: [RecordingRow], dropped: Int = 0, truncatedLastLine: Bool = false,
+                    path: String) {
+            self.header = header; self.rows = rows; self.dropped = dropped
+            self.truncatedLastLine = truncatedLastLine; self.path = path
+        }
     }
 
     /// Reads `DIR/recording.jsonl` (or a recording file given directly). A last line cut off

@@ -284,3 +284,34 @@ enum RecordingSection {
         return md
     }
 }
+
+/// A report from a server recording: one run (the user's own client) built from the recorded
+/// attempts, marked as measured on the wall clock so that `check` compares it with a baseline
+/// through the noise-aware tests of live runs.
+public enum RecordingReport {
+    /// The target a recording's report names (anything but `sim` is compared with noise).
+    public static let target = "recording"
+
+    /// Builds the report: the usual summary of `log` under `scenario` (whose first strategy
+    /// labels the run), per-key fairness and overshoot (keys as workers, even for one), and
+    /// the `recording` section.
+    public static func build(scenario: Scenario, scenarioFile: String?, stream: ArrivalStream, log: RunLog,
+                             keyLabels: [String], organizations: [String], organizationLimits: [LimitConfig],
+                             attemptOutputTokens: [Int32], source: String, messagesRows: Int, otherRows: Int,
+                             droppedRows: Int, truncatedLastLine: Bool, originS: Double) -> Report {
+        let spec = scenario.strategies.first ?? StrategySpec(name: "client")
+        var report = ReportWriter.build(scenario: scenario, scenarioFile: scenarioFile, stream: stream,
+                                        runs: [(spec: spec, log: log)])
+        report.scenario.target = target
+        var summary = report.runs[0].summary
+        summary.workers = WorkerStatistics.summarise(log: log, stream: stream, scenario: scenario,
+                                                     windowS: summary.goodput.windowS, force: true)
+        report.runs[0].summary = summary
+        report.recording = RecordingSummary.compute(
+            log: log, stream: stream, keyLabels: keyLabels, organizations: organizations,
+            organizationLimits: organizationLimits, attemptOutputTokens: attemptOutputTokens, source: source,
+            messagesRows: messagesRows, otherRows: otherRows, droppedRows: droppedRows,
+            truncatedLastLine: truncatedLastLine, originS: originS, goodputWindowS: summary.goodput.windowS)
+        return report
+    }
+}

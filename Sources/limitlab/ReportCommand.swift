@@ -67,24 +67,13 @@ enum RecordingReports {
         var sc = recorded.scenario
         // One run: the user's own client.
         sc.strategies = [StrategySpec(name: RecordingConversion.clientLabel)]
-        let spec = sc.strategies[0]
-        let runs = [(spec: spec, log: recorded.log)]
-        var report = ReportWriter.build(scenario: sc, scenarioFile: scenarioFile, stream: recorded.stream, runs: runs)
-        // Not "sim": `check` compares against a baseline with the noise-aware tests of live runs.
-        report.scenario.target = "recording"
-        if var summary = report.runs.first?.summary {
-            // Per-key fairness and overshoot, even for one key (keys play the part of workers).
-            summary.workers = WorkerStatistics.summarise(log: recorded.log, stream: recorded.stream, scenario: sc,
-                                                         windowS: summary.goodput.windowS, force: true)
-            report.runs[0].summary = summary
-            report.recording = RecordingSummary.compute(
-                log: recorded.log, stream: recorded.stream, keyLabels: recorded.keyLabels,
-                organizations: recorded.organizations, organizationLimits: recorded.organizationLimits,
-                attemptOutputTokens: recorded.attemptOutputTokens, source: contents.path,
-                messagesRows: recorded.messagesRows, otherRows: recorded.otherRows, droppedRows: contents.dropped,
-                truncatedLastLine: contents.truncatedLastLine, originS: recorded.origin,
-                goodputWindowS: summary.goodput.windowS)
-        }
+        let runs = [(spec: sc.strategies[0], log: recorded.log)]
+        let report = RecordingReport.build(
+            scenario: sc, scenarioFile: scenarioFile, stream: recorded.stream, log: recorded.log,
+            keyLabels: recorded.keyLabels, organizations: recorded.organizations,
+            organizationLimits: recorded.organizationLimits, attemptOutputTokens: recorded.attemptOutputTokens,
+            source: contents.path, messagesRows: recorded.messagesRows, otherRows: recorded.otherRows,
+            droppedRows: contents.dropped, truncatedLastLine: contents.truncatedLastLine, originS: recorded.origin)
         do {
             try ReportWriter.write(report: report, stream: recorded.stream, runs: runs, to: directory)
         } catch {
