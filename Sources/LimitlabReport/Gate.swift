@@ -213,6 +213,18 @@ public enum Gate {
             let se = (pooled * (1 - pooled) * (1 / n1 + 1 / n2)).squareRoot()
             guard se > 0 else { return v != b }
             return Swift.abs(v - b) / se > 1.96
+        case .attemptsPerSuccess:
+            // Attempts as Poisson counts per success: given both runs' attempts, the report's
+            // share is binomial with p = its successes' share (the conditional test for two
+            // Poisson rates), at 95 %.
+            guard let rate = base.values[Metric.successRate.rawValue] else { return nil }
+            let s1 = (rate * Double(base.offered)).rounded(), s2 = Double(s.requests.succeeded)
+            let a1 = b * s1, a2 = Double(s.attempts)
+            guard s1 > 0, s2 > 0, a1 + a2 > 0 else { return nil }
+            let p = s2 / (s1 + s2)
+            let sd = ((a1 + a2) * p * (1 - p)).squareRoot()
+            guard sd > 0 else { return v != b }
+            return Swift.abs(a2 - (a1 + a2) * p) / sd > 1.96
         default:
             return nil
         }

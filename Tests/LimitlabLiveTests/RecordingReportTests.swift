@@ -120,4 +120,18 @@ import Testing
         #expect(success?.passed == true)
         #expect(success?.detail.contains("within noise") == true)
     }
+
+    @Test func attemptsPerSuccessIsComparedWithANoiseModelToo() {
+        let (_, report) = Self.report()
+        let baseline = Baseline(report: report)
+        // 17 attempts for 14 successes in the baseline; 18 is noise, 40 is a regression.
+        for (attempts, passes) in [(18, true), (40, false)] {
+            var r = report
+            r.runs[0].summary.attempts = attempts
+            r.runs[0].summary.attemptsPerSuccess = Double(attempts) / 14
+            let check = Gate.regressions(r, baseline: baseline, allowance: RegressionAllowance())
+                .first { $0.metric == "attempts_per_success" }
+            #expect(check?.passed == passes, "\(attempts) attempts: \(check?.detail ?? "no check")")
+        }
+    }
 }
