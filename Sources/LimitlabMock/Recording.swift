@@ -85,7 +85,8 @@ public struct RecordingHeader: Sendable, Equatable {
 struct RecordTag {
     var keyHash: UInt64
     var requestId: String
-    var bodyHash: UInt64
+    /// 16 hex digits.
+    var bodyHash: String
     var retryCount: Int?
 }
 
@@ -110,7 +111,6 @@ public final class MockRecorder: @unchecked Sendable {
     private var queue: [RecordingRow] = []
     private var dropped = 0
     private var closed = false
-    private var headerLine: String?
     private var labels: [UInt64: String] = [:]
     private let salt = UInt64.random(in: .min ... .max)
     private var writer: Thread?
@@ -159,12 +159,12 @@ public final class MockRecorder: @unchecked Sendable {
         return h
     }
 
-    /// Writes the header line (once, before any row).
+    /// Writes the header line at once (before the server takes any request), so that even a
+    /// recording killed in its first instant names its schema.
     func start(header: RecordingHeader) {
         condition.lock()
-        headerLine = RecordingFormat.headerLine(header)
-        condition.signal()
-        condition.unlock()
+        defer { condition.unlock() }
+        writeAll(Array(RecordingFormat.headerLine(header).utf8))
     }
 
     /// Queues a row; `keyHash` from `keyHash(_:)` becomes the row's label.
@@ -211,15 +211,12 @@ public final class MockRecorder: @unchecked Sendable {
             }
             swap(&batch, &queue)
             written += batch.count
-            let header = headerLine
-            headerLine = nil
             let lost = dropped
             dropped = 0
             let finished = closed
             condition.unlock()
 
             out.removeAll(keepingCapacity: true)
-            if let header { out.append(contentsOf: header.utf8) }
             for r in batch { RecordingFormat.append(r, to: &out) }
             if lost > 0 { out.append(contentsOf: "{\"dropped\":\(lost)}\n".utf8) }
             writeAll(out)

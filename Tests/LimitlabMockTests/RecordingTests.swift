@@ -127,6 +127,18 @@ import Testing
         recorder.close()
     }
 
+    @Test func theHeaderIsOnDiskBeforeTheFirstRequest() throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try MockConfig.parse(yaml: orgConfig(key: "k"), file: "t.yaml")
+        let recorder = try MockRecorder(directory: dir, flushInterval: 10)
+        _ = VirtualTimeMock(config: config, recorder: recorder)
+        // No flush has happened yet: a server killed now still leaves a readable recording.
+        let rec = try RecordingFormat.read(dir)
+        #expect(rec.rows.isEmpty && rec.header.organizations.map(\.id) == ["org-test"])
+        recorder.close()
+    }
+
     @Test func aFullQueueDropsAndCountsInsteadOfGrowing() throws {
         let dir = Self.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
