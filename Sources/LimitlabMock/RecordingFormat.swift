@@ -21,6 +21,8 @@ public enum RecordingFormat {
         }
     }
 
+    private struct HeaderSchema: Codable { var schema: String }
+
     static func headerLine(_ h: RecordingHeader) -> String {
         let json = HeaderJSON(schema: RecordingHeader.schema, epochS: h.epoch, seed: h.seed,
                               organizations: h.organizations.map { .init(id: $0.id, classes: $0.classes) })
@@ -117,12 +119,19 @@ public enum RecordingFormat {
             throw MockError(.config, "\(path) is empty: not a limitlab recording")
         }
         let headerData = Data(bytes[first])
-        guard let h = try? JSONDecoder().decode(HeaderJSON.self, from: headerData), h.schema == RecordingHeader.schema else {
+        guard let h = try? JSONDecoder().decode(HeaderSchema.self, from: headerData), h.schema == RecordingHeader.schema else {
             throw MockError(.config, "\(path):1: not a limitlab recording (expected a header with \"schema\":\""
                             + "\(RecordingHeader.schema)\")")
         }
-        let header = RecordingHeader(epoch: h.epochS, seed: h.seed,
-                                     organizations: h.organizations.map { .init(id: $0.id, classes: $0.classes) })
+        let header: RecordingHeader
+        do {
+            let full = try JSONDecoder().decode(HeaderJSON.self, from: headerData)
+            header = RecordingHeader(epoch: full.epochS, seed: full.seed,
+                                     organizations: full.organizations.map { .init(id: $0.id, classes: $0.classes) })
+        } catch {
+            throw MockError(.config, "\(path):1: the recording's header is incomplete (epoch_s, seed and organizations "
+                            + "with their limits are required): \(error)")
+        }
         var rows: [RecordingRow] = []
         rows.reserveCapacity(lines.count)
         var dropped = 0
