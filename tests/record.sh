@@ -50,6 +50,12 @@ PY
 then ok "limitlab test runs the sdk-retries example and reports from the recording"
 else fail "limitlab test on the example (exit $code)"; fi
 
+# 1b. The same recording gives the same report (apart from generated_at).
+"$LIMITLAB" report "$work/pass" --scenario "$example/scenario.yaml" --out "$work/again" --quiet >"$work/log" 2>&1
+if cmp -s <(grep -v generated_at "$work/pass/report.json") <(grep -v generated_at "$work/again/report.json"); then
+    ok "limitlab report of the same recording is deterministic"
+else fail "report of the same recording differs"; fi
+
 # 2. A failing command: exit 5, its stderr kept, the report still written.
 "$LIMITLAB" test "$example/scenario.yaml" --out "$work/fail" --quiet -- \
     "$PYTHON" -c 'import sys; print("client blew up", file=sys.stderr); sys.exit(7)' >"$work/log" 2>&1
