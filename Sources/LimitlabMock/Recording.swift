@@ -102,7 +102,7 @@ public final class MockRecorder: @unchecked Sendable {
     public let directory: String
     public let path: String
     /// Most rows waiting for the writer (65,536 by default: a quarter second of 250,000
-    /// requests per second, about 20 MB).
+    /// requests per second; a row takes a few hundred bytes).
     public let capacity: Int
     let flushInterval: Double
 
@@ -117,6 +117,8 @@ public final class MockRecorder: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     /// Rows handed to the writer so far (under the lock).
     private var written = 0
+    /// A write error has been reported (once: a full disk would otherwise repeat it 4 times a second).
+    private var reportedWriteError = false
 
     /// Rows recorded so far (written, or being written).
     public var rowCount: Int {
@@ -236,6 +238,8 @@ public final class MockRecorder: @unchecked Sendable {
                 let n = write(fd, buf.baseAddress! + offset, buf.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
+                    if reportedWriteError { return }
+                    reportedWriteError = true
                     FileHandle.standardError.write(Data(
                         "limitlab: cannot write the recording \(path): \(String(cString: strerror(errno)))\n".utf8))
                     return
