@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import LimitlabCore
 import LimitlabMock
 import LimitlabReport
@@ -133,5 +136,19 @@ import Testing
                 .first { $0.metric == "attempts_per_success" }
             #expect(check?.passed == passes, "\(attempts) attempts: \(check?.detail ?? "no check")")
         }
+    }
+
+    @Test func theRecordingSectionIsInTheHTMLAndMarkdownAndJSON() throws {
+        let (_, report) = Self.report()
+        let html = HTMLReport.render(report)
+        #expect(html.contains("id=\"recording\"") && html.contains("id=\"recording-keys\""))
+        #expect(html.contains("1.70×"))
+        // Still well-formed XML, as every report.html is.
+        let parser = XMLParser(data: Data(html.utf8))
+        #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
+        let md = MarkdownSummary.render(report)
+        #expect(md.contains("## As the server saw it") && md.contains("| key-2 | 2 | 2 | 5 | 3 | 1 of 3 |"))
+        let decoded = try JSONDecoder().decode(Report.self, from: ReportWriter.json(report))
+        #expect(decoded.recording == report.recording)
     }
 }
