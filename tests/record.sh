@@ -65,6 +65,13 @@ if [ "$code" -eq 5 ] && grep -q "client blew up" "$work/fail/cmd-stderr.txt" && 
     ok "a failing command exits 5 with its output and the report kept"
 else fail "failing command (exit $code, wanted 5)"; fi
 
+# 2b. The command sees the mock's URL and key, and no bearer token from the caller's environment.
+ANTHROPIC_AUTH_TOKEN=sk-real-token "$LIMITLAB" test "$example/scenario.yaml" --out "$work/env" --quiet -- \
+    sh -c 'echo "$ANTHROPIC_BASE_URL $ANTHROPIC_API_KEY ${ANTHROPIC_AUTH_TOKEN:-none}"' >"$work/log" 2>&1
+if grep -Eq '^http://127\.0\.0\.1:[0-9]+ sk-limitlab-mock-0 none$' "$work/env/cmd-stdout.txt"; then
+    ok "the command gets ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY, and no ANTHROPIC_AUTH_TOKEN"
+else fail "command environment: $(cat "$work/env/cmd-stdout.txt" 2>/dev/null)"; fi
+
 # 3. A command past --timeout: stopped, exit 5.
 start=$(date +%s)
 "$LIMITLAB" test "$example/scenario.yaml" --out "$work/slow" --quiet --timeout 1s -- sleep 30 >"$work/log" 2>&1

@@ -85,9 +85,11 @@ struct TestCommand: ParsableCommand {
 
         let child: ChildProcess
         do {
+            // A real bearer token in the environment would be sent along (and the SDK warns
+            // about it): the command under test sees only the mock's key.
             child = try ChildProcess.spawn(command, environment: [
                 "ANTHROPIC_BASE_URL": baseURL, "ANTHROPIC_API_KEY": MockConfig.scenarioKey(0),
-            ], stdout: (directory as NSString).appendingPathComponent("cmd-stdout.txt"),
+            ], removing: ["ANTHROPIC_AUTH_TOKEN"], stdout: (directory as NSString).appendingPathComponent("cmd-stdout.txt"),
                stderr: (directory as NSString).appendingPathComponent("cmd-stderr.txt"))
         } catch {
             server.stopBlocking()
@@ -161,11 +163,12 @@ struct ChildProcess {
 
     let pid: pid_t
 
-    /// Starts `argv` (looked up in PATH) with the environment plus `environment`, its output
-    /// into the two files.
-    static func spawn(_ argv: [String], environment: [String: String], stdout: String, stderr: String)
-        throws -> ChildProcess {
+    /// Starts `argv` (looked up in PATH) with the environment, less `removing`, plus
+    /// `environment`; its output into the two files.
+    static func spawn(_ argv: [String], environment: [String: String], removing: [String] = [], stdout: String,
+                      stderr: String) throws -> ChildProcess {
         var env = ProcessInfo.processInfo.environment
+        for k in removing { env[k] = nil }
         for (k, v) in environment { env[k] = v }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
