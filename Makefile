@@ -8,7 +8,7 @@ TEST_APT_PACKAGES := chromium fonts-liberation python3 redis-server
 SCENARIO ?= scenarios/quickstart.yaml
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: setup setup-test test-gate-repeat test-html test-sdk test-workers build run test test-swift test-cli test-baselines baselines docs bench clean
+.PHONY: setup setup-test test-gate-repeat test-html test-sdk test-workers test-examples test-record build run test test-swift test-cli test-baselines baselines docs bench clean
 
 ## setup: install the C libraries limitlab links (libcurl, GSL, hiredis) with apt, only when missing.
 setup:
@@ -37,7 +37,7 @@ run: build
 
 ## test: build and run every test (Swift unit tests, CLI end-to-end checks, baselines, the
 ## HTML report in headless Chromium).
-test: setup-test test-swift test-cli test-gate-repeat test-baselines test-html test-sdk test-workers
+test: setup-test test-swift test-cli test-gate-repeat test-baselines test-html test-sdk test-workers test-examples test-record
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -59,6 +59,16 @@ test-html: build
 ## test-sdk: the official Python SDK (pip install anthropic) against `limitlab serve`.
 test-sdk: build
 	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/mock-sdk.sh
+
+## test-examples: every examples/*/client.py through `limitlab test` (its scenario's thresholds and
+## committed baseline.json), with the official anthropic SDK from PyPI.
+test-examples: build
+	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/examples.sh
+
+## test-record: `limitlab test` exit codes (failing, timed-out and interrupted commands, failed
+## checks) and a `serve --record` killed with SIGKILL whose recording `limitlab report` reads.
+test-record: build
+	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/record.sh
 
 ## test-workers: `run --workers 4 --redis` against the mock (own redis-server): local buckets get 429s,
 ## the shared Redis bucket none; killing Redis mid-run crashes no worker and loses no request.

@@ -2,6 +2,7 @@
 # Measured figures for the built-in mock server (`limitlab serve`), issue 5's speed bars:
 #   1. non-streaming throughput on loopback with wrk, server on one core (200 path and 429 path);
 #   2. concurrent streaming responses held, and the server's RSS while they are open;
+#   1b. the 200 path again with `--record` (the recording may cost at most 15 %);
 #   3. the peer (issue 8): nginx (Debian nginx-light) on the same core answering the same wrk
 #      load with the same status, headers and body bytes from a static file (bench/nginx.sh).
 # Prints each figure with the command that produced it and writes reports/bench/mock.json
@@ -103,6 +104,12 @@ run_wrk() {
 
 # --- 1. non-streaming throughput ----------------------------------------------------------
 run_wrk "non-streaming 200 path (limits 1e9, ttft 0ms)" bench/mock-200.yaml 200; R200=$WRK_RESULT; N200=$NGINX_RESULT
+# The same 200 path recording every request (`serve --record`): the recording's cost.
+rm -rf "$WORK/record-200"
+NGINX_WAS=$NGINX; NGINX=0
+SERVE_EXTRA="--record $WORK/record-200" run_wrk "non-streaming 200 path with --record" bench/mock-200.yaml 200rec
+RREC=$WRK_RESULT; NGINX=$NGINX_WAS
+rm -rf "$WORK/record-200"
 run_wrk "non-streaming 429 path (rpm 1, reject_latency 0ms)" bench/mock-429.yaml 429; R429=$WRK_RESULT; N429=$NGINX_RESULT
 
 # --- 2. concurrent streams held -------------------------------------------------------------
@@ -120,4 +127,4 @@ for n in $STREAM_COUNTS; do
 done
 
 # --- report --------------------------------------------------------------------------------
-python3 bench/mock_report.py final "$OUT" "$R200" "$R429" "$STREAMS" "$N200" "$N429"
+python3 bench/mock_report.py final "$OUT" "$R200" "$R429" "$STREAMS" "$N200" "$N429" "$RREC"

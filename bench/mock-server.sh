@@ -1,6 +1,6 @@
 # Sourced by the bench scripts: one `limitlab serve` at a time, pinned to core 0 with one
 # event-loop thread on a free port. The caller sets WORK (logs), BIN (the limitlab binary),
-# optionally SERVE_PREFIX (e.g. "chrt -f 20") and say(); start_server sets PORT and SERVER_CMD
+# optionally SERVE_PREFIX (e.g. "chrt -f 20"), SERVE_EXTRA (more serve flags) and say(); start_server sets PORT and SERVER_CMD
 # (the command as printed next to each figure).
 SERVER_PID=""
 
@@ -17,7 +17,7 @@ stop_server() {
 # start_server CONFIG
 start_server() {
   local cfg=$1 log=$WORK/serve-$(basename "$1" .yaml).log
-  SERVER_CMD="${SERVE_PREFIX:+$SERVE_PREFIX }taskset -c 0 $BIN serve --config $cfg --host 127.0.0.1 --port 0 --threads 1"
+  SERVER_CMD="${SERVE_PREFIX:+$SERVE_PREFIX }taskset -c 0 $BIN serve --config $cfg --host 127.0.0.1 --port 0 --threads 1${SERVE_EXTRA:+ $SERVE_EXTRA}"
   $SERVER_CMD >"$log" 2>"$log.err" &
   SERVER_PID=$!
   PORT=""

@@ -40,9 +40,9 @@ def stream(arr_raw, raw, server_cmd, client_cmd, after, inflight="0"):
           f"failures {j['fail_reasons'] or 0}\n   server: {server_cmd}\n   client: {client_cmd}", file=sys.stderr)
 
 
-def final(out, r200, r429, streams, n200="null", n429="null"):
+def final(out, r200, r429, streams, n200="null", n429="null", rrec="null"):
     r200, r429, streams = json.loads(r200), json.loads(r429), json.loads(streams)
-    n200, n429 = json.loads(n200 or "null"), json.loads(n429 or "null")
+    n200, n429, rrec = json.loads(n200 or "null"), json.loads(n429 or "null"), json.loads(rrec or "null")
 
     def sh(c):
         try:
@@ -52,7 +52,7 @@ def final(out, r200, r429, streams, n200="null", n429="null"):
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
     report = {
         "schema": benchlib.SCHEMA, "suite": "mock", "date": benchlib.date(), "machine": benchlib.machine(),
-        "figures": figures(r200, r429, streams, n200, n429),
+        "figures": figures(r200, r429, streams, n200, n429, rrec),
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine_detail": {
             "cpus": os.cpu_count(), "cpu_model": cpu, "kernel": platform.release(),
@@ -65,12 +65,14 @@ def final(out, r200, r429, streams, n200="null", n429="null"):
         "bars": {"non_streaming_req_per_s_one_core": 25000, "concurrent_streams": 10000, "rss_bytes_max": 1 << 30},
         "non_streaming_200": r200,
         "non_streaming_429": r429,
+        "non_streaming_200_recorded": rrec,
         "nginx_200": n200,
         "nginx_429": n429,
         "streams": streams,
     }
     report["bars_met"] = {
         "non_streaming_200": r200["req_per_s"] >= 25000 and r200["non_2xx"] == 0,
+        "record_costs_at_most_15_percent": None if not rrec else rrec["req_per_s"] >= 0.85 * r200["req_per_s"],
         "streams_10000_under_1GiB": any(
             s["requested"] >= 10000 and s["alive_through_hold_min"] >= 10000
             and (s["server_rss_kib_max_during_hold"] or 0) * 1024 < (1 << 30) for s in streams),
@@ -86,7 +88,7 @@ def conns(r):
     return f"-c{m.group(1)}" if m else ""
 
 
-def figures(r200, r429, streams, n200, n429):
+def figures(r200, r429, streams, n200, n429, rrec=None):
     """The limitlab.bench/1 rows: wrk req/s of both paths next to nginx's, and the held streams."""
     rerun = " (all of it: bash bench/mock-bench.sh)"
     out = []
@@ -105,6 +107,12 @@ def figures(r200, r429, streams, n200, n429):
             out.append(benchlib.figure(
                 f"mock.{path}.nginx.rps", f"{n['name']}: requests per second (median of {n['runs']})", n["req_per_s"], "req/s",
                 f"{n['server_command']} & {n['client_command']}{rerun}"))
+    if rrec:
+        ratio = rrec["req_per_s"] / r200["req_per_s"] if r200["req_per_s"] else 0
+        out.append(benchlib.figure(
+            "mock.200.record.ratio", f"{rrec['name']}: requests per second ÷ the same path without --record "
+            f"(medians of {rrec['runs']})", ratio, "×", f"{rrec['server_command']} & {rrec['client_command']}{rerun}",
+            target="≥ 0.85", met=ratio >= 0.85))
     for s in streams:
         k = s["requested"]
         cmd = f"{s['server_command']} & {s['client_command']}{rerun}"

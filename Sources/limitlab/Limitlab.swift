@@ -39,7 +39,7 @@ struct Limitlab: ParsableCommand {
         version: "0.1.0",
         subcommands: [RunCommand.self, CompareCommand.self, SizeCommand.self, SweepCommand.self, CheckCommand.self,
                       BaselineCommand.self, ServeCommand.self, ValidateCommand.self, TiersCommand.self,
-                      StrategiesCommand.self, MergeCommand.self])
+                      StrategiesCommand.self, MergeCommand.self, ReportCommand.self, TestCommand.self])
 }
 
 @main
@@ -47,7 +47,7 @@ enum Main {
     static func main() {
         // The commands that stop cleanly on SIGINT/SIGTERM hold the signals from the first moment,
         // so that one arriving while they load or start is not lost (StopSignals.swift).
-        if let command = CommandLine.arguments.dropFirst().first, command == "run" || command == "serve" {
+        if let command = CommandLine.arguments.dropFirst().first, ["run", "serve", "test"].contains(command) {
             StopSignals.hold()
         }
         do {

@@ -38,6 +38,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Event-loop threads, 1 to 256 (default: one per core).")
     var threads: Int?
 
+    @Option(help: "Record every Messages and count_tokens request as the server saw it into DIR/recording.jsonl (docs/recording.md); `limitlab report DIR` turns it into a report.")
+    var record: String?
+
     func run() throws {
         guard (0...65_535).contains(port) else { throw CLIFailure.badInput("--port \(port): expected 0...65535") }
         if let threads, !(1...Self.maxThreads).contains(threads) {
@@ -62,7 +65,11 @@ struct ServeCommand: ParsableCommand {
         }
         if let seed { mockConfig.seed = seed }
 
-        let server = MockServer(config: mockConfig, threads: threads)
+        var recorder: MockRecorder?
+        if let record {
+            do { recorder = try MockRecorder(directory: record) } catch { throw CLIFailure.badInput("--record: \(error)") }
+        }
+        let server = MockServer(config: mockConfig, threads: threads, recorder: recorder)
         let bound: Int
         do { bound = try server.startBlocking(host: host, port: port) } catch {
             server.stopBlocking()
@@ -88,6 +95,9 @@ struct ServeCommand: ParsableCommand {
         let stopHandler = onStopSignals(queue: queue) { server.stopBlocking() }
         server.waitUntilStopped()
         stopHandler.cancel()
+        if let recorder {
+            FileHandle.standardError.write(Data("limitlab serve: \(recorder.rowCount) request(s) recorded in \(recorder.path)\n".utf8))
+        }
         FileHandle.standardError.write(Data("limitlab serve: stopped\n".utf8))
     }
 }

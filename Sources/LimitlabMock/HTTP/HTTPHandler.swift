@@ -166,7 +166,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
             batches(context, h, path: path, org: org, requestId: requestId, keepAlive: keepAlive)
         default:
             messages(context, h, org: org, countTokens: endpoint == "count_tokens", requestId: requestId,
-                     keepAlive: keepAlive)
+                     keepAlive: keepAlive, key: key)
         }
     }
 
@@ -179,7 +179,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
     // MARK: Messages and count_tokens
 
     private func messages(_ context: ChannelHandlerContext, _ h: HTTPRequestHead, org: OrgState, countTokens: Bool,
-                          requestId: String, keepAlive: Bool) {
+                          requestId: String, keepAlive: Bool, key: String) {
         let endpoint = countTokens ? "count_tokens" : "messages"
         let request: MessagesRequest
         do {
@@ -207,8 +207,12 @@ final class MockHTTPHandler: ChannelInboundHandler {
                              requestId: requestId, org: org, keepAlive: keepAlive)
         }
 
+        // Only built when recording: the hash of the body costs a pass over it.
+        let tag = core.recorder.map { recordTag($0, h, key: key, requestId: requestId) }
         if countTokens {
-            let (decision, rpm) = org.admitCountTokens(now: core.modelTime)
+            let (decision, rpm) = org.admitCountTokens(request, modelClass: modelClass, tag: tag,
+                                                       rejectLatency: core.config.server.rejectLatency,
+                                                       now: core.modelTime)
             var headers = jsonHeaders(requestId, org)
             if let snap = decision.snapshot {
                 for (n, v) in snap.headers(epoch: core.epoch) where n.hasPrefix("anthropic-ratelimit-requests-") {
@@ -242,7 +246,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
         }
 
         let outcome = org.decide(request, modelClass: modelClass, outputTokens: outputTokens, config: core.config,
-                                 now: core.modelTime)
+                                 tag: tag, now: core.modelTime)
         inFlightOrg = org
         // Every reply is written at the model times the server decided: this handler only frames them.
         switch outcome {
@@ -530,6 +534,18 @@ final class MockHTTPHandler: ChannelInboundHandler {
         guard !closed else { return }
         if !(seconds > 0) { return task() }
         pending = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(ServerCore.nanoseconds(seconds)), task)
+    }
+
+    /// Who sent the request and how, for the recording: the key's salted hash (never the key),
+    /// the body's FNV-1a hash and the SDK's retry count.
+    private func recordTag(_ recorder: MockRecorder, _ h: HTTPRequestHead, key: String, requestId: String) -> RecordTag {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        body.withUnsafeReadableBytes { bytes in
+            for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        }
+        let retries = h.headers.first(name: "x-stainless-retry-count").flatMap { Int($0) }
+        return RecordTag(keyHash: recorder.keyHash(key), requestId: requestId, bodyHash: RecordingFormat.hex(hash),
+                         retryCount: retries)
     }
 
     private func classId(_ org: OrgState, _ model: String) -> String? {

@@ -20,8 +20,10 @@ public final class MockServer: Sendable {
     private let state = LockedState()
 
     /// `threads`: event-loop threads of the server's own group (nil: one per core).
-    public init(config: MockConfig, threads: Int? = nil, catalog: TierCatalog = .builtIn) {
-        core = ServerCore(config: config, catalog: catalog)
+    /// `recorder`: append one row per decided request to a recording (docs/recording.md); the
+    /// server closes it (writing what is queued) when it stops.
+    public init(config: MockConfig, threads: Int? = nil, catalog: TierCatalog = .builtIn, recorder: MockRecorder? = nil) {
+        core = ServerCore(config: config, catalog: catalog, recorder: recorder)
         group = MultiThreadedEventLoopGroup(numberOfThreads: Swift.max(1, threads ?? System.coreCount))
     }
 
@@ -60,6 +62,7 @@ public final class MockServer: Sendable {
         try? await listener?.close()
         for c in children { try? await c.close() }
         try? await group.shutdownGracefully()
+        core.recorder?.close()
         state.withLock { $0.stopped.signalAll() }
     }
 
@@ -70,6 +73,7 @@ public final class MockServer: Sendable {
         try? listener?.close().wait()
         for c in children { try? c.close().wait() }
         try? group.syncShutdownGracefully()
+        core.recorder?.close()
         state.withLock { $0.stopped.signalAll() }
     }
 

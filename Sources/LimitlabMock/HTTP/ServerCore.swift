@@ -33,15 +33,19 @@ final class ServerCore: @unchecked Sendable {
     /// (`VirtualTimeMock`). Model time 0 is `start`.
     let clock: ModelClockSource
 
-    init(config: MockConfig, catalog: TierCatalog, clock: ModelClockSource = .monotonic()) {
+    /// The recording (`serve --record`), or nil.
+    let recorder: MockRecorder?
+
+    init(config: MockConfig, catalog: TierCatalog, clock: ModelClockSource = .monotonic(), recorder: MockRecorder? = nil) {
         self.clock = clock
+        self.recorder = recorder
         self.config = config
         self.catalog = catalog
         var orgs: [OrgState] = []
         var keys: [String: OrgState] = [:]
         var any: OrgState?
         for (i, o) in config.organizations.enumerated() {
-            let state = OrgState(index: i, org: o, config: config, catalog: catalog)
+            let state = OrgState(index: i, org: o, config: config, catalog: catalog, recorder: recorder)
             orgs.append(state)
             for k in o.keys where keys[k] == nil { keys[k] = state }
             if o.acceptsAnyKey && any == nil { any = state }
@@ -56,6 +60,9 @@ final class ServerCore: @unchecked Sendable {
         let wall = clock.epoch
         epoch = wall
         batchStores = orgs.map { BatchStore(org: $0, config: config, catalog: catalog, epoch: wall) }
+        recorder?.start(header: RecordingHeader(epoch: wall, seed: config.seed, organizations: orgs.map {
+            RecordingHeader.Organization(id: $0.org.id, classes: $0.classConfigs)
+        }))
 
         // Every model id the catalog knows, plus extra models an organisation serves.
         var objects: [(String, String)] = []

@@ -18,11 +18,14 @@ public final class VirtualTimeMock {
     private var recorders: [ExchangeRecorder] = []
 
     /// `epoch`: Unix time of model time 0 (fixed, so header values are reproducible).
-    public init(config: MockConfig, catalog: TierCatalog = .builtIn, epoch: Double = 1_767_225_600) {
+    /// `recorder`: record every decided request, as `serve --record` does.
+    public init(config: MockConfig, catalog: TierCatalog = .builtIn, epoch: Double = 1_767_225_600,
+                recorder: MockRecorder? = nil) {
         let clock = VirtualClock(loop: loop)
         self.clock = clock
         core = ServerCore(config: config, catalog: catalog,
-                          clock: ModelClockSource(start: .uptimeNanoseconds(0), epoch: epoch) { clock.modelTime() })
+                          clock: ModelClockSource(start: .uptimeNanoseconds(0), epoch: epoch) { clock.modelTime() },
+                          recorder: recorder)
     }
 
     /// Model time now.

@@ -30,6 +30,8 @@ final class OrgState: @unchecked Sendable {
     private var faultCounts: [String: Int] = [:]
     /// Classes that have served a request (the metrics list only those).
     private var usedClasses = Set<Int>()
+    /// Appends one row per decided request (`serve --record`); nil: not recording.
+    let recorder: MockRecorder?
 
     struct CounterKey: Hashable, Comparable {
         var endpoint: String
@@ -40,9 +42,10 @@ final class OrgState: @unchecked Sendable {
         }
     }
 
-    init(index: Int, org: MockOrganization, config: MockConfig, catalog: TierCatalog) {
+    init(index: Int, org: MockOrganization, config: MockConfig, catalog: TierCatalog, recorder: MockRecorder? = nil) {
         self.index = index
         self.org = org
+        self.recorder = recorder
         var configs: [String: LimitConfig] = [:]
         for c in catalog.modelClasses {
             if let cfg = org.limits.config(forClass: c.id, catalog: catalog) { configs[c.id] = cfg }
@@ -75,7 +78,7 @@ final class OrgState: @unchecked Sendable {
     /// Decides a Messages request with the organisation's server (see `OrganizationServer` for
     /// the order of decisions and draws). Counts it in flight until `finish`.
     func decide(_ request: MessagesRequest, modelClass: String, outputTokens requested: Int?,
-                config: MockConfig, now clock: () -> Double) -> MessagesOutcome {
+                config: MockConfig, tag: RecordTag? = nil, now clock: () -> Double) -> MessagesOutcome {
         let c = classIndex[modelClass]!
         let modelKey = Self.hash(request.model)
         let breakpoints = request.breakpoints.map { bp in
@@ -88,7 +91,12 @@ final class OrgState: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         usedClasses.insert(c)
-        let reply = server.decide(serverRequest, at: clock())
+        let arrival = clock()
+        let reply = server.decide(serverRequest, at: arrival)
+        // Recorded here, inside the lock, so that rows are in arrival order.
+        if let recorder, let tag {
+            record(recorder, tag, request, modelClass: modelClass, arrival: arrival, reply: reply)
+        }
         switch reply.kind {
         case .admitted:
             if reply.fault != .none { faultCounts[reply.fault.label, default: 0] += 1 }
@@ -104,6 +112,27 @@ final class OrgState: @unchecked Sendable {
             break
         }
         return .refused(reply, classConfigs[modelClass]!)
+    }
+
+    private func record(_ recorder: MockRecorder, _ tag: RecordTag, _ request: MessagesRequest, modelClass: String,
+                        arrival: Double, reply: ServerReply) {
+        let fault: String
+        switch reply.kind {
+        case .overloaded: fault = "overloaded"
+        case .serverError: fault = "server_error"
+        default: fault = reply.fault.label
+        }
+        let u = reply.usage
+        let row = RecordingRow(
+            at: arrival, key: "", org: org.id, model: request.model, modelClass: modelClass, endpoint: "messages",
+            status: Int(reply.status), refusedBy: reply.refusedBy.label,
+            retryAfter: reply.kind == .rateLimited ? (reply.retryAfter ?? 1) : nil,
+            inputTokens: u.input, cacheWriteTokens: u.cacheCreation, cacheReadTokens: u.cacheRead,
+            outputTokens: u.output, maxTokens: request.maxTokens,
+            ttft: reply.firstToken.isFinite ? reply.firstToken - arrival : nil, completedAt: reply.completion,
+            stream: request.stream, fault: fault, requestId: tag.requestId, bodyHash: tag.bodyHash,
+            retryCount: tag.retryCount)
+        recorder.append(row, keyHash: tag.keyHash)
     }
 
     /// The request has been answered (or its connection closed).
@@ -123,12 +152,22 @@ final class OrgState: @unchecked Sendable {
     // MARK: count_tokens
 
     /// Admits a count_tokens request against its own RPM bucket.
-    func admitCountTokens(now clock: () -> Double) -> (AdmissionDecision, rpm: Double) {
+    func admitCountTokens(_ request: MessagesRequest? = nil, modelClass: String = "", tag: RecordTag? = nil,
+                          rejectLatency: Double = 0, now clock: () -> Double) -> (AdmissionDecision, rpm: Double) {
         lock.lock()
         defer { lock.unlock() }
-        let d = server.admitCountTokens(at: clock())!
+        let arrival = clock()
+        let d = server.admitCountTokens(at: arrival)!
         if !d.admitted {
             refusalCounts[CounterKey(endpoint: "count_tokens", modelClass: "", label: d.refusedBy.label), default: 0] += 1
+        }
+        if let recorder, let tag, let request {
+            recorder.append(RecordingRow(
+                at: arrival, key: "", org: org.id, model: request.model, modelClass: modelClass, endpoint: "count_tokens",
+                status: d.admitted ? 200 : 429, refusedBy: d.refusedBy.label,
+                retryAfter: d.admitted ? nil : (d.retryAfter ?? 1), inputTokens: request.promptTokens,
+                completedAt: d.admitted ? arrival : arrival + rejectLatency, requestId: tag.requestId,
+                bodyHash: tag.bodyHash, retryCount: tag.retryCount), keyHash: tag.keyHash)
         }
         return (d, countTokensRPM)
     }

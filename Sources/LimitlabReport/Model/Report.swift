@@ -128,8 +128,10 @@ public struct Report: Codable, Sendable, Equatable {
     public var comparison: Comparison?
     /// Live runs only: how the run went on the wall clock.
     public var live: LiveEcho?
+    /// Reports made from a server recording (`limitlab report`, `limitlab test`).
+    public var recording: RecordingSummary? = nil
     enum CodingKeys: String, CodingKey {
-        case schema, generator, scenario, arrivals, runs, comparison, live
+        case schema, generator, scenario, arrivals, runs, comparison, live, recording
         case generatedAt = "generated_at", quantileDefinition = "quantile_definition"
     }
 }

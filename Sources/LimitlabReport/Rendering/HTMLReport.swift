@@ -24,6 +24,7 @@ public enum HTMLReport {
         h += page.charts()
         h += page.failures()
         h += page.workers()
+        h += RecordingSection.html(report)
         h += page.spans()
         h += page.footer()
         h += "</main>\(ChartKit.scriptElement)</body></html>\n"
