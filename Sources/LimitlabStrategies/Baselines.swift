@@ -38,12 +38,18 @@ public struct NoRetryStrategy: ClientStrategy {
 ///   429, any status ≥ 500 (so 529), and on connection errors and timeouts.
 /// - Wait: a usable `retry-after` exactly (no jitter), else
 ///   `min(initial · 2^n, max) · (1 − 0.25·U)` with n = retries already taken, U ∈ [0, 1).
-/// - `retry-after` use by variant: python (anthropic-sdk-python 0.121.0) when 0 < v ≤ 60 s;
-///   typescript (anthropic-sdk-typescript ≥ 0.79) any value; openai-python (3.3.1) when
-///   0 < v ≤ 120 s, and above 120 s it does not retry at all.
+/// - `retry-after` use by variant:
+///   - python: anthropic-sdk-python 2.17.0 (the current release on PyPI), any v > 0, capped at
+///     4,294,967 s (`_calculate_retry_timeout` in `src/anthropic/_base_client.py`,
+///     https://github.com/anthropics/anthropic-sdk-python);
+///   - python-0.121.0: the release this preset first mirrored, only when 0 < v ≤ 60 s (longer
+///     hints fall back to the backoff);
+///   - typescript (anthropic-sdk-typescript ≥ 0.79): any value;
+///   - openai-python (3.3.1): when 0 < v ≤ 120 s, and above 120 s it does not retry at all.
 public struct SDKRetryPolicy: RetryPolicy {
     public enum Variant: String, Sendable, CaseIterable {
         case python
+        case python0121 = "python-0.121.0"
         case typescript
         case openaiPython = "openai-python"
     }
@@ -77,6 +83,9 @@ public struct SDKRetryPolicy: RetryPolicy {
         if let hint = outcome.retryAfter {
             switch variant {
             case .python:
+                // `time.sleep` raises above a platform limit, so the SDK waits at most 2^32 ms.
+                if hint > 0 { return .wait(Swift.min(hint, 4_294_967)) }
+            case .python0121:
                 if hint > 0 && hint <= 60 { return .wait(hint) }
             case .typescript:
                 if hint >= 0 { return .wait(hint) }
@@ -179,9 +188,9 @@ extension SDKDefaultStrategy {
 extension SDKRetryPolicy {
     /// The parameters of `sdk-default`, as a strategy and as a retry policy.
     static let parameters: [StrategyParameter] = [
-        StrategyParameter("variant", .choice(["python", "typescript", "openai-python"]), "python",
-                          "python: retry-after used when 0 < v ≤ 60 s; typescript: any value; "
-                            + "openai-python: used when ≤ 120 s, give up above."),
+        StrategyParameter("variant", .choice(Variant.allCases.map(\.rawValue)), "python",
+                          "python (anthropic 2.17.0): retry-after used when > 0 s; python-0.121.0: only when "
+                            + "0 < v ≤ 60 s; typescript: any value; openai-python: used when ≤ 120 s, give up above."),
         StrategyParameter("max_retries", .integer(min: 0, max: 100), "2", "Retries after the first attempt."),
         StrategyParameter("initial_delay", .duration, "500ms", "Backoff base: the first retry waits this × (0.75, 1]."),
         StrategyParameter("max_delay", .duration, "8s", "Backoff cap."),
@@ -190,7 +199,8 @@ extension SDKRetryPolicy {
     init(_ p: Params, _ context: StrategyContext) throws(StrategyError) {
         let variantName = try p.string("variant")
         guard let variant = Variant(rawValue: variantName) else {
-            throw StrategyError(message: "\(p.owner): unknown variant \"\(variantName)\"; expected python, typescript or openai-python")
+            throw StrategyError(message: "\(p.owner): unknown variant \"\(variantName)\"; expected "
+                                + Variant.allCases.map(\.rawValue).joined(separator: ", "))
         }
         self.init(variant: variant, maxRetries: try p.int("max_retries"),
                   initialDelay: try p.double("initial_delay"), maxDelay: try p.double("max_delay"),
@@ -201,7 +211,7 @@ extension SDKRetryPolicy {
     static let definition = StrategyDefinition.retry(
         "sdk-default",
         summary: "The official SDK's retry loop (see the sdk-default strategy).",
-        mirrors: "anthropic-sdk-python 0.121.0 / anthropic-sdk-typescript 0.120.0 / openai-python 3.3.1 "
+        mirrors: "anthropic-sdk-python 2.17.0 and 0.121.0 / anthropic-sdk-typescript 0.120.0 / openai-python 3.3.1 "
             + "(https://github.com/anthropics/anthropic-sdk-python, https://github.com/anthropics/anthropic-sdk-typescript, "
             + "https://github.com/openai/openai-python)",
         parameters: parameters
@@ -251,7 +261,8 @@ extension SDKDefaultStrategy {
         "sdk-default",
         summary: "The official SDK's built-in retry: 2 retries, min(0.5·2^n, 8) s × (1 − 0.25·U), "
             + "retry on 408/409/429/5xx unless x-should-retry says otherwise; retry-after honoured per variant.",
-        mirrors: "anthropic-sdk-python 0.121.0 (python, https://github.com/anthropics/anthropic-sdk-python), "
+        mirrors: "anthropic-sdk-python 2.17.0 (python) and 0.121.0 (python-0.121.0), "
+            + "https://github.com/anthropics/anthropic-sdk-python; "
             + "anthropic-sdk-typescript 0.120.0 (typescript, https://github.com/anthropics/anthropic-sdk-typescript), "
             + "openai-python 3.3.1 (openai-python, https://github.com/openai/openai-python)",
         parameters: SDKRetryPolicy.parameters,

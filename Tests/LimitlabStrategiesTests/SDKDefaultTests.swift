@@ -36,13 +36,18 @@ let request = PendingRequest(id: 0, intendedAt: 0, cost: RequestCost(inputTokens
     }
 
     @Test func retryAfterPerVariant() {
+        // anthropic 2.17.0 (`_calculate_retry_timeout`): any positive hint, capped at 2^32 ms.
         #expect(sdk(.python).delay(after: outcome(429, retryAfter: 30), retriesTaken: 0) == .wait(30))
-        if case .wait(let w) = sdk(.python).delay(after: outcome(429, retryAfter: 505), retriesTaken: 0) {
-            #expect(w > 0.375 && w <= 0.5, "python ignores retry-after above 60 s and backs off")
-        } else { Issue.record("python must retry") }
+        #expect(sdk(.python).delay(after: outcome(429, retryAfter: 505), retriesTaken: 0) == .wait(505))
+        #expect(sdk(.python).delay(after: outcome(429, retryAfter: 1e9), retriesTaken: 0) == .wait(4_294_967))
         if case .wait(let w) = sdk(.python).delay(after: outcome(429, retryAfter: 0), retriesTaken: 1) {
             #expect(w > 0.75 && w <= 1.0, "python ignores retry-after: 0")
         } else { Issue.record("python must retry") }
+        // anthropic 0.121.0: hints above 60 s fall back to the backoff.
+        #expect(sdk(.python0121).delay(after: outcome(429, retryAfter: 30), retriesTaken: 0) == .wait(30))
+        if case .wait(let w) = sdk(.python0121).delay(after: outcome(429, retryAfter: 505), retriesTaken: 0) {
+            #expect(w > 0.375 && w <= 0.5, "python 0.121.0 ignores retry-after above 60 s and backs off")
+        } else { Issue.record("python 0.121.0 must retry") }
         #expect(sdk(.typescript).delay(after: outcome(429, retryAfter: 505), retriesTaken: 0) == .wait(505))
         #expect(sdk(.openaiPython).delay(after: outcome(429, retryAfter: 100), retriesTaken: 0) == .wait(100))
         #expect(sdk(.openaiPython).delay(after: outcome(429, retryAfter: 121), retriesTaken: 0) == .giveUp(.retryAfterTooLong))
