@@ -527,7 +527,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
                 return
             }
             Bodies.streamEnd(into: &b, usage: reply.usage, stopReason: reply.stopReason.rawValue,
-                             stopSequence: job.content.stopSequence)
+                             content: job.content)
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
             pending = nil
             finishResponse(context, keepAlive: job.keepAlive)
@@ -544,6 +544,13 @@ final class MockHTTPHandler: ChannelInboundHandler {
     /// before the server decides; sets the request's tool offer and stop point for the server.
     private func planReply(_ request: inout MessagesRequest, outputTokens: inout Int?) -> ReplyPlan {
         var plan = ReplyPlan()
+        let standard = core.config.defaultOutputTokens
+        // Extended thinking: a thinking block of min(budget, the default output length) tokens
+        // comes first and counts in the output (adaptive thinking: the default output length).
+        if request.thinkingBudget != nil || request.thinkingAdaptive {
+            plan.thinkingTokens = Swift.max(1, Swift.min(request.thinkingBudget ?? standard, standard))
+        }
+        let t = plan.thinkingTokens
         if request.offersTools {
             let choice: ToolOffer.Choice
             switch request.toolChoice?.type {
@@ -556,19 +563,23 @@ final class MockHTTPHandler: ChannelInboundHandler {
                 let input = SchemaInstance.make(tool.inputSchema).asciiJSON
                 plan.tool = (ids.make(prefix: "toolu_01"), tool.name, input)
                 request.toolOffer = ToolOffer(choice: choice, completedRounds: request.toolRounds,
-                                              callTokens: ReplyPlan.tokens(input.count))
+                                              callTokens: t + ReplyPlan.tokens(input.count))
             }
         }
         if let schema = request.outputSchema {
             let text = SchemaInstance.make(schema).asciiJSON
             plan.fixedText = text
-            outputTokens = ReplyPlan.tokens(text.count)
-        } else if !request.stopSequences.isEmpty {
-            let limit = Swift.min(outputTokens ?? core.config.defaultOutputTokens, request.maxTokens)
-            if let stop = GeneratedText.firstStop(request.stopSequences, within: limit) {
-                plan.stop = (stop.byte, stop.sequence)
-                request.stopSequenceAfter = stop.tokens
+            outputTokens = t + ReplyPlan.tokens(text.count)
+        } else {
+            let answer = outputTokens ?? standard
+            if !request.stopSequences.isEmpty {
+                let limit = Swift.min(answer, request.maxTokens - t)
+                if let stop = GeneratedText.firstStop(request.stopSequences, within: limit) {
+                    plan.stop = (stop.byte, stop.sequence)
+                    request.stopSequenceAfter = t + stop.tokens
+                }
             }
+            if t > 0 { outputTokens = t + answer }
         }
         return plan
     }

@@ -57,6 +57,8 @@ struct MessagesRequest {
     var toolRounds = 0
     /// `thinking.budget_tokens` when extended thinking is enabled.
     var thinkingBudget: Int?
+    /// `thinking: {type: adaptive}`: the model thinks without a set budget.
+    var thinkingAdaptive = false
     /// The JSON schema of a structured-output request (`output_config.format`, or the beta
     /// `output_format`).
     var outputSchema: JSONValue?
@@ -249,6 +251,7 @@ struct MessagesRequest {
         r.toolChoice = extras.toolChoice
         r.toolRounds = extras.toolRounds
         r.thinkingBudget = extras.thinkingBudget
+        r.thinkingAdaptive = extras.thinkingAdaptive
         r.outputSchema = extras.outputSchema
         return r
     }
@@ -324,6 +327,7 @@ private struct Extras {
     var toolChoice: (type: String, name: String?)?
     var toolRounds = 0
     var thinkingBudget: Int?
+    var thinkingAdaptive = false
     var outputSchema: JSONValue?
 
     static func parse(_ body: JSONValue, countTokens: Bool) throws(APIError) -> Extras {
@@ -349,7 +353,9 @@ private struct Extras {
                 x.thinkingBudget = Int(v)
                 thinkingEnabled = true
             case "disabled": break
-            case "adaptive": thinkingEnabled = true
+            case "adaptive":
+                thinkingEnabled = true
+                x.thinkingAdaptive = true
             default: throw .invalid("thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'")
             }
         }

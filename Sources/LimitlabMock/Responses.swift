@@ -47,14 +47,25 @@ enum Bodies {
         buffer.writeStaticString(#"","type":"message","role":"assistant","model":"#)
         buffer.writeString(JSONText.quoted(model))
         buffer.writeStaticString(#","content":["#)
+        let t = content.thinkingTokens
+        if t > 0 {
+            buffer.writeStaticString(#"{"type":"thinking","thinking":""#)
+            GeneratedText.write(tokens: 0..<Swift.min(t, u.output), into: &buffer)
+            buffer.writeStaticString(#"","signature":""#)
+            buffer.writeStaticString(ReplyContent.signature)
+            buffer.writeStaticString(#""}"#)
+        }
+        let answer = Swift.max(0, u.output - t)
         if case .tool(let toolId, let name, let input) = content.kind {
+            if t > 0 { buffer.writeStaticString(",") }
             buffer.writeString(#"{"type":"tool_use","id":"# + JSONText.quoted(toolId) + #","name":"# + JSONText.quoted(name)
                                + #","input":"#)
             buffer.writeBytes(input)
             buffer.writeStaticString("}")
-        } else if u.output > 0 {
+        } else if answer > 0 {
+            if t > 0 { buffer.writeStaticString(",") }
             buffer.writeString(#"{"type":"text","text":""#)
-            content.write(tokens: 0..<u.output, into: &buffer)
+            content.write(tokens: 0..<answer, into: &buffer)
             buffer.writeString(#""}"#)
         }
         buffer.writeStaticString(#"],"stop_reason":""#)
@@ -78,31 +89,76 @@ enum Bodies {
                       + #","content":[],"stop_reason":null,"stop_sequence":null,"usage":"#)
         usage(into: &b, u, outputTokens: u.output > 0 ? 1 : 0, serviceTier: true)
         b.writeStaticString("}}\n\n")
-        if case .tool(let toolId, let name, _) = content.kind {
+        if content.thinkingTokens > 0 {
             b.writeString("event: content_block_start\ndata: "
-                          + #"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"#
-                          + JSONText.quoted(toolId) + #","name":"# + JSONText.quoted(name) + #","input":{}}}"# + "\n\n")
+                          + #"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}"#
+                          + "\n\n")
         } else {
-            b.writeString("event: content_block_start\ndata: "
-                          + #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"# + "\n\n")
+            answerStart(into: &b, content: content)
         }
         b.writeString("event: ping\ndata: " + #"{"type": "ping"}"# + "\n\n")
     }
 
     /// One content_block_delta carrying output tokens `range`.
     static func delta(into b: inout ByteBuffer, tokens range: Range<Int>, content: ReplyContent = ReplyContent()) {
-        if case .tool = content.kind {
-            b.writeStaticString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"")
-        } else {
-            b.writeStaticString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"")
+        let t = content.thinkingTokens
+        if range.lowerBound < t {
+            let end = Swift.min(range.upperBound, t)
+            b.writeStaticString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"")
+            GeneratedText.write(tokens: range.lowerBound..<end, into: &b)
+            b.writeStaticString("\"}}\n\n")
+            if end == t {
+                thinkingEnd(into: &b)
+                answerStart(into: &b, content: content)
+            }
         }
-        content.write(tokens: range, into: &b)
+        let lo = Swift.max(range.lowerBound, t)
+        guard lo < range.upperBound else { return }
+        let index = t > 0 ? "1" : "0"
+        if case .tool = content.kind {
+            b.writeString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":" + index
+                          + ",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"")
+        } else {
+            b.writeString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":" + index
+                          + ",\"delta\":{\"type\":\"text_delta\",\"text\":\"")
+        }
+        content.write(tokens: (lo - t)..<(range.upperBound - t), into: &b)
         b.writeStaticString("\"}}\n\n")
     }
 
-    /// content_block_stop, message_delta (cumulative usage) and message_stop.
-    static func streamEnd(into b: inout ByteBuffer, usage u: TokenUsage, stopReason: String, stopSequence: String? = nil) {
+    /// The thinking block's signature_delta and content_block_stop.
+    private static func thinkingEnd(into b: inout ByteBuffer) {
+        b.writeString("event: content_block_delta\ndata: " + #"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":""#
+                      + ReplyContent.signature.description + #""}}"# + "\n\n")
         b.writeString("event: content_block_stop\ndata: " + #"{"type":"content_block_stop","index":0}"# + "\n\n")
+    }
+
+    /// content_block_start of the answer: a text block, or the tool call with empty input.
+    private static func answerStart(into b: inout ByteBuffer, content: ReplyContent) {
+        let index = content.thinkingTokens > 0 ? "1" : "0"
+        if case .tool(let toolId, let name, _) = content.kind {
+            b.writeString("event: content_block_start\ndata: "
+                          + #"{"type":"content_block_start","index":"# + index + #","content_block":{"type":"tool_use","id":"#
+                          + JSONText.quoted(toolId) + #","name":"# + JSONText.quoted(name) + #","input":{}}}"# + "\n\n")
+        } else {
+            b.writeString("event: content_block_start\ndata: "
+                          + #"{"type":"content_block_start","index":"# + index + #","content_block":{"type":"text","text":""}}"#
+                          + "\n\n")
+        }
+    }
+
+    /// content_block_stop, message_delta (cumulative usage) and message_stop.
+    static func streamEnd(into b: inout ByteBuffer, usage u: TokenUsage, stopReason: String,
+                          content: ReplyContent = ReplyContent()) {
+        let stopSequence = content.stopSequence
+        if content.thinkingTokens > 0 && u.output <= content.thinkingTokens {
+            // Cut inside the thinking block (max_tokens): it still ends with its signature.
+            if u.output < content.thinkingTokens { thinkingEnd(into: &b) }
+            else { b.writeString("event: content_block_stop\ndata: " + #"{"type":"content_block_stop","index":1}"# + "\n\n") }
+        } else {
+            b.writeString("event: content_block_stop\ndata: " + #"{"type":"content_block_stop","index":"#
+                          + (content.thinkingTokens > 0 ? "1" : "0") + "}\n\n")
+        }
         b.writeString("event: message_delta\ndata: " + #"{"type":"message_delta","delta":{"stop_reason":"\#(stopReason)","#
                       + #""stop_sequence":"# + (stopSequence.map(JSONText.quoted) ?? "null") + #"},"usage":"#)
         usage(into: &b, u, outputTokens: u.output, serviceTier: false)
@@ -171,6 +227,12 @@ struct ReplyContent {
     var kind: Kind = .words(limit: nil)
     /// The stop sequence that ended the reply.
     var stopSequence: String?
+    /// Output tokens of the thinking block that comes first (0: none); token indexes of the
+    /// answer start after it.
+    var thinkingTokens = 0
+
+    /// The thinking block's signature: opaque to clients, which send it back unchanged.
+    static let signature: StaticString = "EqQBCkgIBhABGAIiQKlimitlabMockSignatureNotVerifiedByAnyServerAAAA=="
 
     /// The text of output tokens `range`, escaped for a JSON string.
     func write(tokens range: Range<Int>, into b: inout ByteBuffer) {

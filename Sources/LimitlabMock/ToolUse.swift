@@ -194,16 +194,25 @@ struct ReplyPlan {
     var fixedText: [UInt8]?
     /// A stop sequence in the generated words: the byte it starts at, and which one.
     var stop: (byte: Int, sequence: String)?
+    /// Output tokens of a thinking block before the answer (0: no thinking).
+    var thinkingTokens = 0
 
     /// Tokens of a byte string (4 bytes a token, as the token approximation counts text).
     static func tokens(_ bytes: Int) -> Int { (bytes + 3) / 4 }
 
     /// The content of a reply the server stopped for `reason`.
     func content(for reason: StopReason) -> ReplyContent {
-        if reason == .toolUse, let tool { return ReplyContent(kind: .tool(id: tool.id, name: tool.name, input: tool.input)) }
-        if let fixedText { return ReplyContent(kind: .fixed(fixedText)) }
-        if reason == .stopSequence, let stop { return ReplyContent(kind: .words(limit: stop.byte), stopSequence: stop.sequence) }
-        return ReplyContent()
+        var c = ReplyContent()
+        c.thinkingTokens = thinkingTokens
+        if reason == .toolUse, let tool {
+            c.kind = .tool(id: tool.id, name: tool.name, input: tool.input)
+        } else if let fixedText {
+            c.kind = .fixed(fixedText)
+        } else if reason == .stopSequence, let stop {
+            c.kind = .words(limit: stop.byte)
+            c.stopSequence = stop.sequence
+        }
+        return c
     }
 }
 

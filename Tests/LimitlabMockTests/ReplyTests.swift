@@ -319,6 +319,39 @@ import Testing
         #expect(throws: (any Error).self) { try Self.mock("  tool_use: {rounds: -1}") }
     }
 
+    // MARK: Extended thinking
+
+    @Test func thinkingComesFirstWithASignature() throws {
+        let m = try Self.mock()
+        let thinking = #""thinking":{"type":"enabled","budget_tokens":1024}"#
+        let x = try Self.json(Self.send(m, Self.body(maxTokens: 4096, thinking)))
+        let content = try #require(x["content"] as? [[String: Any]])
+        #expect(content.map { $0["type"] as? String } == ["thinking", "text"])
+        let thought = try #require(content[0]["thinking"] as? String)
+        #expect(!thought.isEmpty && !(content[0]["signature"] as? String ?? "").isEmpty)
+        // Thinking counts in the output: 64 thinking tokens (the default length) and the answer's 64.
+        #expect((x["usage"] as? [String: Any])?["output_tokens"] as? Int == thought.utf8.count / 4 + 64)
+        #expect(x["stop_reason"] as? String == "end_turn")
+
+        // Streamed: thinking_delta, then signature_delta, then the text block at index 1.
+        let s = Self.events(Self.send(m, Self.body(maxTokens: 4096, #""stream":true,"# + thinking)))
+        let starts = s.filter { $0.0 == "content_block_start" }.map { ($0.1["index"] as? Int, ($0.1["content_block"] as? [String: Any])?["type"] as? String) }
+        #expect(starts.map(\.0) == [0, 1] && starts.map(\.1) == ["thinking", "text"])
+        let deltas = s.filter { $0.0 == "content_block_delta" }.compactMap { ($0.1["index"] as? Int, ($0.1["delta"] as? [String: Any])?["type"] as? String) }
+        let kinds = deltas.map { "\($0.0!):\($0.1!)" }
+        let lastThinking = try #require(kinds.lastIndex(of: "0:thinking_delta"))
+        #expect(kinds[lastThinking + 1] == "0:signature_delta")
+        #expect(kinds.suffix(from: lastThinking + 2).allSatisfy { $0 == "1:text_delta" })
+        let streamedThought = s.compactMap { ($0.1["delta"] as? [String: Any])?["thinking"] as? String }.joined()
+        #expect(streamedThought == thought)
+        #expect(s.filter { $0.0 == "content_block_stop" }.compactMap { $0.1["index"] as? Int } == [0, 1])
+
+        // With a tool offered, the call follows the thinking block.
+        let t = try Self.json(Self.send(m, Self.body(maxTokens: 4096, thinking + #","tools":[\#(Self.weatherTool)]"#)))
+        #expect((t["content"] as? [[String: Any]])?.map { $0["type"] as? String } == ["thinking", "tool_use"])
+        #expect(t["stop_reason"] as? String == "tool_use")
+    }
+
     // MARK: Structured output
 
     @Test func structuredOutputIsSchemaValidJSON() throws {
