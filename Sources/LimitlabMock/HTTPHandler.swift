@@ -147,13 +147,15 @@ final class MockHTTPHandler: ChannelInboundHandler {
                              message: "anthropic-version: header is required", requestId: requestId, org: org,
                              keepAlive: keepAlive)
         }
-        // 2023-06-01 is the current version and 2023-01-01 the one before it
-        // (https://docs.anthropic.com/en/api/versioning); the API refuses any other.
-        guard version == "2023-06-01" || version == "2023-01-01" else {
+        // Versions are dates: 2023-06-01 (https://docs.anthropic.com/en/api/versioning), and later
+        // ones that SDKs send (anthropic-sdk-python 2.17 sends 2026-10-21). The API's full list is
+        // not published, so any well-formed date from 2023-01-01 on is accepted and anything else
+        // refused, as the API refuses a version it does not know.
+        guard Self.isAPIVersion(version) else {
             org.count(endpoint: endpoint, modelClass: "", status: 400)
             return sendError(context, status: .badRequest, type: "invalid_request_error",
-                             message: "anthropic-version: \"\(version)\" is not a valid version. The current version is "
-                                 + "2023-06-01; see https://docs.anthropic.com/en/api/versioning",
+                             message: "anthropic-version: \"\(version)\" is not a valid version. Use a dated version "
+                                 + "such as 2023-06-01; see https://docs.anthropic.com/en/api/versioning",
                              requestId: requestId, org: org, keepAlive: keepAlive)
         }
 
@@ -186,6 +188,16 @@ final class MockHTTPHandler: ChannelInboundHandler {
             messages(context, h, org: org, countTokens: endpoint == "count_tokens", requestId: requestId,
                      keepAlive: keepAlive)
         }
+    }
+
+    /// `YYYY-MM-DD`, a real month and day, from 2023-01-01 on.
+    static func isAPIVersion(_ v: String) -> Bool {
+        let p = v.split(separator: "-", omittingEmptySubsequences: false)
+        guard v.utf8.count == 10, p.count == 3, p[0].count == 4, p[1].count == 2, p[2].count == 2,
+              let y = Int(p[0]), let m = Int(p[1]), let d = Int(p[2]),
+              p.allSatisfy({ $0.utf8.allSatisfy { (0x30...0x39).contains($0) } })
+        else { return false }
+        return y >= 2023 && (1...12).contains(m) && (1...31).contains(d)
     }
 
     private func methodNotAllowed(_ context: ChannelHandlerContext, _ requestId: String, _ keepAlive: Bool) {

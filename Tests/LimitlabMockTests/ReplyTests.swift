@@ -108,10 +108,15 @@ import Testing
 
     @Test func badAnthropicVersion() throws {
         let m = try Self.mock()
-        let h = [("x-api-key", "sk-test"), ("anthropic-version", "2024-01-01")]
-        let e = try Self.error(Self.send(m, Self.body(), headers: h))
-        #expect(e.status == 400 && e.type == "invalid_request_error")
-        #expect(e.message.hasPrefix(#"anthropic-version: "2024-01-01" is not a valid version"#), "\(e.message)")
+        for bad in ["latest", "2022-12-01", "2023-6-1", "2023-13-01", "2023-06-01x"] {
+            let e = try Self.error(Self.send(m, Self.body(), headers: [("x-api-key", "sk-test"), ("anthropic-version", bad)]))
+            #expect(e.status == 400 && e.type == "invalid_request_error")
+            #expect(e.message.hasPrefix(#"anthropic-version: "\#(bad)" is not a valid version"#), "\(e.message)")
+        }
+        // 2023-06-01, and the later dated versions current SDKs send, are served.
+        for good in ["2023-06-01", "2026-10-21"] {
+            #expect(Self.send(m, Self.body(), headers: [("x-api-key", "sk-test"), ("anthropic-version", good)]).status == 200)
+        }
     }
 
     /// Issue #17 finding 5: a huge max_tokens or output header with a fast output rate trapped
