@@ -55,7 +55,6 @@ final class ServerCore: @unchecked Sendable {
         start = clock.start
         let wall = clock.epoch
         epoch = wall
-        batchStores = orgs.map { BatchStore(org: $0, config: config, catalog: catalog, epoch: wall) }
 
         // Every model the catalog knows, plus extra model ids an organisation serves.
         var extras: [String] = []
@@ -65,6 +64,9 @@ final class ServerCore: @unchecked Sendable {
             }
         }
         models = ModelResolver(catalog: catalog, extraModels: extras)
+        batchStores = orgs.map { [models] in
+            BatchStore(org: $0, config: config, catalog: catalog, models: models, epoch: wall)
+        }
     }
 
     /// Seconds since the server started.

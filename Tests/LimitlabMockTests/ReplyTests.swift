@@ -188,6 +188,30 @@ import Testing
         #expect(Self.send(m, "", method: "GET", uri: "/v1/models?after_id=claude-nope").status == 400)
     }
 
+    @Test func batchRequestsResolveModelsAndValidateAsMessagesDoes() throws {
+        let m = try Self.mock()
+        let items = [("ok", Self.body()), ("typo", Self.body(model: "claude-sonnet-4-9")),
+                     ("huge", Self.body(maxTokens: 1_000_000))]
+            .map { #"{"custom_id":"\#($0.0)","params":\#($0.1)}"# }
+        let created = try Self.json(Self.send(m, #"{"requests":["# + items.joined(separator: ",") + "]}",
+                                              uri: "/v1/messages/batches"))
+        let id = try #require(created["id"] as? String)
+        m.advance(to: m.now + 3600)
+        let x = Self.send(m, "", method: "GET", uri: "/v1/messages/batches/\(id)/results")
+        var results: [String: [String: Any]] = [:]
+        for line in String(decoding: x.body, as: UTF8.self).split(separator: "\n") {
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            results[o["custom_id"] as? String ?? ""] = o["result"] as? [String: Any]
+        }
+        #expect(results["ok"]?["type"] as? String == "succeeded")
+        func message(_ r: [String: Any]?) -> String {
+            ((r?["error"] as? [String: Any])?["error"] as? [String: Any])?["message"] as? String ?? ""
+        }
+        #expect(results["typo"]?["type"] as? String == "errored" && message(results["typo"]).contains("claude-sonnet-4-9"))
+        #expect(results["huge"]?["type"] as? String == "errored"
+                && message(results["huge"]).contains("maximum allowed number of output tokens"), "\(results)")
+    }
+
     // MARK: Stop sequences
 
     static func text(_ x: VirtualExchange) throws -> String {
