@@ -114,13 +114,16 @@ enum Bodies {
         }
         let lo = Swift.max(range.lowerBound, t)
         guard lo < range.upperBound else { return }
-        let index = t > 0 ? "1" : "0"
-        if case .tool = content.kind {
-            b.writeString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":" + index
-                          + ",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"")
-        } else {
-            b.writeString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":" + index
-                          + ",\"delta\":{\"type\":\"text_delta\",\"text\":\"")
+        // Static prefixes: this runs for every write of every stream.
+        switch (content.kind, t > 0) {
+        case (.tool, false):
+            b.writeStaticString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"")
+        case (.tool, true):
+            b.writeStaticString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"")
+        case (_, false):
+            b.writeStaticString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"")
+        case (_, true):
+            b.writeStaticString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"")
         }
         content.write(tokens: (lo - t)..<(range.upperBound - t), into: &b)
         b.writeStaticString("\"}}\n\n")
