@@ -157,6 +157,26 @@ import Testing
         }
     }
 
+    @Test func catalogModelsAreConsistent() {
+        let catalog = TierCatalog.builtIn
+        var names = Set<String>()
+        for m in catalog.models {
+            #expect(catalog.modelClasses.contains { $0.id == m.modelClass }, "\(m.id): class \(m.modelClass)")
+            #expect(catalog.modelClass(for: m.id)?.id == m.modelClass, "\(m.id) is limited under another class")
+            #expect(m.maxTokens > 0 && m.maxInputTokens > m.maxTokens, "\(m.id)")
+            #expect(m.source.hasPrefix("https://") || m.source.hasPrefix("unverified"), "\(m.id): \(m.source)")
+            for n in [m.id] + m.aliases { #expect(names.insert(n).inserted, "\(n) names two models") }
+        }
+        // Every short id a scenario may name resolves to a model of its class.
+        let resolver = ModelResolver(catalog: catalog, extraModels: [])
+        for c in catalog.modelClasses {
+            for short in c.models {
+                let m = resolver.resolve(short)
+                #expect(m.flatMap { catalog.modelClass(for: $0.id)?.id } == c.id, "\(short)")
+            }
+        }
+    }
+
     @Test func modelsListPaginates() throws {
         let m = try Self.mock()
         let all = try Self.json(Self.send(m, "", method: "GET", uri: "/v1/models?limit=1000"))
