@@ -220,7 +220,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
         } catch let e as JSONParseError {
             org.count(endpoint: endpoint, modelClass: "", status: 400)
             let what = bodyBytes == 0 ? "the request body is empty; expected a JSON object"
-                : "the request body is not valid JSON: \(e.message) at byte \(e.offset)"
+                : body.withUnsafeReadableBytes { e.apiMessage(body: $0) }
             return sendError(context, status: .badRequest, type: "invalid_request_error", message: what,
                              requestId: requestId, org: org, keepAlive: keepAlive)
         } catch let e as APIError {
@@ -399,7 +399,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
             } catch let e as JSONParseError {
                 return fail(.badRequest, "invalid_request_error", bodyBytes == 0
                             ? "the request body is empty; expected a JSON object"
-                            : "the request body is not valid JSON: \(e.message) at byte \(e.offset)")
+                            : body.withUnsafeReadableBytes { e.apiMessage(body: $0) })
             } catch let e as APIError {
                 return fail(HTTPResponseStatus(statusCode: e.status), e.type, e.message)
             } catch {

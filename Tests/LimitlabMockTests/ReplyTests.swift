@@ -106,6 +106,19 @@ import Testing
         #expect(Self.send(m, Self.body(model: "claude-haiku-4-5", messages: #"[{"role":"user","content":"\#(fits)"}]"#)).status == 200)
     }
 
+    @Test func loneSurrogatesAreRefusedAsTheAPIRefusesThem() throws {
+        let m = try Self.mock()
+        let e = try Self.error(Self.send(m, Self.body(messages: #"[{"role":"user","content":"ab\ud83dz"}]"#)))
+        #expect(e.status == 400 && e.type == "invalid_request_error")
+        // "\ud83d" starts at character 86 of the body (0-based).
+        #expect(e.message == "The request body is not valid JSON: no low surrogate in string: line 1 column 87 (char 86)",
+                "\(e.message)")
+        let low = try Self.error(Self.send(m, Self.body(messages: #"[{"role":"user","content":"\udc00"}]"#)))
+        #expect(low.status == 400 && low.message.contains("surrogate"))
+        // A proper pair is one character.
+        #expect(Self.send(m, Self.body(messages: #"[{"role":"user","content":"\ud83d\ude00"}]"#)).status == 200)
+    }
+
     @Test func badAnthropicVersion() throws {
         let m = try Self.mock()
         for bad in ["latest", "2022-12-01", "2023-6-1", "2023-13-01", "2023-06-01x"] {
