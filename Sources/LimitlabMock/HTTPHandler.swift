@@ -147,11 +147,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
                              message: "anthropic-version: header is required", requestId: requestId, org: org,
                              keepAlive: keepAlive)
         }
-        // Versions are dates: 2023-06-01 (https://docs.anthropic.com/en/api/versioning), and later
-        // ones that SDKs send (anthropic-sdk-python 2.17 sends 2026-10-21). The API's full list is
-        // not published, so any well-formed date from 2023-01-01 on is accepted and anything else
-        // refused, as the API refuses a version it does not know.
-        guard Self.isAPIVersion(version) else {
+        guard APIVersion.isValid(version) else {
             org.count(endpoint: endpoint, modelClass: "", status: 400)
             return sendError(context, status: .badRequest, type: "invalid_request_error",
                              message: "anthropic-version: \"\(version)\" is not a valid version. Use a dated version "
@@ -188,16 +184,6 @@ final class MockHTTPHandler: ChannelInboundHandler {
             messages(context, h, org: org, countTokens: endpoint == "count_tokens", requestId: requestId,
                      keepAlive: keepAlive)
         }
-    }
-
-    /// `YYYY-MM-DD`, a real month and day, from 2023-01-01 on.
-    static func isAPIVersion(_ v: String) -> Bool {
-        let p = v.split(separator: "-", omittingEmptySubsequences: false)
-        guard v.utf8.count == 10, p.count == 3, p[0].count == 4, p[1].count == 2, p[2].count == 2,
-              let y = Int(p[0]), let m = Int(p[1]), let d = Int(p[2]),
-              p.allSatisfy({ $0.utf8.allSatisfy { (0x30...0x39).contains($0) } })
-        else { return false }
-        return y >= 2023 && (1...12).contains(m) && (1...31).contains(d)
     }
 
     private func methodNotAllowed(_ context: ChannelHandlerContext, _ requestId: String, _ keepAlive: Bool) {
@@ -279,7 +265,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
             // with a number a client chose.
             outputTokens = Swift.min(n, 1 << 20)
         }
-        let plan = planReply(&request, outputTokens: &outputTokens)
+        let plan = ReplyPlan.make(&request, outputTokens: &outputTokens,
+                                  defaultOutputTokens: core.config.defaultOutputTokens, ids: &ids)
 
         let outcome = org.decide(request, modelClass: modelClass, outputTokens: outputTokens, config: core.config,
                                  now: core.modelTime)
@@ -550,50 +537,6 @@ final class MockHTTPHandler: ChannelInboundHandler {
         let next = Swift.min(Swift.max(now + Self.minWriteInterval, nextDue), reply.completion)
         let captured = job
         at(context, next) { [self] in streamStep(context, captured) }
-    }
-
-    /// The content a reply would have (tool call, structured output, stop sequence), fixed
-    /// before the server decides; sets the request's tool offer and stop point for the server.
-    private func planReply(_ request: inout MessagesRequest, outputTokens: inout Int?) -> ReplyPlan {
-        var plan = ReplyPlan()
-        let standard = core.config.defaultOutputTokens
-        // Extended thinking: a thinking block of min(budget, the default output length) tokens
-        // comes first and counts in the output (adaptive thinking: the default output length).
-        if request.thinkingBudget != nil || request.thinkingAdaptive {
-            plan.thinkingTokens = Swift.max(1, Swift.min(request.thinkingBudget ?? standard, standard))
-        }
-        let t = plan.thinkingTokens
-        if request.offersTools {
-            let choice: ToolOffer.Choice
-            switch request.toolChoice?.type {
-            case "any"?, "tool"?: choice = .required
-            case "none"?: choice = .none
-            default: choice = .auto
-            }
-            let named = request.toolChoice?.name
-            if let tool = request.tools.first(where: { named == nil || $0.name == named }) {
-                let input = SchemaInstance.make(tool.inputSchema).asciiJSON
-                plan.tool = (ids.make(prefix: "toolu_01"), tool.name, input)
-                request.toolOffer = ToolOffer(choice: choice, completedRounds: request.toolRounds,
-                                              callTokens: t + ReplyPlan.tokens(input.count))
-            }
-        }
-        if let schema = request.outputSchema {
-            let text = SchemaInstance.make(schema).asciiJSON
-            plan.fixedText = text
-            outputTokens = t + ReplyPlan.tokens(text.count)
-        } else {
-            let answer = outputTokens ?? standard
-            if !request.stopSequences.isEmpty {
-                let limit = Swift.min(answer, request.maxTokens - t)
-                if let stop = GeneratedText.firstStop(request.stopSequences, within: limit) {
-                    plan.stop = (stop.byte, stop.sequence)
-                    request.stopSequenceAfter = t + stop.tokens
-                }
-            }
-            if t > 0 { outputTokens = t + answer }
-        }
-        return plan
     }
 
     private func reset(_ context: ChannelHandlerContext) {

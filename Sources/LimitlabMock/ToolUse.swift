@@ -197,6 +197,50 @@ struct ReplyPlan {
     /// Output tokens of a thinking block before the answer (0: no thinking).
     var thinkingTokens = 0
 
+    /// The content a reply will have (tool call, structured output, stop sequence), fixed
+    /// before the server decides; sets the request's tool offer and stop point for the server.
+    static func make(_ request: inout MessagesRequest, outputTokens: inout Int?, defaultOutputTokens standard: Int,
+                     ids: inout IDSource) -> ReplyPlan {
+        var plan = ReplyPlan()
+        // Extended thinking: a thinking block of min(budget, the default output length) tokens
+        // comes first and counts in the output (adaptive thinking: the default output length).
+        if request.thinkingBudget != nil || request.thinkingAdaptive {
+            plan.thinkingTokens = Swift.max(1, Swift.min(request.thinkingBudget ?? standard, standard))
+        }
+        let t = plan.thinkingTokens
+        if request.offersTools {
+            let choice: ToolOffer.Choice
+            switch request.toolChoice?.type {
+            case "any"?, "tool"?: choice = .required
+            case "none"?: choice = .none
+            default: choice = .auto
+            }
+            let named = request.toolChoice?.name
+            if let tool = request.tools.first(where: { named == nil || $0.name == named }) {
+                let input = SchemaInstance.make(tool.inputSchema).asciiJSON
+                plan.tool = (ids.make(prefix: "toolu_01"), tool.name, input)
+                request.toolOffer = ToolOffer(choice: choice, completedRounds: request.toolRounds,
+                                              callTokens: t + ReplyPlan.tokens(input.count))
+            }
+        }
+        if let schema = request.outputSchema {
+            let text = SchemaInstance.make(schema).asciiJSON
+            plan.fixedText = text
+            outputTokens = t + ReplyPlan.tokens(text.count)
+        } else {
+            let answer = outputTokens ?? standard
+            if !request.stopSequences.isEmpty {
+                let limit = Swift.min(answer, request.maxTokens - t)
+                if let stop = GeneratedText.firstStop(request.stopSequences, within: limit) {
+                    plan.stop = (stop.byte, stop.sequence)
+                    request.stopSequenceAfter = t + stop.tokens
+                }
+            }
+            if t > 0 { outputTokens = t + answer }
+        }
+        return plan
+    }
+
     /// Tokens of a byte string (4 bytes a token, as the token approximation counts text).
     static func tokens(_ bytes: Int) -> Int { (bytes + 3) / 4 }
 
@@ -252,5 +296,21 @@ extension GeneratedText {
             table.withUnsafeBytes { _ = b.writeBytes(UnsafeRawBufferPointer(rebasing: $0[start..<(start + count)])) }
             k += count
         }
+    }
+}
+
+/// `anthropic-version` values: dates. 2023-06-01 is the documented one
+/// (https://docs.anthropic.com/en/api/versioning); current SDKs send later dated ones
+/// (anthropic-sdk-python 2.17 sends 2026-10-21) and the API's full list is not published, so
+/// any well-formed date from 2023-01-01 on is accepted.
+enum APIVersion {
+    /// `YYYY-MM-DD`, a real month and day, from 2023-01-01 on.
+    static func isValid(_ v: String) -> Bool {
+        let p = v.split(separator: "-", omittingEmptySubsequences: false)
+        guard v.utf8.count == 10, p.count == 3, p[0].count == 4, p[1].count == 2, p[2].count == 2,
+              let y = Int(p[0]), let m = Int(p[1]), let d = Int(p[2]),
+              p.allSatisfy({ $0.utf8.allSatisfy { (0x30...0x39).contains($0) } })
+        else { return false }
+        return y >= 2023 && (1...12).contains(m) && (1...31).contains(d)
     }
 }
