@@ -2,8 +2,11 @@
 # Integration test: the official Python SDK (`pip install anthropic`) against `limitlab serve`.
 # Starts the mock on a free loopback port with a config of its own, runs tests/mock_sdk_test.py
 # (messages.create, messages.stream, count_tokens, prompt caching, a 429's retry-after honoured
-# by the SDK's retry, error classes), then checks that SIGTERM and SIGINT stop the server
-# cleanly. Installs the SDK from PyPI when it is not importable.
+# by the SDK's retry, error classes, a tool-calling loop, validation errors, model ids and
+# pagination, stop sequences, thinking, structured output; litellm's and langchain-anthropic's
+# tool calling and structured output), then checks that SIGTERM and SIGINT stop the server
+# cleanly. Installs the SDK from PyPI when it is not importable, and tries litellm and
+# langchain-anthropic (their checks are skipped when they cannot be installed).
 #
 # Usage: LIMITLAB=path/to/limitlab tests/mock-sdk.sh
 # Prints "N passed, N failed"; exits 1 on a failed check, 2 when it cannot run.
@@ -34,6 +37,14 @@ if ! "$PYTHON" -c 'import anthropic' 2>/dev/null; then
             { echo "mock-sdk: cannot install the anthropic package" >&2; exit 2; }
     fi
 fi
+
+for pkg in litellm:litellm langchain_anthropic:langchain-anthropic; do
+    if ! "$PYTHON" -c "import ${pkg%%:*}" 2>/dev/null; then
+        echo "mock-sdk: installing ${pkg#*:} from PyPI" >&2
+        "$PYTHON" -m pip install --quiet --disable-pip-version-check "${pkg#*:}" >&2 ||
+            echo "mock-sdk: cannot install ${pkg#*:}; its checks are skipped" >&2
+    fi
+done
 
 cat >"$work/mock.yaml" <<'EOF'
 seed: 7

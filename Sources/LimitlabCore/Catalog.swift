@@ -28,6 +28,33 @@ public struct ModelClass: Codable, Sendable, Equatable {
     public var prices: Prices?
 }
 
+/// One model as the Messages API serves it: its id, the aliases that resolve to it, and the
+/// largest `max_tokens` and prompt it accepts (the `max_tokens` and `max_input_tokens` of the
+/// Models API's object, anthropic-sdk-python `types/model_info.py`).
+public struct CatalogModel: Codable, Sendable, Equatable {
+    /// The canonical id (dated where the API dates it).
+    public var id: String
+    /// The rate-limit class that serves it (a `ModelClass.id`).
+    public var modelClass: String
+    public var displayName: String
+    /// Other ids that resolve to this model (`claude-sonnet-4-5` → `claude-sonnet-4-5-20250929`).
+    public var aliases: [String]
+    /// RFC 3339 release time, as the Models API lists it.
+    public var createdAt: String
+    /// Largest `max_tokens` accepted.
+    public var maxTokens: Int
+    /// Context window: largest prompt accepted, in tokens.
+    public var maxInputTokens: Int
+    /// Where the numbers come from (a URL, or `unverified: …`).
+    public var source: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, aliases, source
+        case modelClass = "model_class", displayName = "display_name", createdAt = "created_at"
+        case maxTokens = "max_tokens", maxInputTokens = "max_input_tokens"
+    }
+}
+
 /// One tier of a scheme, with the limits that are not per model class.
 public struct Tier: Codable, Sendable, Equatable {
     public var scheme: String
@@ -106,9 +133,12 @@ public struct TierCatalog: Codable, Sendable {
     /// Per-model price overrides where a pooled class holds models with different prices.
     public var modelPrices: [String: Prices]
     public var limits: [LimitRow]
+    /// Models the API serves, newest first (the Models API's order), with their aliases and
+    /// output and context limits.
+    public var models: [CatalogModel]
 
     enum CodingKeys: String, CodingKey {
-        case schema, about, sources, discounts, schemes, tiers, limits
+        case schema, about, sources, discounts, schemes, tiers, limits, models
         case modelClasses = "model_classes", modelPrices = "model_prices"
     }
 
@@ -149,6 +179,12 @@ public struct TierCatalog: Codable, Sendable {
             }
         }
         return best?.0
+    }
+
+    /// The catalog model an id names exactly: a canonical id or an alias (case-sensitive, as
+    /// the API resolves them), or nil.
+    public func model(id: String) -> CatalogModel? {
+        models.first { $0.id == id || $0.aliases.contains(id) }
     }
 
     /// Prices for a model: the override for the most specific known model id it matches (so

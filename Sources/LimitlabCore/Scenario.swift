@@ -168,6 +168,17 @@ public struct StallWindow: Sendable, Equatable {
     public var end: Double { start + duration }
 }
 
+/// When a model offered tools (`tool_choice` auto) calls one instead of answering in text
+/// (`server.tool_use`). A forced choice (`any`, `tool`) always calls; `none` never does.
+public enum ToolUsePolicy: Sendable, Equatable {
+    /// Calls a tool while the conversation holds fewer than this many tool rounds (assistant
+    /// turns with a `tool_use` block), then answers in text: an agent loop makes `rounds + 1`
+    /// requests.
+    case rounds(Int)
+    /// Calls a tool with this probability per request (a draw from the server's stream).
+    case probability(Double)
+}
+
 /// Server latency and fault model.
 public struct ServerModel: Sendable, Equatable {
     /// Time to first token, seconds (before the prefill term).
@@ -183,6 +194,8 @@ public struct ServerModel: Sendable, Equatable {
     public var faults: ServerFaults
     /// Server-wide stalls, in increasing order of `start`, not overlapping.
     public var stalls: [StallWindow]
+    /// When a request that offers tools gets a `tool_use` reply (default: one round).
+    public var toolUse: ToolUsePolicy = .rounds(1)
     public init(ttft: Sampled = Sampled(.lognormal(mu: -0.5108256237659907, sigma: 0.4)),
                 outputTokensPerSecond: Double = 60, prefillTokensPerSecond: Double? = nil,
                 rejectLatency: Double = 0.05, overload: OverloadModel = OverloadModel(),

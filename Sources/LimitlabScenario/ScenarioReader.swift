@@ -303,7 +303,7 @@ package struct ScenarioReader {
 
     package func server(_ f: Field) -> ServerModel? {
         guard let m = MappingReader(f, expected: "a mapping of server settings", diag: diag) else { return nil }
-        m.checkKeys(["ttft", "output_rate", "prefill_rate", "reject_latency", "overload", "faults", "stalls"])
+        m.checkKeys(["ttft", "output_rate", "prefill_rate", "reject_latency", "overload", "faults", "stalls", "tool_use"])
         var ok = true
         var s = ServerModel()
         if let f = m["ttft"] {
@@ -327,7 +327,27 @@ package struct ScenarioReader {
         if let f = m["stalls"] {
             if let v = stalls(f) { s.stalls = v } else { ok = false }
         }
+        if let f = m["tool_use"] {
+            if let v = toolUse(f) { s.toolUse = v } else { ok = false }
+        }
         return ok ? s : nil
+    }
+
+    /// `server.tool_use`: `{rounds: 2}` or `{probability: 0.5}`.
+    private func toolUse(_ f: Field) -> ToolUsePolicy? {
+        guard let m = MappingReader(f, expected: "a mapping like {rounds: 2} or {probability: 0.5}", diag: diag) else {
+            return nil
+        }
+        m.checkKeys(["rounds", "probability"])
+        switch (m["rounds"], m["probability"]) {
+        case (let r?, nil):
+            return diag.integer(r, min: 0, max: 1000).map { .rounds($0) }
+        case (nil, let p?):
+            return diag.number(p, .unit).map { .probability($0) }
+        default:
+            diag.report(f.mark, f.path, "give exactly one of rounds (a whole number) or probability (0 to 1)")
+            return nil
+        }
     }
 
     /// `server.faults`: per-request probabilities of 500s, resets, pauses and broken streams.

@@ -15,7 +15,8 @@ import LimitlabWorkload
 /// 2. server error (500);
 /// then the spend cap and the limits (no draw), and for an admitted attempt:
 /// 3. time to first token;
-/// 4. connection reset, else stall, else (streams) stream error, and the token it breaks at.
+/// 4. (requests offering tools under `tool_use: {probability}` only) whether the model calls one;
+/// 5. connection reset, else stall, else (streams) stream error, and the token it breaks at.
 public struct OrganizationServer {
     public let model: ServerModel
     /// Every Messages request is refused with `enforced_spend_limit_reached`.
@@ -93,10 +94,17 @@ public struct OrganizationServer {
             return reply
         }
 
-        let output = Swift.min(Swift.max(0, r.wantedOutputTokens), Swift.max(0, r.maxTokens))
+        var output = Swift.min(Swift.max(0, r.wantedOutputTokens), Swift.max(0, r.maxTokens))
         // Output cut by max_tokens says so; max_tokens 0 (a cache pre-warm) produces nothing.
         reply.stopReason = r.wantedOutputTokens > r.maxTokens || r.maxTokens == 0 ? .maxTokens : .endTurn
         var ttft = random.draw(model.ttft)
+        if let tools = r.tools, callsTool(tools), tools.callTokens <= r.maxTokens {
+            output = Swift.max(1, tools.callTokens)
+            reply.stopReason = .toolUse
+        } else if let s = r.stopSequenceAfter, s > 0, s <= output {
+            output = s
+            reply.stopReason = .stopSequence
+        }
         if let prefill = model.prefillTokensPerSecond, prefill > 0 {
             ttft += Double(r.promptTokens - use.read) / prefill
         }
@@ -134,6 +142,20 @@ public struct OrganizationServer {
         reply.fault = fault
         reply.completion = completion
         return reply
+    }
+
+    /// Whether the model calls a tool: always when forced, never under `none`, else by the
+    /// server's policy (a draw only for `probability`).
+    private func callsTool(_ t: ToolOffer) -> Bool {
+        switch t.choice {
+        case .required: return true
+        case .none: return false
+        case .auto:
+            switch model.toolUse {
+            case .rounds(let n): return t.completedRounds < n
+            case .probability(let p): return p > 0 && random.uniform() < p
+            }
+        }
     }
 
     /// The attempt has been answered (or its connection closed).

@@ -13,11 +13,39 @@ public struct ServerRequest: Sendable {
     public var stream: Bool
     /// Cache breakpoints in prompt order (`cache_control` blocks), shortest prefix first.
     public var breakpoints: [PromptBreakpoint]
+    /// Output tokens after which one of the request's `stop_sequences` has been generated
+    /// (nil: none would be). The reply stops there with `stop_sequence` if it gets that far.
+    public var stopSequenceAfter: Int?
+    /// The tools offered, when the request offers any the model can call.
+    public var tools: ToolOffer?
 
     public init(modelClass: Int = 0, promptTokens: Int, maxTokens: Int, wantedOutputTokens: Int, stream: Bool,
-                breakpoints: [PromptBreakpoint] = []) {
+                breakpoints: [PromptBreakpoint] = [], stopSequenceAfter: Int? = nil, tools: ToolOffer? = nil) {
         self.modelClass = modelClass; self.promptTokens = promptTokens; self.maxTokens = maxTokens
         self.wantedOutputTokens = wantedOutputTokens; self.stream = stream; self.breakpoints = breakpoints
+        self.stopSequenceAfter = stopSequenceAfter; self.tools = tools
+    }
+}
+
+/// Tools a request offers: whether the model must, may or must not call one, how many tool
+/// rounds the conversation already holds, and the output tokens a call costs.
+public struct ToolOffer: Sendable, Equatable {
+    public enum Choice: Sendable, Equatable {
+        /// `auto` (the default): the server's `ToolUsePolicy` decides.
+        case auto
+        /// `any` or `tool`: the model must call a tool.
+        case required
+        /// `none`: the model answers in text.
+        case none
+    }
+    public var choice: Choice
+    /// Assistant turns in the conversation that called a tool.
+    public var completedRounds: Int
+    /// Output tokens of the call (its `input` JSON).
+    public var callTokens: Int
+
+    public init(choice: Choice, completedRounds: Int, callTokens: Int) {
+        self.choice = choice; self.completedRounds = completedRounds; self.callTokens = callTokens
     }
 }
 
@@ -80,6 +108,10 @@ public enum StopReason: String, Sendable {
     case endTurn = "end_turn"
     /// The output was cut at `max_tokens` (or `max_tokens` is 0).
     case maxTokens = "max_tokens"
+    /// One of the request's `stop_sequences` was generated.
+    case stopSequence = "stop_sequence"
+    /// The reply is a `tool_use` block.
+    case toolUse = "tool_use"
 }
 
 /// How the server answers an attempt.

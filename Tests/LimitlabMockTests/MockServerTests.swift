@@ -411,7 +411,8 @@ import Testing
             let r = await http("\(base)/v1/models", method: "GET", headers: apiHeaders())
             #expect(r.status == 200)
             let data = try #require(try r.json()["data"] as? [[String: Any]])
-            #expect(data.contains { $0["id"] as? String == "claude-sonnet-4-5" && $0["type"] as? String == "model" })
+            // The list names canonical (dated) ids; retrieve also takes an alias.
+            #expect(data.contains { $0["id"] as? String == "claude-sonnet-4-5-20250929" && $0["type"] as? String == "model" })
             #expect(await http("\(base)/v1/models/claude-sonnet-4-5", method: "GET", headers: apiHeaders()).status == 200)
             #expect(await http("\(base)/v1/models/claude-nope", method: "GET", headers: apiHeaders()).status == 404)
         }

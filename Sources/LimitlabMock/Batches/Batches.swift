@@ -18,6 +18,7 @@ final class BatchStore: @unchecked Sendable {
     let rpm: Double
     let queueLimit: Int
     private let catalog: TierCatalog
+    private let models: ModelResolver
     private let defaultOutputTokens: Int
     private let epoch: Double
     private let lock = NSLock()
@@ -43,10 +44,11 @@ final class BatchStore: @unchecked Sendable {
         }
     }
 
-    init(org: OrgState, config: MockConfig, catalog: TierCatalog, epoch: Double) {
+    init(org: OrgState, config: MockConfig, catalog: TierCatalog, models: ModelResolver, epoch: Double) {
         self.org = org
         settings = config.batches
         self.catalog = catalog
+        self.models = models
         defaultOutputTokens = config.defaultOutputTokens
         self.epoch = epoch
         let tier = org.org.limits.tier.flatMap { catalog.tier(named: $0) }
@@ -225,9 +227,11 @@ final class BatchStore: @unchecked Sendable {
         guard !request.stream else {
             return fail("invalid_request_error", "stream: batch requests cannot be streamed")
         }
-        guard org.classId(for: request.model, catalog: catalog) != nil else {
+        // Model ids resolve exactly as on messages.create, with the same model-dependent checks.
+        guard let model = models.resolve(request.model), org.classId(for: model.id, catalog: catalog) != nil else {
             return fail("invalid_request_error", "model: \(request.model) is not available")
         }
+        do { try request.validate(against: model, countTokens: false) } catch { return fail(error.type, error.message) }
         let output = Swift.min(defaultOutputTokens, request.maxTokens)
         let stopReason = defaultOutputTokens > request.maxTokens ? "max_tokens" : "end_turn"
         let usage = TokenUsage(input: request.promptTokens, cacheCreation5m: 0, cacheCreation1h: 0, cacheRead: 0,

@@ -147,16 +147,32 @@ final class MockHTTPHandler: ChannelInboundHandler {
                              message: "anthropic-version: header is required", requestId: requestId, org: org,
                              keepAlive: keepAlive)
         }
+        guard APIVersion.isValid(version) else {
+            org.count(endpoint: endpoint, modelClass: "", status: 400)
+            return sendError(context, status: .badRequest, type: "invalid_request_error",
+                             message: "anthropic-version: \"\(version)\" is not a valid version. Use a dated version "
+                                 + "such as 2023-06-01; see https://docs.anthropic.com/en/api/versioning",
+                             requestId: requestId, org: org, keepAlive: keepAlive)
+        }
 
         switch endpoint {
         case "models":
-            org.count(endpoint: endpoint, modelClass: "", status: 200)
-            send(context, .ok, jsonHeaders(requestId, org), core.modelsBody, keepAlive: keepAlive)
-        case "model":
-            let id = String(path.dropFirst("/v1/models/".count))
-            if let object = core.modelObjects[id] {
+            let query = h.uri.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
+            do {
+                let page = try core.models.page(query: query)
                 org.count(endpoint: endpoint, modelClass: "", status: 200)
-                send(context, .ok, jsonHeaders(requestId, org), object, keepAlive: keepAlive)
+                send(context, .ok, jsonHeaders(requestId, org), page, keepAlive: keepAlive)
+            } catch {
+                org.count(endpoint: endpoint, modelClass: "", status: error.status)
+                sendError(context, status: HTTPResponseStatus(statusCode: error.status), type: error.type,
+                          message: error.message, requestId: requestId, org: org, keepAlive: keepAlive)
+            }
+        case "model":
+            let raw = String(path.dropFirst("/v1/models/".count))
+            let id = raw.removingPercentEncoding ?? raw
+            if let model = core.models.resolve(id) {
+                org.count(endpoint: endpoint, modelClass: "", status: 200)
+                send(context, .ok, jsonHeaders(requestId, org), model.object, keepAlive: keepAlive)
             } else {
                 org.count(endpoint: endpoint, modelClass: "", status: 404)
                 sendError(context, status: .notFound, type: "not_found_error", message: "model: \(id)",
@@ -181,7 +197,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
     private func messages(_ context: ChannelHandlerContext, _ h: HTTPRequestHead, org: OrgState, countTokens: Bool,
                           requestId: String, keepAlive: Bool, key: String) {
         let endpoint = countTokens ? "count_tokens" : "messages"
-        let request: MessagesRequest
+        var request: MessagesRequest
         do {
             let parsed = try body.withUnsafeReadableBytes { (bytes) throws(JSONParseError) -> JSONValue in
                 try JSONParser.parse(bytes)
@@ -190,7 +206,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
         } catch let e as JSONParseError {
             org.count(endpoint: endpoint, modelClass: "", status: 400)
             let what = bodyBytes == 0 ? "the request body is empty; expected a JSON object"
-                : "the request body is not valid JSON: \(e.message) at byte \(e.offset)"
+                : body.withUnsafeReadableBytes { e.apiMessage(body: $0) }
             return sendError(context, status: .badRequest, type: "invalid_request_error", message: what,
                              requestId: requestId, org: org, keepAlive: keepAlive)
         } catch let e as APIError {
@@ -201,10 +217,17 @@ final class MockHTTPHandler: ChannelInboundHandler {
             return sendError(context, status: .internalServerError, type: "api_error", message: "Internal server error",
                              requestId: requestId, org: org, keepAlive: keepAlive)
         }
-        guard let modelClass = classId(org, request.model) else {
+        guard let model = core.models.resolve(request.model), let modelClass = classId(org, model.id) else {
             org.count(endpoint: endpoint, modelClass: "", status: 404)
             return sendError(context, status: .notFound, type: "not_found_error", message: "model: \(request.model)",
                              requestId: requestId, org: org, keepAlive: keepAlive)
+        }
+        do {
+            try request.validate(against: model, countTokens: countTokens)
+        } catch {
+            org.count(endpoint: endpoint, modelClass: modelClass, status: error.status)
+            return sendError(context, status: HTTPResponseStatus(statusCode: error.status), type: error.type,
+                             message: error.message, requestId: requestId, org: org, keepAlive: keepAlive)
         }
 
         // Only built when recording: the hash of the body costs a pass over it.
@@ -242,8 +265,12 @@ final class MockHTTPHandler: ChannelInboundHandler {
                                  message: "x-limitlab-output-tokens: expected a whole number ≥ 0, found \"\(v)\"",
                                  requestId: requestId, org: org, keepAlive: keepAlive)
             }
-            outputTokens = n
+            // Never more than any model's output (max_tokens caps it anyway): no reply buffer grows
+            // with a number a client chose.
+            outputTokens = Swift.min(n, 1 << 20)
         }
+        let plan = ReplyPlan.make(&request, outputTokens: &outputTokens,
+                                  defaultOutputTokens: core.config.defaultOutputTokens, ids: &ids)
 
         let outcome = org.decide(request, modelClass: modelClass, outputTokens: outputTokens, config: core.config,
                                  tag: tag, now: core.modelTime)
@@ -282,7 +309,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
             let job = ResponseJob(requestId: requestId, messageId: ids.make(prefix: "msg_01"), model: request.model,
                                   org: org, reply: reply, keepAlive: keepAlive,
                                   rate: core.config.server.outputTokensPerSecond > 0
-                                      ? core.config.server.outputTokensPerSecond : .infinity)
+                                      ? core.config.server.outputTokensPerSecond : .infinity,
+                                  content: plan.content(for: reply.stopReason))
             if case .reset = reply.fault {
                 at(context, reply.completion) { [self] in reset(context) }
             } else if request.stream {
@@ -291,7 +319,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
                 at(context, reply.completion) { [self] in
                     var b = context.channel.allocator.buffer(capacity: 512 + 4 * reply.usage.output)
                     Bodies.message(into: &b, id: job.messageId, model: job.model, usage: reply.usage,
-                                   stopReason: reply.stopReason.rawValue)
+                                   stopReason: reply.stopReason.rawValue, content: job.content)
                     send(context, .ok, rateLimitHeaders(jsonHeaders(requestId, org), reply.snapshot!), b,
                          keepAlive: keepAlive)
                 }
@@ -362,7 +390,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
             } catch let e as JSONParseError {
                 return fail(.badRequest, "invalid_request_error", bodyBytes == 0
                             ? "the request body is empty; expected a JSON object"
-                            : "the request body is not valid JSON: \(e.message) at byte \(e.offset)")
+                            : body.withUnsafeReadableBytes { e.apiMessage(body: $0) })
             } catch let e as APIError {
                 return fail(HTTPResponseStatus(statusCode: e.status), e.type, e.message)
             } catch {
@@ -447,6 +475,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
         let reply: ServerReply
         let keepAlive: Bool
         let rate: Double
+        let content: ReplyContent
         var started = false
         var sent = 0
     }
@@ -474,7 +503,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
             headers = rateLimitHeaders(headers, reply.snapshot!)
             context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .ok, headers: headers))),
                           promise: nil)
-            Bodies.streamPreamble(into: &b, id: job.messageId, model: job.model, usage: reply.usage)
+            Bodies.streamPreamble(into: &b, id: job.messageId, model: job.model, usage: reply.usage, content: job.content)
         }
         // The last write is due at the completion; tokens before it at their paced times.
         // 1 ns of slack: timers fire at whole nanoseconds of model time, never early.
@@ -485,7 +514,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
             while due < total && reply.tokenDue(due, rate: job.rate) <= now + 1e-9 { due += 1 }
         }
         if due > job.sent {
-            Bodies.delta(into: &b, tokens: job.sent..<due)
+            Bodies.delta(into: &b, tokens: job.sent..<due, content: job.content)
             job.sent = due
         }
         if last {
@@ -500,7 +529,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
                 releaseInFlight()
                 return
             }
-            Bodies.streamEnd(into: &b, usage: reply.usage, stopReason: reply.stopReason.rawValue)
+            Bodies.streamEnd(into: &b, usage: reply.usage, stopReason: reply.stopReason.rawValue,
+                             content: job.content)
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
             pending = nil
             finishResponse(context, keepAlive: job.keepAlive)

@@ -23,8 +23,8 @@ final class ServerCore: @unchecked Sendable {
     /// can be skipped.
     let validatesHeaders: Bool
     /// `GET /v1/models` and the per-model objects.
-    let modelsBody: String
-    let modelObjects: [String: String]
+    /// Model ids as the API resolves them, and the Models API's pages.
+    let models: ModelResolver
 
     private let lock = NSLock()
     private var unattributed: [OrgState.CounterKey: Int] = [:]
@@ -59,31 +59,21 @@ final class ServerCore: @unchecked Sendable {
         start = clock.start
         let wall = clock.epoch
         epoch = wall
-        batchStores = orgs.map { BatchStore(org: $0, config: config, catalog: catalog, epoch: wall) }
+
+        // Every model the catalog knows, plus extra model ids an organisation serves.
+        var extras: [String] = []
+        for o in config.organizations {
+            for m in o.limits.models.keys.sorted() where catalog.modelClass(for: m) == nil && !extras.contains(m) {
+                extras.append(m)
+            }
+        }
+        models = ModelResolver(catalog: catalog, extraModels: extras)
+        batchStores = orgs.map { [models] in
+            BatchStore(org: $0, config: config, catalog: catalog, models: models, epoch: wall)
+        }
         recorder?.start(header: RecordingHeader(epoch: wall, seed: config.seed, organizations: orgs.map {
             RecordingHeader.Organization(id: $0.org.id, classes: $0.classConfigs)
         }))
-
-        // Every model id the catalog knows, plus extra models an organisation serves.
-        var objects: [(String, String)] = []
-        for c in catalog.modelClasses {
-            for m in c.models {
-                objects.append((m, #"{"type":"model","id":"# + JSONText.quoted(m) + #","display_name":"#
-                                + JSONText.quoted(c.name) + #","created_at":"2025-01-01T00:00:00Z"}"#))
-            }
-        }
-        let known = Set(objects.map(\.0))
-        for o in config.organizations {
-            for m in o.limits.models.keys.sorted() where !known.contains(m) && catalog.modelClass(for: m) == nil {
-                if objects.contains(where: { $0.0 == m }) { continue }
-                objects.append((m, #"{"type":"model","id":"# + JSONText.quoted(m) + #","display_name":"#
-                                + JSONText.quoted(m) + #","created_at":"2025-01-01T00:00:00Z"}"#))
-            }
-        }
-        modelObjects = Dictionary(objects, uniquingKeysWith: { a, _ in a })
-        modelsBody = #"{"data":["# + objects.map(\.1).joined(separator: ",") + #"],"has_more":false,"first_id":"#
-            + (objects.first.map { JSONText.quoted($0.0) } ?? "null") + #","last_id":"#
-            + (objects.last.map { JSONText.quoted($0.0) } ?? "null") + "}"
     }
 
     /// Seconds since the server started.

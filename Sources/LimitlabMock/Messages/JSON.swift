@@ -48,6 +48,19 @@ enum JSONValue: Equatable {
 struct JSONParseError: Error, Equatable {
     var offset: Int
     var message: String
+
+    /// The API's wording: "The request body is not valid JSON: MESSAGE: line L column C (char N)"
+    /// (Python's JSONDecodeError position format; seen in anthropics/claude-code#3277), with
+    /// characters counted as Unicode scalars.
+    func apiMessage(body: UnsafeRawBufferPointer) -> String {
+        let end = Swift.max(0, Swift.min(offset, body.count))
+        let prefix = String(decoding: UnsafeRawBufferPointer(rebasing: body[0..<end]), as: UTF8.self).unicodeScalars
+        var line = 1, column = 1
+        for c in prefix {
+            if c == "\n" { line += 1; column = 1 } else { column += 1 }
+        }
+        return "The request body is not valid JSON: \(message): line \(line) column \(column) (char \(prefix.count))"
+    }
 }
 
 /// Recursive-descent parser over UTF-8 bytes. Nesting is bounded so that a hostile body
@@ -221,21 +234,21 @@ struct JSONParser {
             case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
                 var scalar = try hex4()
+                // A lone surrogate cannot be encoded in UTF-8: the API refuses it ("no low
+                // surrogate in string", as reported in anthropics/claude-code#3277).
                 if (0xD800...0xDBFF).contains(scalar) {
-                    // A high surrogate must be followed by an escaped low one.
-                    if i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
-                        i += 2
-                        let low = try hex4()
-                        if (0xDC00...0xDFFF).contains(low) {
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        } else {
-                            scalar = 0xFFFD
-                        }
-                    } else {
-                        scalar = 0xFFFD
+                    let at = i - 6
+                    guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                        throw JSONParseError(offset: at, message: "no low surrogate in string")
                     }
+                    i += 2
+                    let low = try hex4()
+                    guard (0xDC00...0xDFFF).contains(low) else {
+                        throw JSONParseError(offset: at, message: "no low surrogate in string")
+                    }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                 } else if (0xDC00...0xDFFF).contains(scalar) {
-                    scalar = 0xFFFD
+                    throw JSONParseError(offset: i - 6, message: "lone low surrogate in string")
                 }
                 out.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
             default:

@@ -1,3 +1,6 @@
+import LimitlabCore
+import LimitlabServer
+
 // Validation of Messages and count_tokens bodies, and the token-count approximation.
 //
 // Token counting (documented in docs/mock-server.md): every text is ceil(UTF-8 bytes / 4)
@@ -29,6 +32,12 @@ struct CacheBreakpoint: Equatable {
     var ttl: CacheTTL
 }
 
+/// A custom tool the model can call.
+struct ToolSpec {
+    var name: String
+    var inputSchema: JSONValue
+}
+
 /// What the mock needs from a Messages (or count_tokens) request.
 struct MessagesRequest {
     var model: String
@@ -37,6 +46,41 @@ struct MessagesRequest {
     /// Approximate prompt tokens, cached prefix included.
     var promptTokens: Int
     var breakpoints: [CacheBreakpoint]
+    var stopSequences: [String] = []
+    /// Custom tools offered (server tools are accepted and never called).
+    var tools: [ToolSpec] = []
+    /// Whether any tool, custom or server, is offered.
+    var offersTools = false
+    /// `tool_choice`: nil (auto), or the type and, for `tool`, the name.
+    var toolChoice: (type: String, name: String?)?
+    /// Assistant turns that called a tool.
+    var toolRounds = 0
+    /// `thinking.budget_tokens` when extended thinking is enabled.
+    var thinkingBudget: Int?
+    /// `thinking: {type: adaptive}`: the model thinks without a set budget.
+    var thinkingAdaptive = false
+    /// The JSON schema of a structured-output request (`output_config.format`, or the beta
+    /// `output_format`).
+    var outputSchema: JSONValue?
+    /// Set by the handler before the server decides: where a stop sequence would end the
+    /// output, and the tool offer.
+    var stopSequenceAfter: Int?
+    var toolOffer: ToolOffer?
+
+    /// Top-level fields the API accepts on Messages (anthropic-sdk-python 2.17
+    /// `types/message_create_params.py` and `types/beta/message_create_params.py`, plus the
+    /// sampling parameters); any other is refused as the API refuses extra inputs.
+    static let messagesFields: Set<String> = [
+        "model", "max_tokens", "messages", "system", "stream", "stop_sequences", "temperature", "top_p", "top_k",
+        "tools", "tool_choice", "thinking", "metadata", "service_tier", "inference_geo", "container", "output_config",
+        "output_format", "cache_control", "speed", "diagnostics", "mcp_servers", "context_management", "compaction",
+        "billing_policy", "fallbacks", "fallback_credit_token", "thread", "user_profile_id",
+    ]
+    /// count_tokens fields (same sources, `message_count_tokens_params.py`).
+    static let countTokensFields: Set<String> = [
+        "model", "messages", "system", "tools", "tool_choice", "thinking", "cache_control", "output_config",
+        "output_format", "mcp_servers", "context_management", "speed",
+    ]
 
     static let requestOverhead = 3
     static let messageOverhead = 4
@@ -46,8 +90,12 @@ struct MessagesRequest {
     /// Validates a parsed body. `countTokens`: the count_tokens endpoint (no `max_tokens`,
     /// no `stream`).
     static func parse(_ body: JSONValue, countTokens: Bool) throws(APIError) -> MessagesRequest {
-        guard case .object = body else {
+        guard case .object(let members) = body else {
             throw .invalid("the request body must be a JSON object, found \(body.typeName)")
+        }
+        let allowed = countTokens ? countTokensFields : messagesFields
+        for (key, _) in members where !allowed.contains(key) {
+            throw .invalid("\(key): Extra inputs are not permitted")
         }
         guard let modelValue = body["model"] else { throw .invalid("model: Field required") }
         guard case .string(let model) = modelValue, !model.isEmpty else {
@@ -68,13 +116,24 @@ struct MessagesRequest {
             stream = b
         }
 
+        var extras = try Extras.parse(body, countTokens: countTokens)
         var builder = PromptBuilder()
         if let tools = body["tools"], tools != .null {
             guard case .array(let list) = tools else { throw .invalid("tools: Input should be a valid list") }
             for (i, tool) in list.enumerated() {
                 guard case .object = tool else { throw .invalid("tools.\(i): Input should be a valid dictionary") }
+                if let spec = try toolSpec(tool, path: "tools.\(i)") { extras.tools.append(spec) }
+                extras.offersTools = true
                 builder.add(tag: 1, tokens: ceilDiv(approximateBytes(tool), 4), content: tool,
                             breakpoint: try cacheControl(tool, path: "tools.\(i)"))
+            }
+        }
+        if let choice = extras.toolChoice {
+            guard extras.offersTools || choice.type == "none" else {
+                throw .invalid("tool_choice may only be specified while providing tools.")
+            }
+            if choice.type == "tool", let name = choice.name, !extras.tools.contains(where: { $0.name == name }) {
+                throw .invalid("tool_choice.tool.name: no tool named '\(name)' is in tools")
             }
         }
         if let system = body["system"], system != .null {
@@ -97,6 +156,10 @@ struct MessagesRequest {
         guard let messagesValue = body["messages"] else { throw .invalid("messages: Field required") }
         guard case .array(let messages) = messagesValue else { throw .invalid("messages: Input should be a valid list") }
         guard !messages.isEmpty else { throw .invalid("messages: at least one message is required") }
+        // tool_use ids of the previous message, when it is the assistant's.
+        var previousToolUses: [String] = []
+        var previousToolUseSet = Set<String>()
+        var previousRole = ""
         for (i, message) in messages.enumerated() {
             let path = "messages.\(i)"
             guard case .object = message else { throw .invalid("\(path): Input should be a valid dictionary") }
@@ -107,6 +170,8 @@ struct MessagesRequest {
             let tag: UInt8 = role == "user" ? 3 : 4
             builder.addOverhead(tag: tag, tokens: messageOverhead)
             guard let content = message["content"] else { throw .invalid("\(path).content: Field required") }
+            var toolUses: [String] = []
+            var toolResults = Set<String>()
             switch content {
             case .string(let text):
                 builder.addText(tag: 5, text, breakpoint: nil)
@@ -124,6 +189,24 @@ struct MessagesRequest {
                         builder.addText(tag: 5, text, breakpoint: bp)
                     case "image":
                         builder.add(tag: 6, tokens: imageTokens, content: block, breakpoint: bp)
+                    case "tool_use", "server_tool_use":
+                        guard case .string(let id)? = block["id"] else { throw .invalid("\(bpath).id: Field required") }
+                        guard role == "assistant" else {
+                            throw .invalid("\(bpath): tool_use blocks may only appear in assistant messages")
+                        }
+                        if type == "tool_use" { toolUses.append(id) }
+                        builder.add(tag: 7, tokens: ceilDiv(approximateBytes(block), 4), content: block, breakpoint: bp)
+                    case "tool_result":
+                        guard case .string(let id)? = block["tool_use_id"] else {
+                            throw .invalid("\(bpath).tool_use_id: Field required")
+                        }
+                        guard previousRole == "assistant", previousToolUseSet.contains(id) else {
+                            throw .invalid("\(bpath): unexpected `tool_use_id` found in `tool_result` blocks: \(id). "
+                                           + "Each `tool_result` block must have a corresponding `tool_use` block in "
+                                           + "the previous message.")
+                        }
+                        toolResults.insert(id)
+                        builder.add(tag: 7, tokens: ceilDiv(approximateBytes(block), 4), content: block, breakpoint: bp)
                     default:
                         builder.add(tag: 7, tokens: ceilDiv(approximateBytes(block), 4), content: block, breakpoint: bp)
                     }
@@ -131,6 +214,19 @@ struct MessagesRequest {
             default:
                 throw .invalid("\(path).content: Input should be a valid string or a list of content blocks")
             }
+            // An assistant's tool calls must be answered in the next message.
+            if previousRole == "assistant" && !previousToolUses.isEmpty {
+                let missing = previousToolUses.filter { !toolResults.contains($0) }
+                if !missing.isEmpty {
+                    throw .invalid("messages.\(i - 1): `tool_use` ids were found without `tool_result` blocks "
+                                   + "immediately after: \(missing.joined(separator: ", ")). Each `tool_use` block "
+                                   + "must have a corresponding `tool_result` block in the next message.")
+                }
+            }
+            if !toolUses.isEmpty { extras.toolRounds += 1 }
+            previousToolUses = toolUses
+            previousToolUseSet = Set(toolUses)
+            previousRole = role
         }
         // Top-level cache_control marks the last block of the prompt.
         if let top = try cacheControl(body, path: "") { builder.markLast(top) }
@@ -143,8 +239,55 @@ struct MessagesRequest {
            bps[firstShort...].contains(where: { $0.ttl == .oneHour }) {
             throw .invalid("a cache_control block with ttl '1h' must come before any block with ttl '5m'")
         }
-        return MessagesRequest(model: model, maxTokens: maxTokens, stream: stream,
-                               promptTokens: builder.tokens + requestOverhead, breakpoints: bps)
+        if let budget = extras.thinkingBudget, !countTokens, budget >= maxTokens {
+            throw .invalid("`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation "
+                           + "at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size")
+        }
+        var r = MessagesRequest(model: model, maxTokens: maxTokens, stream: stream,
+                                promptTokens: builder.tokens + requestOverhead, breakpoints: bps)
+        r.stopSequences = extras.stopSequences
+        r.tools = extras.tools
+        r.offersTools = extras.offersTools
+        r.toolChoice = extras.toolChoice
+        r.toolRounds = extras.toolRounds
+        r.thinkingBudget = extras.thinkingBudget
+        r.thinkingAdaptive = extras.thinkingAdaptive
+        r.outputSchema = extras.outputSchema
+        return r
+    }
+
+    /// Checks that need the resolved model: `max_tokens` against the model's maximum output
+    /// and the prompt against its context window (the API's messages for both).
+    func validate(against model: ModelResolver.Model, countTokens: Bool) throws(APIError) {
+        if !countTokens && maxTokens > model.maxTokens {
+            throw .invalid("max_tokens: \(maxTokens) > \(model.maxTokens), which is the maximum allowed number of "
+                           + "output tokens for \(model.id)")
+        }
+        if promptTokens > model.maxInputTokens {
+            throw .invalid("prompt is too long: \(promptTokens) tokens > \(model.maxInputTokens) maximum")
+        }
+    }
+
+    /// A custom tool's name and schema (nil for a server or Anthropic-defined tool), validated.
+    private static func toolSpec(_ tool: JSONValue, path: String) throws(APIError) -> ToolSpec? {
+        if case .string(let type)? = tool["type"], type != "custom" {
+            guard case .string? = tool["name"] else { throw .invalid("\(path).name: Field required") }
+            return nil
+        }
+        let p = "\(path).custom"
+        guard let nameValue = tool["name"] else { throw .invalid("\(p).name: Field required") }
+        guard case .string(let name) = nameValue else { throw .invalid("\(p).name: Input should be a valid string") }
+        guard (1...128).contains(name.utf8.count),
+              name.utf8.allSatisfy({ b in b == 0x5F || b == 0x2D || (0x30...0x39).contains(b) || (0x41...0x5A).contains(b)
+                  || (0x61...0x7A).contains(b) }) else {
+            throw .invalid("\(p).name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'")
+        }
+        guard let schema = tool["input_schema"] else { throw .invalid("\(p).input_schema: Field required") }
+        guard case .object = schema else { throw .invalid("\(p).input_schema: Input should be a valid dictionary") }
+        guard case .string("object")? = schema["type"] else {
+            throw .invalid("\(p).input_schema.type: Input should be 'object'")
+        }
+        return ToolSpec(name: name, inputSchema: schema)
     }
 
     /// The block's `cache_control`, validated; nil when absent.
@@ -172,6 +315,107 @@ struct MessagesRequest {
         case .object(let members):
             return members.reduce(0) { $0 + ($1.0 == "cache_control" ? 0 : $1.0.utf8.count + approximateBytes($1.1)) }
         }
+    }
+}
+
+/// The request fields besides the prompt: sampling parameters, stop sequences, tool choice,
+/// thinking and structured output, validated with the API's messages.
+private struct Extras {
+    var stopSequences: [String] = []
+    var tools: [ToolSpec] = []
+    var offersTools = false
+    var toolChoice: (type: String, name: String?)?
+    var toolRounds = 0
+    var thinkingBudget: Int?
+    var thinkingAdaptive = false
+    var outputSchema: JSONValue?
+
+    static func parse(_ body: JSONValue, countTokens: Bool) throws(APIError) -> Extras {
+        var x = Extras()
+        func present(_ key: String) -> JSONValue? {
+            guard let v = body[key], v != .null else { return nil }
+            return v
+        }
+        var thinkingEnabled = false
+        if let t = present("thinking") {
+            guard case .object = t, case .string(let type)? = t["type"] else {
+                throw .invalid("thinking: Input should be a valid dictionary with a type")
+            }
+            switch type {
+            case "enabled":
+                guard let b = t["budget_tokens"] else { throw .invalid("thinking.enabled.budget_tokens: Field required") }
+                guard case .number(let v) = b, v == v.rounded(), abs(v) < 1e15 else {
+                    throw .invalid("thinking.enabled.budget_tokens: Input should be a valid integer")
+                }
+                guard v >= 1024 else {
+                    throw .invalid("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
+                }
+                x.thinkingBudget = Int(v)
+                thinkingEnabled = true
+            case "disabled": break
+            case "adaptive":
+                thinkingEnabled = true
+                x.thinkingAdaptive = true
+            default: throw .invalid("thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'")
+            }
+        }
+        if !countTokens {
+            func number(_ key: String, _ range: ClosedRange<Double>) throws(APIError) -> Double? {
+                guard let v = present(key) else { return nil }
+                guard case .number(let d) = v else { throw .invalid("\(key): Input should be a valid number") }
+                if d < range.lowerBound {
+                    throw .invalid("\(key): Input should be greater than or equal to \(ParamValue.number(range.lowerBound))")
+                }
+                if d > range.upperBound {
+                    throw .invalid("\(key): Input should be less than or equal to \(ParamValue.number(range.upperBound))")
+                }
+                return d
+            }
+            let temperature = try number("temperature", 0...1)
+            _ = try number("top_p", 0...1)
+            if let k = try number("top_k", 0...1e15), k != k.rounded() { throw .invalid("top_k: Input should be a valid integer") }
+            if thinkingEnabled, let t = temperature, t != 1 {
+                throw .invalid("`temperature` may only be set to 1 when thinking is enabled. Please consult our "
+                               + "documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility")
+            }
+            if let s = present("stop_sequences") {
+                guard case .array(let items) = s else { throw .invalid("stop_sequences: Input should be a valid list") }
+                for (i, item) in items.enumerated() {
+                    guard case .string(let seq) = item else { throw .invalid("stop_sequences.\(i): Input should be a valid string") }
+                    x.stopSequences.append(seq)
+                }
+            }
+        }
+        if let c = present("tool_choice") {
+            guard case .object = c else { throw .invalid("tool_choice: Input should be a valid dictionary") }
+            guard case .string(let type)? = c["type"], ["auto", "any", "tool", "none"].contains(type) else {
+                throw .invalid("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
+            }
+            var name: String?
+            if type == "tool" {
+                guard case .string(let n)? = c["name"] else { throw .invalid("tool_choice.tool.name: Field required") }
+                name = n
+            }
+            x.toolChoice = (type, name)
+        }
+        // Structured output: output_config.format (GA) or output_format (beta), both
+        // {"type": "json_schema", "schema": {...}}.
+        var format: (JSONValue, String)?
+        if let oc = present("output_config") {
+            guard case .object = oc else { throw .invalid("output_config: Input should be a valid dictionary") }
+            if let f = oc["format"], f != .null { format = (f, "output_config.format") }
+        }
+        if let f = present("output_format") { format = (f, "output_format") }
+        if let (f, path) = format {
+            guard case .object = f, case .string("json_schema")? = f["type"] else {
+                throw .invalid("\(path).type: Input should be 'json_schema'")
+            }
+            guard let schema = f["schema"], case .object = schema else {
+                throw .invalid("\(path).schema: Input should be a valid dictionary")
+            }
+            x.outputSchema = schema
+        }
+        return x
     }
 }
 

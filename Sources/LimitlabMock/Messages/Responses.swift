@@ -40,20 +40,39 @@ enum Bodies {
     }
 
     /// The non-streaming Message.
-    static func message(into buffer: inout ByteBuffer, id: String, model: String, usage u: TokenUsage, stopReason: String) {
+    static func message(into buffer: inout ByteBuffer, id: String, model: String, usage u: TokenUsage, stopReason: String,
+                        content: ReplyContent = ReplyContent()) {
         buffer.writeStaticString(#"{"id":""#)
         buffer.writeString(id)
         buffer.writeStaticString(#"","type":"message","role":"assistant","model":"#)
         buffer.writeString(JSONText.quoted(model))
         buffer.writeStaticString(#","content":["#)
-        if u.output > 0 {
+        let t = content.thinkingTokens
+        if t > 0 {
+            buffer.writeStaticString(#"{"type":"thinking","thinking":""#)
+            GeneratedText.write(tokens: 0..<Swift.min(t, u.output), into: &buffer)
+            buffer.writeStaticString(#"","signature":""#)
+            buffer.writeStaticString(ReplyContent.signature)
+            buffer.writeStaticString(#""}"#)
+        }
+        let answer = Swift.max(0, u.output - t)
+        if case .tool(let toolId, let name, let input) = content.kind {
+            if t > 0 { buffer.writeStaticString(",") }
+            buffer.writeString(#"{"type":"tool_use","id":"# + JSONText.quoted(toolId) + #","name":"# + JSONText.quoted(name)
+                               + #","input":"#)
+            buffer.writeBytes(input)
+            buffer.writeStaticString("}")
+        } else if answer > 0 {
+            if t > 0 { buffer.writeStaticString(",") }
             buffer.writeString(#"{"type":"text","text":""#)
-            GeneratedText.write(tokens: 0..<u.output, into: &buffer)
+            content.write(tokens: 0..<answer, into: &buffer)
             buffer.writeString(#""}"#)
         }
         buffer.writeStaticString(#"],"stop_reason":""#)
         buffer.writeString(stopReason)
-        buffer.writeStaticString(#"","stop_sequence":null,"usage":"#)
+        buffer.writeStaticString(#"","stop_sequence":"#)
+        buffer.writeString(content.stopSequence.map(JSONText.quoted) ?? "null")
+        buffer.writeStaticString(#","usage":"#)
         usage(into: &buffer, u, outputTokens: u.output, serviceTier: true)
         buffer.writeStaticString("}")
     }
@@ -63,29 +82,88 @@ enum Bodies {
     // MARK: Server-sent events
 
     /// message_start, content_block_start and ping: what a stream opens with.
-    static func streamPreamble(into b: inout ByteBuffer, id: String, model: String, usage u: TokenUsage) {
+    static func streamPreamble(into b: inout ByteBuffer, id: String, model: String, usage u: TokenUsage,
+                               content: ReplyContent = ReplyContent()) {
         b.writeString("event: message_start\ndata: " + #"{"type":"message_start","message":{"id":"\#(id)","type":"message","#
                       + #""role":"assistant","model":"# + JSONText.quoted(model)
                       + #","content":[],"stop_reason":null,"stop_sequence":null,"usage":"#)
         usage(into: &b, u, outputTokens: u.output > 0 ? 1 : 0, serviceTier: true)
         b.writeStaticString("}}\n\n")
-        b.writeString("event: content_block_start\ndata: "
-                      + #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"# + "\n\n")
+        if content.thinkingTokens > 0 {
+            b.writeString("event: content_block_start\ndata: "
+                          + #"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}"#
+                          + "\n\n")
+        } else {
+            answerStart(into: &b, content: content)
+        }
         b.writeString("event: ping\ndata: " + #"{"type": "ping"}"# + "\n\n")
     }
 
     /// One content_block_delta carrying output tokens `range`.
-    static func delta(into b: inout ByteBuffer, tokens range: Range<Int>) {
-        b.writeStaticString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"")
-        GeneratedText.write(tokens: range, into: &b)
+    static func delta(into b: inout ByteBuffer, tokens range: Range<Int>, content: ReplyContent = ReplyContent()) {
+        let t = content.thinkingTokens
+        if range.lowerBound < t {
+            let end = Swift.min(range.upperBound, t)
+            b.writeStaticString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"")
+            GeneratedText.write(tokens: range.lowerBound..<end, into: &b)
+            b.writeStaticString("\"}}\n\n")
+            if end == t {
+                thinkingEnd(into: &b)
+                answerStart(into: &b, content: content)
+            }
+        }
+        let lo = Swift.max(range.lowerBound, t)
+        guard lo < range.upperBound else { return }
+        // Static prefixes: this runs for every write of every stream.
+        switch (content.kind, t > 0) {
+        case (.tool, false):
+            b.writeStaticString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"")
+        case (.tool, true):
+            b.writeStaticString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"")
+        case (_, false):
+            b.writeStaticString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"")
+        case (_, true):
+            b.writeStaticString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"")
+        }
+        content.write(tokens: (lo - t)..<(range.upperBound - t), into: &b)
         b.writeStaticString("\"}}\n\n")
     }
 
-    /// content_block_stop, message_delta (cumulative usage) and message_stop.
-    static func streamEnd(into b: inout ByteBuffer, usage u: TokenUsage, stopReason: String) {
+    /// The thinking block's signature_delta and content_block_stop.
+    private static func thinkingEnd(into b: inout ByteBuffer) {
+        b.writeString("event: content_block_delta\ndata: " + #"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":""#
+                      + ReplyContent.signature.description + #""}}"# + "\n\n")
         b.writeString("event: content_block_stop\ndata: " + #"{"type":"content_block_stop","index":0}"# + "\n\n")
+    }
+
+    /// content_block_start of the answer: a text block, or the tool call with empty input.
+    private static func answerStart(into b: inout ByteBuffer, content: ReplyContent) {
+        let index = content.thinkingTokens > 0 ? "1" : "0"
+        if case .tool(let toolId, let name, _) = content.kind {
+            b.writeString("event: content_block_start\ndata: "
+                          + #"{"type":"content_block_start","index":"# + index + #","content_block":{"type":"tool_use","id":"#
+                          + JSONText.quoted(toolId) + #","name":"# + JSONText.quoted(name) + #","input":{}}}"# + "\n\n")
+        } else {
+            b.writeString("event: content_block_start\ndata: "
+                          + #"{"type":"content_block_start","index":"# + index + #","content_block":{"type":"text","text":""}}"#
+                          + "\n\n")
+        }
+    }
+
+    /// content_block_stop, message_delta (cumulative usage) and message_stop.
+    static func streamEnd(into b: inout ByteBuffer, usage u: TokenUsage, stopReason: String,
+                          content: ReplyContent = ReplyContent()) {
+        let stopSequence = content.stopSequence
+        if content.thinkingTokens > 0 && u.output <= content.thinkingTokens {
+            // Cut inside the thinking block (max_tokens): it still ends with its signature.
+            if u.output < content.thinkingTokens { thinkingEnd(into: &b) }
+            else { b.writeString("event: content_block_stop\ndata: " + #"{"type":"content_block_stop","index":1}"# + "\n\n") }
+        } else {
+            b.writeString("event: content_block_stop\ndata: " + #"{"type":"content_block_stop","index":"#
+                          + (content.thinkingTokens > 0 ? "1" : "0") + "}\n\n")
+        }
         b.writeString("event: message_delta\ndata: " + #"{"type":"message_delta","delta":{"stop_reason":"\#(stopReason)","#
-                      + #""stop_sequence":null},"usage":"#)
+                      + #""stop_sequence":"# + (stopSequence.map(JSONText.quoted) ?? "null") + #"},"usage":"#)
         usage(into: &b, u, outputTokens: u.output, serviceTier: false)
         b.writeStaticString("}\n\n")
         b.writeString("event: message_stop\ndata: " + #"{"type":"message_stop"}"# + "\n\n")
@@ -137,6 +215,44 @@ enum Bodies {
             out.append(ch)
         }
         return (v < 0 ? "-" : "") + out
+    }
+}
+
+/// What a reply's single content block holds. Output token k is bytes 4k..<4k+4 of its text:
+/// the generated words (cut where a stop sequence starts), a fixed JSON text (structured
+/// output), or a tool call's `input` JSON (streamed as `input_json_delta`).
+struct ReplyContent {
+    enum Kind {
+        case words(limit: Int?)
+        case fixed([UInt8])
+        case tool(id: String, name: String, input: [UInt8])
+    }
+    var kind: Kind = .words(limit: nil)
+    /// The stop sequence that ended the reply.
+    var stopSequence: String?
+    /// Output tokens of the thinking block that comes first (0: none); token indexes of the
+    /// answer start after it.
+    var thinkingTokens = 0
+
+    /// The thinking block's signature: opaque to clients, which send it back unchanged.
+    static let signature: StaticString = "EqQBCkgIBhABGAIiQKlimitlabMockSignatureNotVerifiedByAnyServerAAAA=="
+
+    /// The text of output tokens `range`, escaped for a JSON string.
+    func write(tokens range: Range<Int>, into b: inout ByteBuffer) {
+        let lo = range.lowerBound * 4, hi = range.upperBound * 4
+        switch kind {
+        case .words(let limit):
+            let end = Swift.min(hi, limit ?? hi)
+            if end > lo { GeneratedText.write(bytes: lo..<end, into: &b) }
+        case .fixed(let bytes), .tool(_, _, let bytes):
+            let end = Swift.min(hi, bytes.count)
+            guard end > lo else { return }
+            for byte in bytes[lo..<end] {
+                // ASCII JSON text (`JSONValue.asciiJSON`): only quotes and backslashes need escaping.
+                if byte == 0x22 || byte == 0x5C { b.writeInteger(UInt8(0x5C)) }
+                b.writeInteger(byte)
+            }
+        }
     }
 }
 

@@ -87,7 +87,8 @@ final class OrgState: @unchecked Sendable {
         }
         let serverRequest = ServerRequest(modelClass: c, promptTokens: request.promptTokens, maxTokens: request.maxTokens,
                                           wantedOutputTokens: requested ?? config.defaultOutputTokens,
-                                          stream: request.stream, breakpoints: breakpoints)
+                                          stream: request.stream, breakpoints: breakpoints,
+                                          stopSequenceAfter: request.stopSequenceAfter, tools: request.toolOffer)
         lock.lock()
         defer { lock.unlock() }
         usedClasses.insert(c)
