@@ -16,7 +16,10 @@ import Testing
 /// cache usage, and first-token and completion times within 1e-9 s.
 ///
 /// Replaying the simulator's sends (rather than running a second client) is exact: the server's
-/// decisions depend only on which attempts reach it and when.
+/// decisions depend only on which attempts reach it and when. No clock is involved, but the
+/// suite is CPU-heavy, so it runs in the serialized `Live` group rather than beside the
+/// wall-clock tests it would slow down.
+extension Live {
 @Suite struct VirtualTimeDifferentialTests {
     static let epoch = 1_767_225_600.0
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -269,4 +272,5 @@ import Testing
                                                maxTokens: pick([256, 150]), cache: cache, stream: g.uniform() < 0.75),
                         strategies: strategies)
     }
+}
 }
