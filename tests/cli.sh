@@ -178,6 +178,15 @@ assert all(run['summary']['requests']['succeeded'] == 0 for run in r['runs'])
 check "--target with a fragment is bad input" exits 2 "$BIN" run "$TMP/live.yaml" --target 'http://127.0.0.2:9/#@127.0.0.1' --out "$TMP/never7"
 sed 's#^seed: 7#seed: 7\ntarget: "http://127.0.0.2:9/?x=@localhost"#' "$TMP/live.yaml" > "$TMP/hidden-host.yaml"
 check "a scenario target: with a query is bad input" exits 2 "$BIN" run "$TMP/hidden-host.yaml" --out "$TMP/never8"
+check "--target env without ANTHROPIC_BASE_URL is bad input" exits 2 env -u ANTHROPIC_BASE_URL "$BIN" run "$TMP/live.yaml" --target env --out "$TMP/never9"
+# --target env: the base URL the official SDKs read, here a `limitlab serve` on a free port.
+"$BIN" serve --port 0 > "$TMP/serve-env.out" 2>/dev/null &
+serve_pid=$!
+for _ in $(seq 50); do grep -q listening "$TMP/serve-env.out" 2>/dev/null && break; sleep 0.1; done
+env_url=$(sed -n 's/^listening on //p' "$TMP/serve-env.out" | head -1)
+check "--target env runs against ANTHROPIC_BASE_URL" exits 0 env ANTHROPIC_BASE_URL="$env_url" "$BIN" run "$TMP/live.yaml" --target env --out "$TMP/env1" --quiet
+check "the env run's report names the URL" grep -q "$env_url" "$TMP/env1/report.json"
+kill -TERM $serve_pid 2>/dev/null; wait $serve_pid 2>/dev/null
 check "... also with --workers" exits 2 "$BIN" run "$TMP/hidden-host.yaml" --workers 2 --out "$TMP/never9"
 check "... naming the rule" grep -q "no user info, query or fragment" "$TMP/stderr"
 check "a non-loopback target needs --max-cost-usd" exits 2 env ANTHROPIC_API_KEY=sk-ant-'test-not-a-real-key' "$BIN" run "$TMP/live.yaml" --target https://api.example.invalid --out "$TMP/never2"

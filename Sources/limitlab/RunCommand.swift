@@ -24,7 +24,7 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "Scenario file (YAML).")
     var scenario: String
 
-    @Option(help: "Where to run: sim (the virtual-time simulator), mock (the built-in mock API, in-process on a free loopback port), or a base URL. Overrides the scenario's target.")
+    @Option(help: "Where to run: sim (the virtual-time simulator), mock (the built-in mock API, in-process on a free loopback port), env (the base URL in ANTHROPIC_BASE_URL, as the official SDKs read it), or a base URL. Overrides the scenario's target.")
     var target: String?
 
     @Option(name: .customLong("api-key-env"), help: "Environment variable holding the API key for a URL target (default ANTHROPIC_API_KEY). The key is never printed or written.")
@@ -73,6 +73,17 @@ struct RunCommand: ParsableCommand {
             switch target {
             case "sim": scenario.target = .sim
             case "mock": scenario.target = .mock
+            case "env":
+                // The official SDKs read their base URL from ANTHROPIC_BASE_URL; so can a run.
+                guard let url = ProcessInfo.processInfo.environment["ANTHROPIC_BASE_URL"], !url.isEmpty else {
+                    throw CLIFailure.badInput("--target env: ANTHROPIC_BASE_URL is not set; set it to the API's base URL "
+                                              + "(as for the official SDKs), or give the URL to --target")
+                }
+                guard LiveTarget(baseURL: url).host != nil else {
+                    throw CLIFailure.badInput("--target env: ANTHROPIC_BASE_URL \(url): expected an http:// or https:// "
+                                              + "base URL (scheme://host[:port][/path], no user info, query or fragment)")
+                }
+                scenario.target = .url(url)
             default:
                 // The host the loopback guard judges is the one libcurl connects to (LiveTarget.host).
                 guard LiveTarget(baseURL: target).host != nil else {
