@@ -6,9 +6,9 @@ the API. The official SDK keeps its default retries (2, honouring retry-after) f
 slips through.
 
 The limiter is sized to the limit, spread evenly: `AsyncLimiter(1, 60 / rpm)` lets one request
-go every 60/rpm seconds and holds no more than one. Anthropic's API is a continuously
-refilling bucket that may enforce "60 RPM as 1 request per second"
-(https://docs.anthropic.com/en/api/rate-limits), so bursts are what gets 429s. Two tempting
+go every 60/rpm seconds and holds no more than one. Anthropic's API limits with a continuously
+refilling bucket, and "a rate of 60 requests per minute (RPM) may be enforced as 1 request per
+second" (https://platform.claude.com/docs/en/api/rate-limits), so bursts get 429s. Two tempting
 alternatives burst: `AsyncLimiter(rpm, 60)` lets a whole minute's requests go at once
 (aiolimiter's bucket starts empty: aiolimiter 1.3.0, leakybucket.py), and even
 `AsyncLimiter(rpm / 60, 1)` sends a second's worth in the first instant, then counts the
