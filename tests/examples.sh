@@ -4,7 +4,7 @@
 # one, its committed baseline.json. Reports go to .build/examples/<name>/.
 #
 # Then the regression bar for examples/aiolimiter-queue: with its limiter's rate doubled
-# (--rpm 1200) and with the limiter removed (--rpm 0), `limitlab test --baseline` must exit 3
+# (--rpm 2400) and with the limiter removed (--rpm 0), `limitlab test --baseline` must exit 3
 # naming a failed metric; the unchanged client must pass against its baseline five runs in a
 # row (the first loop's run and four more).
 #
@@ -66,7 +66,7 @@ for dir in examples/*/; do
 done
 
 # A planted regression must fail the baseline with exit 3 and name the metric that regressed.
-for planted in "--rpm 1200:rate doubled" "--rpm 0:limiter removed"; do
+for planted in "--rpm 2400:rate doubled" "--rpm 0:limiter removed"; do
     arg=${planted%%:*}; what=${planted#*:}
     # shellcheck disable=SC2086 # arg is two words on purpose
     run_example aiolimiter-queue $arg

@@ -20,7 +20,7 @@ holds one second's worth.
         -- python3 examples/aiolimiter-queue/client.py
 
 Settings (environment variables, or the arguments --rpm, --requests, --workers):
-  RPM       the rate the limiter allows, requests per minute (default 600, the scenario's
+  RPM       the rate the limiter allows, requests per minute (default 1200, the scenario's
             limit); 0 removes the limiter. tests/examples.sh doubles it, and removes it, to
             check that the baseline catches the regression.
   REQUESTS  jobs in the queue (default 30); WORKERS concurrent workers (default 8).
@@ -40,7 +40,7 @@ from aiolimiter import AsyncLimiter
 
 def settings() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rpm", type=float, default=float(os.environ.get("RPM", "600")),
+    parser.add_argument("--rpm", type=float, default=float(os.environ.get("RPM", "1200")),
                         help="limiter rate in requests per minute; 0 = no limiter")
     parser.add_argument("--requests", type=int, default=int(os.environ.get("REQUESTS", "30")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "8")))
