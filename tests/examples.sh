@@ -70,7 +70,7 @@ for planted in "--rpm 2400:rate doubled" "--rpm 0:limiter removed"; do
     arg=${planted%%:*}; what=${planted#*:}
     # shellcheck disable=SC2086 # arg is two words on purpose
     run_example aiolimiter-queue $arg
-    metric=$(grep -oE '^FAIL +regression +client +(rate_429|attempts_per_success|latency\.p99)' "$work/out" | awk '{print $4}' | head -1)
+    metric=$(grep -oE '^FAIL +regression +client +(rate_429|attempts_per_success|latency\.p99)' "$work/out" | awk '{print $4}' | paste -sd, -)
     if [ "$code" -eq 3 ] && [ -n "$metric" ]; then
         passed=$((passed + 1)); echo "ok   aiolimiter-queue, $what: exit 3, $metric regressed"
     else
