@@ -61,7 +61,8 @@ test-sdk: build
 	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/mock-sdk.sh
 
 ## test-examples: every examples/*/client.py through `limitlab test` (its scenario's thresholds and
-## committed baseline.json), with the official anthropic SDK from PyPI.
+## committed baseline.json), with anthropic, tenacity and aiolimiter from PyPI; a planted regression
+## in examples/aiolimiter-queue must fail its baseline, the unchanged client pass it 5 times in a row.
 test-examples: build
 	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/examples.sh
 
