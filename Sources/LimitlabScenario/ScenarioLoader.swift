@@ -22,7 +22,7 @@ public enum ScenarioLoader {
         case .success(let t):
             text = t
         }
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = Diagnostics.directory(of: path)
         return try parse(yaml: text, file: path, baseDirectory: directory.isEmpty ? "." : directory, catalog: catalog)
     }
 

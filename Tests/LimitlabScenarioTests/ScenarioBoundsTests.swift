@@ -96,3 +96,21 @@ struct BucketSampleTests {
         }
     }
 }
+
+/// `NSString.deletingLastPathComponent` traps on a one-character path (swift-corelibs-foundation,
+/// Swift 6.3.1): a scenario named `x` that refers to a file crashed `validate`. Found by the
+/// fuzzer.
+@Suite("Scenario file names")
+struct ScenarioFileNameTests {
+    @Test func oneCharacterScenarioNamesResolveTheirFiles() throws {
+        let yaml = replacing("duration: 10m\n", with: "", in:
+                                replacing("  - process: poisson\n    rate: 40/min",
+                                          with: "  - process: trace\n    file: traces/sample.csv"))
+        for file in ["x", ".", "/", "a/b", "//x"] {
+            let s = try ScenarioLoader.parse(yaml: yaml, file: file, baseDirectory: repoRoot.appendingPathComponent("scenarios").path)
+            #expect(s.arrivals.count == 1)
+        }
+        let missing = issues(replacing("traces/sample.csv", with: "nowhere.csv", in: yaml), file: "x")
+        #expect(missing.first?.message.contains("\"nowhere.csv\"") == true, "\(missing)")
+    }
+}

@@ -29,7 +29,7 @@ extension MockConfig {
         } catch {
             throw MockError(.config, "cannot read mock config \"\(path)\": \(error.localizedDescription)")
         }
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = Diagnostics.directory(of: path)
         return try parse(yaml: text, file: path, baseDirectory: directory.isEmpty ? "." : directory, catalog: catalog)
     }
 
