@@ -75,6 +75,12 @@ struct SimTransport: ClientTransport {
 
     /// Records the first key's bucket levels at every sample instant up to `t`.
     mutating func sampleBuckets(upTo t: Double, log: inout RunLog) {
+        guard t.isFinite else { return }
+        // A jump far ahead (a response taking years) coarsens first, so the samples taken on
+        // the way are bounded too, not only those kept.
+        while nextSample <= t, (t - nextSample) / sampleInterval > Double(Self.maxSamples) {
+            coarsenSamples(&log)
+        }
         while nextSample <= t {
             if log.bucketRequests.count >= Self.maxSamples {
                 coarsenSamples(&log)
