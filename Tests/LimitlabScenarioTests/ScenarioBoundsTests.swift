@@ -95,6 +95,16 @@ struct BucketSampleTests {
             #expect(Double(log.bucketRequests.count) * log.bucketSampleInterval >= last)
         }
     }
+
+    /// A response that takes ~10^302 s (found by the fuzzer): the samples taken on the way are
+    /// bounded too, not only those kept (it took 47 s).
+    @Test func aResponseTakingForeverIsSampledQuickly() throws {
+        let yaml = replacing("duration: 10m", with: "requests: 5") + "\nserver:\n  output_rate: 1e-300/s"
+        let start = ContinuousClock.now
+        let result = try Simulator.run(try scenario(yaml))
+        #expect(ContinuousClock.now - start < .seconds(3))
+        for run in result.runs { #expect(run.log.bucketRequests.count <= 2048) }
+    }
 }
 
 /// `NSString.deletingLastPathComponent` traps on a one-character path (swift-corelibs-foundation,
@@ -112,5 +122,30 @@ struct ScenarioFileNameTests {
         }
         let missing = issues(replacing("traces/sample.csv", with: "nowhere.csv", in: yaml), file: "x")
         #expect(missing.first?.message.contains("\"nowhere.csv\"") == true, "\(missing)")
+    }
+}
+
+/// Scenarios changed after reading (a sweep's points) are checked against the same bounds.
+@Suite("Scenario bounds of changed scenarios")
+struct ScenarioBoundsProblemsTests {
+    @Test func aReadScenarioHasNoProblems() throws {
+        #expect(ScenarioBounds.problems(in: try scenario(minimalYAML)).isEmpty)
+    }
+
+    @Test func sweptValuesPastTheBoundsAreNamed() throws {
+        let base = try scenario(minimalYAML)
+        var rpm = base
+        rpm.limits.config.rpm = 1e308
+        #expect(ScenarioBounds.problems(in: rpm) == ["limits.rpm: expected a limit in (0, 1e12] per minute, found 1e+308"])
+        var rate = base
+        rate.arrivals[0].process = .poisson(rate: 1e308)
+        #expect(ScenarioBounds.problems(in: rate).first?.hasPrefix("arrivals[0] would produce more than 1.8e+308 requests") == true,
+                "\(ScenarioBounds.problems(in: rate))")
+        var tokens = base
+        tokens.workload.maxTokens = 1 << 40
+        #expect(ScenarioBounds.problems(in: tokens).count == 1)
+        var zero = base
+        zero.limits.config.burst = 0
+        #expect(ScenarioBounds.problems(in: zero).first?.hasPrefix("limits.burst") == true)
     }
 }
