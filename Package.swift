@@ -114,7 +114,8 @@ let package = Package(
         .testTarget(name: "LimitlabStrategiesTests", dependencies: ["LimitlabStrategies", "LimitlabCore"]),
         .testTarget(name: "LimitlabClientTests", dependencies: ["LimitlabClient", "LimitlabCore"]),
         .testTarget(
-            name: "LimitlabScenarioTests", dependencies: ["LimitlabScenario", "LimitlabCore", "LimitlabStrategies"],
+            name: "LimitlabScenarioTests",
+            dependencies: ["LimitlabScenario", "LimitlabCore", "LimitlabStrategies", "LimitlabSim", "LimitlabWorkload"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LimitlabSimTests",

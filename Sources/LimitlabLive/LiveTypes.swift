@@ -151,12 +151,18 @@ public struct LiveOptions: Sendable {
     public var maxCostUSD: Double?
     /// Seconds to establish a connection (TCP, and TLS for https).
     public var connectTimeout: Double
-    /// Seconds for a whole attempt, connect to last byte.
+    /// Seconds for a whole attempt, connect to last byte. Default 600 s, the Anthropic SDKs'
+    /// default request timeout (anthropic-sdk-python `DEFAULT_TIMEOUT`).
     public var requestTimeout: Double
     /// Seconds without a received byte (from the send, or the last header or body byte) after
-    /// which an attempt is cut and fails as a timeout: a stalled stream. Checked by the engine
-    /// every min(0.1 s, idleTimeout/4); nil: off.
+    /// which an attempt is cut and fails as a timeout: a stalled stream or a silent server.
+    /// Checked by the engine every min(0.1 s, idleTimeout/4); nil: off. Default
+    /// `defaultIdleTimeout`.
     public var idleTimeout: Double?
+    /// 120 s: a silent server costs two minutes per attempt, not the whole request timeout. A
+    /// stream sends bytes (events, pings) far more often; a non-streaming answer must arrive
+    /// within it, which covers ~4,000 output tokens at 35 tokens/s.
+    public static let defaultIdleTimeout = 120.0
     /// After a stop, seconds the attempts in flight get to finish; the rest are cut.
     public var gracePeriod: Double
     /// Seconds between `progress` calls.
@@ -178,7 +184,7 @@ public struct LiveOptions: Sendable {
     public var worker: LiveWorkerOptions?
 
     public init(maxRequests: Int? = nil, maxCostUSD: Double? = nil, connectTimeout: Double = 10,
-                requestTimeout: Double = 600, idleTimeout: Double? = nil, gracePeriod: Double = 30,
+                requestTimeout: Double = 600, idleTimeout: Double? = LiveOptions.defaultIdleTimeout, gracePeriod: Double = 30,
                 progressInterval: Double = 1, progress: (@Sendable (LiveProgress) -> Void)? = nil,
                 prepareRun: (@Sendable (Int, StrategySpec) throws -> LiveTarget?)? = nil,
                 pauseBetweenRuns: Double = 0, maxConnections: Int? = nil, worker: LiveWorkerOptions? = nil) {

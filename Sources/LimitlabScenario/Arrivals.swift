@@ -6,6 +6,8 @@ struct ReadArrival {
     var spec: ArrivalSpec
     var startField: Field?
     var atField: Field?
+    /// The source's own entry in the list.
+    var field: Field?
 }
 
 /// The `arrivals:` list as read.
@@ -119,7 +121,7 @@ extension Diagnostics {
             }
         case "gamma":
             let r = need("rate", { self.rate($0) })
-            let shape = need("shape", { self.number($0, .positive) })
+            let shape = need("shape", { self.number($0, .closed(ScenarioBounds.minGammaShape, 1e6)) })
             if let r, let shape { arrivalProcess = .gamma(rate: r, shape: shape) }
         case "on-off":
             let on = need("rate_on", { rate($0) })
@@ -130,7 +132,7 @@ extension Diagnostics {
                 arrivalProcess = .onOff(rateOn: on, rateOff: off, meanOn: meanOn, meanOff: meanOff)
             }
         case "burst":
-            let count = need("count", { integer($0, min: 1) })
+            let count = need("count", { integer($0, min: 1, cap: ScenarioBounds.maxRequests) })
             atField = m["at"]
             let at = optional("at", 0.0, { duration($0, .nonNegative) })
             let over = optional("over", 0.0, { duration($0, .nonNegative) })
@@ -149,6 +151,6 @@ extension Diagnostics {
         }
         guard ok, let arrivalProcess else { return (nil, process) }
         return (ReadArrival(spec: ArrivalSpec(arrivalProcess, start: start, end: end),
-                            startField: startField, atField: atField), process)
+                            startField: startField, atField: atField, field: item), process)
     }
 }

@@ -67,10 +67,20 @@ package final class Diagnostics {
         return ((base as NSString).appendingPathComponent(relative) as NSString).standardizingPath
     }
 
+    /// The directory part of `path` ("" when it has none). `NSString.deletingLastPathComponent`
+    /// traps on a one-character path in swift-corelibs-foundation (Swift 6.3.1): `validate x`
+    /// crashed.
+    package static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        var end = slash
+        while end > path.startIndex, path[path.index(before: end)] == "/" { end = path.index(before: end) }
+        return end == path.startIndex ? "/" : String(path[..<end])
+    }
+
     /// How a `file:` value is named in messages: relative to where the scenario file was named.
     func displayName(_ relative: String) -> String {
         if relative.hasPrefix("/") { return relative }
-        let dir = (file as NSString).deletingLastPathComponent
+        let dir = Self.directory(of: file)
         if dir.isEmpty { return relative }
         return ((dir as NSString).appendingPathComponent(relative) as NSString).standardizingPath
     }

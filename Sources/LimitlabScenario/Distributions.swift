@@ -21,9 +21,14 @@ extension Diagnostics {
         case .tokens:
             if wantInteger {
                 let low = range.minInclusive ? Int(range.min.rounded(.up)) : Int(range.min.rounded(.down)) + 1
-                return integer(f, min: low).map(Double.init)
+                return integer(f, min: low, cap: ScenarioBounds.maxTokens).map(Double.init)
             }
-            return number(f, range)
+            guard let v = number(f, range) else { return nil }
+            guard v <= Double(ScenarioBounds.maxTokens) else {
+                report(f.mark, f.path, "expected a number ≤ \(ScenarioBounds.maxTokens), found \(Found.describe(f.node))")
+                return nil
+            }
+            return v
         }
     }
 
@@ -31,10 +36,16 @@ extension Diagnostics {
     func quantityText(_ text: String, _ q: Quantity) -> (Double?, String) {
         switch q {
         case .latency:
-            if let v = Units.parseDuration(text) { return (v, "") }
+            if let v = ScalarText.duration(text) {
+                if v <= ScenarioBounds.maxSeconds { return (v, "") }
+                return (nil, "expected a duration of at most \(ScenarioBounds.maxSecondsText), found \(Found.quote(text))")
+            }
             return (nil, "expected \(Self.durationExpected), found \(Found.quote(text))")
         case .tokens:
-            if let v = ScalarText.number(text), v >= 0 { return (v, "") }
+            if let v = ScalarText.number(text), v >= 0 {
+                if v <= Double(ScenarioBounds.maxTokens) { return (v, "") }
+                return (nil, "expected a number ≤ \(ScenarioBounds.maxTokens), found \(Found.quote(text))")
+            }
             return (nil, "expected a number ≥ 0, found \(Found.quote(text))")
         }
     }
@@ -92,7 +103,7 @@ extension Diagnostics {
             }
             if medianForm {
                 let median = m.require("median").flatMap { quantity($0, q, .positive) }
-                let sigma = m.require("sigma").flatMap { number($0, .nonNegative) }
+                let sigma = m.require("sigma").flatMap { number($0, .closed(0, ScenarioBounds.maxLognormalSigma)) }
                 guard let median, let sigma, let clamps else { return nil }
                 return Sampled(.lognormal(mu: log(median), sigma: sigma), min: clamps.min, max: clamps.max)
             }

@@ -141,7 +141,13 @@ enum TraceCSV {
             func integer(_ i: Int, min: Int, optional: Bool = false) -> Int? {
                 let t = fields[i].text.strippingBlanks()
                 if optional && t.isEmpty { return nil }
-                if let v = ScalarText.integer(t), v >= min { return v }
+                if let v = ScalarText.integer(t), v >= min {
+                    if v <= ScenarioBounds.maxTokens { return v }
+                    problem(lineNumber, fields[i].column,
+                            "\(names[i]): expected an integer ≤ \(ScenarioBounds.maxTokens), found \(Found.quote(t))")
+                    ok = false
+                    return nil
+                }
                 let empty = optional ? " or nothing" : ""
                 problem(lineNumber, fields[i].column,
                         "\(names[i]): expected an integer ≥ \(min)\(empty), found \(Found.quote(t))")
@@ -151,7 +157,12 @@ enum TraceCSV {
 
             let atText = fields[0].text.strippingBlanks()
             var at = ScalarText.number(atText)
-            if at == nil || at! < 0 {
+            if let a = at, a > ScenarioBounds.maxSeconds {
+                problem(lineNumber, fields[0].column, "at_s: expected at most \(Int(ScenarioBounds.maxSeconds)) seconds "
+                        + "(\(ScenarioBounds.maxSecondsText)), found \(Found.quote(atText))")
+                ok = false
+                at = nil
+            } else if at == nil || at! < 0 {
                 problem(lineNumber, fields[0].column, "at_s: expected a number of seconds ≥ 0, found \(Found.quote(atText))")
                 ok = false
                 at = nil

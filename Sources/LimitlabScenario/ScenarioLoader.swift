@@ -22,7 +22,7 @@ public enum ScenarioLoader {
         case .success(let t):
             text = t
         }
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = Diagnostics.directory(of: path)
         return try parse(yaml: text, file: path, baseDirectory: directory.isEmpty ? "." : directory, catalog: catalog)
     }
 
@@ -48,6 +48,13 @@ public enum ScenarioLoader {
     /// syntax error. Duplicate keys, which Yams refuses outright, are renamed to markers one at a
     /// time so that the rest of the document can still be checked; the reader reports them.
     package static func compose(_ text: String, _ diag: Diagnostics) -> Node?? {
+        if let excess = AliasBudget.excess(in: text) {
+            diag.report(line: excess.line, column: excess.column, "",
+                        "the alias *\(excess.anchor) takes the document past \(AliasBudget.maxAliasNodes) values "
+                        + "repeated through aliases; limitlab refuses YAML whose aliases expand this far "
+                        + "(write the values out, or put bulk data in a file: it refers to)")
+            return nil
+        }
         var yaml = text
         for attempt in 1...100 {
             do {

@@ -54,7 +54,7 @@ package struct ScenarioReader {
         case (.some(let f), nil):
             length = diag.duration(f, .positive).map { .duration($0) }
         case (nil, .some(let f)):
-            length = diag.integer(f, min: 1).map { .requests($0) }
+            length = diag.integer(f, min: 1, cap: ScenarioBounds.maxRequests).map { .requests($0) }
         case (nil, nil):
             if let arrivals, arrivals.countable || arrivals.uncertain {
                 // Only trace and burst sources (or ones whose process is already reported as
@@ -78,6 +78,8 @@ package struct ScenarioReader {
                 }
             }
         }
+
+        if let length, let arrivals, !arrivals.failed, let field = m["arrivals"] { checkVolume(length, arrivals.valid, field) }
 
         // Thresholds naming a strategy must name one of the scenario's.
         if let list = thresholds ?? nil, let field = m["thresholds"] {
@@ -447,7 +449,7 @@ package struct ScenarioReader {
         m.checkKeys(["input_tokens", "output_tokens", "max_tokens", "stream", "cache"])
         let input = m.require("input_tokens").flatMap { diag.distribution($0, .tokens) }
         let output = m.require("output_tokens").flatMap { diag.distribution($0, .tokens) }
-        let maxTokens = m.require("max_tokens").flatMap { diag.integer($0, min: 1) }
+        let maxTokens = m.require("max_tokens").flatMap { diag.integer($0, min: 1, cap: ScenarioBounds.maxTokens) }
         var ok = true
         var stream = true
         if let f = m["stream"] {
@@ -472,7 +474,7 @@ package struct ScenarioReader {
             if let v = diag.duration(f, .positive) { spec.ttl = v } else { ok = false }
         }
         if let f = m["prefixes"] {
-            if let v = diag.integer(f, min: 1) { spec.prefixes = v } else { ok = false }
+            if let v = diag.integer(f, min: 1, cap: ScenarioBounds.maxCachePrefixes) { spec.prefixes = v } else { ok = false }
         }
         if let f = m["min_cacheable_tokens"] {
             if let v = diag.integer(f, min: 0) { spec.minCacheableTokens = v } else { ok = false }

@@ -1,6 +1,29 @@
 import LimitlabCore
 import Yams
 
+/// Bounds on what a scenario may ask for, so that every scenario `validate` accepts simulates
+/// in bounded time and memory, and no value overflows the integer arithmetic downstream.
+public enum ScenarioBounds {
+    /// Requests one run may simulate (per strategy), and arrivals one scenario may produce.
+    public static let maxRequests = 50_000_000
+    /// Longest duration anywhere in a scenario, and the longest span of arrivals: 30 days.
+    public static let maxSeconds = 30.0 * 86_400
+    static let maxSecondsText = "720h, 30 days"
+    /// Largest token count of one value (input, output, max_tokens, trace columns).
+    public static let maxTokens = 100_000_000
+    /// Largest `rpm`, `itpm` or `otpm`, per minute.
+    public static let maxLimitPerMinute = 1e12
+    /// Largest `burst` multiplier.
+    public static let maxBurst = 1e6
+    /// Most cached prefixes (prefix ids are 16-bit).
+    public static let maxCachePrefixes = 32_767
+    /// Smallest gamma `shape`: below it the draws underflow to zero gaps and time stops.
+    public static let minGammaShape = 0.01
+    /// Largest lognormal `sigma` (e^10 ≈ 22,000 between the median and one sigma up is already
+    /// beyond any real latency or prompt spread).
+    public static let maxLognormalSigma = 10.0
+}
+
 /// Allowed range of a numeric value, with how it reads in messages (`> 0`, `in 0...1`).
 package struct NumberRange {
     package var min: Double
@@ -81,15 +104,66 @@ package enum ScalarText {
     /// A rate string (`4000/min`, `2/s`) per minute, computed without the round trip through
     /// per-second values so that `4000/min` is exactly 4000.
     package static func perMinute(_ text: String) -> Double? {
-        guard Units.parseRate(text) != nil else { return nil }
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let count = Double(String(parts[0]).strippingBlanks()) else { return nil }
-        switch String(parts[1]).strippingBlanks() {
-        case "s", "sec", "second": return count * 60
-        case "min", "m", "minute": return count
-        case "h", "hour": return count / 60
-        default: return Units.parseRate(text).map { $0 * 60 }
+        guard let (count, per) = rateParts(text) else { return nil }
+        switch per {
+        case 1: return count * 60
+        case 60: return count
+        default: return count / (per / 60)
         }
+    }
+
+    /// A rate with a unit (`40/min`, `1_000/s`, `1e3/h`) in events per second. The count is a
+    /// decimal `number` ≥ 0 (no hex, no `inf`).
+    package static func rate(_ text: String) -> Double? {
+        guard let (count, per) = rateParts(text) else { return nil }
+        return count / per
+    }
+
+    private static func rateParts(_ text: String) -> (count: Double, per: Double)? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let count = number(String(parts[0])), count >= 0 else { return nil }
+        switch String(parts[1]).strippingBlanks() {
+        case "s", "sec", "second": return (count, 1)
+        case "min", "m", "minute": return (count, 60)
+        case "h", "hour": return (count, 3600)
+        default: return nil
+        }
+    }
+
+    /// A duration with units (`250ms`, `1m30s`, `1e3s`, `1_000ms`) in seconds: decimal numbers
+    /// as `number` reads them, each followed by a unit, larger units first, each unit once.
+    package static func duration(_ text: String) -> Double? {
+        let s = Array(text.strippingBlanks())
+        guard !s.isEmpty else { return nil }
+        var i = 0, total = 0.0, lastScale = Double.infinity
+        while i < s.count {
+            let start = i
+            while i < s.count, s[i].isASCIIDigit || s[i] == "." || s[i] == "_" { i += 1 }
+            // An exponent: `e`, an optional sign, digits (no unit starts with `e`).
+            if i < s.count, s[i] == "e" || s[i] == "E" {
+                var j = i + 1
+                if j < s.count, s[j] == "+" || s[j] == "-" { j += 1 }
+                if j < s.count, s[j].isASCIIDigit {
+                    while j < s.count, s[j].isASCIIDigit { j += 1 }
+                    i = j
+                }
+            }
+            guard start < i, let value = number(String(s[start..<i])), value >= 0 else { return nil }
+            let unitStart = i
+            while i < s.count, s[i].isLetter { i += 1 }
+            let scale: Double
+            switch String(s[unitStart..<i]) {
+            case "ms": scale = 0.001
+            case "s", "sec": scale = 1
+            case "m", "min": scale = 60
+            case "h": scale = 3600
+            default: return nil
+            }
+            guard scale < lastScale else { return nil }
+            lastScale = scale
+            total += value * scale
+        }
+        return total.isFinite ? total : nil
     }
 
     /// `a/b` with numbers on both sides (`1/60`).
@@ -145,12 +219,20 @@ extension Diagnostics {
         return scalar(f, expected: expected) { t in ScalarText.number(t).flatMap { range.contains($0) ? $0 : nil } }
     }
 
-    package func integer(_ f: Field, min: Int = .min, max: Int = .max) -> Int? {
+    /// An integer in `min...max`; one above `cap` (a bound of limitlab's, not of the value's
+    /// meaning) reads `expected an integer ≤ cap`.
+    package func integer(_ f: Field, min: Int = .min, max: Int = .max, cap: Int? = nil) -> Int? {
         let expected: String
         if min == .min && max == .max { expected = "an integer" }
         else if max == .max { expected = "an integer ≥ \(min)" }
         else { expected = "an integer in \(min)...\(max)" }
-        return scalar(f, expected: expected) { t in ScalarText.integer(t).flatMap { $0 >= min && $0 <= max ? $0 : nil } }
+        guard let v = scalar(f, expected: expected, { t in ScalarText.integer(t).flatMap { $0 >= min && $0 <= max ? $0 : nil } })
+        else { return nil }
+        if let cap, v > cap {
+            report(f.mark, f.path, "expected an integer ≤ \(cap), found \(Found.describe(f.node))")
+            return nil
+        }
+        return v
     }
 
     package func bool(_ f: Field) -> Bool? { scalar(f, expected: "true or false", ScalarText.bool) }
@@ -165,12 +247,16 @@ extension Diagnostics {
             ScalarText.number(t) != nil ? " (add a unit: \"\(t)s\", \"\(t)ms\" or \"\(t)m\")" : ""
         }
         guard let t = text(f, expected: Self.durationExpected) else { return nil }
-        guard let v = Units.parseDuration(t) else {
+        guard let v = ScalarText.duration(t) else {
             report(f.mark, f.path, "expected \(Self.durationExpected), found \(Found.quote(t))\(hint(t))")
             return nil
         }
         guard range.contains(v) else {
             report(f.mark, f.path, "expected \(range.phrase("a duration")), found \(Found.quote(t))")
+            return nil
+        }
+        guard v <= ScenarioBounds.maxSeconds else {
+            report(f.mark, f.path, "expected a duration of at most \(ScenarioBounds.maxSecondsText), found \(Found.quote(t))")
             return nil
         }
         return v
@@ -180,7 +266,7 @@ extension Diagnostics {
     package func rate(_ f: Field, _ range: NumberRange = .positive, example: String = "40/min") -> Double? {
         let expected = Self.rateExpected(example)
         guard let t = text(f, expected: expected) else { return nil }
-        guard let v = Units.parseRate(t) else {
+        guard let v = ScalarText.rate(t) else {
             let hint = ScalarText.number(t) != nil ? " (add a unit: \"\(t)/s\", \"\(t)/min\" or \"\(t)/h\")" : ""
             report(f.mark, f.path, "expected \(expected), found \(Found.quote(t))\(hint)")
             return nil
@@ -207,14 +293,18 @@ extension Diagnostics {
             report(f.mark, f.path, "expected a limit > 0, found \(Found.quote(t))")
             return nil
         }
+        guard v <= ScenarioBounds.maxLimitPerMinute else {
+            report(f.mark, f.path, "expected a limit of at most 1e12 per minute, found \(Found.quote(t))")
+            return nil
+        }
         return v
     }
 
     /// A number or a fraction string (`1/60`), > 0.
     package func positiveFraction(_ f: Field) -> Double? {
-        let expected = "a number > 0 or a fraction like \"1/60\""
+        let expected = "a number in (0, 1e6] or a fraction like \"1/60\""
         return scalar(f, expected: expected) { t in
-            (ScalarText.number(t) ?? ScalarText.fraction(t)).flatMap { $0 > 0 ? $0 : nil }
+            (ScalarText.number(t) ?? ScalarText.fraction(t)).flatMap { $0 > 0 && $0 <= ScenarioBounds.maxBurst ? $0 : nil }
         }
     }
 

@@ -48,8 +48,11 @@ struct SimTransport: ClientTransport {
     var completions = MinHeap<Completion>()
     /// Whether the strategy reads rate-limit headers (computing them costs time).
     let headers: Bool
-    let sampleInterval: Double
+    var sampleInterval: Double
     var nextSample = 0.0
+    /// Most bucket samples kept: a run that lasts far past its arrival window (a 10-hour
+    /// latency) coarsens its samples instead of writing one every quarter second of it.
+    static let maxSamples = 2048
 
     init(scenario: Scenario, stream: ArrivalStream, headers: Bool, sampleEvery: Double?) {
         self.stream = stream
@@ -72,13 +75,34 @@ struct SimTransport: ClientTransport {
 
     /// Records the first key's bucket levels at every sample instant up to `t`.
     mutating func sampleBuckets(upTo t: Double, log: inout RunLog) {
+        guard t.isFinite else { return }
+        // A jump far ahead (a response taking years) coarsens first, so the samples taken on
+        // the way are bounded too, not only those kept.
+        while nextSample <= t, (t - nextSample) / sampleInterval > Double(Self.maxSamples) {
+            coarsenSamples(&log)
+        }
         while nextSample <= t {
+            if log.bucketRequests.count >= Self.maxSamples {
+                coarsenSamples(&log)
+                continue
+            }
             let levels = servers[0].bucketLevels(at: nextSample)
             log.bucketRequests.append(Float(levels.requests))
             log.bucketInputTokens.append(Float(levels.input))
             log.bucketOutputTokens.append(Float(levels.output))
             nextSample += sampleInterval
         }
+    }
+
+    /// Keeps every other sample and doubles the interval (the kept ones are at multiples of it).
+    mutating func coarsenSamples(_ log: inout RunLog) {
+        func half(_ a: [Float]) -> [Float] { stride(from: 0, to: a.count, by: 2).map { a[$0] } }
+        log.bucketRequests = half(log.bucketRequests)
+        log.bucketInputTokens = half(log.bucketInputTokens)
+        log.bucketOutputTokens = half(log.bucketOutputTokens)
+        sampleInterval *= 2
+        log.bucketSampleInterval = sampleInterval
+        nextSample = Double(log.bucketRequests.count) * sampleInterval
     }
 
     mutating func advance(to now: Double, log: inout RunLog) { sampleBuckets(upTo: now, log: &log) }

@@ -55,8 +55,10 @@ enum ScenarioInput {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                    withIntermediateDirectories: true)
+            let parent = parentDirectory(of: path)
+            if !parent.isEmpty {
+                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            }
             try encoder.encode(value).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw CLIFailure.internalError("cannot write \(path): \(error.localizedDescription)")
@@ -128,10 +130,10 @@ enum OutputPath {
 
     /// The nearest existing ancestor must be a writable directory.
     private static func checkCreatable(_ path: String, flag: String) throws {
-        var ancestor = (path as NSString).deletingLastPathComponent
+        var ancestor = parentDirectory(of: path)
         if ancestor.isEmpty { ancestor = "." }
         while !FileManager.default.fileExists(atPath: ancestor) {
-            let up = (ancestor as NSString).deletingLastPathComponent
+            let up = parentDirectory(of: ancestor)
             let next = up.isEmpty ? "." : up
             if next == ancestor { break } // "." or "/" missing: reported below
             ancestor = next
@@ -145,4 +147,10 @@ enum OutputPath {
             throw CLIFailure.badInput("\(flag) \(path): cannot create it, \(ancestor) is not writable")
         }
     }
+}
+
+/// The folder part of a path ("" when there is none). Not `NSString.deletingLastPathComponent`:
+/// the Foundation of Swift 6.3.1 crashes on a one-character path (found by the scenario fuzzer).
+func parentDirectory(of path: String) -> String {
+    Diagnostics.directory(of: path)
 }

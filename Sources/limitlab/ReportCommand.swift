@@ -37,7 +37,7 @@ struct ReportCommand: ParsableCommand {
             throw CLIFailure.badInput("--baseline, --max-regression, --junit and --markdown need --check")
         }
         let given = try scenario.map { try ScenarioInput.load($0, seed: nil, strategies: nil) }
-        let directory = out ?? (isDirectory(recording) ? recording : (recording as NSString).deletingLastPathComponent)
+        let directory = out ?? (isDirectory(recording) ? recording : parentDirectory(of: recording))
         let report = try RecordingReports.write(recording: recording, scenario: given, scenarioFile: scenario,
                                                 to: directory)
         if !quiet {
@@ -99,5 +99,5 @@ enum RecordingReports {
         return text
     }
 
-    private static func directoryOf(_ file: String) -> String { (file as NSString).deletingLastPathComponent }
+    private static func directoryOf(_ file: String) -> String { parentDirectory(of: file) }
 }

@@ -150,8 +150,8 @@ struct ScenarioErrorTests {
             "scenarios/x.yaml:15:27: strategies[0].params.max_retries: expected an integer in 0...100, found \"two\"",
             "scenarios/x.yaml:15:47: strategies[0].params.initial_delay: expected a duration like \"30s\" or \"250ms\", "
                 + "found \"5\" (add a unit: \"5s\", \"5ms\" or \"5m\")",
-            "scenarios/x.yaml:15:59: strategies[0].params.variant: unknown variant \"java\"; expected one of: python, python-0.121.0, "
-                + "typescript, openai-python",
+            "scenarios/x.yaml:15:59: strategies[0].params.variant: unknown variant \"java\"; expected one of: python, "
+                + "python-0.121.0, typescript, openai-python",
             "scenarios/x.yaml:15:76: strategies[0].params.max_delay: expected a duration like \"30s\" or \"250ms\", found a mapping",
         ])
         let range = minimalYAML + "\nstrategies:\n  - {name: sdk-default, params: {max_retries: 101}}"

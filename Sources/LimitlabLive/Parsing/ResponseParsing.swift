@@ -238,6 +238,7 @@ struct ResponseState {
             swap(&parser, &sse)
             parser.feed(chunk) { event, data in self.event(event, data, at: nanos) }
             swap(&parser, &sse)
+            if sse.overflowed && streamError == nil { streamError = SSEParser.overflowError }
         } else if body.count < Self.bodyCap {
             body.append(contentsOf: chunk.prefix(Self.bodyCap - body.count))
         }
@@ -299,24 +300,35 @@ struct SSEParser {
     private var event: Event?
     private var data: [UInt8] = []
     private var hasData = false
+    /// A line or an event's data went past `maxLine`; the rest of the stream is ignored.
+    private(set) var overflowed = false
+
+    /// Longest line, and longest event data, kept (1 MiB). Real events are a few hundred bytes;
+    /// a server that never sends a newline must not grow the runner's memory without bound.
+    static let maxLine = 1 << 20
+    /// The stream error an overlong line or event is recorded as.
+    static let overflowError = "sse_line_too_long"
 
     mutating func reset() {
         line.removeAll(keepingCapacity: true)
         event = nil
         data.removeAll(keepingCapacity: true)
         hasData = false
+        overflowed = false
     }
 
     mutating func feed(_ chunk: UnsafeRawBufferPointer, _ dispatch: (Event, [UInt8]) -> Void) {
         var start = 0
         let n = chunk.count
-        guard let base = chunk.baseAddress else { return }
+        guard !overflowed, let base = chunk.baseAddress else { return }
         while start < n {
             guard let hit = memchr(base + start, 0x0A, n - start) else {
+                if line.count + (n - start) > Self.maxLine { return overflow() }
                 line.append(contentsOf: chunk[start..<n])
                 return
             }
             let nl = base.distance(to: UnsafeRawPointer(hit))
+            if line.count + (nl - start) > Self.maxLine { return overflow() }
             if line.isEmpty {
                 process(UnsafeRawBufferPointer(rebasing: chunk[start..<nl]), dispatch)
             } else {
@@ -349,10 +361,20 @@ struct SSEParser {
         } else if Self.hasPrefix(l, "data:") {
             // Deltas carry the text; nothing in them is needed beyond their arrival.
             if event == .contentBlockDelta { hasData = true; return }
+            let value = Self.value(l, after: 5)
+            if data.count + value.count + 1 > Self.maxLine { return overflow() }
             if hasData { data.append(0x0A) }
-            data.append(contentsOf: Self.value(l, after: 5))
+            data.append(contentsOf: value)
             hasData = true
         }
+    }
+
+    private mutating func overflow() {
+        overflowed = true
+        line = []
+        data = []
+        event = nil
+        hasData = false
     }
 
     private static func hasPrefix(_ l: UnsafeRawBufferPointer, _ p: StaticString) -> Bool {

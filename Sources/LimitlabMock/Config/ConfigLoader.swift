@@ -29,7 +29,7 @@ extension MockConfig {
         } catch {
             throw MockError(.config, "cannot read mock config \"\(path)\": \(error.localizedDescription)")
         }
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = Diagnostics.directory(of: path)
         return try parse(yaml: text, file: path, baseDirectory: directory.isEmpty ? "." : directory, catalog: catalog)
     }
 
@@ -103,7 +103,13 @@ struct ConfigReader {
         for (i, item) in items.enumerated() {
             guard let m = MappingReader(item, expected: "a mapping with keys: and limits:", diag: diag) else { continue }
             m.checkKeys(["id", "keys", "any_key", "limits", "models", "count_tokens_rpm", "spend_cap"])
-            let id = m["id"].flatMap { diag.text($0, expected: "an organisation id") } ?? MockOrganization.defaultId(index: i)
+            let idExpected = "an organisation id of 1 to 128 visible ASCII characters (it is sent in a response header)"
+            let id = m["id"].flatMap { f in
+                diag.scalar(f, expected: idExpected) { t in
+                    // CR, LF or other control bytes would break the header and empty every reply.
+                    !t.isEmpty && t.utf8.count <= 128 && t.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F } ? t : nil
+                }
+            } ?? MockOrganization.defaultId(index: i)
             if !ids.insert(id).inserted, let idf = m["id"] {
                 diag.report(idf.mark, idf.path, "organisation id \(Found.quote(id)) is already used by another organisation")
             }

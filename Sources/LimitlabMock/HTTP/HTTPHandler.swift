@@ -90,6 +90,15 @@ final class MockHTTPHandler: ChannelInboundHandler {
         version = h.version
         let path = h.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? h.uri
         let keepAlive = h.isKeepAlive
+        // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with more than one,
+        // gets a 400 (https://www.rfc-editor.org/rfc/rfc9112#section-3.2).
+        let hosts = h.headers["host"].count
+        if hosts > 1 || (hosts == 0 && (h.version.major, h.version.minor) >= (1, 1)) {
+            core.countUnattributed(endpoint: "other", status: 400)
+            return sendError(context, status: .badRequest, type: "invalid_request_error",
+                             message: hosts == 0 ? "an HTTP/1.1 request needs a Host header" : "more than one Host header",
+                             requestId: requestId, org: nil, keepAlive: false)
+        }
         let endpoint: String
         switch path {
         case "/healthz":
