@@ -195,7 +195,13 @@ extension Diagnostics {
                 lastBad = index + 1
                 if bad <= TextFile.maxIssuesPerFile {
                     let column = raw.prefix(while: { $0 == " " || $0 == "\t" }).unicodeScalars.count + 1
-                    reportExternal(file: name, line: index + 1, column: column, path: f.path, message: message, anchor: f.mark)
+                    // Until the file has shown one valid value it may not be a values file at all
+                    // (a mistyped path to a secret): describe the line, never quote it.
+                    let shown = values.isEmpty
+                        ? "expected one \(q == .latency ? "duration" : "number") per line, found a line of "
+                            + "\(line.count) characters that is not one (not shown: is this a values file?)"
+                        : message
+                    reportExternal(file: name, line: index + 1, column: column, path: f.path, message: shown, anchor: f.mark)
                 }
             }
         }

@@ -349,6 +349,19 @@ struct ScenarioErrorTests {
         #expect(found.first?.contains("field 1 is not \"at_s\"") == true)
     }
 
+    /// The same for a values file: until one line is a valid value, bad lines are described, not quoted.
+    @Test func aValuesFileThatIsNotOneIsNotQuoted() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("values-leak-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("root:$6$s3cretHASHvalue:19000:0:99999:7:::\n".utf8).write(to: dir.appendingPathComponent("shadow"))
+        let yaml = replacing("  input_tokens: 400", with: "  input_tokens: {dist: empirical, file: shadow}")
+        let found = messages(yaml, file: "v.yaml", base: dir.path)
+        #expect(found.count == 1)
+        #expect(found.allSatisfy { !$0.contains("s3cret") && !$0.contains("root") }, "\(found)")
+        #expect(found.first?.contains("is this a values file?") == true, "\(found)")
+    }
+
     // MARK: special and oversized files
 
     /// Devices, FIFOs and directories are refused at once (a FIFO without a writer used to block
