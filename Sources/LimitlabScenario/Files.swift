@@ -1,8 +1,8 @@
 import Foundation
 import LimitlabCore
 
-/// Reading the text files a scenario refers to.
-enum TextFile {
+/// Reading the text files a scenario (or the mock's config) refers to.
+package enum TextFile {
     /// At most this many issues are listed for one referenced file; the rest are counted.
     static let maxIssuesPerFile = 20
 
@@ -15,7 +15,7 @@ enum TextFile {
     /// directory`), not a regular file (a FIFO would block forever, `/dev/zero` and
     /// `/dev/urandom` never end), or larger than `maxBytes`. Only the file's kind and size are
     /// described, never its content.
-    static func contents(_ path: String, maxBytes: Int = maxReferencedBytes) -> Result<String, FileReadFailure> {
+    package static func contents(_ path: String, maxBytes: Int = maxReferencedBytes) -> Result<String, FileReadFailure> {
         // O_NONBLOCK: opening a FIFO without a writer must not block; the descriptor is then
         // refused as not a regular file. O_NOCTTY: a terminal device never becomes ours.
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY)
@@ -64,9 +64,9 @@ enum TextFile {
     }
 }
 
-struct FileReadFailure: Error, CustomStringConvertible {
-    var reason: String
-    var description: String { reason }
+package struct FileReadFailure: Error, CustomStringConvertible {
+    package var reason: String
+    package var description: String { reason }
 }
 
 /// Trace files: `at_s,input_tokens,output_tokens,max_tokens[,cache_read_tokens]`.

@@ -76,6 +76,18 @@ import Testing
         #expect(b.limits.config(forClass: "opus-5", catalog: catalog)?.rpm == 5)
     }
 
+    /// `serve --config /dev/zero` or a FIFO used to read forever (or block); now refused at once.
+    @Test func specialFilesAreRefusedAsConfigs() {
+        for path in ["/dev/zero", "/dev/urandom", "/"] {
+            do {
+                _ = try MockConfig.load(path: path)
+                Issue.record("\(path) was accepted as a config")
+            } catch {
+                #expect(error.message.contains("not a regular file"), "\(path): \(error.message)")
+            }
+        }
+    }
+
     @Test func problemsAreLocatedWithKeyPathsAndAllReported() {
         let yaml = """
             orgs:

@@ -14,20 +14,13 @@ extension MockConfig {
     /// Reads and validates a config file (format: docs/mock-server.md). Relative `file:` paths
     /// inside (empirical `server.ttft` values) resolve against the config's directory.
     public static func load(path: String, catalog: TierCatalog = .builtIn) throws(MockError) -> MockConfig {
+        // The scenario's rules for files: a regular file, not a FIFO or a device, of bounded size.
         let text: String
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw MockError(.config, "cannot read mock config \"\(path)\": no such file")
-        }
-        do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            guard let t = String(data: data, encoding: .utf8) else {
-                throw MockError(.config, "\(path): the file is not UTF-8 text")
-            }
+        switch TextFile.contents(path, maxBytes: ScenarioLoader.maxScenarioBytes) {
+        case .failure(let failure):
+            throw MockError(.config, "cannot read mock config \"\(path)\": \(failure.reason)")
+        case .success(let t):
             text = t
-        } catch let e as MockError {
-            throw e
-        } catch {
-            throw MockError(.config, "cannot read mock config \"\(path)\": \(error.localizedDescription)")
         }
         let directory = Diagnostics.directory(of: path)
         return try parse(yaml: text, file: path, baseDirectory: directory.isEmpty ? "." : directory, catalog: catalog)
