@@ -134,6 +134,21 @@ check "the failure names the metric" grep -q "FAIL .*sdk-default .*success_rate"
 check "JUnit marks the failures" grep -q "<failure message=" "$TMP/j2.xml"
 check "a loose allowance lets it pass" exits 0 "$BIN" check "$TMP/g2/report.json" --baseline "$TMP/base.json" \
     --max-regression "success=5%,slo=5%,goodput=5%"
+check "check --json fails with exit 3 on the planted regression" exits 3 "$BIN" check "$TMP/g2/report.json" \
+    --baseline "$TMP/base.json" --json
+check "... and its JSON names the failed checks" python3 -c "
+import json
+d = json.load(open('$TMP/stdout'))
+assert d['schema'] == 'limitlab.check/1' and d['passed'] is False and d['failed'] > 0
+bad = [r for r in d['results'] if not r['passed']]
+assert len(bad) == d['failed'] and any(r['strategy'] == 'sdk-default' and r['metric'] == 'success_rate' for r in bad)
+assert all(set(r) == {'kind', 'strategy', 'metric', 'check', 'value', 'limit', 'passed', 'detail'} for r in d['results'])
+"
+check "check --json passes an unchanged run with exit 0" exits 0 "$BIN" check "$TMP/g1/report.json" --baseline "$TMP/base.json" --json
+check "... and says so in JSON" python3 -c "
+import json; d = json.load(open('$TMP/stdout')); assert d['passed'] is True and d['failed'] == 0 and d['checks'] > 3"
+check "the top-level help lists every exit code" bash -c "'$BIN' --help | grep -Eq '^  0  success' && for c in 1 2 3 4 5; do '$BIN' --help | grep -Eq \"^  \$c  \" || exit 1; done"
+check "run writes HdrHistogram logs beside report.json" bash -c "head -1 '$TMP/g1/none.latency.hlog' | grep -q 'Histogram log format version' && grep -q ',HISTF' '$TMP/g1/sdk-default.ttft.hlog'"
 check "check without thresholds or baseline is bad input" exits 2 "$BIN" check "$TMP/g1/report.json" --max-regression p99=1%
 check "a baseline of another scenario fails" bash -c "'$BIN' run scenarios/tier1-burst.yaml --out '$TMP/g3' --quiet && ! '$BIN' check '$TMP/g3/report.json' --baseline '$TMP/base.json' > /dev/null"
 printf 'name: t\nduration: 1m\nmodel: claude-sonnet-4-5\nlimits: {tier: tier-1}\narrivals: [{process: poisson, rate: 10/min}]\nworkload: {input_tokens: 10, output_tokens: 10, max_tokens: 20}\nthresholds: ["latency.p98 < 3s"]\n' > "$TMP/badthreshold.yaml"
@@ -228,7 +243,7 @@ for run in r['runs']:
     q = run['summary']['requests']
     assert q['offered'] == q['succeeded'] + q['failed'] + q['dropped']
 "
-check "--help documents the exit codes" bash -c "'$BIN' --help | grep -q '5 a partial live run' && '$BIN' run --help | grep -q '5 a live run that did not'"
+check "--help documents the exit codes" bash -c "'$BIN' --help | grep -q '5  a partial live run' && '$BIN' run --help | grep -q '5 a live run that did not'"
 check "README documents the partial-run exit code" grep -q '\*\*5\*\* a partial live run' README.md
 
 check "tiers prints the catalog" bash -c "'$BIN' tiers | grep -q 'sonnet-4.x'"
