@@ -113,6 +113,14 @@ check "size rejects a bad SLO" exits 2 "$BIN" size scenarios/quickstart.yaml --s
 check "sweep runs and writes its chart" exits 0 "$BIN" sweep scenarios/quickstart.yaml --vary "arrivals[0].rate=10/min..90/min:5" --out "$TMP/sweep"
 check "sweep reports a knee per strategy" grep -q "knee:" "$TMP/sweep/sweep.md"
 check "sweep.html has its charts" bash -c "[ \$(grep -o '<svg' '$TMP/sweep/sweep.html' | wc -l) -eq 4 ]"
+# Progress (Sources/limitlab/Progress.swift): on a terminal only, never when piped or --quiet.
+# `script` gives the command a terminal.
+if command -v script >/dev/null; then
+    check "sweep on a terminal shows progress with an ETA" bash -c "script -qec \"'$BIN' sweep scenarios/quickstart.yaml --vary 'arrivals[0].rate=10/min..90/min:5' --out '$TMP/prog1'\" /dev/null | tr '\r' '\n' | grep -aq '^sweep  10/10  100%  elapsed .*ETA 0.0s'"
+    check "run on a terminal shows the simulation's progress" bash -c "script -qec \"'$BIN' run scenarios/quickstart.yaml --out '$TMP/prog2'\" /dev/null | grep -aq 'simulating quickstart  2/2'"
+    check "run --quiet on a terminal shows none" bash -c "! script -qec \"'$BIN' run scenarios/quickstart.yaml --quiet --out '$TMP/prog3'\" /dev/null | grep -aq 'ETA'"
+fi
+check "a piped sweep writes nothing to stderr" bash -c "[ -z \"\$('$BIN' sweep scenarios/quickstart.yaml --vary 'arrivals[0].rate=10/min..90/min:5' --out '$TMP/prog4' 2>&1 >/dev/null)\" ]"
 check "sweep rejects an unknown path" exits 2 "$BIN" sweep scenarios/quickstart.yaml --vary "model=1..2:2"
 
 # The CI gate.

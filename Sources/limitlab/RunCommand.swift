@@ -110,7 +110,7 @@ struct RunCommand: ParsableCommand {
             (stream, runs, liveEcho) = (result.stream, result.runs, result.echo)
             scenario.workers = WorkersSpec(count: n, split: scenario.workers?.split ?? .roundRobin)
         } else if scenario.target == .sim {
-            let result = try ScenarioInput.simulate(scenario, path: self.scenario)
+            let result = try ScenarioInput.simulate(scenario, path: self.scenario, quiet: quiet || json)
             stream = result.stream
             runs = result.runs.map { (spec: $0.spec, log: $0.log) }
         } else {
