@@ -20,6 +20,9 @@ public enum Simulator {
     /// Called with a strategy's label after each strategy run: the command line's progress line
     /// binds it. Task-local, so a binding affects only the simulations run inside it.
     @TaskLocal public static var strategyFinished: (@Sendable (String) -> Void)?
+    /// Called during a strategy run with the share (0…1) of the arrival window simulated so far,
+    /// at each bucket-level sample (a few hundred times a run at most); task-local too.
+    @TaskLocal public static var strategyProgress: (@Sendable (Double) -> Void)?
 
     public static func run(_ scenario: Scenario) throws(StrategyError) -> SimulationResult {
         let stream = ArrivalGenerator.generate(scenario)

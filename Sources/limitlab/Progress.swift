@@ -16,6 +16,7 @@ final class Progress: @unchecked Sendable {
     private var lastDraw = -Double.infinity
     private var drawn = false
     private var done = 0.0
+    private var steps = 0.0
 
     /// Redraws at most this often (seconds), so a fast loop does not flood the terminal.
     static let minInterval = 0.2
@@ -36,10 +37,18 @@ final class Progress: @unchecked Sendable {
     /// Marks one more unit done.
     func step(_ detail: String = "") {
         lock.lock()
-        done += 1
-        let d = done
+        steps += 1
+        let d = steps
         lock.unlock()
         update(d, detail: detail)
+    }
+
+    /// The unit in progress is `share` (0…1) done.
+    func partial(_ share: Double) {
+        lock.lock()
+        let d = steps + Swift.min(Swift.max(share, 0), 0.999)
+        lock.unlock()
+        update(d)
     }
 
     /// Sets the units done so far (and the total, when it is learnt as the work goes) and
@@ -64,11 +73,14 @@ final class Progress: @unchecked Sendable {
         drawn = false
     }
 
-    /// Runs `body` with every simulated strategy run counted as one step.
+    /// Runs `body` with every simulated strategy run counted as one step, and the share of its
+    /// arrival window simulated so far as the fraction of the step in progress.
     func countingSimulations<T>(_ body: () throws -> T) rethrows -> T {
         defer { finish() }
         guard enabled else { return try body() }
-        return try Simulator.$strategyFinished.withValue({ [self] label in step(label) }, operation: body)
+        return try Simulator.$strategyFinished.withValue({ [self] label in step(label) }) {
+            try Simulator.$strategyProgress.withValue({ [self] share in partial(share) }, operation: body)
+        }
     }
 
     /// Seconds left at the average pace so far; nil before any work or without a total.

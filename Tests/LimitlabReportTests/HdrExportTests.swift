@@ -27,6 +27,15 @@ struct HdrExportTests {
         #expect(HdrExport.countsIndex(2048) == 2048)
         #expect(HdrExport.countsIndex(2049) == 2048) // same 2-unit bucket
         #expect(HdrExport.countsIndex(4096) == 3072)
+        // The same buckets as hdrhistogram-swift's: two values share an index exactly when the
+        // package calls them equivalent.
+        let h = HdrExport.histogram([1, 3_600_000_000])
+        var x: UInt64 = 12345
+        for _ in 0..<2000 {
+            x = x &* 6364136223846793005 &+ 1442695040888963407
+            let a = (x >> 33) % 3_600_000_000, b = a + (x >> 20) % 5000
+            #expect((HdrExport.countsIndex(a) == HdrExport.countsIndex(b)) == h.valuesAreEquivalent(a, b), "\(a) \(b)")
+        }
     }
 
     @Test func zlibStreamIsValid() {

@@ -54,11 +54,18 @@ public enum HdrExport {
         for s in samples where s.value.isFinite && s.at.isFinite {
             byInterval[Int((max(0, s.at) / intervalS).rounded(.down)), default: []].append(micros(s.value))
         }
+        // hdrhistogram-swift's bucket arithmetic for Interval_Max, which HdrHistogram's writer gives
+        // as the highest value equivalent to the interval's maximum (one histogram for the file).
+        let overall = byInterval.values.lazy.compactMap { $0.max() }.max() ?? 0
+        let shape = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: Swift.max(2, overall),
+                                      numberOfSignificantValueDigits: .three)
         for k in byInterval.keys.sorted() {
             let values = byInterval[k]!
-            let h = histogram(values)
-            text += "\(fixed(Double(k) * intervalS)),\(fixed(intervalS)),\(fixed(Double(h.max) / 1000)),"
-                + encode(h).base64EncodedString() + "\n"
+            let maxValue = values.max() ?? 0
+            let highest = Swift.max(2, maxValue)
+            text += "\(fixed(Double(k) * intervalS)),\(fixed(intervalS)),"
+                + "\(fixed(Double(shape.highestEquivalentForValue(maxValue)) / 1000)),"
+                + encode(values, highestTrackable: highest).base64EncodedString() + "\n"
         }
         return text
     }
@@ -83,32 +90,28 @@ public enum HdrExport {
     static let encodingCookie: UInt32 = 0x1c84_9303 | 0x10
     static let compressedCookie: UInt32 = 0x1c84_9304 | 0x10
 
-    /// The compressed V2 encoding of `h`: external header (cookie, length) + zlib(payload).
-    static func encode(_ h: Histogram<UInt64>) -> Data {
+    /// The compressed V2 encoding of a histogram of `values` (lowest discernible value 1, 3
+    /// significant digits): external header (cookie, length) + zlib(payload). The counts are
+    /// taken straight from the values (walking a histogram's recorded values costs a pass over
+    /// all its buckets per interval); a test checks the layout against hdrhistogram-swift's.
+    static func encode(_ values: [UInt64], highestTrackable: UInt64) -> Data {
         var counts: [Int: UInt64] = [:]
-        var lastIndex = -1
-        for step in h.recordedValues() {
-            let i = countsIndex(step.value)
-            counts[i, default: 0] += step.count
-            lastIndex = Swift.max(lastIndex, i)
-        }
+        for v in values { counts[countsIndex(v), default: 0] += 1 }
+        // Only the occupied indices are visited; the gaps between them are runs of zeros.
         var body = Data()
-        var zeros = 0
-        if lastIndex >= 0 {
-            for i in 0...lastIndex {
-                let c = counts[i] ?? 0
-                if c == 0 { zeros += 1; continue }
-                if zeros > 0 { zigZag(-Int64(zeros), into: &body); zeros = 0 }
-                zigZag(Int64(c), into: &body)
-            }
+        var next = 0
+        for i in counts.keys.sorted() {
+            if i > next { zigZag(-Int64(i - next), into: &body) }
+            zigZag(Int64(counts[i]!), into: &body)
+            next = i + 1
         }
         var payload = Data()
         put32(encodingCookie, &payload)
         put32(UInt32(body.count), &payload)
         put32(0, &payload) // normalizing index offset
         put32(UInt32(significantDigits), &payload)
-        put64(h.lowestDiscernibleValue, &payload)
-        put64(h.highestTrackableValue, &payload)
+        put64(1, &payload) // lowest discernible value
+        put64(highestTrackable, &payload)
         put64((1.0 as Double).bitPattern, &payload) // integer-to-double conversion ratio
         payload.append(body)
         let compressed = zlibStored(payload)
