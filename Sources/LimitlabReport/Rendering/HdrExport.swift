@@ -6,9 +6,11 @@ public import LimitlabCore
 /// 1.3), the files HdrHistogram's `HistogramLogProcessor`, its plotters and the `hdrhistogram`
 /// Python package read (https://github.com/HdrHistogram/HdrHistogram, `HistogramLogWriter`).
 ///
-/// Values are recorded in microseconds with 3 significant digits into hdrhistogram-swift's
-/// `Histogram` (https://github.com/HdrHistogram/hdrhistogram-swift, 0.2.0). That package has no
-/// log writer or wire encoding, so the encoding is written here: the V2 compressed histogram
+/// Values are microseconds at 3 significant digits. hdrhistogram-swift
+/// (https://github.com/HdrHistogram/hdrhistogram-swift, 0.2.0) has no log writer or wire
+/// encoding, so the encoding is written here, counting the samples straight into HdrHistogram's
+/// bucket layout (a test checks it against the package's; the package gives `Interval_Max`):
+/// the V2 compressed histogram
 /// encoding (big-endian header, ZigZag LEB128 counts with runs of zeros as negative lengths,
 /// as in HdrHistogram's `AbstractHistogram.encodeIntoCompressedByteBuffer`), in a zlib stream
 /// of stored deflate blocks (valid for every zlib reader; no compression), base64 per line.
