@@ -37,7 +37,7 @@ run: build
 
 ## test: build and run every test (Swift unit tests, CLI end-to-end checks, baselines, the
 ## HTML report in headless Chromium).
-test: setup-test test-swift test-cli test-gate-repeat test-baselines test-html test-sdk test-workers test-examples test-record
+test: setup-test test-swift test-cli test-gate-repeat test-baselines test-html test-sdk test-workers test-examples test-record test-hdr
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -75,6 +75,11 @@ test-record: build
 ## the shared Redis bucket none; killing Redis mid-run crashes no worker and loses no request.
 test-workers: build
 	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/workers.sh
+
+## test-hdr: the .hlog files of a simulated and a live run read back by HdrHistogram's Python package
+## (pip install hdrhistogram) agree with report.json.
+test-hdr: build
+	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/hdr-export.sh
 
 ## test-baselines: the example scenarios must match their committed baselines.
 test-baselines: build

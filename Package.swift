@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // HdrHistogram for the .hlog latency export (LimitlabReport/Rendering/HdrExport.swift).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C edge: system libraries with typed shims. Nothing above LimitlabStats / the HTTP
@@ -67,7 +69,8 @@ let package = Package(
         // Summaries, report.json, event CSV, terminal tables.
         .target(
             name: "LimitlabReport",
-            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabSim"],
+            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabSim",
+                           .product(name: "Histogram", package: "hdrhistogram-swift")],
             swiftSettings: strict),
         // The built-in mock Anthropic API server (SwiftNIO), driving the same LimitModel.
         .target(

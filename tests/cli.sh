@@ -113,6 +113,14 @@ check "size rejects a bad SLO" exits 2 "$BIN" size scenarios/quickstart.yaml --s
 check "sweep runs and writes its chart" exits 0 "$BIN" sweep scenarios/quickstart.yaml --vary "arrivals[0].rate=10/min..90/min:5" --out "$TMP/sweep"
 check "sweep reports a knee per strategy" grep -q "knee:" "$TMP/sweep/sweep.md"
 check "sweep.html has its charts" bash -c "[ \$(grep -o '<svg' '$TMP/sweep/sweep.html' | wc -l) -eq 4 ]"
+# Progress (Sources/limitlab/Progress.swift): on a terminal only, never when piped or --quiet.
+# `script` gives the command a terminal.
+if command -v script >/dev/null; then
+    check "sweep on a terminal shows progress with an ETA" bash -c "script -qec \"'$BIN' sweep scenarios/quickstart.yaml --vary 'arrivals[0].rate=10/min..90/min:5' --out '$TMP/prog1'\" /dev/null | tr '\r' '\n' | grep -aq '^sweep  10/10  100%  elapsed .*ETA 0.0s'"
+    check "run on a terminal shows the simulation's progress" bash -c "script -qec \"'$BIN' run scenarios/quickstart.yaml --out '$TMP/prog2'\" /dev/null | grep -aq 'simulating quickstart  2/2'"
+    check "run --quiet on a terminal shows none" bash -c "! script -qec \"'$BIN' run scenarios/quickstart.yaml --quiet --out '$TMP/prog3'\" /dev/null | grep -aq 'ETA'"
+fi
+check "a piped sweep writes nothing to stderr" bash -c "[ -z \"\$('$BIN' sweep scenarios/quickstart.yaml --vary 'arrivals[0].rate=10/min..90/min:5' --out '$TMP/prog4' 2>&1 >/dev/null)\" ]"
 check "sweep rejects an unknown path" exits 2 "$BIN" sweep scenarios/quickstart.yaml --vary "model=1..2:2"
 
 # The CI gate.
@@ -134,6 +142,36 @@ check "the failure names the metric" grep -q "FAIL .*sdk-default .*success_rate"
 check "JUnit marks the failures" grep -q "<failure message=" "$TMP/j2.xml"
 check "a loose allowance lets it pass" exits 0 "$BIN" check "$TMP/g2/report.json" --baseline "$TMP/base.json" \
     --max-regression "success=5%,slo=5%,goodput=5%"
+check "check --json fails with exit 3 on the planted regression" exits 3 "$BIN" check "$TMP/g2/report.json" \
+    --baseline "$TMP/base.json" --json
+check "... and its JSON names the failed checks" python3 -c "
+import json
+d = json.load(open('$TMP/stdout'))
+assert d['schema'] == 'limitlab.check/1' and d['passed'] is False and d['failed'] > 0
+bad = [r for r in d['results'] if not r['passed']]
+assert len(bad) == d['failed'] and any(r['strategy'] == 'sdk-default' and r['metric'] == 'success_rate' for r in bad)
+assert all(set(r) == {'kind', 'strategy', 'metric', 'check', 'value', 'limit', 'passed', 'detail'} for r in d['results'])
+"
+check "check --json passes an unchanged run with exit 0" exits 0 "$BIN" check "$TMP/g1/report.json" --baseline "$TMP/base.json" --json
+check "... and says so in JSON" python3 -c "
+import json; d = json.load(open('$TMP/stdout')); assert d['passed'] is True and d['failed'] == 0 and d['checks'] > 3"
+# Help paragraphs are rewrapped at the terminal width; a hard line break inside a sentence shows
+# as a short line followed by more of the paragraph. (size and sweep: their discussion strings
+# still have hard breaks; add them here once fixed.)
+helpwrap() {
+    local c
+    for c in "" run compare check serve validate tiers strategies merge report test; do
+        COLUMNS=80 "$BIN" $c --help | awk -v c="${c:-limitlab}" '
+            /^USAGE/ { exit }
+            prev != "" && length(prev) < 45 && $0 != "" && prev !~ /[.:]$/ && prev !~ /^ / && $0 !~ /^ / {
+                print c ": line broken mid-sentence: " prev; bad = 1 }
+            { prev = $0 }
+            END { exit bad }' || return 1
+    done
+}
+check "help texts do not break mid-sentence at 80 columns" helpwrap
+check "the top-level help lists every exit code" bash -c "'$BIN' --help | grep -Eq '^  0  success' && for c in 1 2 3 4 5; do '$BIN' --help | grep -Eq \"^  \$c  \" || exit 1; done"
+check "run writes HdrHistogram logs beside report.json" bash -c "head -1 '$TMP/g1/none.latency.hlog' | grep -q 'Histogram log format version' && grep -q ',HISTF' '$TMP/g1/sdk-default.ttft.hlog'"
 check "check without thresholds or baseline is bad input" exits 2 "$BIN" check "$TMP/g1/report.json" --max-regression p99=1%
 check "a baseline of another scenario fails" bash -c "'$BIN' run scenarios/tier1-burst.yaml --out '$TMP/g3' --quiet && ! '$BIN' check '$TMP/g3/report.json' --baseline '$TMP/base.json' > /dev/null"
 printf 'name: t\nduration: 1m\nmodel: claude-sonnet-4-5\nlimits: {tier: tier-1}\narrivals: [{process: poisson, rate: 10/min}]\nworkload: {input_tokens: 10, output_tokens: 10, max_tokens: 20}\nthresholds: ["latency.p98 < 3s"]\n' > "$TMP/badthreshold.yaml"
@@ -237,7 +275,7 @@ for run in r['runs']:
     q = run['summary']['requests']
     assert q['offered'] == q['succeeded'] + q['failed'] + q['dropped']
 "
-check "--help documents the exit codes" bash -c "'$BIN' --help | grep -q '5 a partial live run' && '$BIN' run --help | grep -q '5 a live run that did not'"
+check "--help documents the exit codes" bash -c "'$BIN' --help | grep -q '5  a partial live run' && '$BIN' run --help | grep -q '5 a live run that did not'"
 check "README documents the partial-run exit code" grep -q '\*\*5\*\* a partial live run' README.md
 
 check "tiers prints the catalog" bash -c "'$BIN' tiers | grep -q 'sonnet-4.x'"

@@ -14,6 +14,7 @@ public enum SimDriver {
                                               sampleEvery: Double? = nil) -> RunLog {
         var transport = SimTransport(scenario: scenario, stream: stream, headers: strategy.readsRateLimitHeaders,
                                      sampleEvery: sampleEvery)
+        transport.progress = Simulator.strategyProgress
         var loop = ClientLoop(stream: stream)
         loop.log.bucketSampleInterval = transport.sampleInterval
         if loop.run(&strategy, transport: &transport) == .stalled {
@@ -53,6 +54,8 @@ struct SimTransport: ClientTransport {
     /// Most bucket samples kept: a run that lasts far past its arrival window (a 10-hour
     /// latency) coarsens its samples instead of writing one every quarter second of it.
     static let maxSamples = 2048
+    /// Told the share of the arrival window simulated so far at each bucket sample.
+    var progress: (@Sendable (Double) -> Void)?
 
     init(scenario: Scenario, stream: ArrivalStream, headers: Bool, sampleEvery: Double?) {
         self.stream = stream
@@ -91,6 +94,7 @@ struct SimTransport: ClientTransport {
             log.bucketInputTokens.append(Float(levels.input))
             log.bucketOutputTokens.append(Float(levels.output))
             nextSample += sampleInterval
+            progress?(Swift.min(1, nextSample / Swift.max(stream.window, 1e-9)))
         }
     }
 

@@ -17,6 +17,13 @@ public struct SimulationResult: Sendable {
 
 /// Runs a scenario in virtual time: one arrival stream, every strategy on it.
 public enum Simulator {
+    /// Called with a strategy's label after each strategy run: the command line's progress line
+    /// binds it. Task-local, so a binding affects only the simulations run inside it.
+    @TaskLocal public static var strategyFinished: (@Sendable (String) -> Void)?
+    /// Called during a strategy run with the share (0…1) of the arrival window simulated so far,
+    /// at each bucket-level sample (a few hundred times a run at most); task-local too.
+    @TaskLocal public static var strategyProgress: (@Sendable (Double) -> Void)?
+
     public static func run(_ scenario: Scenario) throws(StrategyError) -> SimulationResult {
         let stream = ArrivalGenerator.generate(scenario)
         var runs: [StrategyRun] = []
@@ -26,6 +33,7 @@ public enum Simulator {
                                                    seed: scenario.seed, workers: scenario.workers,
                                                    namespace: "limitlab:\(scenario.name):\(spec.label)")
             runs.append(StrategyRun(spec: spec, log: run(scenario: scenario, stream: stream, strategy: strategy)))
+            strategyFinished?(spec.label)
         }
         return SimulationResult(scenario: scenario, stream: stream, runs: runs)
     }

@@ -35,8 +35,9 @@ struct GateOptions: ParsableArguments {
         if let markdown { try OutputPath.checkFile(markdown, flag: "--markdown") }
     }
 
-    /// Evaluates and prints; throws exit 3 when a check fails.
-    func evaluate(_ report: Report, quiet: Bool) throws {
+    /// Evaluates and prints (a table, or with `json` the `limitlab.check/1` document); throws
+    /// exit 3 when a check fails.
+    func evaluate(_ report: Report, quiet: Bool, json: Bool = false) throws {
         var results = Gate.thresholds(report)
         if let baseline {
             let b: Baseline
@@ -60,7 +61,9 @@ struct GateOptions: ParsableArguments {
             throw CLIFailure.internalError("cannot write check output: \(error.localizedDescription)")
         }
         let failed = results.filter { !$0.passed }.count
-        if !quiet || failed > 0 {
+        if json {
+            writeStdout(try CheckJSON.render(results, scenario: title) + "\n")
+        } else if !quiet || failed > 0 {
             writeStdout(GateOutput.table(results))
             writeStdout(failed == 0 ? "\nall \(results.count) checks pass\n" : "\n\(failed) of \(results.count) checks FAIL\n")
         }
@@ -73,10 +76,16 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Gate CI on a report: the scenario's thresholds, and regressions against a baseline.",
         discussion: """
-            Exit codes: 0 every check passes, 3 a threshold or regression failed, 2 bad input, 1 internal
-            error. A metric that was not measured never passes. Simulated runs are deterministic and compare
-            exactly; live runs compare with 95% bootstrap intervals so that noise passes and real
-            regressions fail.
+            Exit codes: 0 every check passes, 3 a threshold or regression failed, 2 bad input, \
+            1 internal error. A metric that was not measured never passes. Simulated runs are \
+            deterministic and compare exactly; live runs compare with 95% bootstrap intervals, \
+            so that noise passes and real regressions fail.
+
+            --json prints one JSON object (schema limitlab.check/1) instead of the table: \
+            scenario, passed, checks, failed, and results, each with kind (threshold or \
+            regression), strategy, metric, check, value and limit (null when not measured), \
+            passed and detail. The exit code is the same; bad input is still reported on \
+            standard error with exit 2.
             """)
 
     @Argument(help: "The report.json to check.")
@@ -84,10 +93,56 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var gate: GateOptions
 
+    @Flag(help: "Print the verdicts as JSON (schema limitlab.check/1) instead of a table.")
+    var json = false
+
     func run() throws {
         let r: Report
         do { r = try Report.load(path: report) } catch { throw CLIFailure.badInput(error.description) }
-        try gate.evaluate(r, quiet: false)
+        try gate.evaluate(r, quiet: false, json: json)
+    }
+}
+
+/// `limitlab check --json`: the verdicts as one JSON object, documented in the command's help
+/// and README.
+enum CheckJSON {
+    static let schema = "limitlab.check/1"
+
+    struct Document: Encodable {
+        var schema = CheckJSON.schema
+        var scenario: String
+        var passed: Bool
+        var checks: Int
+        var failed: Int
+        var results: [Result]
+    }
+
+    /// One verdict; `value` and `limit` are written as null when absent or not finite.
+    struct Result: Encodable {
+        var r: CheckResult
+        enum Keys: String, CodingKey { case kind, strategy, metric, check, value, limit, passed, detail }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(r.kind.rawValue, forKey: .kind)
+            try c.encode(r.strategy, forKey: .strategy)
+            try c.encode(r.metric, forKey: .metric)
+            try c.encode(r.check, forKey: .check)
+            try c.encode(r.value.flatMap { $0.isFinite ? $0 : nil }, forKey: .value)
+            try c.encode(r.limit.flatMap { $0.isFinite ? $0 : nil }, forKey: .limit)
+            try c.encode(r.passed, forKey: .passed)
+            try c.encode(r.detail, forKey: .detail)
+        }
+    }
+
+    static func render(_ results: [CheckResult], scenario: String) throws -> String {
+        let failed = results.filter { !$0.passed }.count
+        let doc = Document(scenario: scenario, passed: failed == 0, checks: results.count, failed: failed,
+                           results: results.map { Result(r: $0) })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do { return String(decoding: try encoder.encode(doc), as: UTF8.self) } catch {
+            throw CLIFailure.internalError("check results do not encode as JSON: \(error)")
+        }
     }
 }
 

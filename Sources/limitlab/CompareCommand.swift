@@ -10,8 +10,8 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Rank strategies on the identical seeded arrival stream by SLO attainment, goodput, p99 and cost.",
         discussion: """
-            Each strategy's difference from the leader comes with a paired bootstrap 95% interval;
-            differences whose interval includes zero are called not significant. Writes the full report
+            Each strategy's difference from the leader comes with a paired bootstrap 95% interval; \
+            differences whose interval includes zero are called not significant. Writes the full report \
             (report.json with a "comparison" section, summary.md, event CSVs) to --out.
             """)
 

@@ -30,11 +30,20 @@ struct Limitlab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "limitlab",
         abstract: "Load testing and limit simulation for rate-limited LLM APIs (Anthropic's Messages API first).",
+        // Lines stay under 80 columns so that the help never rewraps them mid-entry.
         discussion: """
-            Exit codes: 0 success (the run completed as asked), 5 a partial live run (interrupted by
-            SIGINT/SIGTERM, stopped by --max-cost-usd or --max-requests, or nothing was sent; its report is
-            still written, marked partial), 3 a check failed (check, run --check), 4 merge was given runs
-            that do not belong together, 2 bad input (scenario file or flags), 1 internal error.
+            Exit codes:
+              0  success: the run completed as asked, every check passed
+              1  internal error
+              2  bad input: scenario file, flags, an --out that cannot be written or
+                 already holds files (found before anything runs)
+              3  a threshold or regression check failed (check, run --check,
+                 report --check, test); takes precedence over 5
+              4  merge was given runs that do not belong together
+              5  a partial live run (interrupted by SIGINT/SIGTERM, stopped by
+                 --max-cost-usd or --max-requests, or nothing was sent; its report
+                 is still written, marked partial), or the command run by
+                 `limitlab test` failed, timed out or was interrupted
             """,
         version: "0.1.0",
         subcommands: [RunCommand.self, CompareCommand.self, SizeCommand.self, SweepCommand.self, CheckCommand.self,

@@ -54,13 +54,14 @@ enum LiveTargets {
         do { try LiveRunner.validate(scenario: scenario, target: liveTarget, options: live) } catch {
             throw CLIFailure.badInput(error.description)
         }
-        let terminal = isatty(STDERR_FILENO) == 1
-        if !o.quiet {
+        // Progress with an ETA over all strategy runs' arrivals, on a terminal only (Progress.swift).
+        let progress = Progress("live", total: nil, quiet: o.quiet)
+        if progress.enabled {
             live.progress = { p in
-                let line = String(format: "[%@ %d/%d] %.0fs sent %d done %d 429s %d in flight %d %.1f/s",
-                                  p.strategy as NSString, p.run + 1, p.runs, p.elapsed, p.sent, p.completed,
-                                  p.status429, p.inFlight, p.sendRate)
-                writeStderr(terminal ? "\r" + line + "   " : line + "\n")
+                let detail = String(format: "%@ (%d/%d) sent %d done %d 429s %d in flight %d %.1f/s",
+                                    p.strategy as NSString, p.run + 1, p.runs, p.sent, p.completed,
+                                    p.status429, p.inFlight, p.sendRate)
+                progress.update(Double(p.run * p.total + p.arrived), of: Double(p.runs * p.total), detail: detail)
             }
         }
         let runner = LiveRunner(scenario: scenario, target: liveTarget, options: live)
@@ -77,7 +78,7 @@ enum LiveTargets {
         do { result = try runner.run() } catch {
             throw CLIFailure.internalError(error.description)
         }
-        if !o.quiet && terminal { writeStderr("\n") }
+        progress.finish()
         for w in result.warnings { writeStderr("WARNING: \(w)\n") }
         var causes: [String: Int] = [:]
         for r in result.runs { for (k, v) in r.errorCauses { causes[k, default: 0] += v } }

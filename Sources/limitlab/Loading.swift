@@ -30,8 +30,11 @@ enum ScenarioInput {
         return scenario
     }
 
-    static func simulate(_ scenario: Scenario, path: String) throws -> SimulationResult {
-        do { return try Simulator.run(scenario) } catch {
+    /// Runs every strategy of `scenario` in virtual time, with a progress line on a terminal
+    /// unless `quiet`.
+    static func simulate(_ scenario: Scenario, path: String, quiet: Bool = false) throws -> SimulationResult {
+        let progress = Progress("simulating \(scenario.name)", total: Double(scenario.strategies.count), quiet: quiet)
+        do { return try progress.countingSimulations { try Simulator.run(scenario) } } catch {
             throw CLIFailure.badInput("\(path): \(error)")
         }
     }

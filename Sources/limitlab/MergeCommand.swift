@@ -9,10 +9,10 @@ struct MergeCommand: ParsableCommand {
         commandName: "merge",
         abstract: "Merge the event files of runs of one scenario (several machines or worker processes) into one report.",
         discussion: """
-            Each DIR is what `limitlab run --out DIR` wrote (report.json and events-<strategy>.csv). The runs
-            must be of the same scenario name, model, limits and strategies; their clocks are aligned by each
-            run's time_origin_epoch_s. Exit codes: 0 merged; 2 unreadable input, the same run given twice, or
-            --out naming one of the runs; 4 runs that do not belong together (another scenario, model, limits
+            Each DIR is what `limitlab run --out DIR` wrote (report.json and events-<strategy>.csv). The runs \
+            must be of the same scenario name, model, limits and strategies; their clocks are aligned by each \
+            run's time_origin_epoch_s. Exit codes: 0 merged; 2 unreadable input, the same run given twice, or \
+            --out naming one of the runs; 4 runs that do not belong together (another scenario, model, limits \
             or strategy list), or a --scenario file of another scenario.
             """)
 

@@ -12,12 +12,12 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a scenario and write report.json and per-strategy event CSVs.",
         discussion: """
-            The simulator runs hours of traffic in virtual time, deterministically by seed: the same
+            The simulator runs hours of traffic in virtual time, deterministically by seed: the same \
             scenario and seed give a byte-identical report.json apart from generated_at.
 
-            Exit codes: 0 the run completed as asked; 5 a live run that did not (interrupted by
-            SIGINT/SIGTERM, stopped by --max-cost-usd, --max-requests or a failure, or one that sent
-            nothing) — its report is still written, with live.partial true and the stop reason; 3 a
+            Exit codes: 0 the run completed as asked; 5 a live run that did not (interrupted by \
+            SIGINT/SIGTERM, stopped by --max-cost-usd, --max-requests or a failure, or one that sent \
+            nothing) — its report is still written, with live.partial true and the stop reason; 3 a \
             --check failed (this takes precedence over 5); 2 bad input; 1 internal error.
             """)
 
@@ -121,7 +121,7 @@ struct RunCommand: ParsableCommand {
             (stream, runs, liveEcho) = (result.stream, result.runs, result.echo)
             scenario.workers = WorkersSpec(count: n, split: scenario.workers?.split ?? .roundRobin)
         } else if scenario.target == .sim {
-            let result = try ScenarioInput.simulate(scenario, path: self.scenario)
+            let result = try ScenarioInput.simulate(scenario, path: self.scenario, quiet: quiet || json)
             stream = result.stream
             runs = result.runs.map { (spec: $0.spec, log: $0.log) }
         } else {

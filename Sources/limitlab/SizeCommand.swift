@@ -45,8 +45,8 @@ struct SizeCommand: ParsableCommand {
         }
         let result: SizingResult
         do {
-            result = custom ? try Sizer.custom(sc, strategy: spec, conditions: conditions)
-                : try Sizer.tiers(sc, strategy: spec, conditions: conditions, scheme: catalogScheme)
+            result = try Progress("size", total: nil, quiet: json).countingSimulations { custom ? try Sizer.custom(sc, strategy: spec, conditions: conditions)
+                : try Sizer.tiers(sc, strategy: spec, conditions: conditions, scheme: catalogScheme) }
         } catch let e as SizingError {
             throw CLIFailure.badInput(e.message)
         } catch {

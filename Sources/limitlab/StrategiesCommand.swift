@@ -8,8 +8,8 @@ struct StrategiesCommand: ParsableCommand {
         commandName: "strategies",
         abstract: "List the client strategies and roles, their parameters and defaults, and the library each mirrors.",
         discussion: """
-            A scenario's strategy names a baseline, an admission limiter or a preset (name:), and may
-            compose it with a retry policy (retry:), a retry budget (budget:), a concurrency limit
+            A scenario's strategy names a baseline, an admission limiter or a preset (name:), and may \
+            compose it with a retry policy (retry:), a retry budget (budget:), a concurrency limit \
             (concurrency:), a load shedder (shed:) and a key pool (pool: round-robin | least-loaded).
             """)
 

@@ -34,7 +34,7 @@ struct SweepCommand: ParsableCommand {
         let directory = out ?? ScenarioInput.defaultDirectory(for: sc.name, suffix: "-sweep")
         try OutputPath.checkNewDirectory(directory)
         let result: SweepResult
-        do { result = try Sweeper.run(sc, axis: axis) } catch let e as SweepError {
+        do { result = try Progress("sweep", total: Double(axis.values.count * sc.strategies.count), quiet: json).countingSimulations { try Sweeper.run(sc, axis: axis) } } catch let e as SweepError {
             throw CLIFailure.badInput(e.message)
         } catch {
             throw CLIFailure.badInput("\(scenario): \(error)")

@@ -207,8 +207,8 @@ public enum ReportWriter {
         }
     }
 
-    /// Writes `report.json`, `summary.md`, `report.html` and one `events-<strategy>.csv` per run
-    /// into `directory`.
+    /// Writes `report.json`, `summary.md`, `report.html`, one `events-<strategy>.csv` and the
+    /// HdrHistogram logs `<strategy>.latency.hlog` / `<strategy>.ttft.hlog` per run into `directory`.
     public static func write(report: Report, stream: ArrivalStream, runs: [(spec: StrategySpec, log: RunLog)],
                              to directory: String) throws(ReportError) {
         let fm = FileManager.default
@@ -224,6 +224,7 @@ public enum ReportWriter {
         }
         try writeFile(Data(MarkdownSummary.render(report).utf8), to: (directory as NSString).appendingPathComponent("summary.md"))
         try writeFile(Data(HTMLReport.render(report).utf8), to: (directory as NSString).appendingPathComponent("report.html"))
+        try HdrExport.write(report: report, stream: stream, runs: runs, to: directory)
         try writeFile(json(report), to: (directory as NSString).appendingPathComponent("report.json"))
     }
 
