@@ -16,7 +16,7 @@ public enum SummaryTable {
                 seconds(s.latencyS.p50, s.latencyS.count), seconds(s.latencyS.p99, s.latencyS.count),
                 seconds(s.ttftS.p50, s.ttftS.count), fixed(s.goodput.requestsPerMin, 1),
             ]
-            if withSLO { row.append(s.slo.map { percent($0.attainment) + ($0.met == false ? " ✗" : $0.met == true ? " ✓" : "") } ?? "") }
+            if withSLO { row.append(s.slo.map(sloCell) ?? "") }
             rows.append(row)
         }
         return table(header: header, rows: rows, rightAlignFrom: 1)
@@ -38,25 +38,14 @@ public enum SummaryTable {
         return out
     }
 
-    static func percent(_ v: Double) -> String { fixed(v * 100, 1) + "%" }
-
-    static func seconds(_ v: Double, _ count: Int) -> String {
-        guard count > 0 else { return "-" }
-        if v < 1 { return fixed(v * 1000, 0) + "ms" }
-        return fixed(v, 2) + "s"
+    /// Attainment against its target, with the digits that decide it, and ✓ / ✗.
+    static func sloCell(_ slo: SLOResult) -> String {
+        NumberFormat.percent(slo.attainment, threshold: slo.target) + (slo.met == false ? " ✗" : slo.met == true ? " ✓" : "")
     }
 
-    static func fixed(_ v: Double, _ digits: Int) -> String {
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let r = (v * scale).rounded() / scale
-        var s = String(r)
-        if let dot = s.firstIndex(of: ".") {
-            let decimals = s.distance(from: dot, to: s.endIndex) - 1
-            if digits == 0 { s = String(s[..<dot]) } else if decimals < digits {
-                s += String(repeating: "0", count: digits - decimals)
-            }
-        } else if digits > 0 { s += "." + String(repeating: "0", count: digits) }
-        return s
-    }
+    static func percent(_ v: Double) -> String { NumberFormat.percent(v) }
+
+    static func seconds(_ v: Double, _ count: Int) -> String { NumberFormat.seconds(v, count: count) }
+
+    static func fixed(_ v: Double, _ digits: Int) -> String { NumberFormat.fixed(v, digits) }
 }
