@@ -128,8 +128,11 @@ public struct Report: Codable, Sendable, Equatable {
     public var comparison: Comparison?
     /// Live runs only: how the run went on the wall clock.
     public var live: LiveEcho?
+    /// Present when the command ran several seeds (`--replications`, `--seeds`): every
+    /// replication's figures and their across-seed intervals (Replication.swift).
+    public var replication: ReplicationSection? = nil
     enum CodingKeys: String, CodingKey {
-        case schema, generator, scenario, arrivals, runs, comparison, live
+        case schema, generator, scenario, arrivals, runs, comparison, live, replication
         case generatedAt = "generated_at", quantileDefinition = "quantile_definition"
     }
 }
