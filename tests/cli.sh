@@ -115,6 +115,38 @@ check "sweep reports a knee per strategy" grep -q "knee:" "$TMP/sweep/sweep.md"
 check "sweep.html has its charts" bash -c "[ \$(grep -o '<svg' '$TMP/sweep/sweep.html' | wc -l) -eq 2 ]"
 check "sweep rejects an unknown path" exits 2 "$BIN" sweep scenarios/quickstart.yaml --vary "model=1..2:2"
 
+# Decisions that hold up: the scenario's SLO, every strategy, exit 3 when nothing fits, numbers
+# that never round across their threshold, replications in parallel, folders never overwritten.
+check "size takes the scenario's SLO when --slo is absent" exits 0 "$BIN" size scenarios/tier1-burst.yaml --out "$TMP/size2"
+check "size says where its SLO came from" grep -q "SLO (from the scenario's slo:): slo.attainment >= 0.95" "$TMP/stdout"
+check "size sizes every strategy of the scenario" python3 -c "
+import json
+r = json.load(open('$TMP/size2/size.json'))
+assert len(r['strategies']) >= 2 and all([c['strategy'] for c in t['cells']] == r['strategies'] for t in r['trials'])
+assert [s['strategy'] for s in r['by_strategy']] == r['strategies']
+"
+check "size exits 3 when no tier meets the SLO" exits 3 "$BIN" size scenarios/quickstart.yaml --slo "p99<100ms" --out "$TMP/size3"
+check "size without a usable SLO names both fixes" bash -c "'$BIN' size scenarios/quickstart.yaml --out '$TMP/size4' 2>&1 >/dev/null | grep -q 'add attainment: 0.99 under slo:, or pass --slo'"
+check "a bad --strategies is reported as --strategies" bash -c "'$BIN' size scenarios/quickstart.yaml --strategies nope --slo p99\<30s 2>&1 | grep -q '^limitlab: --strategies: \"nope\"'"
+check "size has no --strategy flag" exits 2 "$BIN" size scenarios/quickstart.yaml --strategy none --slo "p99<30s"
+check "compare over seeds ranks by paired per-seed differences" exits 0 "$BIN" compare scenarios/quickstart.yaml --replications 4 --jobs 1 --out "$TMP/rep1"
+check "compare over seeds names its method" grep -q "paired per seed, 95% Student t interval" "$TMP/stdout"
+check "compare with --jobs 2 writes the same report.json as --jobs 1" bash -c "'$BIN' compare scenarios/quickstart.yaml --replications 4 --jobs 2 --out '$TMP/rep2' > /dev/null && cmp <(grep -v generated_at '$TMP/rep1/report.json') <(grep -v generated_at '$TMP/rep2/report.json')"
+check "report.json keeps every replication" python3 -c "
+import json
+r = json.load(open('$TMP/rep1/report.json'))['replication']
+assert r['seeds'] == [1, 2, 3, 4] and len(r['replications']) == 4 * len(r['summary'])
+s = r['summary'][0]['success_rate']
+assert s['low'] <= s['mean'] <= s['high'] and s['n'] == 4
+"
+check "--seeds and --replications together are refused" exits 2 "$BIN" compare scenarios/quickstart.yaml --replications 2 --seeds 1..2
+check "a bad --seeds range is refused" exits 2 "$BIN" compare scenarios/quickstart.yaml --seeds 5..1
+check "an existing --out is refused" exits 2 "$BIN" compare scenarios/quickstart.yaml --out "$TMP/rep1"
+check "the refusal says how to proceed" grep -q "pass --force" "$TMP/stderr"
+check "--force overwrites it" exits 0 "$BIN" compare scenarios/quickstart.yaml --out "$TMP/rep1" --force
+mkdir -p "$TMP/cwd" && BIN_ABS=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+check "two size runs in the same second get distinct folders" bash -c "cd '$TMP/cwd' && for i in 1 2 3; do '$BIN_ABS' size '$PWD/scenarios/quickstart.yaml' --slo 'p99<30s' > /dev/null || exit 1; done; [ \$(ls reports | wc -l) -eq 3 ]"
+
 # The CI gate.
 check "run --check passes the quickstart's thresholds" exits 0 "$BIN" run scenarios/quickstart.yaml --out "$TMP/g1" --quiet --check
 check "baseline update writes a baseline" exits 0 "$BIN" baseline update "$TMP/g1/report.json" --out "$TMP/base.json"

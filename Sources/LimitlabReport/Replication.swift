@@ -1,5 +1,4 @@
 import Foundation
-import Dispatch
 public import LimitlabStats
 
 /// The seeds a replicated command runs: `--replications N` (the scenario's seed and the N − 1
@@ -50,17 +49,20 @@ public struct ReplicatedValue: Codable, Sendable, Equatable {
     public var n: Int
 
     public static let method = "across-seed mean with a 95% Student t interval on the per-seed values "
-        + "(mean ± t(0.975, n−1)·s/√n; GSL gsl_cdf_tdist_Pinv)"
+        + "(mean ± t(0.975, n−1)·s/√n; GSL gsl_cdf_tdist_Pinv), shares clipped to 0–1"
 
-    /// nil when no replication measured the figure.
-    public static func of(_ values: [Double?]) -> ReplicatedValue? {
+    /// nil when no replication measured the figure. `bounds` clips the interval to the
+    /// figure's possible range (a share stays within 0…1).
+    public static func of(_ values: [Double?], bounds: ClosedRange<Double>? = nil) -> ReplicatedValue? {
         let xs = values.compactMap { $0 }.filter { !$0.isNaN }
         guard !xs.isEmpty else { return nil }
         let mean = Stats.mean(xs)
         guard xs.count > 1 else { return ReplicatedValue(mean: mean, low: mean, high: mean, n: 1) }
         let half = Stats.studentTQuantile(0.975, degreesOfFreedom: Double(xs.count - 1))
             * Stats.standardDeviation(xs) / Double(xs.count).squareRoot()
-        return ReplicatedValue(mean: mean, low: mean - half, high: mean + half, n: xs.count)
+        var low = mean - half, high = mean + half
+        if let bounds { low = max(low, bounds.lowerBound); high = min(high, bounds.upperBound) }
+        return ReplicatedValue(mean: mean, low: low, high: high, n: xs.count)
     }
 
     /// Whether the interval excludes zero (for a paired difference: significant).
@@ -75,40 +77,31 @@ public enum Parallel {
     public static var defaultJobs: Int { ProcessInfo.processInfo.activeProcessorCount }
 
     /// `body(0) … body(count − 1)`, at most `jobs` at a time; the error of the lowest failing
-    /// index is rethrown after every started job finished.
-    public static func map<T: Sendable>(count: Int, jobs: Int, _ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
+    /// index is rethrown after every started job finished. `jobs` ≤ 1 runs them in order on
+    /// the caller's task.
+    public static func map<T: Sendable>(count: Int, jobs: Int,
+                                        _ body: @escaping @Sendable (Int) throws -> T) async throws -> [T] {
         if jobs <= 1 || count <= 1 { return try (0..<count).map(body) }
-        let box = Results<T>(count: count)
-        let done = DispatchSemaphore(value: 0)
         let width = min(jobs, count)
-        Task.detached {
-            await withTaskGroup(of: (Int, Result<T, any Error>).self) { group in
-                var next = 0
-                func add() {
-                    let i = next
+        let slots = await withTaskGroup(of: (Int, Result<T, any Error>).self,
+                                        returning: [Result<T, any Error>?].self) { group in
+            var slots = [Result<T, any Error>?](repeating: nil, count: count)
+            var next = 0
+            while next < width {
+                let i = next
+                group.addTask { (i, Result { try body(i) }) }
+                next += 1
+            }
+            while let (i, r) = await group.next() {
+                slots[i] = r
+                if next < count {
+                    let j = next
+                    group.addTask { (j, Result { try body(j) }) }
                     next += 1
-                    group.addTask { (i, Result { try body(i) }) }
-                }
-                while next < width { add() }
-                while let (i, r) = await group.next() {
-                    box.set(i, r)
-                    if next < count { add() }
                 }
             }
-            done.signal()
+            return slots
         }
-        done.wait()
-        return try box.values()
-    }
-
-    /// Results written by index from the group's single consumer, read after it signalled.
-    private final class Results<T: Sendable>: @unchecked Sendable {
-        private var slots: [Result<T, any Error>?]
-        private let lock = NSLock()
-        init(count: Int) { slots = Array(repeating: nil, count: count) }
-        func set(_ i: Int, _ r: Result<T, any Error>) { lock.withLock { slots[i] = r } }
-        func values() throws -> [T] {
-            try lock.withLock { slots }.map { try $0!.get() }
-        }
+        return try slots.map { try $0!.get() }
     }
 }

@@ -60,8 +60,8 @@ public struct ReplicatedFigures: Codable, Sendable, Equatable {
 
     public init(strategy: String, replicas r: [ReplicaFigures]) {
         self.strategy = strategy
-        successRate = .of(r.map(\.successRate)); rate429 = .of(r.map(\.rate429))
-        sloAttainment = .of(r.map(\.sloAttainment)); goodputRequestsPerMin = .of(r.map(\.goodputRequestsPerMin))
+        successRate = .of(r.map(\.successRate), bounds: 0...1); rate429 = .of(r.map(\.rate429), bounds: 0...1)
+        sloAttainment = .of(r.map(\.sloAttainment), bounds: 0...1); goodputRequestsPerMin = .of(r.map(\.goodputRequestsPerMin))
         latencyP50S = .of(r.map(\.latencyP50S)); latencyP99S = .of(r.map(\.latencyP99S))
         attempts = .of(r.map { Double($0.attempts) }); status429 = .of(r.map { Double($0.status429) })
         costUSD = .of(r.map(\.costUSD))
@@ -104,11 +104,11 @@ public struct ReplicatedSimulation: Sendable {
 public enum Replicator {
     /// `slo` overrides the scenario's SLO for the figures (compare's 30 s default).
     public static func simulate(_ scenario: Scenario, seeds: [UInt64], jobs: Int,
-                                slo: SLOSpec? = nil) throws -> ReplicatedSimulation {
+                                slo: SLOSpec? = nil) async throws -> ReplicatedSimulation {
         let specs = scenario.strategies
         let n = seeds.count
         let sloSpec = slo ?? scenario.slo
-        let parts = try Parallel.map(count: specs.count * n, jobs: jobs) { k -> (StrategyRun?, ArrivalStream?, ReplicaFigures) in
+        let parts = try await Parallel.map(count: specs.count * n, jobs: jobs) { k -> (StrategyRun?, ArrivalStream?, ReplicaFigures) in
             let (j, i) = (k / n, k % n)
             var sc = scenario
             sc.seed = seeds[i]
@@ -133,10 +133,10 @@ public enum Replicator {
     /// The first seed's report (its runs summarised in parallel, identical to a serial build),
     /// with the replication section when there is more than one seed.
     public static func report(_ sim: ReplicatedSimulation, scenarioFile: String?, jobs: Int,
-                              generatedAt: Date = Date()) throws -> Report {
+                              generatedAt: Date = Date()) async throws -> Report {
         let sc = sim.scenario, stream = sim.stream
         let runs = sim.runs
-        let entries = try Parallel.map(count: runs.count, jobs: jobs) { j in
+        let entries = try await Parallel.map(count: runs.count, jobs: jobs) { j in
             ReportWriter.build(scenario: sc, scenarioFile: scenarioFile, stream: stream,
                                runs: [(spec: runs[j].spec, log: runs[j].log)], generatedAt: generatedAt).runs[0]
         }

@@ -85,7 +85,7 @@ public struct SweepError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// One strategy at one point of a sweep.
+/// One strategy at one point of a sweep (across-seed means when several seeds ran).
 public struct SweepPoint: Codable, Sendable, Equatable {
     public var value: Double
     public var offeredPerMin: Double
@@ -93,18 +93,25 @@ public struct SweepPoint: Codable, Sendable, Equatable {
     public var successRate: Double
     public var latencyP99S: Double?
     public var status429: Int
+    /// Attempts sent (first tries and retries).
+    public var attempts: Int
+    /// nil without an SLO.
+    public var sloAttainment: Double?
+    /// With several seeds: 95 % Student t intervals of the figures over the seeds.
+    public var intervals: ReplicatedFigures?
     enum CodingKeys: String, CodingKey {
-        case value
+        case value, attempts, intervals
         case offeredPerMin = "offered_per_min", goodputPerMin = "goodput_per_min", successRate = "success_rate"
-        case latencyP99S = "latency_p99_s", status429 = "status_429"
+        case latencyP99S = "latency_p99_s", status429 = "status_429", sloAttainment = "slo_attainment"
     }
 }
 
 public struct SweepSeries: Codable, Sendable, Equatable {
     public var strategy: String
     public var points: [SweepPoint]
-    /// The largest swept value at which the strategy still succeeds for ≥ 99 % of requests with
-    /// a p99 no worse than twice its best: past it, load turns into latency and failures.
+    /// The largest swept value at which the strategy still holds: with an SLO attainment target,
+    /// its attainment (with several seeds, the interval's lower bound) meets the target;
+    /// without one, it succeeds for ≥ 99 % of requests with a p99 no worse than twice its best.
     public var knee: Double?
 }
 
@@ -112,28 +119,67 @@ public struct SweepResult: Codable, Sendable, Equatable {
     public var scenario: String
     public var axis: SweepAxis
     public var series: [SweepSeries]
+    /// How the knee was judged.
+    public var kneeRule: String? = nil
+    /// The seeds every point ran (absent: the scenario's one seed).
+    public var seeds: [UInt64]? = nil
+    enum CodingKeys: String, CodingKey {
+        case scenario, axis, series, seeds
+        case kneeRule = "knee_rule"
+    }
 }
 
 public enum Sweeper {
-    public static func run(_ base: Scenario, axis: SweepAxis) throws -> SweepResult {
-        var series = base.strategies.map { SweepSeries(strategy: $0.label, points: [], knee: nil) }
-        for v in axis.values {
-            let s = try axis.apply(v, to: base)
-            let result = try Simulator.run(s)
-            for (i, run) in result.runs.enumerated() {
-                let sum = Summariser.summarise(log: run.log, stream: result.stream, slo: s.slo)
-                series[i].points.append(SweepPoint(
-                    value: v, offeredPerMin: result.stream.window > 0 ? Double(result.stream.count) / result.stream.window * 60 : 0,
-                    goodputPerMin: sum.goodput.requestsPerMin, successRate: sum.successRate,
-                    latencyP99S: sum.latencyS.count > 0 ? sum.latencyS.p99 : nil, status429: sum.statusCounts["429"] ?? 0))
+    /// Simulates points × strategies × seeds in parallel (results collected by index, so the
+    /// result is the same for any `jobs`).
+    public static func run(_ base: Scenario, axis: SweepAxis, seeds: [UInt64]? = nil, jobs: Int = 1) async throws -> SweepResult {
+        let seeds = seeds ?? [base.seed]
+        let scenarios = try axis.values.map { v throws(SweepError) in try axis.apply(v, to: base) }
+        let specs = base.strategies
+        let (ns, nk) = (specs.count, seeds.count)
+        let figures = try await Parallel.map(count: scenarios.count * ns * nk, jobs: jobs) { k -> (ReplicaFigures, Double) in
+            let (p, j, i) = (k / (ns * nk), (k / nk) % ns, k % nk)
+            var sc = scenarios[p]
+            sc.seed = seeds[i]
+            sc.strategies = [specs[j]]
+            let result = try Simulator.run(sc)
+            let sum = Summariser.summarise(log: result.runs[0].log, stream: result.stream, slo: sc.slo)
+            let offered = result.stream.window > 0 ? Double(result.stream.count) / result.stream.window * 60 : 0
+            return (ReplicaFigures(strategy: specs[j].label, seed: seeds[i], summary: sum), offered)
+        }
+        var series = specs.map { SweepSeries(strategy: $0.label, points: [], knee: nil) }
+        for (p, v) in axis.values.enumerated() {
+            for j in 0..<ns {
+                let cell = Array(figures[(p * ns + j) * nk..<(p * ns + j + 1) * nk])
+                let r = cell.map(\.0)
+                let f = ReplicatedFigures(strategy: specs[j].label, replicas: r)
+                series[j].points.append(SweepPoint(
+                    value: v, offeredPerMin: cell.map(\.1).reduce(0, +) / Double(nk),
+                    goodputPerMin: f.goodputRequestsPerMin?.mean ?? 0, successRate: f.successRate?.mean ?? 0,
+                    latencyP99S: f.latencyP99S?.mean, status429: Int((f.status429?.mean ?? 0).rounded()),
+                    attempts: Int((f.attempts?.mean ?? 0).rounded()), sloAttainment: f.sloAttainment?.mean,
+                    intervals: nk > 1 ? f : nil))
             }
         }
-        for i in series.indices {
-            let best = series[i].points.compactMap(\.latencyP99S).min() ?? .infinity
-            series[i].knee = series[i].points.filter { p in
-                p.successRate >= 0.99 && (p.latencyP99S ?? .infinity) <= 2 * best
-            }.map(\.value).max()
+        let rule: String
+        if let target = base.slo?.attainment {
+            rule = "largest value whose SLO attainment (\(Units.formatDuration(base.slo!.latency)) latency)"
+                + (nk > 1 ? ", at its 95% interval's lower bound," : "") + " meets the scenario's target \(target)"
+            for i in series.indices {
+                series[i].knee = series[i].points.filter { p in
+                    let a = nk > 1 ? (p.intervals?.sloAttainment?.low ?? 0) : (p.sloAttainment ?? 0)
+                    return a >= target
+                }.map(\.value).max()
+            }
+        } else {
+            rule = "no SLO attainment target in the scenario: largest value with success ≥ 99% and p99 ≤ 2× the best p99"
+            for i in series.indices {
+                let best = series[i].points.compactMap(\.latencyP99S).min() ?? .infinity
+                series[i].knee = series[i].points.filter { p in
+                    p.successRate >= 0.99 && (p.latencyP99S ?? .infinity) <= 2 * best
+                }.map(\.value).max()
+            }
         }
-        return SweepResult(scenario: base.name, axis: axis, series: series)
+        return SweepResult(scenario: base.name, axis: axis, series: series, kneeRule: rule, seeds: nk > 1 ? seeds : nil)
     }
 }

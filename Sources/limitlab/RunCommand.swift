@@ -70,7 +70,7 @@ struct RunCommand: ParsableCommand {
         }
 
         try workerFlags.check(target: scenario.target)
-        let directory = out ?? ScenarioInput.defaultDirectory(for: scenario.name)
+        let directory = try out ?? OutputFolder.fresh(for: scenario.name)
 
         let stream: ArrivalStream
         let runs: [(spec: StrategySpec, log: RunLog)]

@@ -22,8 +22,11 @@ struct SweepCommand: ParsableCommand {
     var strategies: String?
     @Option(help: "Seed (overrides the scenario's).")
     var seed: UInt64?
-    @Option(help: "Directory for the sweep files (default: reports/<scenario>-sweep-<timestamp>/).")
+    @OptionGroup var replication: ReplicationFlags
+    @Option(help: "Directory for the sweep files (default: reports/<scenario>-sweep-<timestamp>/, never an existing one).")
     var out: String?
+    @Flag(help: "Overwrite an existing --out folder.")
+    var force = false
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -31,13 +34,17 @@ struct SweepCommand: ParsableCommand {
         let axis: SweepAxis
         do { axis = try SweepAxis.parse(vary) } catch { throw CLIFailure.badInput(error.description) }
         let sc = try ScenarioInput.load(scenario, seed: seed, strategies: strategies)
+        if let out { try OutputFolder.check(out, force: force) }
+        let plan = try replication.plan(base: sc.seed)
+        let jobs = try replication.width()
         let result: SweepResult
-        do { result = try Sweeper.run(sc, axis: axis) } catch let e as SweepError {
+        let seeds = plan.seeds
+        do { result = try blocking { try await Sweeper.run(sc, axis: axis, seeds: seeds, jobs: jobs) } } catch let e as SweepError {
             throw CLIFailure.badInput(e.message)
         } catch {
             throw CLIFailure.badInput("\(scenario): \(error)")
         }
-        let directory = out ?? ScenarioInput.defaultDirectory(for: sc.name, suffix: "-sweep")
+        let directory = try OutputFolder.choose(out: out, force: force, name: sc.name, suffix: "-sweep")
         try ScenarioInput.writeJSON(result, to: directory + "/sweep.json")
         let md = SweepReport.markdown(result)
         do {
@@ -50,6 +57,9 @@ struct SweepCommand: ParsableCommand {
             writeStdout(try ScenarioInput.jsonString(result) + "\n")
             return
         }
-        writeStdout(md + "\nsweep: \(directory)/sweep.json, sweep.html\n")
+        var text = md
+        if let rule = result.kneeRule { text += "\nknee: \(rule)\n" }
+        if let seeds = result.seeds { text += "figures: means over \(seeds.count) seeds (\(seeds.first!)..\(seeds.last!)); sweep.json keeps their 95% intervals\n" }
+        writeStdout(text + "\nsweep: \(directory)/sweep.json, sweep.html\n")
     }
 }
