@@ -144,6 +144,32 @@ check "a bad --seeds range is refused" exits 2 "$BIN" compare scenarios/quicksta
 check "an existing --out is refused" exits 2 "$BIN" compare scenarios/quickstart.yaml --out "$TMP/rep1"
 check "the refusal says how to proceed" grep -q "pass --force" "$TMP/stderr"
 check "--force overwrites it" exits 0 "$BIN" compare scenarios/quickstart.yaml --out "$TMP/rep1" --force
+check "run over seeds prints intervals and keeps every replication" exits 0 "$BIN" run scenarios/quickstart.yaml --seeds 3..5 --out "$TMP/runrep"
+check "run over seeds names the interval method" grep -q "intervals: Student t on the per-seed values" "$TMP/stdout"
+check "run over seeds writes the replication section" python3 -c "
+import json
+r = json.load(open('$TMP/runrep/report.json'))
+assert r['scenario']['seed'] == 3 and r['replication']['seeds'] == [3, 4, 5]
+assert len(r['replication']['replications']) == 3 * len(r['runs'])
+"
+check "replications need the simulator" exits 2 "$BIN" run scenarios/quickstart.yaml --target mock --replications 2 --out "$TMP/never2"
+check "sweep over a strategy parameter" exits 0 "$BIN" sweep scenarios/tier1-burst.yaml --strategies sdk-default --vary "strategies.sdk-default.max_retries=0..4 step 2" --out "$TMP/sw2"
+check "sweep over a strategy parameter marks the knee against the SLO" grep -q "meets the scenario's target 0.95" "$TMP/stdout"
+check "sweep.json has attempts and 429s" python3 -c "
+import json
+r = json.load(open('$TMP/sw2/sweep.json'))
+p = r['series'][0]['points']
+assert [x['value'] for x in p] == [0, 2, 4] and p[2]['attempts'] > p[0]['attempts'] and 'status_429' in p[0]
+"
+printf 'name: b\nduration: 5m\nmodel: claude-sonnet-4-5\nlimits: {tier: tier-1, burst: "1/60"}\narrivals: [{process: poisson, rate: 20/min}, {process: burst, at: 1m, count: 10, over: 5s}]\nworkload: {input_tokens: 100, output_tokens: 10, max_tokens: 20}\nstrategies: [none, sdk-default]\nslo: {latency: 30s, attainment: 0.95}\n' > "$TMP/burst.yaml"
+check "sweep over a burst count" exits 0 "$BIN" sweep "$TMP/burst.yaml" --vary "arrivals[1].count=10..100 step 30" --replications 3 --out "$TMP/sw3"
+check "the burst sweep has every count and a knee rule" python3 -c "
+import json
+r = json.load(open('$TMP/sw3/sweep.json'))
+assert [x['value'] for x in r['series'][0]['points']] == [10, 40, 70, 100] and r['seeds'] == [1, 2, 3]
+assert 'lower bound' in r['knee_rule'] and r['series'][0]['points'][0]['intervals']['success_rate']['n'] == 3
+"
+check "an unknown strategy parameter is refused" exits 2 "$BIN" sweep scenarios/tier1-burst.yaml --vary "strategies.sdk-default.max_retriez=0..4 step 2"
 mkdir -p "$TMP/cwd" && BIN_ABS=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 check "two size runs in the same second get distinct folders" bash -c "cd '$TMP/cwd' && for i in 1 2 3; do '$BIN_ABS' size '$PWD/scenarios/quickstart.yaml' --slo 'p99<30s' > /dev/null || exit 1; done; [ \$(ls reports | wc -l) -eq 3 ]"
 

@@ -1,5 +1,5 @@
 import Foundation
-public import LimitlabStats
+import LimitlabStats
 
 /// The seeds a replicated command runs: `--replications N` (the scenario's seed and the N − 1
 /// after it) or `--seeds A..B` (both ends included).

@@ -150,6 +150,30 @@ public enum Replicator {
     }
 }
 
+extension Replicator {
+    /// `ReportWriter.write` with the event files rendered in parallel (the same bytes): events
+    /// first, then summary.md, report.html and report.json.
+    public static func write(report: Report, stream: ArrivalStream, runs: [StrategyRun], to directory: String,
+                             jobs: Int) async throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ReportError(message: "cannot create report directory \(directory): \(error.localizedDescription); choose another --out")
+        }
+        let csv = try await Parallel.map(count: runs.count, jobs: jobs) { j in
+            EventCSV.render(log: runs[j].log, stream: stream)
+        }
+        for (entry, data) in zip(report.runs, csv) {
+            try ReportWriter.writeFile(data, to: (directory as NSString).appendingPathComponent(entry.eventsFile))
+        }
+        try ReportWriter.writeFile(Data(MarkdownSummary.render(report).utf8),
+                                   to: (directory as NSString).appendingPathComponent("summary.md"))
+        try ReportWriter.writeFile(Data(HTMLReport.render(report).utf8),
+                                   to: (directory as NSString).appendingPathComponent("report.html"))
+        try ReportWriter.writeFile(ReportWriter.json(report), to: (directory as NSString).appendingPathComponent("report.json"))
+    }
+}
+
 /// A scenario without strategies still has an arrival stream.
 enum ArrivalGeneratorProxy {
     static func stream(_ scenario: Scenario) -> ArrivalStream? {

@@ -22,6 +22,25 @@ public enum SummaryTable {
         return table(header: header, rows: rows, rightAlignFrom: 1)
     }
 
+    /// Across-seed means with their 95 % intervals, one row per strategy; attainment decisive
+    /// against `target`.
+    public static func render(_ r: ReplicationSection, target: Double?) -> String {
+        func show(_ v: ReplicatedValue?, _ f: (Double) -> String) -> String {
+            guard let v else { return "-" }
+            return v.n > 1 ? "\(f(v.mean)) [\(f(v.low)), \(f(v.high))]" : f(v.mean)
+        }
+        let rows = r.summary.map { s -> [String] in
+            [s.strategy, show(s.successRate) { NumberFormat.percent($0) },
+             show(s.sloAttainment) { NumberFormat.percent($0, threshold: target) },
+             show(s.goodputRequestsPerMin) { NumberFormat.fixed($0, 1) },
+             show(s.latencyP99S) { NumberFormat.seconds($0) }, show(s.status429) { NumberFormat.fixed($0, 1) }]
+        }
+        var out = "over \(r.seeds.count) seeds (\(r.seeds.first ?? 0)..\(r.seeds.last ?? 0)): mean [95% interval]\n"
+        out += table(header: ["strategy", "success", "slo", "goodput/min", "p99", "429s"], rows: rows)
+        out += "intervals: Student t on the per-seed values (n − 1 degrees of freedom); the table above is seed \(r.seeds.first ?? 0)\n"
+        return out
+    }
+
     /// Renders rows under a header with a rule; columns from `rightAlignFrom` are right-aligned.
     public static func table(header: [String], rows: [[String]], rightAlignFrom: Int = 1) -> String {
         var widths = header.map(\.count)

@@ -55,9 +55,9 @@ struct CompareCommand: ParsableCommand {
             : Comparer.compare(report: report, stream: sim.stream, logs: sim.runs.map(\.log), seed: sc.seed)
         report.comparison = comparison
         let directory = try OutputFolder.choose(out: out, force: force, name: sc.name, suffix: "-compare")
-        let runs = sim.runs.map { (spec: $0.spec, log: $0.log) }
-        do { try ReportWriter.write(report: report, stream: sim.stream, runs: runs, to: directory) } catch {
-            throw CLIFailure.internalError(error.description)
+        let finished = report
+        do { try blocking { try await Replicator.write(report: finished, stream: sim.stream, runs: sim.runs, to: directory, jobs: jobs) } } catch {
+            throw CLIFailure.internalError("\(error)")
         }
         if json {
             writeStdout(try ScenarioInput.jsonString(comparison) + "\n")

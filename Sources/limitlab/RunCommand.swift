@@ -52,6 +52,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var workerFlags: WorkerFlags
 
+    @OptionGroup var replication: ReplicationFlags
+
     func run() throws {
         if !check && (gate.baseline != nil || gate.junit != nil || gate.markdown != nil || gate.maxRegression != nil) {
             throw CLIFailure.badInput("--baseline, --max-regression, --junit and --markdown need --check")
@@ -70,12 +72,14 @@ struct RunCommand: ParsableCommand {
         }
 
         try workerFlags.check(target: scenario.target)
+        try replication.checkTarget(scenario.target)
         let directory = try out ?? OutputFolder.fresh(for: scenario.name)
 
         let stream: ArrivalStream
         let runs: [(spec: StrategySpec, log: RunLog)]
         var liveEcho: LiveEcho?
         var epochs: [Double] = []
+        var replicated: ReplicationSection?
         if let n = workerFlags.workers {
             // N worker processes, merged into one report of the organisation (WorkersCommand.swift).
             let result = try WorkerProcesses.run(scenario, flags: workerFlags, settings: .init(
@@ -84,9 +88,7 @@ struct RunCommand: ParsableCommand {
             (stream, runs, liveEcho) = (result.stream, result.runs, result.echo)
             scenario.workers = WorkersSpec(count: n, split: scenario.workers?.split ?? .roundRobin)
         } else if scenario.target == .sim {
-            let result = try ScenarioInput.simulate(scenario, path: self.scenario)
-            stream = result.stream
-            runs = result.runs.map { (spec: $0.spec, log: $0.log) }
+            (stream, runs, replicated) = try replication.simulate(&scenario, path: self.scenario)
         } else {
             let worker = try workerFlags.liveWorker(for: scenario)
             let live = try LiveTargets.run(scenario, target: scenario.target, options: .init(
@@ -97,6 +99,7 @@ struct RunCommand: ParsableCommand {
         }
         var report = ReportWriter.build(scenario: scenario, scenarioFile: self.scenario, stream: stream, runs: runs)
         report.live = liveEcho
+        report.replication = replicated
         if let start = workerFlags.startAt {
             // A worker's clock starts at the common start (or, late, when it got there):
             // `limitlab merge` aligns runs by it.
@@ -130,6 +133,7 @@ struct RunCommand: ParsableCommand {
             text += live.partial ? " · PARTIAL (\(live.stopReason ?? "stopped"))\n\n" : "\n\n"
         }
         text += SummaryTable.render(report)
+        if let r = report.replication { text += "\n" + SummaryTable.render(r, target: scenario.slo?.attainment) }
         text += "\nlatency is measured from each request's intended arrival; quantiles: GSL type 7 (numpy linear)\n"
         text += "report: \(directory)/report.html (report.json, summary.md, events-*.csv beside it)\n"
         writeStdout(text)

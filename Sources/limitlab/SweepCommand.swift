@@ -2,21 +2,27 @@ import ArgumentParser
 import Foundation
 import LimitlabCore
 import LimitlabReport
+import LimitlabStrategies
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Run a parameter sweep and find each strategy's knee (goodput and p99 against offered load).",
         discussion: """
-            --vary PATH=FROM..TO:POINTS runs POINTS evenly spaced values, both ends included, e.g.
-            arrivals[0].rate=10/min..200/min:10. PATH is arrivals[N].rate (constant, poisson or gamma
-            sources), limits.rpm, limits.itpm, limits.otpm, limits.burst, server.overload.probability
-            or workload.max_tokens. Writes sweep.json and sweep.md to --out.
+            --vary "PATH=FROM..TO step S" runs FROM, FROM+S, … up to TO; --vary "PATH=FROM..TO points N"
+            runs N evenly spaced values, both ends included (PATH=FROM..TO:N is the older spelling), e.g.
+            "arrivals[0].rate=10/min..200/min step 10/min". PATH is arrivals[N].rate (constant, poisson or
+            gamma sources), arrivals[N].count (burst sources), arrivals[N].shape (gamma), limits.rpm,
+            limits.itpm, limits.otpm, limits.burst, server.overload.probability, workload.max_tokens, or
+            strategies.LABEL.PARAM: a numeric parameter of the strategies with that label or registry name
+            (durations in seconds), e.g. "strategies.sdk-default.max_retries=0..6 step 1". The knee is
+            judged against the scenario's SLO attainment target when it has one. Writes sweep.json,
+            sweep.md and sweep.html to --out.
             """)
 
     @Argument(help: "Scenario file (YAML).")
     var scenario: String
-    @Option(help: "PATH=FROM..TO:POINTS")
+    @Option(help: "PATH=FROM..TO step S, or PATH=FROM..TO points N")
     var vary: String
     @Option(help: "Only these strategies (comma-separated labels).")
     var strategies: String?
@@ -34,6 +40,7 @@ struct SweepCommand: ParsableCommand {
         let axis: SweepAxis
         do { axis = try SweepAxis.parse(vary) } catch { throw CLIFailure.badInput(error.description) }
         let sc = try ScenarioInput.load(scenario, seed: seed, strategies: strategies)
+        try Self.checkParameter(axis, in: sc)
         if let out { try OutputFolder.check(out, force: force) }
         let plan = try replication.plan(base: sc.seed)
         let jobs = try replication.width()
@@ -61,5 +68,21 @@ struct SweepCommand: ParsableCommand {
         if let rule = result.kneeRule { text += "\nknee: \(rule)\n" }
         if let seeds = result.seeds { text += "figures: means over \(seeds.count) seeds (\(seeds.first!)..\(seeds.last!)); sweep.json keeps their 95% intervals\n" }
         writeStdout(text + "\nsweep: \(directory)/sweep.json, sweep.html\n")
+    }
+
+    /// A strategy parameter must exist and be numeric for every strategy the path names.
+    static func checkParameter(_ axis: SweepAxis, in sc: Scenario) throws {
+        guard let (who, param) = axis.strategyParameter else { return }
+        for spec in sc.strategies where spec.label == who || spec.name == who {
+            guard let d = StrategyRegistry.descriptor(named: spec.name) else { continue }
+            guard let p = d.parameter(param) else {
+                throw CLIFailure.badInput("--vary \(axis.path): \(spec.name) has no parameter \(param); its parameters: "
+                                          + d.parameters.map(\.name).joined(separator: ", "))
+            }
+            switch p.kind {
+            case .integer, .number, .duration: continue
+            default: throw CLIFailure.badInput("--vary \(axis.path): \(param) is \(p.kind.label), not a number")
+            }
+        }
     }
 }

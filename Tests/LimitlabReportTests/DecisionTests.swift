@@ -181,6 +181,55 @@ let tierOneBurst = """
     }
 }
 
+@Suite struct SweepAnythingTests {
+    @Test func stepAndPointsSyntaxes() throws {
+        let step = try SweepAxis.parse("arrivals[0].rate=10/min..50/min step 10/min")
+        #expect(step.values.map { ($0 * 60).rounded() } == [10, 20, 30, 40, 50])
+        #expect(step.values.map(step.label) == ["10/min", "20/min", "30/min", "40/min", "50/min"])
+        let points = try SweepAxis.parse("limits.rpm=10..40 points 4")
+        #expect(points.values == [10, 20, 30, 40])
+        #expect(try SweepAxis.parse("limits.rpm=10..40:4").values == points.values, ":N is the older spelling of points N")
+        #expect(throws: SweepError.self) { try SweepAxis.parse("limits.rpm=10..40 step 0") }
+        #expect(throws: SweepError.self) { try SweepAxis.parse("arrivals[1].count=1..2 points 3") }
+        #expect(throws: SweepError.self) { try SweepAxis.parse("limits.rpm=1..100000 step 1") }
+    }
+
+    @Test func strategyParametersAndBurstCounts() throws {
+        var sc = try scenario(tierOneBurst)
+        sc.arrivals.append(ArrivalSpec(.burst(at: 60, count: 10, over: 5)))
+        let retries = try SweepAxis.parse("strategies.sdk-default.max_retries=0..4 step 1")
+        #expect(retries.values == [0, 1, 2, 3, 4])
+        let s = try retries.apply(3, to: sc)
+        #expect(s.strategies[1].params["max_retries"] == .number(3) && s.strategies[0].params["max_retries"] == nil)
+        #expect(throws: SweepError.self) { try SweepAxis.parse("strategies.nope.x=1..2 step 1").apply(1, to: sc) }
+        let count = try SweepAxis.parse("arrivals[1].count=10..40 step 10")
+        #expect(try count.apply(30, to: sc).arrivals[1].process == .burst(at: 60, count: 30, over: 5))
+        #expect(throws: SweepError.self) { try count.apply(30, to: try scenario(tierOneBurst)) }
+        #expect(throws: SweepError.self) { try SweepAxis.parse("arrivals[0].count=10..40 step 10").apply(10, to: sc) }
+    }
+
+    /// More retries never hurt the success rate here; the knee is judged against the SLO target,
+    /// and sweep.json carries attempts and 429s.
+    @Test func sweepOverRetriesJudgesTheKneeAgainstTheSLO() async throws {
+        var sc = try scenario(tierOneBurst + "\n  attainment: 0.97")
+        sc.strategies = [StrategySpec(name: "sdk-default")]
+        let axis = try SweepAxis.parse("strategies.sdk-default.max_retries=0..4 step 2")
+        let r = try await Sweeper.run(sc, axis: axis, jobs: 2)
+        let pts = r.series[0].points
+        #expect(pts.map(\.value) == [0, 2, 4])
+        #expect(pts[2].attempts > pts[0].attempts, "retries send more attempts")
+        #expect(pts.allSatisfy { $0.sloAttainment != nil })
+        let want = pts.filter { $0.sloAttainment! >= 0.97 }.map(\.value).max()
+        #expect(r.series[0].knee == want)
+        #expect(r.kneeRule?.contains("target 0.97") == true)
+        let serial = try await Sweeper.run(sc, axis: axis, jobs: 1)
+        #expect(serial == r)
+        let data = try JSONEncoder().encode(r)
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains("\"attempts\"") && text.contains("\"status_429\""))
+    }
+}
+
 @Suite struct SummaryMetricTests {
     @Test func timeSeriesAddUpAndCostFollowsThePriceList() throws {
         let sc = try scenario(tierOneBurst)
