@@ -56,19 +56,19 @@ public enum NumberFormat {
         return decisive(s, digits: 2, threshold: threshold) + gap + "s"
     }
 
-    /// Thousands grouped with commas (`30,000`); fractional values keep one decimal.
+    /// Thousands grouped with commas (`30,000`); fractional values keep one decimal (`32,014.2`).
     public static func grouped(_ v: Double) -> String {
-        guard v.isFinite else { return fixed(v, 0) }
-        let r = v.rounded()
-        guard r == v, abs(r) < 1e15 else { return fixed(v, 1) }
-        let i = Int(r)
-        let s = String(abs(i))
+        guard v.isFinite, abs(v) < 1e15 else { return fixed(v, 0) }
+        let text = v == v.rounded() ? fixed(v, 0) : fixed(v, 1)
+        let negative = text.hasPrefix("-")
+        let body = negative ? String(text.dropFirst()) : text
+        let parts = body.split(separator: ".", maxSplits: 1)
         var out = ""
-        for (k, ch) in s.reversed().enumerated() {
+        for (k, ch) in parts[0].reversed().enumerated() {
             if k > 0 && k % 3 == 0 { out.append(",") }
             out.append(ch)
         }
-        return (i < 0 ? "-" : "") + String(out.reversed())
+        return (negative ? "-" : "") + String(out.reversed()) + (parts.count > 1 ? "." + parts[1] : "")
     }
 
     /// -1, 0 or 1: where `a` lies relative to `b`, equal within a relative 1e-12 (the printed

@@ -23,6 +23,7 @@ import Testing
         #expect(NumberFormat.decisive(0.25, digits: 0, scale: 100, threshold: 0, signed: true) == "+25")
         #expect(NumberFormat.fixed(-0.0001, 2) == "0.00")
         #expect(NumberFormat.grouped(30000) == "30,000" && NumberFormat.grouped(1.5) == "1.5")
+        #expect(NumberFormat.grouped(32014.21) == "32,014.2" && NumberFormat.grouped(-1234567) == "-1,234,567")
     }
 
     @Test func everyPropertyHoldsOnRandomValues() {
