@@ -122,8 +122,8 @@ public enum Replicator {
         }
         var first = scenario
         first.seed = seeds[0]
-        guard let stream = parts.first?.1 ?? (specs.isEmpty ? ArrivalGeneratorProxy.stream(first) : nil) else {
-            throw ReplicationError(message: "no simulation ran")
+        guard let stream = parts.first?.1 else {
+            throw ReplicationError(message: "\(scenario.name): no strategy to run")
         }
         return ReplicatedSimulation(
             scenario: first, seeds: seeds, stream: stream, runs: parts.compactMap(\.0),
@@ -171,12 +171,5 @@ extension Replicator {
         try ReportWriter.writeFile(Data(HTMLReport.render(report).utf8),
                                    to: (directory as NSString).appendingPathComponent("report.html"))
         try ReportWriter.writeFile(ReportWriter.json(report), to: (directory as NSString).appendingPathComponent("report.json"))
-    }
-}
-
-/// A scenario without strategies still has an arrival stream.
-enum ArrivalGeneratorProxy {
-    static func stream(_ scenario: Scenario) -> ArrivalStream? {
-        try? Simulator.run(scenario).stream
     }
 }
