@@ -123,6 +123,64 @@ fi
 check "a piped sweep writes nothing to stderr" bash -c "[ -z \"\$('$BIN' sweep scenarios/quickstart.yaml --vary 'arrivals[0].rate=10/min..90/min:5' --out '$TMP/prog4' 2>&1 >/dev/null)\" ]"
 check "sweep rejects an unknown path" exits 2 "$BIN" sweep scenarios/quickstart.yaml --vary "model=1..2:2"
 
+# Decisions that hold up: the scenario's SLO, every strategy, exit 3 when nothing fits, numbers
+# that never round across their threshold, replications in parallel, folders never overwritten.
+check "size takes the scenario's SLO when --slo is absent" exits 0 "$BIN" size scenarios/tier1-burst.yaml --out "$TMP/size2"
+check "size says where its SLO came from" grep -q "SLO (from the scenario's slo:): slo.attainment >= 0.95" "$TMP/stdout"
+check "size sizes every strategy of the scenario" python3 -c "
+import json
+r = json.load(open('$TMP/size2/size.json'))
+assert len(r['strategies']) >= 2 and all([c['strategy'] for c in t['cells']] == r['strategies'] for t in r['trials'])
+assert [s['strategy'] for s in r['by_strategy']] == r['strategies']
+"
+check "size exits 3 when no tier meets the SLO" exits 3 "$BIN" size scenarios/quickstart.yaml --slo "p99<100ms" --out "$TMP/size3"
+check "size without a usable SLO names both fixes" bash -c "'$BIN' size scenarios/quickstart.yaml --out '$TMP/size4' 2>&1 >/dev/null | grep -q 'add attainment: 0.99 under slo:, or pass --slo'"
+check "a bad --strategies is reported as --strategies" bash -c "'$BIN' size scenarios/quickstart.yaml --strategies nope --slo p99\<30s 2>&1 | grep -q '^limitlab: --strategies: \"nope\"'"
+check "size has no --strategy flag" exits 2 "$BIN" size scenarios/quickstart.yaml --strategy none --slo "p99<30s"
+check "compare over seeds ranks by paired per-seed differences" exits 0 "$BIN" compare scenarios/quickstart.yaml --replications 4 --jobs 1 --out "$TMP/rep1"
+check "compare over seeds names its method" grep -q "paired per seed, 95% Student t interval" "$TMP/stdout"
+check "compare with --jobs 2 writes the same report.json as --jobs 1" bash -c "'$BIN' compare scenarios/quickstart.yaml --replications 4 --jobs 2 --out '$TMP/rep2' > /dev/null && cmp <(grep -v generated_at '$TMP/rep1/report.json') <(grep -v generated_at '$TMP/rep2/report.json')"
+check "report.json keeps every replication" python3 -c "
+import json
+r = json.load(open('$TMP/rep1/report.json'))['replication']
+assert r['seeds'] == [1, 2, 3, 4] and len(r['replications']) == 4 * len(r['summary'])
+s = r['summary'][0]['success_rate']
+assert s['low'] <= s['mean'] <= s['high'] and s['n'] == 4
+"
+check "--seeds and --replications together are refused" exits 2 "$BIN" compare scenarios/quickstart.yaml --replications 2 --seeds 1..2
+check "a bad --seeds range is refused" exits 2 "$BIN" compare scenarios/quickstart.yaml --seeds 5..1
+check "an existing --out is refused" exits 2 "$BIN" compare scenarios/quickstart.yaml --out "$TMP/rep1"
+check "the refusal says how to proceed" grep -q "pass --force" "$TMP/stderr"
+check "--force overwrites it" exits 0 "$BIN" compare scenarios/quickstart.yaml --out "$TMP/rep1" --force
+check "run over seeds prints intervals and keeps every replication" exits 0 "$BIN" run scenarios/quickstart.yaml --seeds 3..5 --out "$TMP/runrep"
+check "run over seeds names the interval method" grep -q "intervals: Student t on the per-seed values" "$TMP/stdout"
+check "run over seeds writes the replication section" python3 -c "
+import json
+r = json.load(open('$TMP/runrep/report.json'))
+assert r['scenario']['seed'] == 3 and r['replication']['seeds'] == [3, 4, 5]
+assert len(r['replication']['replications']) == 3 * len(r['runs'])
+"
+check "replications need the simulator" exits 2 "$BIN" run scenarios/quickstart.yaml --target mock --replications 2 --out "$TMP/never2"
+check "sweep over a strategy parameter" exits 0 "$BIN" sweep scenarios/tier1-burst.yaml --strategies sdk-default --vary "strategies.sdk-default.max_retries=0..4 step 2" --out "$TMP/sw2"
+check "sweep over a strategy parameter marks the knee against the SLO" grep -q "meets the scenario's target 0.95" "$TMP/stdout"
+check "sweep.json has attempts and 429s" python3 -c "
+import json
+r = json.load(open('$TMP/sw2/sweep.json'))
+p = r['series'][0]['points']
+assert [x['value'] for x in p] == [0, 2, 4] and p[2]['attempts'] > p[0]['attempts'] and 'status_429' in p[0]
+"
+printf 'name: b\nduration: 5m\nmodel: claude-sonnet-4-5\nlimits: {tier: tier-1, burst: "1/60"}\narrivals: [{process: poisson, rate: 20/min}, {process: burst, at: 1m, count: 10, over: 5s}]\nworkload: {input_tokens: 100, output_tokens: 10, max_tokens: 20}\nstrategies: [none, sdk-default]\nslo: {latency: 30s, attainment: 0.95}\n' > "$TMP/burst.yaml"
+check "sweep over a burst count" exits 0 "$BIN" sweep "$TMP/burst.yaml" --vary "arrivals[1].count=10..100 step 30" --replications 3 --out "$TMP/sw3"
+check "the burst sweep has every count and a knee rule" python3 -c "
+import json
+r = json.load(open('$TMP/sw3/sweep.json'))
+assert [x['value'] for x in r['series'][0]['points']] == [10, 40, 70, 100] and r['seeds'] == [1, 2, 3]
+assert 'lower bound' in r['knee_rule'] and r['series'][0]['points'][0]['intervals']['success_rate']['n'] == 3
+"
+check "an unknown strategy parameter is refused" exits 2 "$BIN" sweep scenarios/tier1-burst.yaml --vary "strategies.sdk-default.max_retriez=0..4 step 2"
+mkdir -p "$TMP/cwd" && BIN_ABS=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+check "two size runs in the same second get distinct folders" bash -c "cd '$TMP/cwd' && for i in 1 2 3; do '$BIN_ABS' size '$PWD/scenarios/quickstart.yaml' --slo 'p99<30s' > /dev/null || exit 1; done; [ \$(ls reports | wc -l) -eq 3 ]"
+
 # The CI gate.
 check "run --check passes the quickstart's thresholds" exits 0 "$BIN" run scenarios/quickstart.yaml --out "$TMP/g1" --quiet --check
 check "baseline update writes a baseline" exits 0 "$BIN" baseline update "$TMP/g1/report.json" --out "$TMP/base.json"
@@ -156,11 +214,10 @@ check "check --json passes an unchanged run with exit 0" exits 0 "$BIN" check "$
 check "... and says so in JSON" python3 -c "
 import json; d = json.load(open('$TMP/stdout')); assert d['passed'] is True and d['failed'] == 0 and d['checks'] > 3"
 # Help paragraphs are rewrapped at the terminal width; a hard line break inside a sentence shows
-# as a short line followed by more of the paragraph. (size and sweep: their discussion strings
-# still have hard breaks; add them here once fixed.)
+# as a short line followed by more of the paragraph.
 helpwrap() {
     local c
-    for c in "" run compare check serve validate tiers strategies merge report test; do
+    for c in "" run compare size sweep check serve validate tiers strategies merge report test; do
         COLUMNS=80 "$BIN" $c --help | awk -v c="${c:-limitlab}" '
             /^USAGE/ { exit }
             prev != "" && length(prev) < 45 && $0 != "" && prev !~ /[.:]$/ && prev !~ /^ / && $0 !~ /^ / {

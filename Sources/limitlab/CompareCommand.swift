@@ -10,9 +10,12 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Rank strategies on the identical seeded arrival stream by SLO attainment, goodput, p99 and cost.",
         discussion: """
-            Each strategy's difference from the leader comes with a paired bootstrap 95% interval; \
-            differences whose interval includes zero are called not significant. Writes the full report \
-            (report.json with a "comparison" section, summary.md, event CSVs) to --out.
+            With one seed, each strategy's difference from the leader comes with a paired bootstrap 95% \
+            interval over the requests. With --replications N or --seeds A..B, strategies are ranked by \
+            their across-seed means and each difference is paired per seed, with a 95% Student t interval \
+            on the per-seed differences. Differences whose interval includes zero are called not \
+            significant. Writes the full report (report.json with a "comparison" section and, over \
+            several seeds, a "replication" section; summary.md; event CSVs of the first seed) to --out.
             """)
 
     @Argument(help: "Scenario file (YAML).")
@@ -21,8 +24,11 @@ struct CompareCommand: ParsableCommand {
     var strategies: String?
     @Option(help: "Seed for every random draw (overrides the scenario's).")
     var seed: UInt64?
-    @Option(help: "Report directory, new or empty (default: reports/<scenario>-compare-<timestamp>/).")
+    @OptionGroup var replication: ReplicationFlags
+    @Option(help: "Report directory (default: reports/<scenario>-compare-<timestamp>/, never an existing one).")
     var out: String?
+    @Flag(help: "Overwrite an existing --out folder.")
+    var force = false
     @Flag(help: "Print the comparison as JSON.")
     var json = false
 
@@ -31,19 +37,46 @@ struct CompareCommand: ParsableCommand {
         guard sc.strategies.count >= 2 else {
             throw CLIFailure.badInput("compare needs at least two strategies; \(scenario) selects \(sc.strategies.count)")
         }
-        let directory = out ?? ScenarioInput.defaultDirectory(for: sc.name, suffix: "-compare")
-        try OutputPath.checkNewDirectory(directory)
-        let result = try ScenarioInput.simulate(sc, path: scenario)
-        let runs = result.runs.map { (spec: $0.spec, log: $0.log) }
-        var report = ReportWriter.build(scenario: sc, scenarioFile: scenario, stream: result.stream, runs: runs)
-        let comparison = Comparer.compare(report: report, stream: result.stream, logs: result.runs.map(\.log), seed: sc.seed)
+        if let out { try OutputFolder.check(out, force: force) }
+        let plan = try replication.plan(base: sc.seed)
+        let jobs = try replication.width()
+        let sloLatency = sc.slo?.latency ?? 30
+        let sim: ReplicatedSimulation
+        do {
+            let seeds = plan.seeds
+            let progress = Progress("compare", total: Double(sc.strategies.count * seeds.count), quiet: json)
+            sim = try progress.countingSimulations {
+                try blocking {
+                    try await Replicator.simulate(sc, seeds: seeds, jobs: jobs, slo: sc.slo ?? SLOSpec(latency: sloLatency))
+                }
+            }
+        } catch { throw CLIFailure.badInput("\(scenario): \(error)") }
+        let file = scenario
+        var report = try blocking { try await Replicator.report(sim, scenarioFile: file, jobs: jobs) }
+        let comparison = plan.seeds.count > 1
+            ? Comparer.compare(figures: sim.figures, seeds: plan.seeds, sloLatencyS: sloLatency)
+            : Comparer.compare(report: report, stream: sim.stream, logs: sim.runs.map(\.log), seed: sc.seed)
         report.comparison = comparison
-        do { try ReportWriter.write(report: report, stream: result.stream, runs: runs, to: directory) } catch {
-            throw CLIFailure.internalError(error.description)
+        let directory = try OutputFolder.choose(out: out, force: force, name: sc.name, suffix: "-compare")
+        let finished = report
+        do { try blocking { try await Replicator.write(report: finished, stream: sim.stream, runs: sim.runs, to: directory, jobs: jobs) } } catch {
+            throw CLIFailure.internalError("\(error)")
         }
         if json {
             writeStdout(try ScenarioInput.jsonString(comparison) + "\n")
             return
+        }
+        writeStdout(Self.render(comparison, scenario: sc, requests: sim.stream.count, seeds: plan.seeds)
+                    + "report: \(directory)/report.json\n")
+    }
+
+    /// The ranking table; every figure through NumberFormat (decisive against the SLO target).
+    static func render(_ comparison: Comparison, scenario sc: Scenario, requests: Int, seeds: [UInt64]) -> String {
+        let target = sc.slo?.attainment
+        let replicated = seeds.count > 1
+        func ranged(_ v: ReplicatedValue?, _ f: (Double) -> String) -> String {
+            guard replicated, let v, v.n > 1 else { return "" }
+            return " [\(f(v.low)), \(f(v.high))]"
         }
         var rows: [[String]] = []
         for r in comparison.ranking {
@@ -52,22 +85,35 @@ struct CompareCommand: ParsableCommand {
                 let text = "\(f(ci.estimate)) [\(f(ci.low)), \(f(ci.high))]"
                 return ci.excludesZero ? text : text + " n.s."
             }
+            func signed(_ scale: Double, _ digits: Int, _ unit: String) -> (Double) -> String {
+                { NumberFormat.decisive($0, digits: digits, scale: scale, threshold: 0, signed: true) + unit }
+            }
+            let iv = r.intervals
             rows.append([
-                String(r.rank), r.strategy, pct(r.sloAttainment), String(format: "%.1f", r.goodputRequestsPerMin),
-                r.latencyP99S.map { String(format: "%.2fs", $0) } ?? "-", r.costUSD.map { String(format: "$%.2f", $0) } ?? "n/a",
-                diff(r.vsLeader?.sloAttainment) { String(format: "%+.1f pp", $0 * 100) },
-                diff(r.vsLeader?.goodputRequestsPerMin) { String(format: "%+.1f", $0) },
-                diff(r.vsLeader?.latencyP99S) { String(format: "%+.2fs", $0) },
+                String(r.rank), r.strategy,
+                NumberFormat.percent(r.sloAttainment, threshold: target)
+                    + ranged(iv?.sloAttainment) { NumberFormat.decisive($0, digits: 1, scale: 100, threshold: target) },
+                NumberFormat.fixed(r.goodputRequestsPerMin, 1) + ranged(iv?.goodputRequestsPerMin) { NumberFormat.fixed($0, 1) },
+                r.latencyP99S.map { NumberFormat.seconds($0, threshold: nil) } ?? "-",
+                r.costUSD.map { "$" + NumberFormat.fixed($0, 2) } ?? "n/a",
+                diff(r.vsLeader?.sloAttainment, signed(100, 1, " pp")),
+                diff(r.vsLeader?.goodputRequestsPerMin, signed(1, 1, "")),
+                diff(r.vsLeader?.latencyP99S, signed(1, 2, "s")),
             ])
         }
-        var text = "compare \(sc.name): \(result.stream.count) requests, seed \(sc.seed), SLO latency "
-            + Units.formatDuration(comparison.sloLatencyS) + "\n\n"
+        var text = "compare \(sc.name): \(requests) requests, "
+        text += replicated ? "\(seeds.count) seeds (\(seeds.first!)..\(seeds.last!))" : "seed \(sc.seed)"
+        text += ", SLO latency " + Units.formatDuration(comparison.sloLatencyS)
+        if let target { text += ", target " + NumberFormat.percent(target) }
+        text += "\n\n"
         text += SummaryTable.table(header: ["#", "strategy", "slo", "goodput/min", "p99", "cost", "Δslo vs #1", "Δgoodput", "Δp99"],
                                    rows: rows, rightAlignFrom: 2)
-        text += "\nΔ = this − leader, paired bootstrap 95% interval; n.s. = not significant (interval includes 0).\n"
-        text += "report: \(directory)/report.json\n"
-        writeStdout(text)
+        if replicated {
+            text += "\nfigures: across-seed means [95% Student t interval]; Δ = this − leader, paired per seed, "
+                + "95% Student t interval on the per-seed differences; n.s. = not significant (interval includes 0).\n"
+        } else {
+            text += "\nΔ = this − leader, paired bootstrap 95% interval; n.s. = not significant (interval includes 0).\n"
+        }
+        return text
     }
-
-    func pct(_ v: Double) -> String { String(format: "%.1f%%", v * 100) }
 }

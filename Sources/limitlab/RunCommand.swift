@@ -58,6 +58,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var workerFlags: WorkerFlags
 
+    @OptionGroup var replication: ReplicationFlags
+
     func run() throws {
         if !check && (gate.baseline != nil || gate.junit != nil || gate.markdown != nil || gate.maxRegression != nil) {
             throw CLIFailure.badInput("--baseline, --max-regression, --junit and --markdown need --check")
@@ -100,6 +102,7 @@ struct RunCommand: ParsableCommand {
                                       + "(scheme://host[:port][/path], no user info, query or fragment)")
         }
         try workerFlags.check(target: scenario.target)
+        try replication.checkTarget(scenario.target)
         // A simulation is not stopped cleanly: SIGINT/SIGTERM get their default action back (and
         // one held since start-up takes effect). Live runs keep holding them for their handler.
         if scenario.target == .sim { StopSignals.release() }
@@ -113,6 +116,7 @@ struct RunCommand: ParsableCommand {
         let runs: [(spec: StrategySpec, log: RunLog)]
         var liveEcho: LiveEcho?
         var epochs: [Double] = []
+        var replicated: ReplicationSection?
         if let n = workerFlags.workers {
             // N worker processes, merged into one report of the organisation (WorkersCommand.swift).
             let result = try WorkerProcesses.run(scenario, flags: workerFlags, settings: .init(
@@ -121,9 +125,14 @@ struct RunCommand: ParsableCommand {
             (stream, runs, liveEcho) = (result.stream, result.runs, result.echo)
             scenario.workers = WorkersSpec(count: n, split: scenario.workers?.split ?? .roundRobin)
         } else if scenario.target == .sim {
-            let result = try ScenarioInput.simulate(scenario, path: self.scenario, quiet: quiet || json)
-            stream = result.stream
-            runs = result.runs.map { (spec: $0.spec, log: $0.log) }
+            let seeds = try replication.plan(base: scenario.seed).seeds.count
+            let progress = Progress("simulating \(scenario.name)", total: Double(scenario.strategies.count * seeds),
+                                    quiet: quiet || json)
+            var simulated = scenario
+            let path = self.scenario
+            let result = try progress.countingSimulations { try replication.simulate(&simulated, path: path) }
+            scenario = simulated
+            (stream, runs, replicated) = result
         } else {
             let worker = try workerFlags.liveWorker(for: scenario)
             let live = try LiveTargets.run(scenario, target: scenario.target, options: .init(
@@ -134,6 +143,7 @@ struct RunCommand: ParsableCommand {
         }
         var report = ReportWriter.build(scenario: scenario, scenarioFile: self.scenario, stream: stream, runs: runs)
         report.live = liveEcho
+        report.replication = replicated
         if let start = workerFlags.startAt {
             // A worker's clock starts at the common start (or, late, when it got there):
             // `limitlab merge` aligns runs by it.
@@ -171,6 +181,7 @@ struct RunCommand: ParsableCommand {
             text += live.partial ? " · PARTIAL (\(live.stopReason ?? "stopped"))\n\n" : "\n\n"
         }
         text += SummaryTable.render(report)
+        if let r = report.replication { text += "\n" + SummaryTable.render(r, target: scenario.slo?.attainment) }
         text += "\nlatency is measured from each request's intended arrival; quantiles: GSL type 7 (numpy linear)\n"
         text += "report: \(directory)/report.html (report.json, summary.md, events-*.csv beside it)\n"
         writeStdout(text)

@@ -6,91 +6,144 @@ import LimitlabReport
 struct SizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "size",
-        abstract: "Find the smallest tier (or, with --custom, the smallest scaling of the limits) that meets an SLO.",
+        abstract: "Find the smallest tier (or, with --custom, the smallest scaling of the limits) that meets an SLO, for every strategy.",
         discussion: """
-            Conditions: METRIC OP VALUE joined by commas, e.g. "p99<30s,success>=0.99". Metrics:
-            latency.p50 … latency.p999 (or p50 … p999), ttft.p50, ttft.p99, success_rate (success),
-            rate_429, slo.attainment (slo), goodput.requests_per_min (goodput), attempts_per_success,
-            cost.total_usd. Latencies take units (30s, 500ms); rates take 0.99 or 99%. A metric that
-            is not measured (no successes) never meets its condition.
+            The SLO is --slo, or else the scenario's slo: (its attainment target at its latency). \
+            Conditions: METRIC OP VALUE joined by commas, e.g. "p99<30s,success>=0.99". Metrics: \
+            latency.p50 … latency.p999 (or p50 … p999), ttft.p50, ttft.p99, success_rate (success), \
+            rate_429, slo.attainment (slo), goodput.requests_per_min (goodput), attempts_per_success, \
+            cost.total_usd. Latencies take units (30s, 500ms); rates take 0.99 or 99%. A metric that \
+            is not measured (no successes) never meets its condition. With --replications or --seeds a \
+            configuration meets the SLO only when each condition holds at its 95% interval's bound. \
+            Exit codes: 0 some strategy fits, 3 no configuration tried meets the SLO, 2 bad input.
             """)
 
     @Argument(help: "Scenario file (YAML).")
     var scenario: String
-    @Option(help: "The SLO, e.g. \"p99<30s,success>=0.99\".")
-    var slo: String
+    @Option(help: "The SLO, e.g. \"p99<30s,success>=0.99\" (default: the scenario's slo:).")
+    var slo: String?
     @Option(name: .customLong("catalog-scheme"), help: "Tier scheme to search: classic (Tier 1-4) or 2026 (Start/Build/Scale).")
     var catalogScheme = "classic"
     @Flag(help: "Search a scaling factor of the scenario's own RPM/ITPM/OTPM instead of catalog tiers.")
     var custom = false
-    @Option(help: "Strategy label to size for (default: the scenario's first).")
-    var strategy: String?
+    @Option(help: "Size only these strategies (comma-separated labels; default: every strategy of the scenario).")
+    var strategies: String?
     @Option(help: "Seed (overrides the scenario's).")
     var seed: UInt64?
-    @Option(help: "Directory for size.json, new or empty (default: reports/<scenario>-size-<timestamp>/).")
+    @OptionGroup var replication: ReplicationFlags
+    @Option(help: "Directory for size.json (default: reports/<scenario>-size-<timestamp>/, never an existing one).")
     var out: String?
+    @Flag(help: "Overwrite an existing --out folder.")
+    var force = false
     @Flag(help: "Print the result as JSON.")
     var json = false
 
     func run() throws {
+        let sc = try ScenarioInput.load(scenario, seed: seed, strategies: strategies)
+        guard !sc.strategies.isEmpty else { throw CLIFailure.badInput("\(scenario) has no strategy") }
         let conditions: [Condition]
-        do { conditions = try Condition.parseList(slo) } catch { throw CLIFailure.badInput("--slo \(error)") }
-        let sc = try ScenarioInput.load(scenario, seed: seed, strategies: strategy)
-        let directory = out ?? ScenarioInput.defaultDirectory(for: sc.name, suffix: "-size")
-        try OutputPath.checkNewDirectory(directory)
-        guard let spec = sc.strategies.first else { throw CLIFailure.badInput("\(scenario) has no strategy") }
+        let source: String
+        if let slo {
+            do { conditions = try Condition.parseList(slo) } catch { throw CLIFailure.badInput("--slo \(error)") }
+            source = "--slo"
+        } else {
+            do { conditions = try Sizer.conditions(from: sc) } catch { throw CLIFailure.badInput("\(scenario): \(error.message)") }
+            source = "the scenario's slo:"
+        }
         if !custom && !TierCatalog.builtIn.schemes.contains(where: { $0.id == catalogScheme }) {
             throw CLIFailure.badInput("--catalog-scheme \(catalogScheme): expected one of "
                                       + TierCatalog.builtIn.schemes.map(\.id).joined(separator: ", "))
         }
+        if let out { try OutputFolder.check(out, force: force) }
+        let plan = try replication.plan(base: sc.seed)
+        let jobs = try replication.width()
         let result: SizingResult
         do {
-            result = try Progress("size", total: nil, quiet: json).countingSimulations { custom ? try Sizer.custom(sc, strategy: spec, conditions: conditions)
-                : try Sizer.tiers(sc, strategy: spec, conditions: conditions, scheme: catalogScheme) }
+            let (custom, scheme, seeds) = (self.custom, catalogScheme, plan.seeds)
+            result = try Progress("size", total: nil, quiet: json).countingSimulations { try blocking {
+                custom
+                    ? try await Sizer.custom(sc, conditions: conditions, seeds: seeds, jobs: jobs, sloSource: source)
+                    : try await Sizer.tiers(sc, conditions: conditions, scheme: scheme, seeds: seeds, jobs: jobs,
+                                            sloSource: source)
+            } }
         } catch let e as SizingError {
             throw CLIFailure.badInput(e.message)
         } catch {
             throw CLIFailure.badInput("\(scenario): \(error)")
         }
+        let directory = try OutputFolder.choose(out: out, force: force, name: sc.name, suffix: "-size")
         try ScenarioInput.writeJSON(result, to: directory + "/size.json")
         if json {
             writeStdout(try ScenarioInput.jsonString(result) + "\n")
-            return
-        }
-        var header = ["config", "RPM", "ITPM", "OTPM"]
-        header += conditions.map(\.description)
-        header.append("meets")
-        let trials = custom ? result.trials.sorted { $0.rpm < $1.rpm } : result.trials
-        let rows = trials.map { t -> [String] in
-            var row = [t.label, grouped(t.rpm), grouped(t.itpm), grouped(t.otpm)]
-            for c in conditions {
-                let v = t.values[c.metric.rawValue]
-                var cell = v.map { c.metric.isLatency ? String(format: "%.2fs", $0) : String(format: "%.4g", $0) } ?? "not measured"
-                if let h = t.headroom[c.description] { cell += String(format: " (%+.0f%%)", h * 100) }
-                row.append(cell)
-            }
-            row.append(t.meets ? "yes" : "no")
-            return row
-        }
-        var text = "size \(sc.name) for strategy \(result.strategy): \(result.mode)\nSLO: \(result.slo.joined(separator: ", "))\n\n"
-        text += SummaryTable.table(header: header, rows: rows, rightAlignFrom: 1)
-        text += "\n(headroom in brackets: how far inside (+) or outside (−) each condition, as a share of its threshold)\n"
-        if let r = result.recommendation {
-            text += "smallest that meets the SLO: \(r.label) — \(grouped(r.rpm)) RPM / \(grouped(r.itpm)) ITPM / \(grouped(r.otpm)) OTPM\n"
         } else {
-            text += "no configuration tried meets the SLO. \(result.note)\n"
+            writeStdout(Self.render(result, conditions: conditions, custom: custom) + "search: \(directory)/size.json\n")
         }
-        text += "search: \(directory)/size.json\n"
-        writeStdout(text)
+        if !result.fits {
+            throw CLIFailure(code: ExitCodes.checkFailed, message: "no configuration tried meets the SLO with any strategy")
+        }
     }
 
-    func grouped(_ v: Double) -> String {
-        let s = String(Int(v.rounded()))
-        var out = ""
-        for (i, ch) in s.reversed().enumerated() {
-            if i > 0 && i % 3 == 0 { out.append(",") }
-            out.append(ch)
+    /// The per-tier table: each strategy's decisive values and margin, and which meet the SLO.
+    static func render(_ result: SizingResult, conditions: [Condition], custom: Bool) -> String {
+        let replicated = result.seeds.count > 1
+        func value(_ c: Condition, _ cell: SizingCell) -> String {
+            guard let v = cell.values[c.metric.rawValue] else { return "not measured" }
+            func show(_ x: Double) -> String {
+                c.metric.isLatency ? NumberFormat.seconds(x, threshold: c.threshold)
+                    : [.successRate, .sloAttainment, .rate429].contains(c.metric)
+                        ? NumberFormat.percent(x, threshold: c.threshold)
+                        : NumberFormat.decisive(x, digits: 2, threshold: c.threshold)
+            }
+            var text = show(v)
+            if let iv = cell.intervals?[c.metric.rawValue], iv.n > 1 { text += " [\(show(iv.low)), \(show(iv.high))]" }
+            return text
         }
-        return String(out.reversed())
+        func margin(_ cell: SizingCell) -> String {
+            guard let m = cell.margin else { return "" }
+            return " (" + NumberFormat.decisive(m, digits: 0, scale: 100, threshold: 0, signed: true) + "%)"
+        }
+        var header = ["config", "RPM", "ITPM", "OTPM", "strategy"]
+        header += conditions.map(\.description)
+        header += ["meets (margin)"]
+        let trials = custom ? result.trials.sorted { ($0.cells[0].strategy, $0.rpm) < ($1.cells[0].strategy, $1.rpm) } : result.trials
+        var rows: [[String]] = []
+        for t in trials {
+            for (k, cell) in t.cells.enumerated() {
+                let first = k == 0
+                var row = first ? [t.label, NumberFormat.grouped(t.rpm), NumberFormat.grouped(t.itpm), NumberFormat.grouped(t.otpm)]
+                    : ["", "", "", ""]
+                row.append(cell.strategy)
+                row += conditions.map { value($0, cell) }
+                row.append((cell.meets ? "yes" : "no") + margin(cell))
+                rows.append(row)
+            }
+        }
+        var text = "size \(result.scenario): \(result.mode)\n"
+        text += "SLO (from \(result.sloSource)): \(result.slo.joined(separator: ", "))\n"
+        text += replicated ? "seeds: \(result.seeds.count) (\(result.seeds.first!)..\(result.seeds.last!))\n\n" : "seed: \(result.seeds[0])\n\n"
+        text += SummaryTable.table(header: header, rows: rows, rightAlignFrom: 1)
+        text += "\nmargin: the smallest headroom over the conditions, as a share of each threshold (+ inside, − outside)"
+        text += replicated ? "; values are across-seed means [95% Student t interval], judged at the bound on the failing side\n" : "\n"
+        if !custom {
+            for t in result.trials where t.meets {
+                text += "\(t.label): meets the SLO with " + t.cells.filter(\.meets).map { "\($0.strategy)\(margin($0))" }
+                    .joined(separator: ", ") + "\n"
+            }
+        }
+        for s in result.byStrategy {
+            if let smallest = s.smallest {
+                text += "\(s.strategy): smallest that meets the SLO: \(smallest) — \(NumberFormat.grouped(s.rpm ?? 0)) RPM / "
+                    + "\(NumberFormat.grouped(s.itpm ?? 0)) ITPM / \(NumberFormat.grouped(s.otpm ?? 0)) OTPM\n"
+            } else {
+                text += "\(s.strategy): no configuration tried meets the SLO\n"
+            }
+        }
+        if let r = result.recommendation {
+            text += "smallest that meets the SLO: \(r.label) — \(NumberFormat.grouped(r.rpm)) RPM / \(NumberFormat.grouped(r.itpm)) ITPM / "
+                + "\(NumberFormat.grouped(r.otpm)) OTPM, with \(r.meeting.joined(separator: ", "))\n"
+        } else {
+            text += "no configuration tried meets the SLO with any strategy. \(result.note)\n"
+        }
+        return text
     }
 }

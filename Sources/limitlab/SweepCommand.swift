@@ -2,28 +2,37 @@ import ArgumentParser
 import Foundation
 import LimitlabCore
 import LimitlabReport
+import LimitlabStrategies
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Run a parameter sweep and find each strategy's knee (goodput and p99 against offered load).",
         discussion: """
-            --vary PATH=FROM..TO:POINTS runs POINTS evenly spaced values, both ends included, e.g.
-            arrivals[0].rate=10/min..200/min:10. PATH is arrivals[N].rate (constant, poisson or gamma
-            sources), limits.rpm, limits.itpm, limits.otpm, limits.burst, server.overload.probability
-            or workload.max_tokens. Writes sweep.json and sweep.md to --out.
+            --vary "PATH=FROM..TO step S" runs FROM, FROM+S, … up to TO; --vary "PATH=FROM..TO points N" \
+            runs N evenly spaced values, both ends included (PATH=FROM..TO:N is the older spelling), e.g. \
+            "arrivals[0].rate=10/min..200/min step 10/min". PATH is arrivals[N].rate (constant, poisson or \
+            gamma sources), arrivals[N].count (burst sources), arrivals[N].shape (gamma), limits.rpm, \
+            limits.itpm, limits.otpm, limits.burst, server.overload.probability, workload.max_tokens, or \
+            strategies.LABEL.PARAM: a numeric parameter of the strategies with that label or registry name \
+            (durations in seconds), e.g. "strategies.sdk-default.max_retries=0..6 step 1". The knee is \
+            judged against the scenario's SLO attainment target when it has one. Writes sweep.json, \
+            sweep.md and sweep.html to --out.
             """)
 
     @Argument(help: "Scenario file (YAML).")
     var scenario: String
-    @Option(help: "PATH=FROM..TO:POINTS")
+    @Option(help: "PATH=FROM..TO step S, or PATH=FROM..TO points N")
     var vary: String
     @Option(help: "Only these strategies (comma-separated labels).")
     var strategies: String?
     @Option(help: "Seed (overrides the scenario's).")
     var seed: UInt64?
-    @Option(help: "Directory for the sweep files, new or empty (default: reports/<scenario>-sweep-<timestamp>/).")
+    @OptionGroup var replication: ReplicationFlags
+    @Option(help: "Directory for the sweep files (default: reports/<scenario>-sweep-<timestamp>/, never an existing one).")
     var out: String?
+    @Flag(help: "Overwrite an existing --out folder.")
+    var force = false
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -31,14 +40,21 @@ struct SweepCommand: ParsableCommand {
         let axis: SweepAxis
         do { axis = try SweepAxis.parse(vary) } catch { throw CLIFailure.badInput(error.description) }
         let sc = try ScenarioInput.load(scenario, seed: seed, strategies: strategies)
-        let directory = out ?? ScenarioInput.defaultDirectory(for: sc.name, suffix: "-sweep")
-        try OutputPath.checkNewDirectory(directory)
+        try Self.checkParameter(axis, in: sc)
+        if let out { try OutputFolder.check(out, force: force) }
+        let plan = try replication.plan(base: sc.seed)
+        let jobs = try replication.width()
         let result: SweepResult
-        do { result = try Progress("sweep", total: Double(axis.values.count * sc.strategies.count), quiet: json).countingSimulations { try Sweeper.run(sc, axis: axis) } } catch let e as SweepError {
+        let seeds = plan.seeds
+        let progress = Progress("sweep", total: Double(axis.values.count * sc.strategies.count * seeds.count), quiet: json)
+        do {
+            result = try progress.countingSimulations { try blocking { try await Sweeper.run(sc, axis: axis, seeds: seeds, jobs: jobs) } }
+        } catch let e as SweepError {
             throw CLIFailure.badInput(e.message)
         } catch {
             throw CLIFailure.badInput("\(scenario): \(error)")
         }
+        let directory = try OutputFolder.choose(out: out, force: force, name: sc.name, suffix: "-sweep")
         try ScenarioInput.writeJSON(result, to: directory + "/sweep.json")
         let md = SweepReport.markdown(result)
         do {
@@ -51,6 +67,25 @@ struct SweepCommand: ParsableCommand {
             writeStdout(try ScenarioInput.jsonString(result) + "\n")
             return
         }
-        writeStdout(md + "\nsweep: \(directory)/sweep.json, sweep.html\n")
+        var text = md
+        if let rule = result.kneeRule { text += "\nknee: \(rule)\n" }
+        if let seeds = result.seeds { text += "figures: means over \(seeds.count) seeds (\(seeds.first!)..\(seeds.last!)); sweep.json keeps their 95% intervals\n" }
+        writeStdout(text + "\nsweep: \(directory)/sweep.json, sweep.html\n")
+    }
+
+    /// A strategy parameter must exist and be numeric for every strategy the path names.
+    static func checkParameter(_ axis: SweepAxis, in sc: Scenario) throws {
+        guard let (who, param) = axis.strategyParameter else { return }
+        for spec in sc.strategies where spec.label == who || spec.name == who {
+            guard let d = StrategyRegistry.descriptor(named: spec.name) else { continue }
+            guard let p = d.parameter(param) else {
+                throw CLIFailure.badInput("--vary \(axis.path): \(spec.name) has no parameter \(param); its parameters: "
+                                          + d.parameters.map(\.name).joined(separator: ", "))
+            }
+            switch p.kind {
+            case .integer, .number, .duration: continue
+            default: throw CLIFailure.badInput("--vary \(axis.path): \(param) is \(p.kind.label), not a number")
+            }
+        }
     }
 }

@@ -403,7 +403,7 @@ enum HTMLFixture {
     @Test func sweepPageUsesTheReportCharts() throws {
         let axis = try SweepAxis.parse("arrivals[0].rate=20/min..80/min:4")
         func point(_ v: Double, _ g: Double, _ ok: Double, _ p99: Double?) -> SweepPoint {
-            SweepPoint(value: v, offeredPerMin: v * 60, goodputPerMin: g, successRate: ok, latencyP99S: p99, status429: Int(100 * (1 - ok)))
+            SweepPoint(value: v, offeredPerMin: v * 60, goodputPerMin: g, successRate: ok, latencyP99S: p99, status429: Int(100 * (1 - ok)), attempts: Int(100 + 100 * (1 - ok)))
         }
         let v = axis.values
         let result = SweepResult(scenario: "sweep <fixture>", axis: axis, series: [

@@ -10,11 +10,14 @@ public struct RankedStrategy: Codable, Sendable, Equatable {
     /// nil when nothing succeeded.
     public var latencyP99S: Double?
     public var costUSD: Double?
-    /// This strategy minus the leader, with paired bootstrap intervals (nil for the leader).
+    /// This strategy minus the leader, with paired intervals (nil for the leader).
     public var vsLeader: Differences?
+    /// With several seeds: each figure's across-seed mean and 95 % interval (the figures above
+    /// are these means).
+    public var intervals: ReplicatedFigures? = nil
 
     enum CodingKeys: String, CodingKey {
-        case rank, strategy
+        case rank, strategy, intervals
         case sloAttainment = "slo_attainment", goodputRequestsPerMin = "goodput_requests_per_min"
         case latencyP99S = "latency_p99_s", costUSD = "cost_usd", vsLeader = "vs_leader"
     }
@@ -40,9 +43,11 @@ public struct Comparison: Codable, Sendable, Equatable {
     public var sloLatencyS: Double
     public var ranking: [RankedStrategy]
     public var method: String
+    /// The seeds ranked over (absent: the scenario's one seed).
+    public var seeds: [UInt64]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case ranking, method
+        case ranking, method, seeds
         case sloLatencyS = "slo_latency_s"
     }
 }
@@ -154,5 +159,61 @@ public enum Comparer {
         return Comparison(sloLatencyS: sloLatency, ranking: ranking,
                           method: "ranked by SLO attainment, goodput, p99, cost; differences from the leader are paired "
                               + "percentile-bootstrap 95% intervals over the identical arrival stream (resampled requests, seeded)")
+    }
+
+    /// Ranks strategies over several seeds by their across-seed means (SLO attainment, goodput,
+    /// p99, cost) and bounds each one's difference from the leader with a Student t interval
+    /// on the per-seed paired differences (same seed = same arrival stream for both).
+    /// `figures[strategy][seed]`, every strategy with the same seeds in the same order.
+    public static func compare(figures: [[ReplicaFigures]], seeds: [UInt64], sloLatencyS: Double) -> Comparison {
+        let summaries = figures.map { ReplicatedFigures(strategy: $0.first?.strategy ?? "", replicas: $0) }
+        func mean(_ v: ReplicatedValue?, _ missing: Double) -> Double { v?.mean ?? missing }
+        var order = Array(figures.indices)
+        order.sort { a, b in
+            let sa = summaries[a], sb = summaries[b]
+            let xa = mean(sa.sloAttainment, 0), xb = mean(sb.sloAttainment, 0)
+            if xa != xb { return xa > xb }
+            let ga = mean(sa.goodputRequestsPerMin, 0), gb = mean(sb.goodputRequestsPerMin, 0)
+            if ga != gb { return ga > gb }
+            let pa = mean(sa.latencyP99S, .infinity), pb = mean(sb.latencyP99S, .infinity)
+            if pa != pb { return pa < pb }
+            return mean(sa.costUSD, 0) < mean(sb.costUSD, 0)
+        }
+        let leader = order[0]
+        func paired(_ i: Int, _ metric: (ReplicaFigures) -> Double?) -> ConfidenceInterval {
+            let d = zip(figures[i], figures[leader]).map { x, l -> Double? in
+                guard let a = metric(x), let b = metric(l) else { return nil }
+                return a - b
+            }
+            guard let v = ReplicatedValue.of(d) else {
+                return ConfidenceInterval(estimate: 0, low: 0, high: 0, level: 0.95, resamples: 0)
+            }
+            return ConfidenceInterval(estimate: v.mean, low: v.low, high: v.high, level: 0.95, resamples: v.n)
+        }
+        var ranking: [RankedStrategy] = []
+        for (rank, i) in order.enumerated() {
+            let s = summaries[i]
+            var diff: Differences?
+            if i != leader {
+                let slo = paired(i) { $0.sloAttainment ?? 0 }
+                let goodput = paired(i) { $0.goodputRequestsPerMin }
+                let p99 = paired(i) { $0.latencyP99S }
+                var flat: [String] = []
+                if !slo.excludesZero { flat.append("slo_attainment") }
+                if !goodput.excludesZero { flat.append("goodput") }
+                if !p99.excludesZero { flat.append("latency_p99") }
+                diff = Differences(sloAttainment: slo, goodputRequestsPerMin: goodput, latencyP99S: p99, notSignificant: flat)
+            }
+            ranking.append(RankedStrategy(rank: rank + 1, strategy: s.strategy, sloAttainment: mean(s.sloAttainment, 0),
+                                          goodputRequestsPerMin: mean(s.goodputRequestsPerMin, 0),
+                                          latencyP99S: s.latencyP99S?.mean, costUSD: s.costUSD?.mean, vsLeader: diff,
+                                          intervals: s))
+        }
+        return Comparison(sloLatencyS: sloLatencyS, ranking: ranking,
+                          method: "ranked by the across-seed mean SLO attainment, goodput, p99, cost over \(seeds.count) seeds; "
+                              + "differences from the leader are paired per seed (same arrival stream) with a 95% Student t "
+                              + "interval on the per-seed differences (n − 1 degrees of freedom; resamples = seeds that "
+                              + "measured the metric)",
+                          seeds: seeds)
     }
 }

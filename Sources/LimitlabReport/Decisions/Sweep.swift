@@ -2,7 +2,8 @@ public import LimitlabCore
 import LimitlabSim
 import Foundation
 
-/// A parameter to vary: `PATH=FROM..TO:POINTS`.
+/// A parameter to vary: `PATH=FROM..TO step S` or `PATH=FROM..TO points N` (`:N` is the
+/// older spelling of `points N`).
 public struct SweepAxis: Sendable, Equatable, Codable {
     public var path: String
     public var values: [Double]
@@ -10,26 +11,78 @@ public struct SweepAxis: Sendable, Equatable, Codable {
     public var unit: String
 
     public static let supported = [
-        "arrivals[N].rate", "limits.rpm", "limits.itpm", "limits.otpm", "limits.burst",
-        "server.overload.probability", "workload.max_tokens",
+        "arrivals[N].rate", "arrivals[N].count", "arrivals[N].shape", "limits.rpm", "limits.itpm", "limits.otpm",
+        "limits.burst", "server.overload.probability", "workload.max_tokens", "strategies.LABEL.PARAM",
     ]
 
-    /// Parses `arrivals[0].rate=10/min..200/min:10` (POINTS values, both ends included).
-    public static func parse(_ text: String) throws(SweepError) -> SweepAxis {
-        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { throw SweepError(message: "--vary \(text): expected PATH=FROM..TO:POINTS") }
-        let path = parts[0].trimmingCharacters(in: .whitespaces)
-        let spec = parts[1]
-        let range = spec.split(separator: ":", maxSplits: 1).map(String.init)
-        guard range.count == 2, let points = Int(range[1]), points >= 2, points <= 200 else {
-            throw SweepError(message: "--vary \(text): expected :POINTS (2–200 values, both ends included) after the range")
+    /// What a path names, once parsed.
+    enum Target: Equatable {
+        case arrival(Int, String)
+        case limit(String)
+        case overload
+        case maxTokens
+        case strategy(String, String)
+    }
+
+    static func target(_ path: String) -> Target? {
+        if path.hasPrefix("arrivals["), let close = path.firstIndex(of: "]"),
+           let i = Int(path[path.index(path.startIndex, offsetBy: 9)..<close]) {
+            let field = String(path[path.index(after: close)...])
+            return [".rate", ".count", ".shape"].contains(field) ? .arrival(i, String(field.dropFirst())) : nil
         }
-        let ends = range[0].components(separatedBy: "..")
-        guard ends.count == 2 else { throw SweepError(message: "--vary \(text): expected FROM..TO") }
-        let isRate = path.hasPrefix("arrivals[") && path.hasSuffix("].rate")
-        guard isRate || supported.contains(path) else {
+        if path.hasPrefix("strategies.") {
+            let rest = path.dropFirst("strategies.".count)
+            guard let dot = rest.lastIndex(of: "."), dot != rest.startIndex else { return nil }
+            let param = String(rest[rest.index(after: dot)...])
+            return param.isEmpty ? nil : .strategy(String(rest[..<dot]), param)
+        }
+        switch path {
+        case "limits.rpm", "limits.itpm", "limits.otpm", "limits.burst": return .limit(String(path.dropFirst(7)))
+        case "server.overload.probability": return .overload
+        case "workload.max_tokens": return .maxTokens
+        default: return nil
+        }
+    }
+
+    /// Parses `arrivals[0].rate=10/min..200/min step 10/min`, `strategies.sdk-default.max_retries=0..6 step 1`,
+    /// `arrivals[1].count=10..80 points 8`.
+    public static func parse(_ text: String) throws(SweepError) -> SweepAxis {
+        let usage = "expected PATH=FROM..TO step S or PATH=FROM..TO points N"
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw SweepError(message: "--vary \(text): \(usage)") }
+        let path = parts[0].trimmingCharacters(in: .whitespaces)
+        guard let target = target(path) else {
             throw SweepError(message: "--vary \(text): cannot vary \(path); supported: " + supported.joined(separator: ", "))
         }
+        var spec = parts[1].trimmingCharacters(in: .whitespaces)
+        var points: Int?, stepText: String?
+        if let r = spec.range(of: " points ") {
+            guard let n = Int(spec[r.upperBound...].trimmingCharacters(in: .whitespaces)) else {
+                throw SweepError(message: "--vary \(text): expected a whole number after points")
+            }
+            points = n; spec = String(spec[..<r.lowerBound])
+        } else if let r = spec.range(of: " step ") {
+            stepText = spec[r.upperBound...].trimmingCharacters(in: .whitespaces); spec = String(spec[..<r.lowerBound])
+        } else if let colon = spec.lastIndex(of: ":") {
+            guard let n = Int(spec[spec.index(after: colon)...]) else {
+                throw SweepError(message: "--vary \(text): \(usage)")
+            }
+            points = n; spec = String(spec[..<colon])
+        } else {
+            throw SweepError(message: "--vary \(text): \(usage)")
+        }
+        let ends = spec.components(separatedBy: "..")
+        guard ends.count == 2 else { throw SweepError(message: "--vary \(text): \(usage)") }
+        let isRate: Bool = {
+            if case .arrival(_, "rate") = target { return true }
+            return false
+        }()
+        let whole: Bool = {
+            switch target {
+            case .arrival(_, "count"), .maxTokens: return true
+            default: return false
+            }
+        }()
         func value(_ s: String) throws(SweepError) -> Double {
             let t = s.trimmingCharacters(in: .whitespaces)
             if isRate {
@@ -38,41 +91,77 @@ public struct SweepAxis: Sendable, Equatable, Codable {
                 }
                 return r
             }
-            guard let v = Double(t) else { throw SweepError(message: "--vary \(text): expected a number, found \"\(t)\"") }
+            guard let v = Double(t), v.isFinite else { throw SweepError(message: "--vary \(text): expected a number, found \"\(t)\"") }
             return v
         }
         let a = try value(ends[0]), b = try value(ends[1])
-        let values = (0..<points).map { a + (b - a) * Double($0) / Double(points - 1) }
+        var values: [Double]
+        if let points {
+            guard points >= 2, points <= 200 else {
+                throw SweepError(message: "--vary \(text): points takes 2–200 values (both ends included)")
+            }
+            values = (0..<points).map { a + (b - a) * Double($0) / Double(points - 1) }
+        } else {
+            let step = try value(stepText ?? "")
+            guard step > 0, b >= a else {
+                throw SweepError(message: "--vary \(text): expected FROM <= TO and a positive step")
+            }
+            let n = Int(((b - a) / step * (1 + 1e-12)).rounded(.down)) + 1
+            guard n <= 200 else { throw SweepError(message: "--vary \(text): \(n) values; at most 200 (take a larger step)") }
+            values = (0..<n).map { a + step * Double($0) }
+        }
+        if whole {
+            guard values.allSatisfy({ $0 == $0.rounded() }) else {
+                throw SweepError(message: "--vary \(text): \(path) takes whole numbers; choose ends and a step (or points) that give them")
+            }
+        }
         return SweepAxis(path: path, values: values, unit: isRate ? "per_min" : "")
     }
 
     /// The scenario with the axis set to `value`.
     public func apply(_ value: Double, to base: Scenario) throws(SweepError) -> Scenario {
         var s = base
-        switch path {
-        case "limits.rpm": s.limits.config.rpm = value
-        case "limits.itpm": s.limits.config.itpm = value
-        case "limits.otpm": s.limits.config.otpm = value
-        case "limits.burst": s.limits.config.burst = value
-        case "server.overload.probability": s.server.overload.probability = value
-        case "workload.max_tokens": s.workload.maxTokens = Int(value)
-        default:
-            let digits = path.dropFirst("arrivals[".count).prefix { $0.isNumber }
-            guard let i = Int(digits), i < s.arrivals.count else {
-                throw SweepError(message: "\(path): the scenario has \(s.arrivals.count) arrival source(s)")
+        guard let target = Self.target(path) else { throw SweepError(message: "\(path): cannot be varied") }
+        switch target {
+        case .limit(let field):
+            if !s.limits.keys.isEmpty { throw SweepError(message: "\(path): scenarios with several keys cannot vary limits yet") }
+            switch field {
+            case "rpm": s.limits.config.rpm = value
+            case "itpm": s.limits.config.itpm = value
+            case "otpm": s.limits.config.otpm = value
+            default: s.limits.config.burst = value
             }
-            switch s.arrivals[i].process {
-            case .constant: s.arrivals[i].process = .constant(rate: value)
-            case .poisson: s.arrivals[i].process = .poisson(rate: value)
-            case .gamma(_, let shape): s.arrivals[i].process = .gamma(rate: value, shape: shape)
-            default:
-                throw SweepError(message: "\(path): only constant, poisson and gamma sources have a single rate")
+        case .overload: s.server.overload.probability = value
+        case .maxTokens: s.workload.maxTokens = Int(value)
+        case .arrival(let i, let field):
+            guard i < s.arrivals.count else {
+                throw SweepError(message: "\(path): the scenario has \(s.arrivals.count) arrival source(s), numbered from 0")
             }
-        }
-        if !s.limits.keys.isEmpty && path.hasPrefix("limits.") {
-            throw SweepError(message: "\(path): scenarios with several keys cannot vary limits yet")
+            switch (s.arrivals[i].process, field) {
+            case (.constant, "rate"): s.arrivals[i].process = .constant(rate: value)
+            case (.poisson, "rate"): s.arrivals[i].process = .poisson(rate: value)
+            case (.gamma(_, let shape), "rate"): s.arrivals[i].process = .gamma(rate: value, shape: shape)
+            case (.gamma(let rate, _), "shape"): s.arrivals[i].process = .gamma(rate: rate, shape: value)
+            case (.burst(let at, _, let over), "count"): s.arrivals[i].process = .burst(at: at, count: Int(value), over: over)
+            case (_, "rate"): throw SweepError(message: "\(path): only constant, poisson and gamma sources have a single rate")
+            case (_, "count"): throw SweepError(message: "\(path): only burst sources have a count")
+            default: throw SweepError(message: "\(path): only gamma sources have a shape")
+            }
+        case .strategy(let who, let param):
+            let hits = s.strategies.indices.filter { s.strategies[$0].label == who || s.strategies[$0].name == who }
+            guard !hits.isEmpty else {
+                throw SweepError(message: "\(path): no strategy labelled or named \(who); the scenario's strategies: "
+                                 + s.strategies.map(\.label).joined(separator: ", "))
+            }
+            for i in hits { s.strategies[i].params[param] = .number(value) }
         }
         return s
+    }
+
+    /// The strategy and parameter a `strategies.LABEL.PARAM` path names (nil for other paths).
+    public var strategyParameter: (strategy: String, parameter: String)? {
+        if case .strategy(let who, let param) = Self.target(path) { return (who, param) }
+        return nil
     }
 
     public func label(_ v: Double) -> String {
@@ -85,7 +174,7 @@ public struct SweepError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// One strategy at one point of a sweep.
+/// One strategy at one point of a sweep (across-seed means when several seeds ran).
 public struct SweepPoint: Codable, Sendable, Equatable {
     public var value: Double
     public var offeredPerMin: Double
@@ -93,18 +182,25 @@ public struct SweepPoint: Codable, Sendable, Equatable {
     public var successRate: Double
     public var latencyP99S: Double?
     public var status429: Int
+    /// Attempts sent (first tries and retries).
+    public var attempts: Int
+    /// nil without an SLO.
+    public var sloAttainment: Double?
+    /// With several seeds: 95 % Student t intervals of the figures over the seeds.
+    public var intervals: ReplicatedFigures?
     enum CodingKeys: String, CodingKey {
-        case value
+        case value, attempts, intervals
         case offeredPerMin = "offered_per_min", goodputPerMin = "goodput_per_min", successRate = "success_rate"
-        case latencyP99S = "latency_p99_s", status429 = "status_429"
+        case latencyP99S = "latency_p99_s", status429 = "status_429", sloAttainment = "slo_attainment"
     }
 }
 
 public struct SweepSeries: Codable, Sendable, Equatable {
     public var strategy: String
     public var points: [SweepPoint]
-    /// The largest swept value at which the strategy still succeeds for ≥ 99 % of requests with
-    /// a p99 no worse than twice its best: past it, load turns into latency and failures.
+    /// The largest swept value at which the strategy still holds: with an SLO attainment target,
+    /// its attainment (with several seeds, the interval's lower bound) meets the target;
+    /// without one, it succeeds for ≥ 99 % of requests with a p99 no worse than twice its best.
     public var knee: Double?
 }
 
@@ -112,28 +208,67 @@ public struct SweepResult: Codable, Sendable, Equatable {
     public var scenario: String
     public var axis: SweepAxis
     public var series: [SweepSeries]
+    /// How the knee was judged.
+    public var kneeRule: String? = nil
+    /// The seeds every point ran (absent: the scenario's one seed).
+    public var seeds: [UInt64]? = nil
+    enum CodingKeys: String, CodingKey {
+        case scenario, axis, series, seeds
+        case kneeRule = "knee_rule"
+    }
 }
 
 public enum Sweeper {
-    public static func run(_ base: Scenario, axis: SweepAxis) throws -> SweepResult {
-        var series = base.strategies.map { SweepSeries(strategy: $0.label, points: [], knee: nil) }
-        for v in axis.values {
-            let s = try axis.apply(v, to: base)
-            let result = try Simulator.run(s)
-            for (i, run) in result.runs.enumerated() {
-                let sum = Summariser.summarise(log: run.log, stream: result.stream, slo: s.slo)
-                series[i].points.append(SweepPoint(
-                    value: v, offeredPerMin: result.stream.window > 0 ? Double(result.stream.count) / result.stream.window * 60 : 0,
-                    goodputPerMin: sum.goodput.requestsPerMin, successRate: sum.successRate,
-                    latencyP99S: sum.latencyS.count > 0 ? sum.latencyS.p99 : nil, status429: sum.statusCounts["429"] ?? 0))
+    /// Simulates points × strategies × seeds in parallel (results collected by index, so the
+    /// result is the same for any `jobs`).
+    public static func run(_ base: Scenario, axis: SweepAxis, seeds: [UInt64]? = nil, jobs: Int = 1) async throws -> SweepResult {
+        let seeds = seeds ?? [base.seed]
+        let scenarios = try axis.values.map { v throws(SweepError) in try axis.apply(v, to: base) }
+        let specs = base.strategies
+        let (ns, nk) = (specs.count, seeds.count)
+        let figures = try await Parallel.map(count: scenarios.count * ns * nk, jobs: jobs) { k -> (ReplicaFigures, Double) in
+            let (p, j, i) = (k / (ns * nk), (k / nk) % ns, k % nk)
+            var sc = scenarios[p]
+            sc.seed = seeds[i]
+            sc.strategies = [scenarios[p].strategies[j]]
+            let result = try Simulator.run(sc)
+            let sum = Summariser.summarise(log: result.runs[0].log, stream: result.stream, slo: sc.slo)
+            let offered = result.stream.window > 0 ? Double(result.stream.count) / result.stream.window * 60 : 0
+            return (ReplicaFigures(strategy: specs[j].label, seed: seeds[i], summary: sum), offered)
+        }
+        var series = specs.map { SweepSeries(strategy: $0.label, points: [], knee: nil) }
+        for (p, v) in axis.values.enumerated() {
+            for j in 0..<ns {
+                let cell = Array(figures[(p * ns + j) * nk..<(p * ns + j + 1) * nk])
+                let r = cell.map(\.0)
+                let f = ReplicatedFigures(strategy: specs[j].label, replicas: r)
+                series[j].points.append(SweepPoint(
+                    value: v, offeredPerMin: cell.map(\.1).reduce(0, +) / Double(nk),
+                    goodputPerMin: f.goodputRequestsPerMin?.mean ?? 0, successRate: f.successRate?.mean ?? 0,
+                    latencyP99S: f.latencyP99S?.mean, status429: Int((f.status429?.mean ?? 0).rounded()),
+                    attempts: Int((f.attempts?.mean ?? 0).rounded()), sloAttainment: f.sloAttainment?.mean,
+                    intervals: nk > 1 ? f : nil))
             }
         }
-        for i in series.indices {
-            let best = series[i].points.compactMap(\.latencyP99S).min() ?? .infinity
-            series[i].knee = series[i].points.filter { p in
-                p.successRate >= 0.99 && (p.latencyP99S ?? .infinity) <= 2 * best
-            }.map(\.value).max()
+        let rule: String
+        if let target = base.slo?.attainment {
+            rule = "largest value whose SLO attainment (\(Units.formatDuration(base.slo!.latency)) latency)"
+                + (nk > 1 ? ", at its 95% interval's lower bound," : "") + " meets the scenario's target \(target)"
+            for i in series.indices {
+                series[i].knee = series[i].points.filter { p in
+                    let a = nk > 1 ? (p.intervals?.sloAttainment?.low ?? 0) : (p.sloAttainment ?? 0)
+                    return a >= target
+                }.map(\.value).max()
+            }
+        } else {
+            rule = "no SLO attainment target in the scenario: largest value with success ≥ 99% and p99 ≤ 2× the best p99"
+            for i in series.indices {
+                let best = series[i].points.compactMap(\.latencyP99S).min() ?? .infinity
+                series[i].knee = series[i].points.filter { p in
+                    p.successRate >= 0.99 && (p.latencyP99S ?? .infinity) <= 2 * best
+                }.map(\.value).max()
+            }
         }
-        return SweepResult(scenario: base.name, axis: axis, series: series)
+        return SweepResult(scenario: base.name, axis: axis, series: series, kneeRule: rule, seeds: nk > 1 ? seeds : nil)
     }
 }

@@ -130,8 +130,11 @@ public struct Report: Codable, Sendable, Equatable {
     public var live: LiveEcho?
     /// Reports made from a server recording (`limitlab report`, `limitlab test`).
     public var recording: RecordingSummary? = nil
+    /// Present when the command ran several seeds (`--replications`, `--seeds`): every
+    /// replication's figures and their across-seed intervals (Replication.swift).
+    public var replication: ReplicationSection? = nil
     enum CodingKeys: String, CodingKey {
-        case schema, generator, scenario, arrivals, runs, comparison, live, recording
+        case schema, generator, scenario, arrivals, runs, comparison, live, recording, replication
         case generatedAt = "generated_at", quantileDefinition = "quantile_definition"
     }
 }

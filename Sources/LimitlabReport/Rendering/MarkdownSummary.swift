@@ -28,7 +28,7 @@ public enum MarkdownSummary {
                 s.cost.map { "$" + fixed($0.totalUSD, 2) } ?? "n/a",
             ]
             if withSLO {
-                row.insert(s.slo.map { pct($0.attainment) + ($0.met == true ? " ✓" : $0.met == false ? " ✗" : "") } ?? "", at: 1)
+                row.insert(s.slo.map(SummaryTable.sloCell) ?? "", at: 1)
             }
             rows.append(row)
         }
@@ -108,21 +108,12 @@ public enum MarkdownSummary {
         return Double(i) == v ? grouped(i) : fixed(v, 1)
     }
 
-    static func grouped(_ v: Int) -> String {
-        let s = String(abs(v))
-        var out = ""
-        for (i, ch) in s.reversed().enumerated() {
-            if i > 0 && i % 3 == 0 { out.append(",") }
-            out.append(ch)
-        }
-        return (v < 0 ? "-" : "") + String(out.reversed())
-    }
+    static func grouped(_ v: Int) -> String { NumberFormat.grouped(Double(v)) }
 
-    static func fixed(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
-    static func pct(_ v: Double) -> String { fixed(v * 100, 1) + "%" }
+    static func fixed(_ v: Double, _ digits: Int) -> String { NumberFormat.fixed(v, digits) }
+    static func pct(_ v: Double) -> String { NumberFormat.percent(v) }
     static func seconds(_ v: Double, _ count: Int) -> String {
-        guard count > 0 else { return "–" }
-        return v < 1 ? fixed(v * 1000, 0) + " ms" : fixed(v, 2) + " s"
+        NumberFormat.seconds(v, count: count, space: true, placeholder: "–")
     }
     static func duration(_ s: Double) -> String {
         s >= 3600 ? fixed(s / 3600, 1) + " h" : s >= 60 ? fixed(s / 60, 1) + " min" : fixed(s, 1) + " s"

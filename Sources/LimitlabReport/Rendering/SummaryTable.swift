@@ -16,10 +16,29 @@ public enum SummaryTable {
                 seconds(s.latencyS.p50, s.latencyS.count), seconds(s.latencyS.p99, s.latencyS.count),
                 seconds(s.ttftS.p50, s.ttftS.count), fixed(s.goodput.requestsPerMin, 1),
             ]
-            if withSLO { row.append(s.slo.map { percent($0.attainment) + ($0.met == false ? " ✗" : $0.met == true ? " ✓" : "") } ?? "") }
+            if withSLO { row.append(s.slo.map(sloCell) ?? "") }
             rows.append(row)
         }
         return table(header: header, rows: rows, rightAlignFrom: 1)
+    }
+
+    /// Across-seed means with their 95 % intervals, one row per strategy; attainment decisive
+    /// against `target`.
+    public static func render(_ r: ReplicationSection, target: Double?) -> String {
+        func show(_ v: ReplicatedValue?, _ f: (Double) -> String) -> String {
+            guard let v else { return "-" }
+            return v.n > 1 ? "\(f(v.mean)) [\(f(v.low)), \(f(v.high))]" : f(v.mean)
+        }
+        let rows = r.summary.map { s -> [String] in
+            [s.strategy, show(s.successRate) { NumberFormat.percent($0) },
+             show(s.sloAttainment) { NumberFormat.percent($0, threshold: target) },
+             show(s.goodputRequestsPerMin) { NumberFormat.fixed($0, 1) },
+             show(s.latencyP99S) { NumberFormat.seconds($0) }, show(s.status429) { NumberFormat.fixed($0, 1) }]
+        }
+        var out = "over \(r.seeds.count) seeds (\(r.seeds.first ?? 0)..\(r.seeds.last ?? 0)): mean [95% interval]\n"
+        out += table(header: ["strategy", "success", "slo", "goodput/min", "p99", "429s"], rows: rows)
+        out += "intervals: Student t on the per-seed values (n − 1 degrees of freedom); the table above is seed \(r.seeds.first ?? 0)\n"
+        return out
     }
 
     /// Renders rows under a header with a rule; columns from `rightAlignFrom` are right-aligned.
@@ -38,25 +57,14 @@ public enum SummaryTable {
         return out
     }
 
-    static func percent(_ v: Double) -> String { fixed(v * 100, 1) + "%" }
-
-    static func seconds(_ v: Double, _ count: Int) -> String {
-        guard count > 0 else { return "-" }
-        if v < 1 { return fixed(v * 1000, 0) + "ms" }
-        return fixed(v, 2) + "s"
+    /// Attainment against its target, with the digits that decide it, and ✓ / ✗.
+    static func sloCell(_ slo: SLOResult) -> String {
+        NumberFormat.percent(slo.attainment, threshold: slo.target) + (slo.met == false ? " ✗" : slo.met == true ? " ✓" : "")
     }
 
-    static func fixed(_ v: Double, _ digits: Int) -> String {
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let r = (v * scale).rounded() / scale
-        var s = String(r)
-        if let dot = s.firstIndex(of: ".") {
-            let decimals = s.distance(from: dot, to: s.endIndex) - 1
-            if digits == 0 { s = String(s[..<dot]) } else if decimals < digits {
-                s += String(repeating: "0", count: digits - decimals)
-            }
-        } else if digits > 0 { s += "." + String(repeating: "0", count: digits) }
-        return s
-    }
+    static func percent(_ v: Double) -> String { NumberFormat.percent(v) }
+
+    static func seconds(_ v: Double, _ count: Int) -> String { NumberFormat.seconds(v, count: count) }
+
+    static func fixed(_ v: Double, _ digits: Int) -> String { NumberFormat.fixed(v, digits) }
 }
