@@ -226,6 +226,10 @@ helpwrap() {
             END { exit bad }' || return 1
     done
 }
+check "sweep past the volume bound is refused before running" exits 2 "$BIN" sweep scenarios/quickstart.yaml --vary "arrivals[0].rate=1/min..1e300/min points 2" --out "$TMP/swb1"
+check "... with the estimate in the message" grep -q "limitlab simulates up to" "$TMP/stderr"
+check "sweep of max_tokens to 1e300 is refused, not a trap" exits 2 "$BIN" sweep scenarios/quickstart.yaml --vary "workload.max_tokens=1..1e300 points 2" --out "$TMP/swb2"
+check "sweep of rpm to 1e308 is refused, not a trap" exits 2 "$BIN" sweep scenarios/quickstart.yaml --vary "limits.rpm=1..1e308 points 3" --out "$TMP/swb3"
 check "help texts do not break mid-sentence at 80 columns" helpwrap
 check "the top-level help lists every exit code" bash -c "'$BIN' --help | grep -Eq '^  0  success' && for c in 1 2 3 4 5; do '$BIN' --help | grep -Eq \"^  \$c  \" || exit 1; done"
 check "run writes HdrHistogram logs beside report.json" bash -c "head -1 '$TMP/g1/none.latency.hlog' | grep -q 'Histogram log format version' && grep -q ',HISTF' '$TMP/g1/sdk-default.ttft.hlog'"

@@ -69,7 +69,8 @@ public enum Units {
 
     static func trim(_ v: Double) -> String {
         let rounded = (v * 1000).rounded() / 1000
-        if rounded == rounded.rounded() { return String(Int(rounded)) }
+        // Whole numbers print without ".0"; beyond Int's range (or not finite) Double's own text.
+        if rounded == rounded.rounded() && Swift.abs(rounded) < 1e15 { return String(Int(rounded)) }
         return String(rounded)
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LimitlabCore
 import LimitlabReport
+import LimitlabScenario
 import LimitlabStrategies
 
 struct SweepCommand: ParsableCommand {
@@ -41,6 +42,15 @@ struct SweepCommand: ParsableCommand {
         do { axis = try SweepAxis.parse(vary) } catch { throw CLIFailure.badInput(error.description) }
         let sc = try ScenarioInput.load(scenario, seed: seed, strategies: strategies)
         try Self.checkParameter(axis, in: sc)
+        // Every point must be a scenario `validate` would accept (volume, limits, token bounds):
+        // a swept value past them is refused before anything runs.
+        for v in axis.values {
+            let point: Scenario
+            do { point = try axis.apply(v, to: sc) } catch { throw CLIFailure.badInput(error.message) }
+            if let problem = ScenarioBounds.problems(in: point).first {
+                throw CLIFailure.badInput("--vary \(axis.path) at \(axis.label(v)): \(problem)")
+            }
+        }
         if let out { try OutputFolder.check(out, force: force) }
         let plan = try replication.plan(base: sc.seed)
         let jobs = try replication.width()

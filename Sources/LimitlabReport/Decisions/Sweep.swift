@@ -121,6 +121,13 @@ public struct SweepAxis: Sendable, Equatable, Codable {
     /// The scenario with the axis set to `value`.
     public func apply(_ value: Double, to base: Scenario) throws(SweepError) -> Scenario {
         var s = base
+        /// A whole-number field: refused past what a run can use, never a trapping conversion.
+        func whole(_ v: Double) throws(SweepError) -> Int {
+            guard v.isFinite, v >= 0, v <= 1e9 else {
+                throw SweepError(message: "\(path): \(label(v)) is not a whole number from 0 to 1,000,000,000")
+            }
+            return Int(v.rounded())
+        }
         guard let target = Self.target(path) else { throw SweepError(message: "\(path): cannot be varied") }
         switch target {
         case .limit(let field):
@@ -132,7 +139,7 @@ public struct SweepAxis: Sendable, Equatable, Codable {
             default: s.limits.config.burst = value
             }
         case .overload: s.server.overload.probability = value
-        case .maxTokens: s.workload.maxTokens = Int(value)
+        case .maxTokens: s.workload.maxTokens = try whole(value)
         case .arrival(let i, let field):
             guard i < s.arrivals.count else {
                 throw SweepError(message: "\(path): the scenario has \(s.arrivals.count) arrival source(s), numbered from 0")
@@ -142,7 +149,7 @@ public struct SweepAxis: Sendable, Equatable, Codable {
             case (.poisson, "rate"): s.arrivals[i].process = .poisson(rate: value)
             case (.gamma(_, let shape), "rate"): s.arrivals[i].process = .gamma(rate: value, shape: shape)
             case (.gamma(let rate, _), "shape"): s.arrivals[i].process = .gamma(rate: rate, shape: value)
-            case (.burst(let at, _, let over), "count"): s.arrivals[i].process = .burst(at: at, count: Int(value), over: over)
+            case (.burst(let at, _, let over), "count"): s.arrivals[i].process = .burst(at: at, count: try whole(value), over: over)
             case (_, "rate"): throw SweepError(message: "\(path): only constant, poisson and gamma sources have a single rate")
             case (_, "count"): throw SweepError(message: "\(path): only burst sources have a count")
             default: throw SweepError(message: "\(path): only gamma sources have a shape")
@@ -165,7 +172,8 @@ public struct SweepAxis: Sendable, Equatable, Codable {
     }
 
     public func label(_ v: Double) -> String {
-        unit == "per_min" ? Units.formatRate(v) : (v == v.rounded() ? String(Int(v)) : String(format: "%.4g", v))
+        unit == "per_min" ? Units.formatRate(v)
+            : (v == v.rounded() && Swift.abs(v) < 1e15 ? String(Int(v)) : String(format: "%.4g", v))
     }
 }
 
