@@ -18,15 +18,7 @@ public enum Units {
             guard numberStart < index, let value = Double(s[numberStart..<index]) else { return nil }
             let unitStart = index
             while index < s.endIndex, s[index].isLetter { index = s.index(after: index) }
-            let unit = s[unitStart..<index]
-            let scale: Double
-            switch unit {
-            case "ms": scale = 0.001
-            case "s", "sec": scale = 1
-            case "m", "min": scale = 60
-            case "h": scale = 3600
-            default: return nil
-            }
+            guard let scale = secondsPerUnit(String(s[unitStart..<index])) else { return nil }
             guard scale < lastScale else { return nil }
             lastScale = scale
             total += value * scale
@@ -65,6 +57,18 @@ public enum Units {
     }
 
     /// Rate per second shown per minute (`40/min`).
+    /// Seconds in one duration unit of the scenario vocabulary (`ms`, `s`/`sec`, `m`/`min`, `h`);
+    /// nil for anything else. The one table both duration readers use.
+    public static func secondsPerUnit(_ unit: String) -> Double? {
+        switch unit {
+        case "ms": return 0.001
+        case "s", "sec": return 1
+        case "m", "min": return 60
+        case "h": return 3600
+        default: return nil
+        }
+    }
+
     public static func formatRate(_ perSecond: Double) -> String { "\(trim(perSecond * 60))/min" }
 
     static func trim(_ v: Double) -> String {

@@ -151,14 +151,7 @@ package enum ScalarText {
             guard start < i, let value = number(String(s[start..<i])), value >= 0 else { return nil }
             let unitStart = i
             while i < s.count, s[i].isLetter { i += 1 }
-            let scale: Double
-            switch String(s[unitStart..<i]) {
-            case "ms": scale = 0.001
-            case "s", "sec": scale = 1
-            case "m", "min": scale = 60
-            case "h": scale = 3600
-            default: return nil
-            }
+            guard let scale = Units.secondsPerUnit(String(s[unitStart..<i])) else { return nil }
             guard scale < lastScale else { return nil }
             lastScale = scale
             total += value * scale
