@@ -423,25 +423,10 @@ final class MockHTTPHandler: ChannelInboundHandler {
                      + "https://docs.claude.com/en/api/rate-limits.")
             }
         case "list":
-            var limit = 20
-            var before: String?
-            var after: String?
             let query = h.uri.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
-            for pair in query.split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
-                let value = kv.count > 1 ? (kv[1].removingPercentEncoding ?? kv[1]) : ""
-                switch kv[0] {
-                case "limit":
-                    guard let n = Int(value), (1...1000).contains(n) else {
-                        return fail(.badRequest, "invalid_request_error",
-                                    "limit: Input should be an integer between 1 and 1000, found \"\(value)\"")
-                    }
-                    limit = n
-                case "before_id": before = value
-                case "after_id": after = value
-                default: break
-                }
-            }
+            let q: ListQuery
+            do { q = try ListQuery(query) } catch { return fail(.badRequest, error.type, error.message) }
+            let (limit, before, after) = (q.limit, q.beforeId, q.afterId)
             guard let page = store.list(limit: limit, beforeId: before, afterId: after, host: host, now: now) else {
                 return fail(.notFound, "not_found_error", "batch: \(after ?? before ?? "") not found")
             }

@@ -62,23 +62,8 @@ struct ModelResolver {
     /// cursors), in the API's list shape: `data`, `has_more`, `first_id`, `last_id`
     /// (anthropic-sdk-python `types/model_list_params.py`, `pagination.py`).
     func page(query: String) throws(APIError) -> String {
-        var limit = 20
-        var after: String?
-        var before: String?
-        for pair in query.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
-            let value = kv.count > 1 ? (kv[1].removingPercentEncoding ?? kv[1]) : ""
-            switch kv[0] {
-            case "limit":
-                guard let n = Int(value), (1...1000).contains(n) else {
-                    throw .invalid("limit: Input should be an integer between 1 and 1000, found \"\(value)\"")
-                }
-                limit = n
-            case "after_id": after = value
-            case "before_id": before = value
-            default: break
-            }
-        }
+        let q = try ListQuery(query)
+        let (limit, after, before) = (q.limit, q.afterId, q.beforeId)
         var range = 0..<models.count
         if let after {
             guard let i = models.firstIndex(where: { $0.id == after }) else {
