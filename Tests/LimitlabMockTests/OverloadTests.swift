@@ -157,8 +157,10 @@ import Testing
             #expect(ok + limited == 1000)
             // At most the bucket plus its refill over the burst (20/s), with slack for timing.
             #expect(ok <= 20 + Int(elapsed * 20) + 10, "200s: \(ok) in \(elapsed) s")
-            #expect(ok >= 20 && limited >= 800, "200s: \(ok), 429s: \(limited)")
-            #expect(elapsed < 10)
+            // The burst is planned to take 5 s; a loaded machine stretches it, and the refill
+            // over the stretched window is allowed for above, so only bound it against a hang.
+            #expect(ok >= 20 && limited >= 1000 - (20 + Int(elapsed * 20) + 10), "200s: \(ok), 429s: \(limited)")
+            #expect(elapsed < 30, "burst took \(elapsed) s")
             #expect(abs(after - before) < 50 << 20, "RSS before \(before >> 20) MB, after \(after >> 20) MB")
 
             // Still answering: health, and a Messages request once the bucket has refilled.
