@@ -24,7 +24,7 @@ struct PythonExport {
                                   + "beyond max_queue, drop requests waiting longer than max_wait) are not exported; "
                                   + "the Python client queues without bound"))
         }
-        let text = Py.pep8Spacing(header(gaps) + body + driver())
+        let text = header(gaps) + Py.pep8Spacing(body + driver())
         return ExportedFile(format: format, text: text, gaps: gaps)
     }
 
