@@ -93,11 +93,11 @@ public enum AdmissionPlan: Sendable, Equatable {
     /// Bottleneck's own settings (the `bottleneck` strategy).
     case bottleneck(BottleneckSettings)
 
-    /// The role's registry name, for messages.
-    public var kind: String {
+    /// The formats that carry it, for messages.
+    public var formats: String {
         switch self {
-        case .buckets: return "bucket"
-        case .bottleneck: return "bottleneck"
+        case .buckets: return "--as aiolimiter or --as bottleneck"
+        case .bottleneck: return "--as bottleneck"
         }
     }
 }

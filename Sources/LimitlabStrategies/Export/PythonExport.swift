@@ -38,7 +38,7 @@ struct PythonExport {
     private func anthropicPython(_ gaps: inout [ExportGap]) throws(ExportError) -> String {
         if let a = plan.admission {
             throw ExportError("strategy \(plan.label) has a pre-send limiter (\(plan.roles[0].name)), which the SDK's "
-                              + "settings cannot express; export it --as aiolimiter or --as bottleneck (\(a.kind))")
+                              + "settings cannot express; export it \(a.formats)")
         }
         let maxRetries: Int
         switch plan.retry {
@@ -101,7 +101,7 @@ struct PythonExport {
     private func tenacity(_ gaps: inout [ExportGap]) throws(ExportError) -> String {
         if let a = plan.admission {
             throw ExportError("strategy \(plan.label) has a pre-send limiter (\(plan.roles[0].name)); tenacity only "
-                              + "retries; export it --as aiolimiter or --as bottleneck (\(a.kind))")
+                              + "retries; export it \(a.formats)")
         }
         let (wait, custom) = tenacityWait(plan.retry)
         var names = ["AsyncRetrying", "Retrying", "retry_if_exception", "stop_after_attempt"]
