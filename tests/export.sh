@@ -78,6 +78,55 @@ done
 grep -q "heartbeat" "$work/aiolimiter-bottleneck.js" && ok "bottleneck export lists the heartbeat refill it cannot carry" ||
     fail "bottleneck export does not list the heartbeat refill"
 
+# The full-jitter mapping against the installed tenacity itself: limitlab's full-jitter sleeps
+# U(0, min(cap, base · 2^n)) after failure n (base 250 ms, cap 4 s here); the exported wait must
+# draw from the same range, reaching near its top.
+if "$PYTHON" - "$work/tenacity-tenacity.py" >"$work/err" 2>&1 <<'PY'
+import importlib.util, sys
+from tenacity import RetryCallState, Retrying
+spec = importlib.util.spec_from_file_location("exported", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+wait = module.RETRY_SETTINGS["wait"]
+for n in range(1, 6):
+    state = RetryCallState(Retrying(), None, (), {})
+    state.attempt_number = n
+    ceiling = min(4.0, 0.25 * 2 ** n)
+    draws = [wait(state) for _ in range(4000)]
+    assert 0 <= min(draws) and max(draws) <= ceiling, (n, min(draws), max(draws), ceiling)
+    assert max(draws) > 0.97 * ceiling and min(draws) < 0.03 * ceiling, (n, min(draws), max(draws), ceiling)
+    mean = sum(draws) / len(draws)
+    assert abs(mean - ceiling / 2) < 0.05 * ceiling, (n, mean, ceiling)
+PY
+then ok "the exported tenacity wait draws U(0, min(4 s, 0.25 s · 2^n)), as limitlab's full-jitter"
+else fail "the exported tenacity wait is not limitlab's full-jitter"; fi
+
+# The aiolimiter export of a 720-RPM, 1 s token bucket with 8 in flight and the SDK's retry
+# (4 retries): AsyncLimiter(12, 1), Semaphore(8), and the SDK's rule — retry-after exactly, else
+# min(0.5 · 2^(n−1), 8) · (1 − 0.25·U), nothing after the fifth attempt or on a 400.
+if "$PYTHON" - "$work/aiolimiter-aiolimiter.py" >"$work/err" 2>&1 <<'PY'
+import importlib.util, sys
+import anthropic, httpx
+spec = importlib.util.spec_from_file_location("exported", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+assert (module.REQUESTS.max_rate, module.REQUESTS.time_period) == (12.0, 1.0), vars(module.REQUESTS)
+assert module.CONCURRENCY._value == 8
+def error(status, headers):
+    response = httpx.Response(status, headers=headers, request=httpx.Request("POST", "http://mock/v1/messages"))
+    return anthropic.APIStatusError("refused", response=response, body=None)
+assert module.backoff(1, error(429, {"retry-after": "1"})) == 1.0
+for n in (1, 2, 3, 4):
+    waits = [module.backoff(n, error(429, {})) for _ in range(500)]
+    top = min(0.5 * 2 ** (n - 1), 8.0)
+    assert all(0.75 * top <= w <= top for w in waits), (n, min(waits), max(waits))
+assert module.backoff(5, error(429, {"retry-after": "1"})) is None
+assert module.backoff(1, error(400, {})) is None
+assert module.backoff(1, error(400, {"x-should-retry": "true"})) is not None
+PY
+then ok "the exported aiolimiter client holds AsyncLimiter(12, 1), Semaphore(8) and the SDK's retry rule"
+else fail "the exported aiolimiter client's limiter or retry rule"; fi
+
 # The bar. The simulator over REPLICATIONS seeds...
 rm -f "$work/err"
 if ! "$LIMITLAB" run "$scenario" --replications "$REPLICATIONS" --out "$work/sim" --quiet >"$work/err" 2>&1; then
