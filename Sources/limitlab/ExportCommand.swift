@@ -114,6 +114,7 @@ struct ExportCommand: ParsableCommand {
             ExportSchedule.Arrival(at: stream.intendedAt[$0], inputTokens: Int(stream.inputTokens[$0]),
                                    maxTokens: Int(stream.maxTokens[$0]))
         }
-        return (spec, sc.limits.config, ExportSchedule(scenario: sc.name, seed: sc.seed, model: sc.model, arrivals: arrivals))
+        return (spec, sc.limits.config, ExportSchedule(scenario: sc.name, seed: sc.seed, model: sc.model, arrivals: arrivals,
+                                                          stream: sc.workload.stream))
     }
 }

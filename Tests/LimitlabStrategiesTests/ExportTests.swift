@@ -174,5 +174,11 @@ private func exportError(_ body: () throws -> Void) -> String? {
         #expect(file.text.contains("(0.125, 30, 16),"))
         #expect(file.text.contains("MODEL = \"claude-haiku-4-5\""))
         #expect(file.text.contains("2 arrivals of scenario s (seed 7)"))
+        #expect(file.gaps.isEmpty)
+        var streaming = schedule
+        streaming.stream = true
+        let streamed = try ExportRenderer.render(try plan(StrategySpec(name: "sdk-default")), as: .anthropicPython,
+                                                 schedule: streaming)
+        #expect(streamed.gaps.map(\.parameter) == ["workload.stream"])
     }
 }

@@ -17,9 +17,17 @@ public struct ExportSchedule: Sendable, Equatable {
     public var seed: UInt64
     public var model: String
     public var arrivals: [Arrival]
+    /// Whether the scenario's requests stream (the replay sends them without streaming).
+    public var stream: Bool
 
-    public init(scenario: String, seed: UInt64, model: String, arrivals: [Arrival]) {
-        self.scenario = scenario; self.seed = seed; self.model = model; self.arrivals = arrivals
+    public init(scenario: String, seed: UInt64, model: String, arrivals: [Arrival], stream: Bool = false) {
+        self.scenario = scenario; self.seed = seed; self.model = model; self.arrivals = arrivals; self.stream = stream
+    }
+
+    /// What the replay does differently from the scenario.
+    var gaps: [ExportGap] {
+        stream ? [ExportGap("workload.stream", "the scenario streams; the replay in this file's main sends "
+                            + "non-streaming requests (the same limits and 429s, no time to first token)")] : []
     }
 
     /// The most arrivals a file embeds; a longer scenario is refused rather than cut, since a
@@ -33,6 +41,8 @@ public enum ExportRenderer {
     /// Throws when the format cannot carry the strategy's defining role.
     public static func render(_ plan: ExportPlan, as format: ExportFormat,
                               schedule: ExportSchedule?) throws(ExportError) -> ExportedFile {
+        var plan = plan
+        plan.gaps += schedule?.gaps ?? []
         switch format {
         case .anthropicPython, .tenacity, .aiolimiter:
             return try PythonExport(plan: plan, format: format, schedule: schedule).render()

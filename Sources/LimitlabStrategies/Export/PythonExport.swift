@@ -113,6 +113,8 @@ struct PythonExport {
         s += """
             # The strategy's retry in tenacity terms. should_retry (not retry_if_exception_type) because the
             # SDK's rule is on status codes and the x-should-retry header, not on exception classes alone.
+            # @retry(**RETRY_SETTINGS) applies the same to any function, but cannot tell the server which
+            # attempt it is sending (call() below does, so the report counts retries as retries).
             RETRY_SETTINGS = {
                 "wait": \(wait),
                 "stop": stop_after_attempt(\(plan.retry.maxAttempts)),
