@@ -45,10 +45,6 @@ struct BottleneckExport {
             }
         }
         if let n = plan.concurrency { options.insert(("maxConcurrent", "\(n)"), at: 0) }
-        if retryInside && plan.retry != .none {
-            gaps.append(ExportGap("bottleneck.retry_inside", "true: retries come from the failed event and skip "
-                                  + "minTime and the reservoir, as in Bottleneck"))
-        }
         let text = header(gaps) + body(options: options, retryInside: retryInside, jobOptions: jobOptions) + driver()
         return ExportedFile(format: .bottleneck, text: text, gaps: gaps)
     }
