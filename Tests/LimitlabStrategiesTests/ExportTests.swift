@@ -95,6 +95,7 @@ private func exportError(_ body: () throws -> Void) -> String? {
         #expect(file.text.contains("bottleneck@\(ExportLibraries.bottleneck)"))
         // retry_inside (the default): retries from the failed event, outside minTime and the reservoir.
         #expect(file.text.contains("limiter.on(\"failed\""))
+        #expect(file.gaps.isEmpty)
     }
 
     /// A bucket larger than one becomes the reservoir-increase recipe on whole heartbeats.
