@@ -8,7 +8,7 @@ TEST_APT_PACKAGES := chromium fonts-liberation python3 redis-server
 SCENARIO ?= scenarios/quickstart.yaml
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: setup setup-test test-gate-repeat test-html test-sdk test-workers test-examples test-record build run test test-swift test-cli test-baselines baselines docs bench clean
+.PHONY: setup setup-test test-gate-repeat test-html test-sdk test-workers test-examples test-export test-record build run test test-swift test-cli test-baselines baselines docs bench clean
 
 ## setup: install the C libraries limitlab links (libcurl, GSL, hiredis) with apt, only when missing.
 setup:
@@ -37,7 +37,7 @@ run: build
 
 ## test: build and run every test (Swift unit tests, CLI end-to-end checks, baselines, the
 ## HTML report in headless Chromium).
-test: setup-test test-swift test-cli test-gate-repeat test-baselines test-html test-sdk test-workers test-examples test-record test-hdr
+test: setup-test test-swift test-cli test-gate-repeat test-baselines test-html test-sdk test-workers test-examples test-export test-record test-hdr
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -65,6 +65,11 @@ test-sdk: build
 ## in examples/aiolimiter-queue must fail its baseline, the unchanged client pass it 5 times in a row.
 test-examples: build
 	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/examples.sh
+
+## test-export: `limitlab export` errors and formats, and the exported tenacity and aiolimiter clients run
+## through `limitlab test` agreeing with `limitlab run --replications` (about 60 s).
+test-export: build
+	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/export.sh
 
 ## test-record: `limitlab test` exit codes (failing, timed-out and interrupted commands, failed
 ## checks) and a `serve --record` killed with SIGKILL whose recording `limitlab report` reads.

@@ -48,7 +48,7 @@ struct Limitlab: ParsableCommand {
         version: "0.1.0",
         subcommands: [RunCommand.self, CompareCommand.self, SizeCommand.self, SweepCommand.self, CheckCommand.self,
                       BaselineCommand.self, ServeCommand.self, ValidateCommand.self, TiersCommand.self,
-                      StrategiesCommand.self, MergeCommand.self, ReportCommand.self, TestCommand.self])
+                      StrategiesCommand.self, MergeCommand.self, ReportCommand.self, TestCommand.self, ExportCommand.self])
 }
 
 @main
