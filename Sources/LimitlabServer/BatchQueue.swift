@@ -140,7 +140,9 @@ public struct BatchQueue {
         }
         let stop = Swift.min(now, b.cancelInitiated ?? now, b.expires)
         let due = ((stop - b.start) * rps).rounded(.down)
-        let processed = due.isFinite ? Swift.min(b.count, Swift.max(0, Int(due))) : b.count
+        var processed = due.isFinite ? Swift.min(b.count, Swift.max(0, Int(due))) : b.count
+        // (finish − start) · rps can round to just below the count.
+        if end == .completed && now >= endsAt { processed = b.count }
         return Progress(processed: processed, endsAt: endsAt, end: end, ended: now >= endsAt)
     }
 
