@@ -95,10 +95,10 @@ extension BatchOffloadStrategy {
         StrategyParameter("urgent", .text, "sdk-default",
                           "The strategy (a baseline, limiter or preset, with its defaults) that sends urgent requests; "
                           + "the entry's retry:, budget:, concurrency:, shed: and pool: apply to it."),
-        StrategyParameter("flush_every", .duration, "60", "Seconds between batch submissions."),
+        StrategyParameter("flush_every", .duration, "60s", "Seconds between batch submissions."),
         StrategyParameter("max_batch", .integer(min: 1, max: BatchServerModel.maxRequestsPerBatch), "10000",
                           "Waiting deferrable requests that trigger a submission at once."),
-        StrategyParameter("poll_every", .duration, "60", "Seconds between polls of a batch's status."),
+        StrategyParameter("poll_every", .duration, "60s", "Seconds between polls of a batch's status."),
     ]
 
     static let definition = StrategyDefinition.baseline(
