@@ -1,4 +1,4 @@
-public import LimitlabCore
+import LimitlabCore
 public import LimitlabStats
 
 /// One class of requests (urgent or deferrable) of a run with deferrable requests.
