@@ -94,7 +94,8 @@ extension BatchOffloadStrategy {
     static let parameters = [
         StrategyParameter("urgent", .text, "sdk-default",
                           "The strategy (a baseline, limiter or preset, with its defaults) that sends urgent requests; "
-                          + "the entry's retry:, budget:, concurrency:, shed: and pool: apply to it."),
+                          + "the entry's retry:, budget:, concurrency:, shed: and pool: apply to it. A preset named "
+                          + "with \"+\" cannot be given here: give its limiter and its roles instead."),
         StrategyParameter("flush_every", .duration, "60s", "Seconds between batch submissions."),
         StrategyParameter("max_batch", .integer(min: 1, max: BatchServerModel.maxRequestsPerBatch), "10000",
                           "Waiting deferrable requests that trigger a submission at once."),
@@ -121,7 +122,7 @@ extension BatchOffloadStrategy {
         guard urgentName != name, StrategyRegistry.definition(named: urgentName) != nil else {
             throw StrategyError(message: "strategy \(spec.label): urgent: \"\(urgentName)\" is not a strategy that can "
                                 + "send urgent requests; known: "
-                                + StrategyRegistry.names.filter { $0 != name }.joined(separator: ", "))
+                                + StrategyRegistry.names.filter { $0 != name && !$0.contains("+") }.joined(separator: ", "))
         }
         let flush = try p.double("flush_every"), poll = try p.double("poll_every")
         guard flush > 0, poll > 0 else {
