@@ -46,6 +46,32 @@ public protocol ClientTransport {
     /// attempt with `order.begin(in:sentAt:)`; one that cannot (a live stop, a spend cap) may
     /// skip it.
     mutating func send(_ order: SendOrder, log: inout RunLog)
+    /// Submits `order.requests` as one Message Batch at `order.plannedAt`: one attempt per
+    /// request, each completing when its result is seen. Default: no batch API, every request
+    /// is dropped (`batch_unavailable`).
+    mutating func submitBatch(_ order: BatchOrder, log: inout RunLog)
+}
+
+/// A Message Batch the loop asks a transport to submit, as the strategy commanded it.
+public struct BatchOrder: Sendable {
+    public var requests: [Int32]
+    /// The API key (index into the scenario's keys) the batch is created with.
+    public var key: Int
+    /// How often the client looks for the batch's results, seconds.
+    public var pollEvery: Double
+    /// The model time of the event that caused the submission.
+    public var plannedAt: Double
+    public init(requests: [Int32], key: Int, pollEvery: Double, plannedAt: Double) {
+        self.requests = requests; self.key = key; self.pollEvery = pollEvery; self.plannedAt = plannedAt
+    }
+}
+
+extension ClientTransport {
+    public mutating func submitBatch(_ order: BatchOrder, log: inout RunLog) {
+        for id in order.requests {
+            log.finish(request: Int(id), outcome: .dropped, reason: DropReason.batchUnavailable.rawValue)
+        }
+    }
 }
 
 /// Why `ClientLoop.run` returned.
@@ -189,9 +215,26 @@ public struct ClientLoop {
             case .drop(let id, let reason):
                 log.finish(request: Int(id), outcome: .dropped, reason: reason.rawValue)
                 if strategy.viaFallback(id) { log.dropFallback[Int(id)] = 1 }
+            case .submitBatch(let ids, let pollEvery):
+                submitBatch(ids, pollEvery: pollEvery, strategy: strategy, transport: &transport)
             }
             i += 1
         }
         commands.removeAll(keepingCapacity: true)
+    }
+}
+
+// MARK: Message Batches
+
+extension ClientLoop {
+    /// Hands a batch to the transport, created with the key of its first request.
+    @inlinable
+    public mutating func submitBatch<S: ClientStrategy, T: ClientTransport>(
+        _ ids: [Int32], pollEvery: Double, strategy: S, transport: inout T
+    ) {
+        guard let first = ids.first else { return }
+        let k = strategy.key(for: first)
+        guard k >= 0 && k < transport.keyCount else { preconditionFailure("strategy chose key \(k) of \(transport.keyCount)") }
+        transport.submitBatch(BatchOrder(requests: ids, key: k, pollEvery: pollEvery, plannedAt: now), log: &log)
     }
 }

@@ -16,6 +16,8 @@ public struct ArrivalStream: Sendable {
     /// Length of the arrival window in seconds (the scenario duration, or the last arrival
     /// time for a count-limited run).
     public var window: Double = 0
+    /// 1 for a deferrable request (`workload.deferrable`); empty when none is.
+    public var deferrable: [UInt8] = []
 
     public init() {}
 
@@ -95,6 +97,10 @@ public struct RunLog: Sendable {
     public var worker: [UInt16]
     /// 1 when the request was dropped by a fallback (fail-closed: `shared_limiter_unavailable`).
     public var dropFallback: [UInt8]
+    /// Per attempt: 1 when it went through the Message Batches API (billed at the batch price;
+    /// sent = batch created, completed = result seen). Empty when no attempt did; an attempt
+    /// past its end did not.
+    public var viaBatch: [UInt8] = []
 
     public init(requests: Int) {
         worker = Array(repeating: 0, count: requests)
@@ -165,10 +171,12 @@ extension ArrivalStream {
     @inlinable
     public func pendingRequest(_ r: Int) -> PendingRequest {
         let prefix = Int(prefixTokens[r])
-        return PendingRequest(
+        var p = PendingRequest(
             id: Int32(r), intendedAt: intendedAt[r],
             cost: RequestCost(inputTokens: Int(inputTokens[r]) - prefix, cacheCreationTokens: 0,
                               cacheReadTokens: prefix, maxTokens: Int(maxTokens[r])))
+        p.deferrable = isDeferrable(r)
+        return p
     }
 }
 
@@ -184,6 +192,7 @@ extension ArrivalStream {
         out.prefixTokens = Array(prefixTokens.prefix(n))
         out.prefixId = Array(prefixId.prefix(n))
         out.window = window ?? (n > 0 ? intendedAt[n - 1] : 0)
+        out.deferrable = Array(deferrable.prefix(n))
         return out
     }
 }
@@ -204,6 +213,7 @@ extension RunLog {
             out.retryAfter[i] = retryAfter[a]
             out.cacheCreationTokens[i] = cacheCreationTokens[a]
             out.cacheReadTokens[i] = cacheReadTokens[a]
+            if isBatch(attempt: a) { out.markBatch(attempt: i) }
         }
         for r in 0..<n {
             out.outcome[r] = outcome[r]
@@ -212,5 +222,28 @@ extension RunLog {
             out.dropFallback[r] = dropFallback[r]
         }
         return out
+    }
+}
+
+// MARK: Deferrable requests and batch attempts
+
+extension ArrivalStream {
+    /// Whether request `r` is deferrable.
+    @inlinable
+    public func isDeferrable(_ r: Int) -> Bool { r < deferrable.count && deferrable[r] != 0 }
+
+    /// Whether any request is deferrable.
+    public var hasDeferrable: Bool { deferrable.contains(1) }
+}
+
+extension RunLog {
+    /// Whether attempt `a` went through the Message Batches API.
+    @inlinable
+    public func isBatch(attempt a: Int) -> Bool { a < viaBatch.count && viaBatch[a] != 0 }
+
+    /// Marks attempt `a` as sent through the Message Batches API.
+    public mutating func markBatch(attempt a: Int) {
+        if viaBatch.count < attemptCountTotal { viaBatch.append(contentsOf: repeatElement(0, count: attemptCountTotal - viaBatch.count)) }
+        viaBatch[a] = 1
     }
 }

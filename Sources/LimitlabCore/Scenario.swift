@@ -105,6 +105,8 @@ public struct WorkloadSpec: Sendable, Equatable {
     public var cache: CacheSpec?
     /// Whether requests stream (affects TTFT reporting only in the simulator).
     public var stream: Bool
+    /// The share of requests that may wait (`deferrable:`); nil: every request is urgent.
+    public var deferrable: DeferrableSpec?
     public init(inputTokens: Sampled, outputTokens: Sampled, maxTokens: Int, cache: CacheSpec? = nil, stream: Bool = true) {
         self.inputTokens = inputTokens; self.outputTokens = outputTokens; self.maxTokens = maxTokens
         self.cache = cache; self.stream = stream
@@ -196,6 +198,8 @@ public struct ServerModel: Sendable, Equatable {
     public var stalls: [StallWindow]
     /// When a request that offers tools gets a `tool_use` reply (default: one round).
     public var toolUse: ToolUsePolicy = .rounds(1)
+    /// The Message Batches queue (`server.batch`).
+    public var batch = BatchServerModel()
     public init(ttft: Sampled = Sampled(.lognormal(mu: -0.5108256237659907, sigma: 0.4)),
                 outputTokensPerSecond: Double = 60, prefillTokensPerSecond: Double? = nil,
                 rejectLatency: Double = 0.05, overload: OverloadModel = OverloadModel(),

@@ -6,6 +6,8 @@ public struct PendingRequest: Sendable, Equatable {
     public var intendedAt: Double
     /// The cost the client can know before sending (input from its prompt, `max_tokens`).
     public var cost: RequestCost
+    /// Whether the request may wait (`workload.deferrable`): a strategy may batch it.
+    public var deferrable = false
     public init(id: Int32, intendedAt: Double, cost: RequestCost) {
         self.id = id; self.intendedAt = intendedAt; self.cost = cost
     }
@@ -102,6 +104,8 @@ public enum DropReason: UInt8, Sendable, CaseIterable {
     /// The request costs more than a client bucket holds, and the limiter refuses such costs
     /// (x/time/rate's `n > burst`) rather than admitting them into debt.
     case oversize
+    /// The driver has no Message Batches API to send a batch to.
+    case batchUnavailable
 
     public var label: String {
         switch self {
@@ -111,6 +115,7 @@ public enum DropReason: UInt8, Sendable, CaseIterable {
         case .deadline: return "deadline"
         case .sharedLimiterUnavailable: return "shared_limiter_unavailable"
         case .oversize: return "oversize"
+        case .batchUnavailable: return "batch_unavailable"
         }
     }
 }
@@ -124,6 +129,10 @@ public enum StrategyCommand: Sendable, Equatable {
     case giveUp(request: Int32, reason: GiveUpReason)
     /// Refuse a request locally; it counts as dropped with this reason.
     case drop(request: Int32, reason: DropReason)
+    /// Submit these requests as one Message Batch now, and look for its results every
+    /// `pollEvery` seconds. Each request gets one attempt that completes when its result is
+    /// seen (a refused create completes at once, with the refusal).
+    case submitBatch(requests: [Int32], pollEvery: Double)
 }
 
 /// A client throttling/retry strategy: a pure state machine. It never reads a clock and never

@@ -305,7 +305,8 @@ package struct ScenarioReader {
 
     package func server(_ f: Field) -> ServerModel? {
         guard let m = MappingReader(f, expected: "a mapping of server settings", diag: diag) else { return nil }
-        m.checkKeys(["ttft", "output_rate", "prefill_rate", "reject_latency", "overload", "faults", "stalls", "tool_use"])
+        m.checkKeys(["ttft", "output_rate", "prefill_rate", "reject_latency", "overload", "faults", "stalls", "tool_use",
+                     "batch"])
         var ok = true
         var s = ServerModel()
         if let f = m["ttft"] {
@@ -332,7 +333,26 @@ package struct ScenarioReader {
         if let f = m["tool_use"] {
             if let v = toolUse(f) { s.toolUse = v } else { ok = false }
         }
+        if let f = m["batch"] {
+            if let v = batch(f) { s.batch = v } else { ok = false }
+        }
         return ok ? s : nil
+    }
+
+    /// `server.batch`: the Message Batches queue's pace, start delay, expiry and limits.
+    private func batch(_ f: Field) -> BatchServerModel? {
+        guard let m = MappingReader(f, expected: "a mapping of Message Batches settings", diag: diag) else { return nil }
+        m.checkKeys(["requests_per_second", "start_delay", "expiry", "rpm", "queue"])
+        var b = BatchServerModel()
+        var ok = true
+        if let x = m["requests_per_second"] {
+            if let v = diag.number(x, .positive) { b.requestsPerSecond = v } else { ok = false }
+        }
+        if let x = m["start_delay"] { if let v = diag.duration(x, .nonNegative) { b.startDelay = v } else { ok = false } }
+        if let x = m["expiry"] { if let v = diag.duration(x, .positive) { b.expiry = v } else { ok = false } }
+        if let x = m["rpm"] { if let v = diag.perMinute(x) { b.rpm = v } else { ok = false } }
+        if let x = m["queue"] { if let v = diag.integer(x, min: 0) { b.queue = v } else { ok = false } }
+        return ok ? b : nil
     }
 
     /// `server.tool_use`: `{rounds: 2}` or `{probability: 0.5}`.
@@ -446,7 +466,7 @@ package struct ScenarioReader {
 
     private func workload(_ f: Field) -> WorkloadSpec? {
         guard let m = MappingReader(f, expected: "a mapping of workload settings", diag: diag) else { return nil }
-        m.checkKeys(["input_tokens", "output_tokens", "max_tokens", "stream", "cache"])
+        m.checkKeys(["input_tokens", "output_tokens", "max_tokens", "stream", "cache", "deferrable"])
         let input = m.require("input_tokens").flatMap { diag.distribution($0, .tokens) }
         let output = m.require("output_tokens").flatMap { diag.distribution($0, .tokens) }
         let maxTokens = m.require("max_tokens").flatMap { diag.integer($0, min: 1, cap: ScenarioBounds.maxTokens) }
@@ -460,8 +480,28 @@ package struct ScenarioReader {
             cache = self.cache(f)
             if cache == nil { ok = false }
         }
+        var deferrable: DeferrableSpec?
+        if let f = m["deferrable"] {
+            deferrable = self.deferrable(f)
+            if deferrable == nil { ok = false }
+        }
         guard ok, let input, let output, let maxTokens else { return nil }
-        return WorkloadSpec(inputTokens: input, outputTokens: output, maxTokens: maxTokens, cache: cache, stream: stream)
+        var spec = WorkloadSpec(inputTokens: input, outputTokens: output, maxTokens: maxTokens, cache: cache, stream: stream)
+        spec.deferrable = deferrable
+        return spec
+    }
+
+    /// `workload.deferrable`: the share of requests that may wait, and their latency SLO.
+    private func deferrable(_ f: Field) -> DeferrableSpec? {
+        guard let m = MappingReader(f, expected: "a mapping with share: and optionally latency:", diag: diag) else { return nil }
+        m.checkKeys(["share", "latency"])
+        let share = m.require("share").flatMap { diag.number($0, .unit) }
+        var spec = DeferrableSpec(share: share ?? 0)
+        var ok = true
+        if let f = m["latency"] {
+            if let v = diag.duration(f, .positive) { spec.latency = v } else { ok = false }
+        }
+        return ok && share != nil ? spec : nil
     }
 
     private func cache(_ f: Field) -> CacheSpec? {

@@ -56,10 +56,14 @@ struct SimTransport: ClientTransport {
     static let maxSamples = 2048
     /// Told the share of the arrival window simulated so far at each bucket sample.
     var progress: (@Sendable (Double) -> Void)?
+    /// Each key's organisation's Message Batches queue, made on the first batch.
+    var batchQueues: [BatchQueue] = []
+    let scenario: Scenario
 
     init(scenario: Scenario, stream: ArrivalStream, headers: Bool, sampleEvery: Double?) {
         self.stream = stream
         self.headers = headers
+        self.scenario = scenario
         servers = scenario.limits.keyConfigs.enumerated().map { i, config in
             OrganizationServer(classes: [config], model: scenario.server,
                                minCacheableTokens: (scenario.workload.cache ?? CacheSpec(share: 0)).minCacheableTokens,
@@ -151,7 +155,7 @@ struct SimTransport: ClientTransport {
         guard let c = completions.min, c.time <= now else { return nil }
         completions.pop()
         let ai = Int(c.attempt)
-        servers[Int(log.key[ai])].finished()
+        if !log.isBatch(attempt: ai) { servers[Int(log.key[ai])].finished() }
         let r = Int(log.attemptRequest[ai])
         let status = Int(log.status[ai])
         let kind = ErrorKind(rawValue: log.errorKind[ai]) ?? .none
@@ -166,5 +170,61 @@ struct SimTransport: ClientTransport {
             outputTokens: status == 200 && kind == .none ? Int(stream.outputTokens[r]) : 0,
             sentAt: log.sentAt[ai], completedAt: c.time)
         return (c.attempt, outcome)
+    }
+}
+
+// MARK: Message Batches
+
+extension SimTransport {
+    /// Submits a batch to its key's organisation's `BatchQueue`: the create call against the
+    /// batch RPM and the queue limit, then one attempt per request, completed when a client
+    /// polling every `pollEvery` seconds first sees the batch ended. A request processed
+    /// before the batch ended succeeded (status 200); one that expired or was cancelled ends
+    /// as a timeout; a refused create answers every request with 429 after `reject_latency`.
+    /// The polls themselves are not charged to the batch RPM here.
+    mutating func submitBatch(_ order: BatchOrder, log: inout RunLog) {
+        if batchQueues.isEmpty {
+            let tier = scenario.limits.tier.flatMap { TierCatalog.builtIn.tier(named: $0) }
+            batchQueues = scenario.limits.keyConfigs.indices.map { i in
+                BatchQueue(model: scenario.server.batch, tier: tier, burst: scenario.limits.keyConfigs[i].burst,
+                           random: RandomSource(seed: scenario.seed, stream: i == 0 ? "batches" : "batches[\(i)]"))
+            }
+        }
+        let now = order.plannedAt
+        let k = order.key
+        var refusedAfter: Int?
+        var index: Int?
+        let call = batchQueues[k].admitCall(at: now)
+        if !call.admitted {
+            refusedAfter = call.retryAfter ?? 1
+        } else {
+            switch batchQueues[k].create(count: order.requests.count, at: now) {
+            case .success(let i): index = i
+            // The real API's answer to a full queue is not documented; a 429 with a retry-after
+            // of one minute is assumed.
+            case .failure(.rateLimited(let after)): refusedAfter = after
+            case .failure: refusedAfter = 60
+            }
+        }
+        let seen = index.map { batchQueues[k].resultSeen($0, pollEvery: order.pollEvery) } ?? now + scenario.server.rejectLatency
+        let processed = index.map { batchQueues[k].outcome($0).processed } ?? 0
+        for (n, id) in order.requests.enumerated() {
+            let a = log.beginAttempt(request: id, readyAt: now, sentAt: now, key: k)
+            let ai = Int(a)
+            log.markBatch(attempt: ai)
+            if let after = refusedAfter {
+                log.status[ai] = 429
+                log.errorKind[ai] = ErrorKind.rateLimited.rawValue
+                log.refusedBy[ai] = LimitDimensions.requests.rawValue
+                log.retryAfter[ai] = Float(after)
+            } else if n < processed {
+                log.status[ai] = 200
+                log.firstTokenAt[ai] = seen
+            } else {
+                log.errorKind[ai] = ErrorKind.timeout.rawValue
+            }
+            log.completedAt[ai] = seen
+            completions.push(Completion(time: seen, attempt: a, retryAfter: Int32(refusedAfter ?? -1), snapshot: nil))
+        }
     }
 }

@@ -65,7 +65,7 @@ public struct KeyPoolStrategy: ClientStrategy {
                     // The driver asks after this poll, when the key is already forgotten.
                     if inner[k].viaFallback(r) { endedViaFallback.insert(r) }
                     end(r)
-                case .send: break
+                case .send, .submitBatch: break
                 }
             }
             commands.append(contentsOf: scratch)

@@ -36,6 +36,10 @@ public enum StrategyFactory {
     public static func make(_ spec: StrategySpec, limits: LimitConfig = LimitConfig(rpm: 50, itpm: 30_000, otpm: 8_000),
                             keys: [LimitConfig] = [], seed: UInt64,
                             placement: WorkerPlacement = WorkerPlacement()) throws(StrategyError) -> any ClientStrategy {
+        // Batch offload wraps its urgent strategy, which takes the entry's roles and pool.
+        if spec.name == BatchOffloadStrategy.name {
+            return try BatchOffloadStrategy.make(spec, limits: limits, keys: keys, seed: seed, placement: placement)
+        }
         if let mode = spec.pool {
             guard keys.count > 1 else {
                 throw StrategyError(message: "strategy \(spec.label): pool: \(mode.rawValue) needs a scenario with "

@@ -105,6 +105,7 @@ public enum StrategyRegistry {
         GuavaRateLimiter.definition,
         BottleneckStrategy.definition,
         SharedLimiter.tokenBucketDefinition, SharedLimiter.gcraDefinition,
+        BatchOffloadStrategy.definition,
     ] + Presets.definitions + [
         NoRetryPolicy.definition, ImmediateRetryPolicy.definition, SDKRetryPolicy.definition,
         ExponentialBackoffPolicy.definition, FullJitterPolicy.definition, EqualJitterPolicy.definition,

@@ -69,7 +69,7 @@ public struct WorkerPoolStrategy: ClientStrategy {
                     // The driver asks after this poll, when the worker is already forgotten.
                     if inner[w].viaFallback(r) { endedViaFallback.insert(r) }
                     workerOf.removeValue(forKey: r)
-                case .send: break
+                case .send, .submitBatch: break
                 }
             }
             commands.append(contentsOf: scratch)

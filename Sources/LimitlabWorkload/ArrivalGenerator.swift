@@ -156,6 +156,7 @@ public enum ArrivalGenerator {
         case .duration(let d): stream.window = d
         case .requests: stream.window = stream.intendedAt.last ?? 0
         }
+        markDeferrable(&stream, scenario)
         return stream
     }
 
@@ -187,5 +188,15 @@ public enum ArrivalGenerator {
         case .ramp(let a, let b, _): return Swift.max(a, b)
         case .trace: return 0
         }
+    }
+}
+
+extension ArrivalGenerator {
+    /// Marks each request deferrable with probability `workload.deferrable.share`, drawn in
+    /// arrival order from the scenario's own `deferrable` stream (the other draws do not move).
+    static func markDeferrable(_ stream: inout ArrivalStream, _ scenario: Scenario) {
+        guard let spec = scenario.workload.deferrable, spec.share > 0 else { return }
+        let random = RandomSource(seed: scenario.seed, stream: "deferrable")
+        stream.deferrable = (0..<stream.count).map { _ in random.uniform() < spec.share ? 1 : 0 }
     }
 }

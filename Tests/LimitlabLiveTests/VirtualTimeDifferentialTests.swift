@@ -96,7 +96,10 @@ extension Live {
                                                  longCacheTTL: (s.workload.cache?.ttl ?? 300) >= 3600, nonce: 0)
                 var body: [UInt8] = []
                 var end = 0.0
-                for a in 0..<log.attemptCountTotal {
+                // Message Batch attempts are not Messages requests; BatchDifferentialTests
+                // compares them.
+                var exchangeOf: [Int: Int] = [:]
+                for a in 0..<log.attemptCountTotal where !log.isBatch(attempt: a) {
                     let r = Int(log.attemptRequest[a])
                     builder.write(input: Int(stream.inputTokens[r]), prefix: Int(stream.prefixTokens[r]),
                                   prefixId: Int(stream.prefixId[r]), maxTokens: Int(stream.maxTokens[r]), into: &body)
@@ -104,14 +107,16 @@ extension Live {
                         ("x-api-key", MockConfig.scenarioKey(Int(log.key[a]))), ("anthropic-version", "2023-06-01"),
                         ("content-type", "application/json"), ("x-limitlab-output-tokens", String(stream.outputTokens[r])),
                     ], body: body)
-                    #expect(i == a)
+                    #expect(i == exchangeOf.count)
+                    exchangeOf[a] = i
                     end = Swift.max(end, log.completedAt[a])
                 }
                 mock.advance(to: end + 1)
 
                 for a in 0..<log.attemptCountTotal {
+                    guard let i = exchangeOf[a] else { continue }
                     let r = Int(log.attemptRequest[a])
-                    let e = mock.exchange(a)
+                    let e = mock.exchange(i)
                     let problems = differences(log: log, attempt: a, exchange: e,
                                                snapshot: snapshots[AttemptKey(request: r, attempt: Int(log.attemptNumber[a]))])
                     statuses.insert(log.status[a])

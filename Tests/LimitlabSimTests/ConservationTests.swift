@@ -79,6 +79,19 @@ import Testing
         if r.uniform() < 0.5 {
             sc.workers = WorkersSpec(count: 2 + r.uniformInt(4), split: r.uniform() < 0.5 ? .roundRobin : .random)
         }
+        // Deferrable requests and a tight batch queue (refused creates, expiries), drawn after
+        // everything above.
+        if r.uniform() < 0.6 {
+            sc.workload.deferrable = DeferrableSpec(share: r.uniform(), latency: 3600)
+            sc.server.batch = BatchServerModel(requestsPerSecond: 0.1 + 0.5 * r.uniform(), startDelay: 30 * r.uniform(),
+                                               expiry: 5 + 40 * r.uniform(), rpm: 1 + Double(r.uniformInt(4)),
+                                               queue: 5 + r.uniformInt(40))
+            sc.strategies.append(StrategySpec(name: "batch-offload", label: "batch-offload-tight",
+                                              params: ["urgent": .string("token-bucket"), "flush_every": .number(5),
+                                                       "max_batch": .number(Double(1 + r.uniformInt(20))),
+                                                       "poll_every": .number(3)],
+                                              retry: RoleSpec(name: "full-jitter")))
+        }
         return sc
     }
 
@@ -105,5 +118,28 @@ import Testing
                 #expect(log.status[Int(log.lastAttempt[r])] == 200)
             }
         }
+    }
+
+    /// The batch paths the property runs through: over the seeds above, some batch attempts
+    /// succeed, some creates are refused and some requests expire (so the fallback to the
+    /// urgent strategy is exercised, not only the happy path).
+    @Test func theBatchPathsAreExercised() throws {
+        var succeeded = 0, refused = 0, expired = 0
+        for seed in 1...12 as ClosedRange<UInt64> {
+            let sc = Self.randomScenario(seed)
+            guard sc.workload.deferrable != nil else { continue }
+            let result = try Simulator.run(sc)
+            for run in result.runs where run.spec.label == "batch-offload-tight" {
+                let log = run.log
+                for a in 0..<log.attemptCountTotal where log.isBatch(attempt: a) {
+                    switch log.status[a] {
+                    case 200: succeeded += 1
+                    case 429: refused += 1
+                    default: expired += 1
+                    }
+                }
+            }
+        }
+        #expect(succeeded > 0 && refused > 0 && expired > 0, "ok \(succeeded), refused \(refused), expired \(expired)")
     }
 }

@@ -78,6 +78,7 @@ private struct Harness {
         strategy.poll(now: t, into: &commands)
         for c in commands {
             switch c {
+            case .submitBatch: Issue.record("this strategy never submits batches")
             case .send(let id, let readyAt): sends.append(Sent(id: id, at: t, readyAt: readyAt))
             case .drop(let id, let reason): drops.append((id, t, reason))
             case .giveUp(let id, _): giveUps.append((id, t))
@@ -578,6 +579,7 @@ private func runAgainstLimits(_ strategy: inout any ClientStrategy, limits: Limi
         strategy.poll(now: now, into: &commands)
         for command in commands {
             switch command {
+            case .submitBatch: Issue.record("this strategy never submits batches")
             case .send(let id32, let readyAt):
                 let id = Int(id32)
                 if ledger.ended[id] > 0 { ledger.violations.append("send after end: \(id)") }

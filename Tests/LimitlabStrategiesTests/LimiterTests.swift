@@ -453,6 +453,7 @@ private func answerTime(_ a: AdmissionAnswer) -> Double? {
             s.poll(now: t, into: &c)
             for command in c {
                 switch command {
+                case .submitBatch: Issue.record("this strategy never submits batches")
                 case .send: sends.append(t)
                 case .drop(_, let reason): drops.append((t, reason))
                 case .giveUp: break
@@ -606,6 +607,7 @@ private func drive(_ strategy: inout any ClientStrategy, limits: LimitConfig, ar
         strategy.poll(now: now, into: &commands)
         for command in commands {
             switch command {
+            case .submitBatch: Issue.record("this strategy never submits batches")
             case .send(let id32, _):
                 let id = Int(id32)
                 attemptsOf[id] += 1

@@ -375,6 +375,7 @@ private struct BucketServerRun {
             strategy.poll(now: now, into: &commands)
             for command in commands {
                 switch command {
+                case .submitBatch: Issue.record("this strategy never submits batches")
                 case .send(let id, let readyAt):
                     tokens = Swift.min(capacity, tokens + (now - refilledAt) * rate)
                     refilledAt = now

@@ -1,28 +1,31 @@
 import Foundation
 import LimitlabCore
 import LimitlabServer
+import LimitlabStats
 import NIOCore
 
-/// One organisation's Message Batches: the batches themselves, the batch RPM bucket (all batch
-/// endpoints) and the processing-queue limit, as described in Anthropic's "Batch processing"
-/// page (https://platform.claude.com/docs/en/build-with-claude/batch-processing, 2026-04) and
-/// the batch table of https://platform.claude.com/docs/en/api/rate-limits.
+/// One organisation's Message Batches over HTTP: the batches' ids, requests and result lines.
+/// Which calls the batch RPM admits, whether the processing queue takes a batch, and when each
+/// request is processed, cancelled or expired are decided by `BatchQueue` (LimitlabServer), the
+/// same pure value the simulator uses, as described in Anthropic's "Batch processing" page
+/// (https://docs.anthropic.com/en/docs/build-with-claude/batch-processing) and the batch table
+/// of https://docs.anthropic.com/en/api/rate-limits.
 ///
-/// Processing is evaluated lazily: every access first advances each batch to "now" (request
-/// k of a batch is processed at `created + (k + 1) / requests_per_second`), so no timers run
+/// Processing is evaluated lazily: every access first advances each batch to "now" (building
+/// the result lines of the requests the queue says are processed by then), so no timers run
 /// and an idle server does no work. Params are validated at creation (only their outcome is
 /// kept) and each result line is built when its request is processed.
 final class BatchStore: @unchecked Sendable {
     let org: OrgState
     let settings: MockBatchSettings
-    let rpm: Double
-    let queueLimit: Int
+    var rpm: Double { queue.rpm }
+    var queueLimit: Int { queue.queueLimit }
     private let catalog: TierCatalog
     private let models: ModelResolver
     private let defaultOutputTokens: Int
     private let epoch: Double
     private let lock = NSLock()
-    private var bucket: LimitModel
+    private var queue: BatchQueue
     private var batches: [String: Batch] = [:]
     /// Batch ids in creation order.
     private var order: [String] = []
@@ -30,6 +33,8 @@ final class BatchStore: @unchecked Sendable {
 
     final class Batch {
         let id: String
+        /// Index of the batch in the queue.
+        let index: Int
         let created: Double
         let expires: Double
         var requests: [BatchItem]
@@ -39,8 +44,8 @@ final class BatchStore: @unchecked Sendable {
         var cancelInitiated: Double?
         var ended: Double?
 
-        init(id: String, created: Double, expires: Double, requests: [BatchItem]) {
-            self.id = id; self.created = created; self.expires = expires; self.requests = requests
+        init(id: String, index: Int, created: Double, expires: Double, requests: [BatchItem]) {
+            self.id = id; self.index = index; self.created = created; self.expires = expires; self.requests = requests
         }
     }
 
@@ -52,17 +57,20 @@ final class BatchStore: @unchecked Sendable {
         defaultOutputTokens = config.defaultOutputTokens
         self.epoch = epoch
         let tier = org.org.limits.tier.flatMap { catalog.tier(named: $0) }
-        rpm = config.batches.rpm ?? tier.map { Double($0.batchRPM) } ?? 50
-        queueLimit = config.batches.queue ?? tier?.batchQueue ?? 100_000
-        // Only the requests bucket matters; the token buckets never refuse.
-        bucket = LimitModel(LimitConfig(rpm: rpm, itpm: 1e15, otpm: 1e15, burst: org.org.limits.burst), at: 0)
+        let s = config.batches
+        let model = BatchServerModel(requestsPerSecond: s.requestsPerSecond, startDelay: s.startDelay, expiry: s.expiry,
+                                     rpm: s.rpm, queue: s.queue)
+        // The simulator's stream names, so the same seed gives the same start delays.
+        queue = BatchQueue(model: model, tier: tier, burst: org.org.limits.burst,
+                           random: RandomSource(seed: config.seed, stream: org.index == 0 ? "batches" : "batches[\(org.index)]"),
+                           catalog: catalog)
     }
 
     /// Admits one call to any batch endpoint against the batch RPM bucket.
     func admit(now clock: () -> Double) -> AdmissionDecision {
         lock.lock()
         defer { lock.unlock() }
-        return bucket.admit(RequestCost(inputTokens: 0, maxTokens: 0), at: clock(), withSnapshot: true)
+        return queue.admitCall(at: clock(), snapshot: true)
     }
 
     enum CreateOutcome {
@@ -76,15 +84,16 @@ final class BatchStore: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let now = clock()
-        var queued = 0
-        for id in order {
-            let b = batches[id]!
-            advance(b, now)
-            if b.ended == nil && b.cancelInitiated == nil { queued += b.requests.count - b.processed }
+        for id in order { advance(batches[id]!, now) }
+        let index: Int
+        switch queue.create(count: requests.count, at: now) {
+        case .success(let i): index = i
+        case .failure(.queueFull(let queued, _)): return .queueFull(queued: queued)
+        case .failure: return .queueFull(queued: queue.queued(at: now)) // parseCreate caps the size first
         }
-        guard queued + requests.count <= queueLimit else { return .queueFull(queued: queued) }
         let id = ids.make(prefix: "msgbatch_01")
-        batches[id] = Batch(id: id, created: now, expires: now + settings.expiry, requests: requests)
+        let b = queue.batches[index]
+        batches[id] = Batch(id: id, index: index, created: now, expires: b.expires, requests: requests)
         order.append(id)
         return .created(render(batches[id]!, host: nil))
     }
@@ -104,7 +113,10 @@ final class BatchStore: @unchecked Sendable {
         defer { lock.unlock() }
         guard let b = batches[id] else { return nil }
         advance(b, now)
-        if b.ended == nil && b.cancelInitiated == nil { b.cancelInitiated = now }
+        if b.ended == nil && b.cancelInitiated == nil {
+            b.cancelInitiated = now
+            queue.cancel(b.index, at: now)
+        }
         return render(b, host: host)
     }
 
@@ -170,40 +182,26 @@ final class BatchStore: @unchecked Sendable {
 
     // MARK: Processing
 
-    /// Processes what is due by `now`, then ends the batch when everything is processed,
-    /// the cancel has taken effect, or it has expired.
+    /// Builds the results of the requests the queue has processed by `now`, then ends the batch
+    /// when the queue says it has ended (completed, cancelled or expired).
     private func advance(_ b: Batch, _ now: Double) {
         guard b.ended == nil else { return }
         let n = b.requests.count
-        let rps = settings.requestsPerSecond
-        let stop = Swift.min(now, b.cancelInitiated ?? now, b.expires)
-        let due = (stop - b.created) * rps
-        let target = due.isFinite ? Swift.min(n, Swift.max(b.processed, Int(due.rounded(.down)))) : n
-        while b.processed < target {
+        let p = queue.progress(b.index, at: now)
+        while b.processed < p.processed {
             process(b, b.processed)
             b.processed += 1
         }
-        if b.processed == n {
-            b.ended = Swift.min(now, b.created + Double(n) / rps)
-        } else if let c = b.cancelInitiated {
-            // The cancel takes effect once the request in progress would have finished, so a
-            // client sees `canceling` first, as on the real API.
-            let at = c + 1 / rps
-            guard now >= at else { return }
-            for k in b.processed..<n {
-                b.results.append(Self.line(b.requests[k].customId, #"{"type":"canceled"}"#))
-                            }
-            b.canceled += n - b.processed
-            b.processed = n
-            b.ended = at
-        } else if now >= b.expires {
-            for k in b.processed..<n {
-                b.results.append(Self.line(b.requests[k].customId, #"{"type":"expired"}"#))
-                            }
-            b.expired += n - b.processed
-            b.processed = n
-            b.ended = b.expires
+        guard p.ended else { return }
+        let rest = #"{"type":"\#(p.end == .canceled ? "canceled" : "expired")"}"#
+        for k in b.processed..<n { b.results.append(Self.line(b.requests[k].customId, rest)) }
+        switch p.end {
+        case .completed: break
+        case .canceled: b.canceled += n - b.processed
+        case .expired: b.expired += n - b.processed
         }
+        b.processed = n
+        b.ended = p.endsAt
     }
 
     /// Runs request `k` through the Messages validation and generation (default output

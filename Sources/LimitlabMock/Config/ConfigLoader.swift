@@ -206,7 +206,7 @@ struct ConfigReader {
 
     private func batches(_ f: Field) -> MockBatchSettings? {
         guard let m = MappingReader(f, expected: "a mapping of Message Batches settings", diag: diag) else { return nil }
-        m.checkKeys(["requests_per_second", "expiry", "rpm", "queue"])
+        m.checkKeys(["requests_per_second", "expiry", "rpm", "queue", "start_delay"])
         var b = MockBatchSettings()
         var ok = true
         if let x = m["requests_per_second"] {
@@ -215,6 +215,7 @@ struct ConfigReader {
         if let x = m["expiry"] { if let v = diag.duration(x, .positive) { b.expiry = v } else { ok = false } }
         if let x = m["rpm"] { if let v = diag.perMinute(x) { b.rpm = v } else { ok = false } }
         if let x = m["queue"] { if let v = diag.integer(x, min: 0) { b.queue = v } else { ok = false } }
+        if let x = m["start_delay"] { if let v = diag.duration(x, .nonNegative) { b.startDelay = v } else { ok = false } }
         return ok ? b : nil
     }
 }

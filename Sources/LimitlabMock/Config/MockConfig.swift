@@ -159,9 +159,17 @@ public struct MockBatchSettings: Sendable, Equatable {
     public var rpm: Double?
     /// Most requests waiting in the processing queue; nil: the tier's, else 100,000.
     public var queue: Int?
+    /// Mean of the exponential delay from a batch's creation to its start (0: at once).
+    public var startDelay: Double = 0
 
     public init(requestsPerSecond: Double = 1000, expiry: Double = 86_400, rpm: Double? = nil, queue: Int? = nil) {
         self.requestsPerSecond = requestsPerSecond; self.expiry = expiry; self.rpm = rpm; self.queue = queue
+    }
+
+    /// The settings of a scenario's `server.batch`, so the mock's batches match the simulator's.
+    public init(_ model: BatchServerModel) {
+        self.init(requestsPerSecond: model.requestsPerSecond, expiry: model.expiry, rpm: model.rpm, queue: model.queue)
+        startDelay = model.startDelay
     }
 }
 
@@ -204,6 +212,7 @@ extension MockConfig {
             cache.minCacheableTokens = spec.minCacheableTokens
         }
         self.init(organizations: orgs, server: scenario.server, cache: cache, seed: scenario.seed)
+        batches = MockBatchSettings(scenario.server.batch)
     }
 
     /// The API key of a scenario's key `index` in `init(scenario:)`.

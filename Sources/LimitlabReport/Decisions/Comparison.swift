@@ -62,7 +62,8 @@ public enum Comparer {
         var sortedIndex: [Int32]
         var minutes: Double
 
-        init(log: RunLog, stream: ArrivalStream, slo: Double, minutes: Double) {
+        /// `deferrableSLO`: the latency a deferrable request must meet (`workload.deferrable`).
+        init(log: RunLog, stream: ArrivalStream, slo: Double, minutes: Double, deferrableSLO: Double? = nil) {
             let n = log.requestCount
             success = [Bool](repeating: false, count: n)
             withinSLO = success
@@ -70,7 +71,7 @@ public enum Comparer {
             for r in 0..<n where log.outcome[r] == RequestOutcome.succeeded.rawValue {
                 let l = log.completedAt[Int(log.lastAttempt[r])] - stream.intendedAt[r]
                 success[r] = true
-                withinSLO[r] = l <= slo
+                withinSLO[r] = l <= (deferrableSLO != nil && stream.isDeferrable(r) ? deferrableSLO! : slo)
                 pairs.append((l, Int32(r)))
             }
             pairs.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
@@ -113,9 +114,10 @@ public enum Comparer {
     /// from the leader with a paired bootstrap.
     public static func compare(report: Report, stream: ArrivalStream, logs: [RunLog], seed: UInt64) -> Comparison {
         let sloLatency = report.runs.first?.summary.slo?.latencyS ?? 30
+        let deferrableSLO = report.runs.first?.summary.deferral?.deferrable.slo?.latencyS
         let summaries = report.runs.map(\.summary)
         let attainments = zip(logs, summaries).map { log, s -> Double in
-            RunView(log: log, stream: stream, slo: sloLatency, minutes: s.goodput.windowS / 60).attainment(
+            RunView(log: log, stream: stream, slo: sloLatency, minutes: s.goodput.windowS / 60, deferrableSLO: deferrableSLO).attainment(
                 [Int32](repeating: 1, count: log.requestCount))
         }
         var order = Array(report.runs.indices)
@@ -129,7 +131,8 @@ public enum Comparer {
         }
         let leader = order[0]
         let views = logs.enumerated().map { i, log in
-            RunView(log: log, stream: stream, slo: sloLatency, minutes: summaries[i].goodput.windowS / 60)
+            RunView(log: log, stream: stream, slo: sloLatency, minutes: summaries[i].goodput.windowS / 60,
+                    deferrableSLO: deferrableSLO)
         }
         var ranking: [RankedStrategy] = []
         for (rank, i) in order.enumerated() {

@@ -156,9 +156,12 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var fallback: FallbackSummary? = nil
     /// TTFT CDF points of succeeded requests, like `latencyCDF`.
     public var ttftCDF: CDFPoints? = nil
+    /// Urgent and deferrable requests apart, batch turnaround and cost saved (runs with
+    /// `workload.deferrable`; see Deferral.swift).
+    public var deferral: DeferralSummary? = nil
 
     enum CodingKeys: String, CodingKey {
-        case requests, attempts, goodput, slo, utilisation, cost, confidence, workers, fallback
+        case requests, attempts, goodput, slo, utilisation, cost, confidence, workers, fallback, deferral
         case latencyCDF = "latency_cdf", ttftCDF = "ttft_cdf"
         case failedByCause = "failed_by_cause"
         case attemptsPerSuccess = "attempts_per_success", statusCounts = "status_counts"
@@ -218,6 +221,7 @@ public enum Summariser {
         var inputTokens = 0.0, outputTokens = 0.0
         var lastCompletion = 0.0
         var withinSLO = 0
+        let deferrable = stream.hasDeferrable
 
         for r in 0..<n {
             switch RequestOutcome(rawValue: log.outcome[r]) ?? .pending {
@@ -232,7 +236,9 @@ public enum Summariser {
                 ttft.append(log.firstTokenAt[a] - intended)
                 inputTokens += Double(stream.inputTokens[r])
                 outputTokens += Double(stream.outputTokens[r])
-                if let slo, l <= slo.latency { withinSLO += 1 }
+                if let slo, l <= (deferrable ? sloLatency(r, stream: stream, slo: slo, scenario: scenario) : slo.latency) {
+                    withinSLO += 1
+                }
             case .failed:
                 failed += 1
                 failedBy[(GiveUpReason(rawValue: log.reason[r])?.label) ?? "unknown", default: 0] += 1
@@ -258,6 +264,7 @@ public enum Summariser {
         var previousEnd = [Double](repeating: .nan, count: n)
         var admitted = 0
         var admittedInput = 0.0, uncachedIn = 0.0, creationIn = 0.0, readIn = 0.0, billedOutput = 0.0
+        var batchIn = 0.0, batchOut = 0.0
         // Flags, not a Set: hashing a key per attempt cost more than the rest of this loop.
         var keySeen = [Bool](repeating: false, count: 256)
         let countsReads = scenario?.limits.config.cacheReadsCount ?? false
@@ -273,7 +280,11 @@ public enum Summariser {
             let end = log.completedAt[a]
             if end.isFinite && end > lastCompletion { lastCompletion = end }
             if a < log.key.count { keySeen[Int(log.key[a])] = true }
-            if status == 200 {
+            if status == 200 && log.isBatch(attempt: a) {
+                // Batch requests count against no Messages limit and are billed at the batch price.
+                batchIn += Double(stream.inputTokens[r])
+                batchOut += Double(stream.outputTokens[r])
+            } else if status == 200 {
                 admitted += 1
                 let read = Double(log.cacheReadTokens[a]), creation = Double(log.cacheCreationTokens[a])
                 let uncached = Double(stream.inputTokens[r]) - read - creation
@@ -301,6 +312,7 @@ public enum Summariser {
 
         var utilisation: Utilisation?
         var cost: CostEstimate?
+        var costs: (total: Double, realtime: Double)?
         if let scenario {
             let keys = scenario.limits.keyConfigs
             let used = keysUsed.isEmpty ? [0] : keysUsed.map(Int.init).filter { $0 < keys.count }
@@ -313,8 +325,11 @@ public enum Summariser {
             }
             if let prices = TierCatalog.builtIn.prices(for: scenario.model) {
                 let longTTL = (scenario.workload.cache?.ttl ?? 300) > 300
-                let total = (uncachedIn * prices.input + creationIn * (longTTL ? prices.cacheWrite1h : prices.cacheWrite5m)
-                             + readIn * prices.cacheRead + billedOutput * prices.output) / 1_000_000
+                let realtimeTotal = (uncachedIn * prices.input + creationIn * (longTTL ? prices.cacheWrite1h : prices.cacheWrite5m)
+                                     + readIn * prices.cacheRead + billedOutput * prices.output) / 1_000_000
+                let batchAtList = (batchIn * prices.input + batchOut * prices.output) / 1_000_000
+                let total = realtimeTotal + batchAtList * TierCatalog.builtIn.discounts.batch
+                costs = (total, realtimeTotal + batchAtList)
                 cost = CostEstimate(totalUSD: total, perThousandRequestsUSD: succeeded > 0 ? total / Double(succeeded) * 1000 : 0,
                                     priceSource: "\(prices.source) (\(prices.asOf))")
             }
@@ -338,7 +353,9 @@ public enum Summariser {
         let count429 = statusTable[429]
         let cdf = CDFPoints.of(sorted: latency)
         let ttftCDF = CDFPoints.of(sorted: ttft)
-        return RunSummary(
+        let deferral = deferrable ? self.deferral(log: log, stream: stream, slo: slo, scenario: scenario,
+                                                  options: options, cost: costs) : nil
+        var summary = RunSummary(
             requests: RequestCounts(offered: n, succeeded: succeeded, failed: failed, dropped: dropped),
             attempts: attempts,
             attemptsPerSuccess: succeeded > 0 ? Double(attempts) / Double(succeeded) : 0,
@@ -361,6 +378,8 @@ public enum Summariser {
             rate429: attempts > 0 ? Double(count429) / Double(attempts) : 0,
             successRate: n > 0 ? Double(succeeded) / Double(n) : 0,
             utilisation: utilisation, cost: cost, confidence: confidence, latencyCDF: cdf, ttftCDF: ttftCDF)
+        summary.deferral = deferral
+        return summary
     }
 
     /// Counts per fixed bin and the sampled bucket levels.
