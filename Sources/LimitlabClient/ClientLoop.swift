@@ -163,7 +163,10 @@ public struct ClientLoop {
         let interval = log.bucketSampleInterval
         if interval != gaugeInterval {
             if gaugeInterval > 0 && gaugeSamples > 0 {
-                let step = Swift.max(1, Int((interval / gaugeInterval).rounded()))
+                // 2^m after m halvings; a run stretched by a response that takes ~10^300 s
+                // halves so often that only the first sample is left (and the ratio overflows Int).
+                let ratio = (interval / gaugeInterval).rounded()
+                let step = ratio >= Double(gaugeSamples) ? gaugeSamples : Swift.max(1, Int(ratio))
                 for i in log.limiterState.indices {
                     log.limiterState[i] = stride(from: 0, to: log.limiterState[i].count, by: step).map { log.limiterState[i][$0] }
                 }
