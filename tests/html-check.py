@@ -13,7 +13,8 @@ executable_path, so no browser download). Per file, at a 1,280-px-wide viewport:
      the chart's own line colours (a chart whose lines did not render shows only grey axes);
   5. interaction: a click on one strategy's legend entry hides that strategy's series in every
      chart (and nothing else), time axes re-fit to the series still shown, a second click
-     shows it again; hovering a chart shows a tooltip with values.
+     shows it again; hovering a chart shows a tooltip with values; the limiter-state charts
+     (when the report has them) draw their gauges, list them, and the legend toggles them.
 Prints one line per check and "N passed, N failed"; exits 1 if anything failed.
 """
 import argparse
@@ -321,6 +322,31 @@ def check_file(path, args, res, pw):
             page.keyboard.press(" ")
             on = page.get_attribute(entry, "aria-pressed")
             res.check(f"{name}: Enter and Space on a legend entry toggle it", (off, on) == ("false", "true"), f"{off}, {on}")
+
+        # 5d. Limiter state: each strategy's chart of its state gauges draws its lines, has a
+        # legend of the gauges, and the strategy legend hides and shows it like the others.
+        limiter = [c for c in layout["charts"] if c["id"].startswith("c-limiter-")]
+        if page.query_selector("#limiter-state") is not None:
+            res.check(f"{name}: limiter-state charts draw their gauges",
+                      bool(limiter) and all(c["lines"] > 0 and c["drawn"] == c["lines"] for c in limiter),
+                      ", ".join(f"{c['id']}: {c['drawn']}/{c['lines']}" for c in limiter) or "no c-limiter-* chart")
+            gauge_legends = page.evaluate("[...document.querySelectorAll('svg[id^=\"c-limiter-\"]')].map(s => "
+                                          "s.closest('figure').querySelectorAll('ul.gauges li').length)")
+            res.check(f"{name}: each limiter-state chart has a legend of its gauges",
+                      bool(gauge_legends) and all(n > 0 for n in gauge_legends), f"{gauge_legends}")
+            if limiter and keys:
+                chart = limiter[0]
+                k = chart["id"].rsplit("-", 1)[1]
+                entry = f"#legend li[data-s=\"{k}\"]"
+                def shown_lines():
+                    return next(c for c in page.evaluate(MEASURE)["charts"] if c["id"] == chart["id"])["keys"].get(k, [0, 0])[1]
+                before = shown_lines()
+                page.click(entry)
+                hidden = shown_lines()
+                page.click(entry)
+                again = shown_lines()
+                res.check(f"{name}: the legend hides {chart['id']} and shows it again", before > 0 and hidden == 0 and again == before,
+                          f"{before} shown, {hidden} after a click, {again} after another")
 
         # 5b. Zoom: a drag across one time chart sets every time chart to that range; a
         # double-click fits them to their data again.

@@ -109,6 +109,10 @@ public struct ClientLoop {
     /// Idle wakeups at a past instant in a row (see `ClientLoopExit.stalled`).
     @usableFromInline var idleWakeups = 0
     @usableFromInline var commands: [StrategyCommand] = []
+    /// The bucket sample interval the gauge samples in `log.limiterState` were taken at.
+    @usableFromInline var gaugeInterval = 0.0
+    /// Gauge samples taken (the length of every `log.limiterState` series).
+    @usableFromInline var gaugeSamples = 0
 
     /// Stale wakeups in a row after which a strategy counts as stalled.
     public static var stallLimit: Int { 100_000 }
@@ -159,6 +163,10 @@ public struct ClientLoop {
             }
             now = Swift.max(now, t)
             transport.advance(to: now, log: &log)
+            // Off the hot path: two comparisons per event, work only at a new bucket sample.
+            if log.bucketRequests.count != gaugeSamples || log.bucketSampleInterval != gaugeInterval {
+                sampleStateGauges(strategy)
+            }
             if tCompletion <= t {
                 while let (attempt, outcome) = transport.popCompletion(dueBy: now, log: &log) {
                     complete(&strategy, attempt: attempt, outcome: outcome)
@@ -167,6 +175,51 @@ public struct ClientLoop {
                 admitArrivals(&strategy)
             }
             poll(&strategy, transport: &transport)
+        }
+    }
+
+    /// Samples the strategy's state gauges at every bucket sample the transport has taken since
+    /// the last call, so the two series share times, interval and cap: when the transport has
+    /// coarsened its samples (doubled the interval, kept every other), the gauge samples are
+    /// thinned the same way first. The state sampled is the strategy's as of now, which is its
+    /// state at each such instant: no event was handled between them. Drivers call it once
+    /// more after their last bucket samples.
+    public mutating func sampleStateGauges<S: ClientStrategy>(_ strategy: S) {
+        let target = log.bucketRequests.count
+        let interval = log.bucketSampleInterval
+        if interval != gaugeInterval {
+            if gaugeInterval > 0 && gaugeSamples > 0 {
+                // 2^m after m halvings; a run stretched by a response that takes ~10^300 s
+                // halves so often that only the first sample is left (and the ratio overflows Int).
+                let ratio = (interval / gaugeInterval).rounded()
+                let step = ratio >= Double(gaugeSamples) ? gaugeSamples : Swift.max(1, Int(ratio))
+                for i in log.limiterState.indices {
+                    log.limiterState[i] = stride(from: 0, to: log.limiterState[i].count, by: step).map { log.limiterState[i][$0] }
+                }
+                gaugeSamples = (gaugeSamples + step - 1) / step
+            }
+            gaugeInterval = interval
+        }
+        if gaugeSamples > target {
+            for i in log.limiterState.indices { log.limiterState[i].removeLast(gaugeSamples - target) }
+            gaugeSamples = target
+        }
+        while gaugeSamples < target {
+            let at = Double(gaugeSamples) * interval
+            for g in strategy.stateGauges(now: at) {
+                var i = log.limiterStateNames.firstIndex(of: g.name) ?? -1
+                if i < 0 {
+                    i = log.limiterStateNames.count
+                    log.limiterStateNames.append(g.name)
+                    log.limiterState.append([Float](repeating: .nan, count: gaugeSamples))
+                }
+                // A name reported twice at one instant keeps its first value.
+                if log.limiterState[i].count == gaugeSamples { log.limiterState[i].append(Float(g.value)) }
+            }
+            gaugeSamples += 1
+            for i in log.limiterState.indices where log.limiterState[i].count < gaugeSamples {
+                log.limiterState[i].append(.nan)
+            }
         }
     }
 

@@ -85,6 +85,11 @@ public struct RunLog: Sendable {
     public var bucketRequests: [Float] = []
     public var bucketInputTokens: [Float] = []
     public var bucketOutputTokens: [Float] = []
+    /// The strategy's state gauges (`ClientStrategy.stateGauges`) sampled at the bucket sample
+    /// times: gauge names in first-seen order, and per name its values (index k is time
+    /// k × `bucketSampleInterval`; NaN where the strategy did not report that name).
+    public var limiterStateNames: [String] = []
+    public var limiterState: [[Float]] = []
 
     // Per request.
     public var outcome: [UInt8]

@@ -163,6 +163,9 @@ public protocol ClientStrategy {
     /// shared limiter's store failed (a local limiter admitted it, or fail-closed dropped it).
     /// Drivers read it when they execute the `.send` or `.drop` it applies to (default false).
     func viaFallback(_ request: Int32) -> Bool
+    /// The strategy's internal state at `now` as named readings (see `StateGauge`), for the
+    /// report's limiter-state series; computed from state, never from a clock (default: none).
+    func stateGauges(now: Double) -> [StateGauge]
 }
 
 extension ClientStrategy {
@@ -172,4 +175,23 @@ extension ClientStrategy {
     public func key(for request: Int32) -> Int { 0 }
     public func worker(for request: Int32) -> Int { 0 }
     public func viaFallback(_ request: Int32) -> Bool { false }
+}
+
+// MARK: Limiter state gauges
+
+/// One named reading of a strategy's internal state: what a limiter holds at an instant (tokens
+/// in a client bucket, an AIMD limit, a reject probability). Drivers sample them at the bucket
+/// sample times into `RunLog.limiterState`; the names are listed in docs/strategies.md.
+public struct StateGauge: Sendable, Equatable {
+    /// Stable dotted name, the role first: `limiter.tokens.requests`, `budget.tokens`, `queue.length`.
+    public var name: String
+    public var value: Double
+
+    @inlinable
+    public init(_ name: String, _ value: Double) { self.name = name; self.value = value }
+}
+
+extension ClientStrategy {
+    /// No gauges: a strategy without inspectable state (or one not yet instrumented).
+    public func stateGauges(now: Double) -> [StateGauge] { [] }
 }

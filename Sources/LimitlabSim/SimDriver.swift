@@ -22,6 +22,7 @@ public enum SimDriver {
                                 + "instant and does nothing")
         }
         transport.sampleBuckets(upTo: Swift.max(loop.now, stream.window), log: &loop.log)
+        loop.sampleStateGauges(strategy)
         return loop.log
     }
 }

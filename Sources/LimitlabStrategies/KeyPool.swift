@@ -24,6 +24,11 @@ public struct KeyPoolStrategy: ClientStrategy {
     /// Unfinished requests per key (for tests and reports).
     public var load: [Int] { outstanding }
 
+    /// Each key's strategy's gauges, prefixed `key<k>.` (0-based key index).
+    public func stateGauges(now: Double) -> [StateGauge] {
+        inner.enumerated().flatMap { k, s in s.stateGauges(now: now).map { StateGauge("key\(k)." + $0.name, $0.value) } }
+    }
+
     private mutating func pick() -> Int {
         switch mode {
         case .roundRobin:

@@ -150,6 +150,20 @@ public struct PipelineStrategy: ClientStrategy {
     public var readsRateLimitHeaders: Bool { admission?.readsRateLimitHeaders ?? false }
 
     public func viaFallback(_ request: Int32) -> Bool { admission?.viaFallback(request) ?? false }
+
+    /// `queue.length` and `in_flight`, then `concurrency.limit` and each role's gauges under its
+    /// role's name (`limiter.`, `budget.`, `shedder.`).
+    public func stateGauges(now: Double) -> [StateGauge] {
+        var out = [StateGauge("queue.length", Double(queue.count)), StateGauge("in_flight", Double(inFlight))]
+        if let concurrency { out.append(StateGauge("concurrency.limit", Double(concurrency.limit))) }
+        func add(_ role: String, _ gauges: [StateGauge]?) {
+            for g in gauges ?? [] { out.append(StateGauge(role + "." + g.name, g.value)) }
+        }
+        add("limiter", admission?.stateGauges(now: now))
+        add("budget", budget?.stateGauges(now: now))
+        add("shedder", shedder?.stateGauges(now: now))
+        return out
+    }
 }
 
 /// A growable FIFO ring buffer: O(1) append and removeFirst without shifting.

@@ -33,6 +33,9 @@ public protocol AdmissionPolicy {
     /// Whether the latest decision about `request` was a fallback's (shared limiters whose
     /// store failed); see `ClientStrategy.viaFallback`.
     func viaFallback(_ request: Int32) -> Bool
+    /// The role's state at `now` (names relative to the role; the pipeline prefixes them);
+    /// pure, never reads a clock. Default: none. The names are listed in docs/strategies.md.
+    func stateGauges(now: Double) -> [StateGauge]
 }
 
 extension AdmissionPolicy {
@@ -43,6 +46,7 @@ extension AdmissionPolicy {
     public mutating func finished(_ request: PendingRequest, attempt: Int, outcome: AttemptOutcome, now: Double) {}
     public var readsRateLimitHeaders: Bool { false }
     public func viaFallback(_ request: Int32) -> Bool { false }
+    public func stateGauges(now: Double) -> [StateGauge] { [] }
 }
 
 /// In-flight limit, possibly adaptive.
@@ -67,6 +71,13 @@ public protocol RetryBudget {
     mutating func attemptFinished(_ outcome: AttemptOutcome, now: Double)
     /// Asked before scheduling a retry; `true` means the retry goes ahead (and is charged).
     mutating func allowRetry(now: Double) -> Bool
+    /// The role's state at `now` (names relative to the role; the pipeline prefixes them);
+    /// pure, never reads a clock. Default: none. The names are listed in docs/strategies.md.
+    func stateGauges(now: Double) -> [StateGauge]
+}
+
+extension RetryBudget {
+    public func stateGauges(now: Double) -> [StateGauge] { [] }
 }
 
 /// Local probabilistic rejection of new requests (client-side throttling).
@@ -75,6 +86,13 @@ public protocol LoadShedder {
     mutating func shouldReject(now: Double) -> Bool
     /// Every attempt's result: `accepted` is false for a 429 or 529 (the backend refused).
     mutating func record(accepted: Bool, now: Double)
+    /// The role's state at `now` (names relative to the role; the pipeline prefixes them);
+    /// pure, never reads a clock. Default: none. The names are listed in docs/strategies.md.
+    func stateGauges(now: Double) -> [StateGauge]
+}
+
+extension LoadShedder {
+    public func stateGauges(now: Double) -> [StateGauge] { [] }
 }
 
 /// Failure classification shared by the retry policies: which outcomes are worth retrying at

@@ -30,6 +30,11 @@ public struct WorkerPoolStrategy: ClientStrategy {
 
     public var workerCount: Int { inner.count }
 
+    /// Each worker's gauges, prefixed `w<i>.` (0-based).
+    public func stateGauges(now: Double) -> [StateGauge] {
+        inner.enumerated().flatMap { w, s in s.stateGauges(now: now).map { StateGauge("w\(w)." + $0.name, $0.value) } }
+    }
+
     private mutating func pick() -> Int {
         switch split {
         case .roundRobin:

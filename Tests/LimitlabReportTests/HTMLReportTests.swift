@@ -68,11 +68,18 @@ enum HTMLFixture {
     }
 
     /// The charts a report has, in page order: the two CDFs, throughput, one chart per failure
-    /// cause that occurred, then one in-flight and one bucket chart per strategy.
+    /// cause that occurred, then one in-flight and one bucket chart per strategy, and one
+    /// limiter-state chart per strategy that reports state gauges.
     static func chartIDs(_ report: Report) -> [String] {
         let causes = Set(report.runs.flatMap { r in (r.timeSeries.failuresByCause ?? [:]).filter { $0.value.contains { $0 > 0 } }.keys })
         return ["c-cdf", "c-ttft", "c-throughput"] + (0..<causes.count).map { "c-fail-\($0)" }
             + report.runs.indices.map { "c-inflight-\($0)" } + report.runs.indices.map { "c-bucket-\($0)" }
+            + gaugeRuns(report).map { "c-limiter-\($0)" }
+    }
+
+    /// The runs with limiter-state gauges.
+    static func gaugeRuns(_ report: Report) -> [Int] {
+        report.runs.indices.filter { !(report.runs[$0].timeSeries.limiterState ?? []).isEmpty }
     }
 
     static func attr(_ node: XMLNode, _ name: String) -> String? {
@@ -165,7 +172,9 @@ enum HTMLFixture {
             let title = try HTMLFixture.nodes(svg, "title").first?.stringValue ?? ""
             #expect(!title.isEmpty, "\(id) has an accessible title")
             let lines = try HTMLFixture.nodes(svg, ".//path[starts-with(@class,'ln ')]")
-            let expected = id.hasPrefix("c-inflight") ? 1 : id.hasPrefix("c-bucket") ? 3
+            let gauges = id.hasPrefix("c-limiter-")
+                ? Swift.min(HTMLReport.maxGaugesDrawn, report.runs[Int(id.split(separator: "-").last!)!].timeSeries.limiterState!.count) : 0
+            let expected = id.hasPrefix("c-inflight") ? 1 : id.hasPrefix("c-bucket") ? 3 : id.hasPrefix("c-limiter-") ? gauges
                 : report.runs.count + (id == "c-throughput" ? 1 : 0)  // + offered
             #expect(lines.count == expected, "\(id): \(lines.count) lines")
             for line in lines {
@@ -174,7 +183,7 @@ enum HTMLFixture {
             }
             // Every strategy line carries its strategy's key, so the legend can hide it.
             let keys = lines.compactMap { HTMLFixture.attr($0, "data-s") }
-            if id.hasPrefix("c-inflight-") || id.hasPrefix("c-bucket-") {
+            if id.hasPrefix("c-inflight-") || id.hasPrefix("c-bucket-") || id.hasPrefix("c-limiter-") {
                 let i = String(id.split(separator: "-").last!)
                 #expect(keys == Array(repeating: i, count: expected), "\(id): \(keys)")
             } else {
@@ -191,7 +200,8 @@ enum HTMLFixture {
         #expect(cdfTicks.contains("0%") && cdfTicks.contains("100%"))
         // Small multiples sit in figures the legend can hide as a whole.
         let figures = try HTMLFixture.nodes(doc, "//figure[@class='sm']").compactMap { HTMLFixture.attr($0, "data-s") }
-        #expect(figures == (report.runs.indices.map(String.init) + report.runs.indices.map(String.init)))
+        #expect(figures == (report.runs.indices.map(String.init) + report.runs.indices.map(String.init)
+                + HTMLFixture.gaugeRuns(report).map(String.init)))
     }
 
     @Test func failuresByCauseAreChartedOnePerCause() throws {

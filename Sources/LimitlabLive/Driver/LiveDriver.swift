@@ -181,6 +181,7 @@ enum LiveDriver {
         }
         let end = clock.now()
         transport.sampleBuckets(upTo: Swift.max(loop.now, Swift.min(end, stream.window)), log: &loop.log)
+        loop.sampleStateGauges(strategy)
         if options.progress != nil { reportProgress(at: end) }
         env.control.detach()
         multi.close()

@@ -105,12 +105,27 @@ public struct TimeSeries: Codable, Sendable, Equatable {
     /// `failed_by_cause`: `429:<dimension>`, `529`, `5xx`, `timeout`, `connection_error`, …);
     /// nil in reports written before it existed.
     public var failuresByCause: [String: [Int]]? = nil
+    /// The strategy's state gauges (see `ClientStrategy.stateGauges`), sampled with the bucket
+    /// levels (value k at k × `bucket_sample_s`), in the strategy's order; nil when it has none
+    /// (and in reports written before they existed).
+    public var limiterState: [GaugeSeries]? = nil
     enum CodingKeys: String, CodingKey {
         case offered, sent, succeeded
         case binS = "bin_s", status429 = "status_429", inFlight = "in_flight", bucketSampleS = "bucket_sample_s"
         case bucketRequests = "bucket_requests", bucketInputTokens = "bucket_input_tokens"
         case bucketOutputTokens = "bucket_output_tokens", failuresByCause = "failures_by_cause"
+        case limiterState = "limiter_state"
     }
+}
+
+/// One limiter-state gauge over time: `time_series.limiter_state[]` of `report.json`.
+public struct GaugeSeries: Codable, Sendable, Equatable {
+    /// The gauge's stable name (`limiter.tokens.requests`, `concurrency.limit`, …; see docs/strategies.md).
+    public var name: String
+    /// Value k is at k × `bucket_sample_s`; null where the strategy did not report it.
+    public var values: [Double?]
+
+    public init(name: String, values: [Double?]) { self.name = name; self.values = values }
 }
 
 /// Per-strategy summary, the `runs[].summary` object of `report.json`.
@@ -419,7 +434,17 @@ public enum Summariser {
         return TimeSeries(binS: bin, offered: offered, sent: sent, succeeded: succeeded, status429: s429, inFlight: inFlight,
                           bucketSampleS: log.bucketSampleInterval, bucketRequests: samples(log.bucketRequests),
                           bucketInputTokens: samples(log.bucketInputTokens),
-                          bucketOutputTokens: samples(log.bucketOutputTokens), failuresByCause: failures)
+                          bucketOutputTokens: samples(log.bucketOutputTokens), failuresByCause: failures,
+                          limiterState: limiterState(log))
+    }
+
+    /// The log's gauge samples, each written as its shortest `Float` text reads (0.1, not
+    /// 0.10000000149011612); NaN becomes null. Nil when the strategy reported no gauge.
+    static func limiterState(_ log: RunLog) -> [GaugeSeries]? {
+        guard !log.limiterStateNames.isEmpty else { return nil }
+        return zip(log.limiterStateNames, log.limiterState).map { name, values in
+            GaugeSeries(name: name, values: values.map { v in v.isFinite ? Double(v.description) ?? Double(v) : nil })
+        }
     }
 }
 

@@ -281,6 +281,10 @@ enum ChartKit {
         .plot path.ln.d1{stroke-dasharray:7 3}.plot path.ln.d2{stroke-dasharray:2 3}
         .sw.d1,.sw.d2{border-top-style:dashed}
         .plot path.ln.dim-input{stroke-dasharray:7 3}.plot path.ln.dim-output{stroke-dasharray:1.5 3}
+        .plot path.ln.g1{stroke-dasharray:7 3}.plot path.ln.g2{stroke-dasharray:1.5 3}.plot path.ln.g3{stroke-dasharray:10 3 2 3}
+        .plot path.ln.g4{stroke-dasharray:4 4}.plot path.ln.g5{stroke-dasharray:12 5}
+        .sw.g1,.sw.g3,.sw.g4,.sw.g5{border-top-style:dashed}.sw.g2{border-top-style:dotted}
+        .legend.gauges{font-size:11.5px;margin-top:4px}
         .sw.dim-requests{--c:#59636e}.sw.dim-input{--c:#59636e;border-top-style:dashed}.sw.dim-output{--c:#59636e;border-top-style:dotted}
         .tip{position:fixed;z-index:10;pointer-events:none;background:#fff;border:1px solid #8c959f;border-radius:6px;padding:6px 9px;font-size:12px;line-height:1.45;box-shadow:0 2px 8px rgba(31,35,40,.15);max-width:340px;font-variant-numeric:tabular-nums}
         .tip .tip-x{font-weight:650;margin-bottom:2px}

@@ -7,6 +7,9 @@ import LimitlabStats
 ///
 /// The output is well-formed XML as well as HTML5, so it can be checked with an XML parser.
 public enum HTMLReport {
+    /// Most gauges drawn in one strategy's limiter-state chart (a worker pool has each worker's).
+    static let maxGaugesDrawn = 8
+
     /// Renders the page. Deterministic: the same report gives the same bytes.
     public static func render(_ report: Report) -> String {
         let page = Page(report: report)
@@ -639,6 +642,7 @@ private struct Page {
         }
         h += inFlightMultiples(div: div, xTime: xTime)
         h += bucketMultiples(div: div, xTime: xTime)
+        h += limiterStateMultiples(div: div, xTime: xTime)
         return h + "</section>\n"
     }
 
@@ -750,6 +754,48 @@ private struct Page {
         return h + "</div>"
     }
 
+    /// The strategies' state gauges (`time_series.limiter_state`), one small chart per strategy
+    /// that has any, sampled with the bucket levels. Gauges of different units share a chart,
+    /// so each is drawn as a percentage of its own largest magnitude in the run, which its
+    /// label states; the strategy's colour throughout, the gauges told apart by dashes.
+    func limiterStateMultiples(div: Double, xTime: LineChart.Axis) -> String {
+        let withGauges = runs.indices.filter { !(runs[$0].timeSeries.limiterState ?? []).isEmpty }
+        guard !withGauges.isEmpty else { return "" }
+        var h = "<h3 id=\"limiter-state\">Limiter state</h3><p class=\"lede\">What each strategy's limiter holds over time "
+        h += "(tokens, remaining, limits, probabilities; the names are listed in docs/strategies.md), sampled with the "
+        h += "bucket levels. Each gauge is a percentage of its own largest magnitude in the run, stated in its label; "
+        h += "report.json has the values.</p><div class=\"charts three small\">"
+        for i in withGauges {
+            let r = runs[i]
+            let all = r.timeSeries.limiterState ?? []
+            let gauges = all.prefix(HTMLReport.maxGaugesDrawn)
+            let series = gauges.enumerated().map { g, gauge in
+                let peak = gauge.values.compactMap { $0.map(Swift.abs) }.max() ?? 0
+                let scale = peak > 0 && peak.isFinite ? 100 / peak : 0
+                return LineChart.Series(
+                    label: "\(gauge.name) (100% = \(Fmt.amount(peak)))",
+                    style: HTMLReport.strategyClass(i) + " g\(g % 6)",
+                    points: gauge.values.enumerated().compactMap { k, v in
+                        v.map { (Double(k) * r.timeSeries.bucketSampleS / div, $0 * scale) }
+                    }, key: i)
+            }
+            let chart = LineChart(
+                id: "c-limiter-\(i)", title: "Limiter state over time: \(r.strategy)",
+                summary: "The strategy's state gauges as a percentage of each one's largest magnitude. "
+                    + seriesSummary(series) { "last \(Fmt.fixed($0.last?.y ?? 0, 1))%" },
+                x: xTime, y: .init(title: "% of peak", unit: "%", fixed: nil, include: [0, 100]),
+                series: series, references: [.init(orientation: .horizontal, value: 0, label: "", style: "zero")],
+                emptyMessage: "no limiter state samples", width: 380, height: 190)
+            var legend = gauges.indices.map { g in
+                "<li><i class=\"sw \(HTMLReport.strategyClass(i)) g\(g % 6)\"></i>\(esc(gauges[g].name))</li>"
+            }.joined()
+            if all.count > gauges.count { legend += "<li>… \(all.count - gauges.count) more in report.json</li>" }
+            h += "<figure class=\"sm\" data-s=\"\(i)\"><figcaption>\(swatch(i))\(label(i))</figcaption>\(chart.svg())"
+            h += "<ul class=\"legend gauges\">\(legend)</ul></figure>"
+        }
+        return h + "</div>"
+    }
+
     func smallFigure(_ chart: LineChart, index i: Int) -> String {
         "<figure class=\"sm\" data-s=\"\(i)\"><figcaption>\(swatch(i))\(label(i))</figcaption>\(chart.svg())</figure>"
     }
@@ -829,8 +875,8 @@ private struct Page {
     func timeSpan() -> Double {
         runs.reduce(report.arrivals.windowS) { end, r in
             let t = r.timeSeries
-            return Swift.max(end, Double(t.offered.count) * t.binS,
-                             Double(Swift.max(0, t.bucketRequests.count - 1)) * t.bucketSampleS)
+            let samples = Swift.max(t.bucketRequests.count, t.limiterState?.first?.values.count ?? 0)
+            return Swift.max(end, Double(t.offered.count) * t.binS, Double(Swift.max(0, samples - 1)) * t.bucketSampleS)
         }
     }
 

@@ -90,6 +90,14 @@ public struct BottleneckStrategy: ClientStrategy {
     /// Jobs waiting in the queue (Bottleneck's `queued()`), not counting registered ones.
     public var queued: Int { queues.count }
 
+    /// `queue.length` (jobs queued), `running` (Bottleneck's running weight) and, with a
+    /// reservoir, `reservoir` (`currentReservoir()`).
+    public func stateGauges(now: Double) -> [StateGauge] {
+        var out = [StateGauge("queue.length", Double(queues.count)), StateGauge("running", Double(running))]
+        if let reservoir { out.append(StateGauge("reservoir", Double(reservoir))) }
+        return out
+    }
+
     public mutating func arrived(_ request: PendingRequest, now: Double) {
         advance(to: now)
         submit(job(for: request, readyAt: now), now: now)

@@ -75,6 +75,10 @@ public struct AIMDRateLimiter: AdmissionPolicy {
         sentInInterval = false
     }
 
+    /// `rate`: the current rate, requests per second. Increases of intervals that ended by
+    /// `now` but have not been applied yet (they are applied at the next call) are not shown.
+    public func stateGauges(now: Double) -> [StateGauge] { [StateGauge("rate", rate)] }
+
     public mutating func ask(_ request: PendingRequest, attempt: Int, now: Double) -> AdmissionAnswer {
         advance(to: now)
         guard let last = lastSend, rate > 0 else { return rate > 0 ? .now : .at(.infinity) }

@@ -43,6 +43,13 @@ public struct GCRALimiter: AdmissionPolicy {
         let ttl = Swift.max(0, tat - now)
         return (maxBurst + 1, Int(((tolerance - ttl) / emissionInterval).rounded(.down)), ttl)
     }
+
+    /// `remaining` and `reset_s`: `CL.THROTTLE`'s remaining and reset_after at `now` (see
+    /// `report`), remaining never below 0.
+    public func stateGauges(now: Double) -> [StateGauge] {
+        let r = report(now: now)
+        return [StateGauge("remaining", Double(Swift.max(0, r.remaining))), StateGauge("reset_s", r.resetAfter)]
+    }
 }
 
 extension GCRALimiter {

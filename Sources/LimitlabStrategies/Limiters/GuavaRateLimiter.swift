@@ -130,6 +130,14 @@ public struct GuavaRateLimiter: AdmissionPolicy {
         Swift.max(reserve(n, now: now) - now, 0)
     }
 
+    /// `stored_permits`: the permits stored at `now` (after Guava's `resync`, without applying
+    /// it); `wait_s`: how long a caller asking at `now` would wait (`nextFree − now`, ≥ 0).
+    public func stateGauges(now: Double) -> [StateGauge] {
+        let stored = now > nextFree ? Swift.min(maxPermits, storedPermits + (now - nextFree) / coolDownInterval)
+            : storedPermits
+        return [StateGauge("stored_permits", stored), StateGauge("wait_s", Swift.max(0, nextFree - now))]
+    }
+
     public mutating func ask(_ request: PendingRequest, attempt: Int, now: Double) -> AdmissionAnswer {
         .notBefore(nextFree, now: now)
     }

@@ -101,6 +101,13 @@ public struct HeaderPacedLimiter: AdmissionPolicy {
         replicas.map { b in b.map { ($0.level(at: now), $0.secondsUntilFull(from: now)) } }
     }
 
+    /// `predicted.requests`, `predicted.input`, `predicted.output`: the server's `remaining` as
+    /// predicted from the last headers and the sends since (NaN before the first header).
+    public func stateGauges(now: Double) -> [StateGauge] {
+        let p = predicted(at: now)
+        return zip(["requests", "input", "output"], p).map { StateGauge("predicted." + $0, $1?.remaining ?? .nan) }
+    }
+
     public mutating func ask(_ request: PendingRequest, attempt: Int, now: Double) -> AdmissionAnswer {
         var t = Swift.max(now, holdUntil)
         if replicas.allSatisfy({ $0 == nil }) {

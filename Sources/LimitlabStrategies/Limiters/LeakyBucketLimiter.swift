@@ -31,6 +31,9 @@ public struct LeakyBucketLimiter: AdmissionPolicy {
         return Swift.max(level - (now - lastCheck) * maxRate / timePeriod, 0)
     }
 
+    /// `level`: the bucket's level after leaking until `now` (capacity `max_rate`).
+    public func stateGauges(now: Double) -> [StateGauge] { [StateGauge("level", level(at: now))] }
+
     public mutating func ask(_ request: PendingRequest, attempt: Int, now: Double) -> AdmissionAnswer {
         let l = level(at: now)
         let needed = 1 - maxRate + l

@@ -130,6 +130,16 @@ public struct TokenBucketLimiter: AdmissionPolicy {
         (requests?.level(at: now), input?.level(at: now), output?.level(at: now))
     }
 
+    /// `tokens.requests`, `tokens.input`, `tokens.output`: what each bucket holds at `now`
+    /// (negative = debt), one gauge per bucket the limiter has.
+    public func stateGauges(now: Double) -> [StateGauge] {
+        var out: [StateGauge] = []
+        if let b = requests { out.append(StateGauge("tokens.requests", b.level(at: now))) }
+        if let b = input { out.append(StateGauge("tokens.input", b.level(at: now))) }
+        if let b = output { out.append(StateGauge("tokens.output", b.level(at: now))) }
+        return out
+    }
+
     /// Capacities (nil for a dimension without a bucket).
     public var capacities: (requests: Double?, input: Double?, output: Double?) {
         (requests?.capacity, input?.capacity, output?.capacity)

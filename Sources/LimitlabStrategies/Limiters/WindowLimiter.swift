@@ -67,6 +67,31 @@ public struct WindowLimiter: AdmissionPolicy {
         }
     }
 
+    /// Hits counted against the limit at `now`: the fixed window's count, the log's hits within
+    /// the window, or the sliding counter's weighted count (rounded down, as the check does).
+    public func used(now: Double) -> Int {
+        switch kind {
+        case .fixed:
+            guard let start = windowStart, now < start + window else { return 0 }
+            return count
+        case .slidingLog:
+            // The log holds at most `limit` send times, oldest first; a hit counts while
+            // atime ≥ now − window (Python limits expires it when atime < now − window).
+            var copy = log
+            while let t = copy.first, t < now - window { copy.removeFirst() }
+            return copy.count
+        case .slidingCounter:
+            let (index, cur, prev) = counters(at: now)
+            let weighted = Double(prev) * (window - (now - index * window)) / window + Double(cur)
+            return Int(weighted.rounded(.down))
+        }
+    }
+
+    /// `remaining`: hits left in the window at `now` (`limit − used`, never below 0).
+    public func stateGauges(now: Double) -> [StateGauge] {
+        [StateGauge("remaining", Double(Swift.max(0, limit - used(now: now))))]
+    }
+
     /// The aligned window containing `now` and the counts seen from it.
     private func counters(at now: Double) -> (index: Double, current: Int, previous: Int) {
         let index = (now / window).rounded(.down)

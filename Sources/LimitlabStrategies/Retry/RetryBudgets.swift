@@ -37,6 +37,9 @@ public struct GRPCRetryThrottle: RetryBudget {
         }
     }
 
+    /// `tokens`: A6's `token_count` (retries go ahead while it is above `max_tokens / 2`).
+    public func stateGauges(now: Double) -> [StateGauge] { [StateGauge("tokens", tokens)] }
+
     /// Whether retries are allowed now; A6 charges nothing for the retry itself.
     public mutating func allowRetry(now: Double) -> Bool { milli > thresholdMilli }
 }
@@ -71,6 +74,9 @@ public struct PercentageRetryBudget: RetryBudget {
 
     /// Retries the budget would allow right now (Finagle's `balance`).
     public func balance(now: Double) -> Int { (window.peek(at: now) + reserve) / withdrawal }
+
+    /// `tokens`: the retries the budget would allow at `now` (`balance`).
+    public func stateGauges(now: Double) -> [StateGauge] { [StateGauge("tokens", Double(balance(now: now)))] }
 
     public mutating func attemptSent(isRetry: Bool, now: Double) {
         // Finagle's RetryFilter deposits once per request, not per retry.

@@ -1,5 +1,5 @@
 public import LimitlabStats
-import LimitlabCore
+public import LimitlabCore
 
 /// Google SRE client-side adaptive throttling: over the last `window`, count `requests` (new
 /// requests the application offered, whether this throttle let them through or not) and
@@ -44,6 +44,11 @@ public struct SREThrottle: LoadShedder {
         guard r >= minRequests else { return 0 }
         let p = Swift.max(0, (Double(r) - k * Double(a)) / (Double(r) + 1))
         return Swift.min(p, maxRejectProbability)
+    }
+
+    /// `reject_probability`: the probability a new request arriving at `now` is rejected.
+    public func stateGauges(now: Double) -> [StateGauge] {
+        [StateGauge("reject_probability", rejectProbability(now: now))]
     }
 
     public mutating func shouldReject(now: Double) -> Bool {
