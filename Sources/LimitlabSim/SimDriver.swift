@@ -14,7 +14,7 @@ public enum SimDriver {
                                               sampleEvery: Double? = nil) -> RunLog {
         var transport = SimTransport(scenario: scenario, stream: stream, headers: strategy.readsRateLimitHeaders,
                                      sampleEvery: sampleEvery)
-        transport.progress = Simulator.strategyProgress
+        transport.progress = Simulator.progress?.strategyProgress
         var loop = ClientLoop(stream: stream)
         loop.log.bucketSampleInterval = transport.sampleInterval
         if loop.run(&strategy, transport: &transport) == .stalled {

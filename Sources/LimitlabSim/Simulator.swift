@@ -17,12 +17,12 @@ public struct SimulationResult: Sendable {
 
 /// Runs a scenario in virtual time: one arrival stream, every strategy on it.
 public enum Simulator {
-    /// Called with a strategy's label after each strategy run: the command line's progress line
-    /// binds it. Task-local, so a binding affects only the simulations run inside it.
-    @TaskLocal public static var strategyFinished: (@Sendable (String) -> Void)?
-    /// Called during a strategy run with the share (0…1) of the arrival window simulated so far,
-    /// at each bucket-level sample (a few hundred times a run at most); task-local too.
-    @TaskLocal public static var strategyProgress: (@Sendable (Double) -> Void)?
+    /// The command line's progress hooks, bound around the simulations they count. Task-local,
+    /// so a binding affects only the simulations run inside it. One reference-sized value on
+    /// purpose: binding optional closures directly crashed optimized builds of Swift 6.3.1 in
+    /// `swift_task_localValuePush` (a task-local payload wider than a pointer; the same lowering
+    /// problem as swiftlang/swift's TaskLocal back-deployment crashes).
+    @TaskLocal public static var progress: SimulationProgress?
 
     public static func run(_ scenario: Scenario) throws(StrategyError) -> SimulationResult {
         let stream = ArrivalGenerator.generate(scenario)
@@ -33,7 +33,7 @@ public enum Simulator {
                                                    seed: scenario.seed, workers: scenario.workers,
                                                    namespace: "limitlab:\(scenario.name):\(spec.label)")
             runs.append(StrategyRun(spec: spec, log: run(scenario: scenario, stream: stream, strategy: strategy)))
-            strategyFinished?(spec.label)
+            progress?.strategyFinished(spec.label)
         }
         return SimulationResult(scenario: scenario, stream: stream, runs: runs)
     }
@@ -45,5 +45,19 @@ public enum Simulator {
             return SimDriver.run(scenario: scenario, stream: stream, strategy: &s)
         }
         return open(strategy)
+    }
+}
+
+/// Progress hooks of a simulation (see `Simulator.progress`).
+public final class SimulationProgress: Sendable {
+    /// Called with a strategy's label after each strategy run.
+    public let strategyFinished: @Sendable (String) -> Void
+    /// Called during a strategy run with the share (0…1) of the arrival window simulated so far,
+    /// at each bucket-level sample (a few hundred times a run at most).
+    public let strategyProgress: @Sendable (Double) -> Void
+    public init(strategyFinished: @escaping @Sendable (String) -> Void,
+                strategyProgress: @escaping @Sendable (Double) -> Void) {
+        self.strategyFinished = strategyFinished
+        self.strategyProgress = strategyProgress
     }
 }

@@ -78,9 +78,9 @@ final class Progress: @unchecked Sendable {
     func countingSimulations<T>(_ body: () throws -> T) rethrows -> T {
         defer { finish() }
         guard enabled else { return try body() }
-        return try Simulator.$strategyFinished.withValue({ [self] label in step(label) }) {
-            try Simulator.$strategyProgress.withValue({ [self] share in partial(share) }, operation: body)
-        }
+        let hooks = SimulationProgress(strategyFinished: { [self] label in step(label) },
+                                       strategyProgress: { [self] share in partial(share) })
+        return try Simulator.$progress.withValue(hooks, operation: body)
     }
 
     /// Seconds left at the average pace so far; nil before any work or without a total.

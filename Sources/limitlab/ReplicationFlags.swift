@@ -34,12 +34,10 @@ func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) thr
     let box = BlockingBox<T>()
     let done = DispatchSemaphore(value: 0)
     // A detached task inherits no task-locals: carry the progress hooks over by hand.
-    let finished = Simulator.strategyFinished, progress = Simulator.strategyProgress
+    let hooks = Simulator.progress
     Task.detached {
         do {
-            box.result = .success(try await Simulator.$strategyFinished.withValue(finished) {
-                try await Simulator.$strategyProgress.withValue(progress) { try await body() }
-            })
+            box.result = .success(try await Simulator.$progress.withValue(hooks) { try await body() })
         } catch { box.result = .failure(error) }
         done.signal()
     }
