@@ -338,6 +338,27 @@ for run in r['runs']:
 "
 check "--help documents the exit codes" bash -c "'$BIN' --help | grep -q '5  a partial live run' && '$BIN' run --help | grep -q '5 a live run that did not'"
 check "README documents the partial-run exit code" grep -q '\*\*5\*\* a partial live run' README.md
+# Each GitHub Actions job in the README installs what the build links: `make setup`, or an
+# apt-get install of every package in the Makefile's APT_PACKAGES.
+readme_jobs_install_setup() {
+    local pkgs
+    pkgs=$(sed -n 's/^APT_PACKAGES := //p' Makefile)
+    [ -n "$pkgs" ] || { echo "no APT_PACKAGES in the Makefile"; return 1; }
+    python3 - "$pkgs" <<'PY'
+import re, sys
+pkgs = sys.argv[1].split()
+jobs = [b for b in re.findall(r"```yaml\n(.*?)```", open("README.md").read(), re.S) if "runs-on:" in b]
+assert jobs, "no GitHub Actions job in README.md"
+for job in jobs:
+    name = re.search(r"^# (\S+)", job, re.M)
+    if re.search(r"^\s*- run: make setup\b", job, re.M):
+        continue
+    installs = " ".join(re.findall(r"apt-get install[^\n]*", job))
+    missing = [p for p in pkgs if p not in installs.split()]
+    assert not missing, f"{name.group(1) if name else 'a job'}: installs neither with make setup nor {' '.join(missing)}"
+PY
+}
+check "README's CI jobs install every package make setup installs" readme_jobs_install_setup
 
 check "tiers prints the catalog" bash -c "'$BIN' tiers | grep -q 'sonnet-4.x'"
 check "tiers --json is JSON" bash -c "'$BIN' tiers --json --scheme 2026 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert all(r[\"scheme\"]==\"2026\" for r in d[\"limits\"])'"
