@@ -51,6 +51,20 @@ check "run refuses a bad scenario with exit 2" exits 2 "$BIN" run "$TMP/bad.yaml
 check "a refused run writes nothing" test ! -e "$TMP/never"
 
 check "a missing file is bad input" exits 2 "$BIN" validate "$TMP/does-not-exist.yaml"
+
+# Requests the model refuses: a warning naming the place and the fix, exit 0; the simulator
+# answers them 400, not retried.
+sed -e 's/^model: .*/model: claude-haiku-4-5/' -e 's/^  max_tokens: .*/  max_tokens: 100000/' -e 's/^    rate: fast/    rate: 60\/min/' \
+    "$TMP/bad.yaml" >"$TMP/too-long.yaml"
+check "validate warns about max_tokens above the model's maximum, exit 0" exits 0 "$BIN" validate "$TMP/too-long.yaml"
+check "... naming the place and the fix" \
+    grep -q "too-long.yaml:13:15: workload.max_tokens: warning: max_tokens 100000 is above the maximum output of claude-haiku-4-5-20251001 (64000 tokens).*set max_tokens to at most 64000" "$TMP/stderr"
+check "the shipped scenarios and examples validate without warnings" \
+    bash -c "'$BIN' validate scenarios/*.yaml examples/*/scenario.yaml 2>&1 >/dev/null | { ! grep warning; }"
+check "run of such a scenario: every request fails 400, none retried" \
+    bash -c "'$BIN' run '$TMP/too-long.yaml' --strategies sdk-default --out '$TMP/too-long' --quiet 2>/dev/null; python3 -c \"
+import json; s = json.load(open('$TMP/too-long/report.json'))['runs'][0]['summary']
+assert s['status_counts'] == {'400': s['attempts']} and s['attempts'] == s['requests']['offered'], s['status_counts']\""
 check "an unknown flag is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --no-such-flag
 check "an unsupported target is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --target ftp://127.0.0.1:9
 check "an unknown strategy filter is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --strategies nope

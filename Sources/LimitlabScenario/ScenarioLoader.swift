@@ -13,6 +13,14 @@ public enum ScenarioLoader {
     /// Relative `file:` paths inside resolve against the scenario's directory.
 
     public static func load(path: String, catalog: TierCatalog = .builtIn) throws(ScenarioError) -> Scenario {
+        try loadWithWarnings(path: path, catalog: catalog).scenario
+    }
+
+    /// `load`, with the warnings about a scenario that is valid but asks for requests the API
+    /// refuses (a `max_tokens` above the model's maximum output, a prompt past its context
+    /// window): each names its place and the fix.
+    public static func loadWithWarnings(path: String, catalog: TierCatalog = .builtIn)
+        throws(ScenarioError) -> (scenario: Scenario, warnings: [ScenarioIssue]) {
         let text: String
         switch TextFile.contents(path, maxBytes: maxScenarioBytes) {
         case .failure(let failure):
@@ -23,12 +31,19 @@ public enum ScenarioLoader {
             text = t
         }
         let directory = Diagnostics.directory(of: path)
-        return try parse(yaml: text, file: path, baseDirectory: directory.isEmpty ? "." : directory, catalog: catalog)
+        return try parseWithWarnings(yaml: text, file: path, baseDirectory: directory.isEmpty ? "." : directory,
+                                     catalog: catalog)
     }
 
     /// Parses YAML text; `file` is used in messages, `baseDirectory` resolves relative paths.
     public static func parse(yaml: String, file: String, baseDirectory: String,
                              catalog: TierCatalog = .builtIn) throws(ScenarioError) -> Scenario {
+        try parseWithWarnings(yaml: yaml, file: file, baseDirectory: baseDirectory, catalog: catalog).scenario
+    }
+
+    /// `parse`, with the warnings `loadWithWarnings` describes.
+    public static func parseWithWarnings(yaml: String, file: String, baseDirectory: String, catalog: TierCatalog = .builtIn)
+        throws(ScenarioError) -> (scenario: Scenario, warnings: [ScenarioIssue]) {
         let diag = Diagnostics(file: file, baseDirectory: baseDirectory)
         var scenario: Scenario?
         if let root = compose(yaml, diag) {
@@ -39,7 +54,7 @@ public enum ScenarioLoader {
             throw ScenarioError(issues: [ScenarioIssue(file: file, line: 0, column: 0, path: "",
                                                        message: "internal error: no scenario and no problem reported")])
         }
-        return scenario
+        return (scenario, diag.warnings)
     }
 
     // MARK: YAML

@@ -118,6 +118,8 @@ package struct ScenarioReader {
         scenario.reportPercentiles = (percentiles ?? nil) ?? []
         scenario.thresholds = thresholds?.specs ?? []
         scenario.workers = workers ?? nil
+        diag.warnRequestsPastModelLimits(model: model, catalog: catalog, workload: workload, workloadField: m["workload"],
+                                         arrivals: sources)
         return scenario
     }
 
