@@ -445,8 +445,20 @@ struct ScenarioErrorTests {
             _ = try ScenarioLoader.load(path: big)
             Issue.record("loaded an oversized scenario")
         } catch {
-            #expect(error.issues.first?.message.contains("larger than 8 MiB") == true, "\(error)")
+            #expect(error.issues.first?.message.contains("larger than 1 MiB, the most limitlab reads; a scenario is "
+                                                         + "a few kilobytes: put bulk data") == true, "\(error)")
         }
+        // 1 MiB, not more: a 2 MB scenario (a 50 MB one took 3.6 GB and minutes to parse) is
+        // refused before it is read, and a scenario at the cap still loads.
+        let twoMB = dir.appendingPathComponent("two-mb.yaml").path
+        #expect(FileManager.default.createFile(atPath: twoMB, contents: Data(repeating: 0x20, count: 2_000_000)))
+        #expect(throws: ScenarioError.self) { _ = try ScenarioLoader.load(path: twoMB) }
+        let atCap = dir.appendingPathComponent("at-cap.yaml").path
+        var text = minimalYAML + "\ndescription: \""
+        text += String(repeating: "x", count: (1 << 20) - text.utf8.count - 2) + "\"\n"
+        #expect(text.utf8.count == 1 << 20)
+        #expect(FileManager.default.createFile(atPath: atCap, contents: Data(text.utf8)))
+        #expect(throws: Never.self) { _ = try ScenarioLoader.load(path: atCap) }
         let bigTrace = dir.appendingPathComponent("big.csv").path
         #expect(FileManager.default.createFile(atPath: bigTrace, contents: nil))
         #expect(truncate(bigTrace, off_t(256 << 20) + 1) == 0)
