@@ -96,7 +96,7 @@ let package = Package(
             dependencies: [
                 "LimitlabLive", "LimitlabRedis", "LimitlabWorkload",
                 "LimitlabCore", "LimitlabScenario", "LimitlabSim", "LimitlabReport", "LimitlabStats", "LimitlabStrategies",
-                "LimitlabMock",
+                "LimitlabMock", "CCurl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

@@ -51,6 +51,20 @@ check "run refuses a bad scenario with exit 2" exits 2 "$BIN" run "$TMP/bad.yaml
 check "a refused run writes nothing" test ! -e "$TMP/never"
 
 check "a missing file is bad input" exits 2 "$BIN" validate "$TMP/does-not-exist.yaml"
+
+# Requests the model refuses: a warning naming the place and the fix, exit 0; the simulator
+# answers them 400, not retried.
+sed -e 's/^model: .*/model: claude-haiku-4-5/' -e 's/^  max_tokens: .*/  max_tokens: 100000/' -e 's/^    rate: fast/    rate: 60\/min/' \
+    "$TMP/bad.yaml" >"$TMP/too-long.yaml"
+check "validate warns about max_tokens above the model's maximum, exit 0" exits 0 "$BIN" validate "$TMP/too-long.yaml"
+check "... naming the place and the fix" \
+    grep -q "too-long.yaml:13:15: workload.max_tokens: warning: max_tokens 100000 is above the maximum output of claude-haiku-4-5-20251001 (64000 tokens).*set max_tokens to at most 64000" "$TMP/stderr"
+check "the shipped scenarios and examples validate without warnings" \
+    bash -c "'$BIN' validate scenarios/*.yaml examples/*/scenario.yaml 2>&1 >/dev/null | { ! grep warning; }"
+check "run of such a scenario: every request fails 400, none retried" \
+    bash -c "'$BIN' run '$TMP/too-long.yaml' --strategies sdk-default --out '$TMP/too-long' --quiet 2>/dev/null; python3 -c \"
+import json; s = json.load(open('$TMP/too-long/report.json'))['runs'][0]['summary']
+assert s['status_counts'] == {'400': s['attempts']} and s['attempts'] == s['requests']['offered'], s['status_counts']\""
 check "an unknown flag is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --no-such-flag
 check "an unsupported target is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --target ftp://127.0.0.1:9
 check "an unknown strategy filter is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --strategies nope
@@ -338,6 +352,27 @@ for run in r['runs']:
 "
 check "--help documents the exit codes" bash -c "'$BIN' --help | grep -q '5  a partial live run' && '$BIN' run --help | grep -q '5 a live run that did not'"
 check "README documents the partial-run exit code" grep -q '\*\*5\*\* a partial live run' README.md
+# Each GitHub Actions job in the README installs what the build links: `make setup`, or an
+# apt-get install of every package in the Makefile's APT_PACKAGES.
+readme_jobs_install_setup() {
+    local pkgs
+    pkgs=$(sed -n 's/^APT_PACKAGES := //p' Makefile)
+    [ -n "$pkgs" ] || { echo "no APT_PACKAGES in the Makefile"; return 1; }
+    python3 - "$pkgs" <<'PY'
+import re, sys
+pkgs = sys.argv[1].split()
+jobs = [b for b in re.findall(r"```yaml\n(.*?)```", open("README.md").read(), re.S) if "runs-on:" in b]
+assert jobs, "no GitHub Actions job in README.md"
+for job in jobs:
+    name = re.search(r"^# (\S+)", job, re.M)
+    if re.search(r"^\s*- run: make setup\b", job, re.M):
+        continue
+    installs = " ".join(re.findall(r"apt-get install[^\n]*", job))
+    missing = [p for p in pkgs if p not in installs.split()]
+    assert not missing, f"{name.group(1) if name else 'a job'}: installs neither with make setup nor {' '.join(missing)}"
+PY
+}
+check "README's CI jobs install every package make setup installs" readme_jobs_install_setup
 
 check "tiers prints the catalog" bash -c "'$BIN' tiers | grep -q 'sonnet-4.x'"
 check "tiers --json is JSON" bash -c "'$BIN' tiers --json --scheme 2026 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert all(r[\"scheme\"]==\"2026\" for r in d[\"limits\"])'"

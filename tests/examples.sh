@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every example in examples/*/ through `limitlab test`: its client against the mock with
 # its scenario's limits, checked against the scenario's thresholds and, when the example has
-# one, its committed baseline.json. Reports go to .build/examples/<name>/.
+# one, its committed baseline.json. Reports go to .build/examples/<name>/. The agent loop's
+# recording must hold conversations × (tool rounds + 1) requests.
 #
 # Then the regression bar for examples/aiolimiter-queue: with its limiter's rate doubled
 # (--rpm 2400) and with the limiter removed (--rpm 0), `limitlab test --baseline` must exit 3
@@ -43,8 +44,8 @@ failed=0
 run_example() {
     local name=$1; shift
     local dir=examples/$name
-    local args=(--timeout 60s --out ".build/examples/$name" --quiet --max-regression goodput=10%)
-    [ -f "$dir/baseline.json" ] && args+=(--baseline "$dir/baseline.json")
+    local args=(--timeout 60s --out ".build/examples/$name" --quiet)
+    [ -f "$dir/baseline.json" ] && args+=(--baseline "$dir/baseline.json" --max-regression goodput=10%)
     rm -rf ".build/examples/$name"
     "$LIMITLAB" test "$dir/scenario.yaml" "${args[@]}" -- "$PYTHON" "$dir/client.py" "$@" >"$work/out" 2>&1
     code=$?
@@ -64,6 +65,36 @@ for dir in examples/*/; do
         fail "example $name (limitlab test exited $code; report in .build/examples/$name/)"
     fi
 done
+
+# The agent loop makes the requests its tool rounds imply: the server recorded conversations ×
+# (rounds + 1) Messages requests, rounds being the scenario's server.tool_use, and the client
+# saw every conversation take exactly that many tool rounds.
+agent_requests() {
+    local dir=.build/examples/agent-loop
+    local rounds
+    rounds=$(sed -n 's/^ *tool_use: *{ *rounds: *\([0-9][0-9]*\) *}.*/\1/p' examples/agent-loop/scenario.yaml)
+    python3 - "$dir" "$rounds" <<'PY'
+import json, re, sys
+d, rounds = sys.argv[1], int(sys.argv[2])
+out = open(f"{d}/cmd-stdout.txt").read()
+m = re.search(r"agent-loop: (\d+) conversations, (\d+) tool rounds each, (\d+) requests", out)
+assert m, f"no summary line in the client's output: {out!r}"
+conversations, seen, sent = map(int, m.groups())
+assert seen == rounds, f"the client saw {seen} tool rounds per conversation, the scenario sets {rounds}"
+rows = [json.loads(l) for l in open(f"{d}/recording.jsonl").read().splitlines()[1:] if l.strip()]
+messages = [r for r in rows if r.get("endpoint") == "messages"]
+answered = [r for r in messages if r["status"] == 200]
+want = conversations * (rounds + 1)
+assert len(answered) == want == sent, \
+    f"{len(answered)} answered Messages requests recorded ({len(messages)} in all), client sent {sent}, want {want}"
+print(f"{conversations} conversations x ({rounds} rounds + 1) = {want} requests recorded")
+PY
+}
+if agent_requests >"$work/agent" 2>&1; then
+    passed=$((passed + 1)); echo "ok   agent-loop: $(tail -1 "$work/agent")"
+else
+    failed=$((failed + 1)); echo "FAIL agent-loop: requests = conversations x (rounds + 1)"; sed 's/^/     /' "$work/agent" | tail -5
+fi
 
 # A planted regression must fail the baseline with exit 3 and name the metric that regressed.
 for planted in "--rpm 2400:rate doubled" "--rpm 0:limiter removed"; do

@@ -3,7 +3,8 @@
 # processes at Tier 1, offered ~5× the organisation's RPM for 30 s: per-worker token buckets
 # sized from the full limit get 429s; the shared bucket in Redis gets none; every request is
 # recorded once, by the worker it was dealt to. Then Redis is killed mid-run: no worker
-# crashes and no request is lost. Starts its own redis-server (fails, not skips, without one:
+# crashes and no request is lost. A parent killed with SIGKILL takes its workers with it.
+# Starts its own redis-server (fails, not skips, without one:
 # `make setup-test` installs it). Prints "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -108,6 +109,44 @@ code=$?
     && ok "unreachable store: exit 2, password redacted" || fail "unreachable store: exit 2, password redacted" "exit $code: $(cat "$TMP/bad.err")"
 "$BIN" run "$TMP/workers.yaml" --workers 2 >"$TMP/sim.out" 2>"$TMP/sim.err"
 [ $? -eq 2 ] && grep -q "live target" "$TMP/sim.err" && ok "--workers on the simulator: exit 2" || fail "--workers on the simulator: exit 2"
+
+# 4. The parent killed with SIGKILL: its workers stop too (Linux parent-death signal), each
+#    writing a partial result, instead of running on as orphans for the rest of the minute.
+cat > "$TMP/orphans.yaml" <<'YAML'
+name: orphans
+seed: 3
+model: claude-sonnet-4-5
+limits: {tier: tier-1}
+duration: 60s
+arrivals: [{process: poisson, rate: 60/min}]
+workload: {input_tokens: 100, output_tokens: 20, max_tokens: 64}
+server: {ttft: 50ms, output_rate: 1000/s}
+strategies: [none]
+YAML
+"$BIN" run "$TMP/orphans.yaml" --target mock --workers 2 --out "$TMP/orphans" --quiet >"$TMP/orphans.out" 2>&1 &
+parent=$!
+disown "$parent"  # no "Killed" notice when the test kills it
+kids=""
+for _ in $(seq 200); do  # up to 20 s for both workers to start
+    kids=$(pgrep -P "$parent" | tr '\n' ' ')
+    [ "$(echo $kids | wc -w)" -eq 2 ] && break
+    sleep 0.1
+done
+sleep 1  # past the common start: the workers are sending
+kill -9 "$parent" 2>/dev/null
+alive=""
+for _ in $(seq 200); do  # up to 20 s to stop (they finish in-flight requests first)
+    alive=""
+    for k in $kids; do kill -0 "$k" 2>/dev/null && alive="$alive $k"; done
+    [ -z "$alive" ] && break
+    sleep 0.1
+done
+if [ "$(echo $kids | wc -w)" -eq 2 ] && [ -z "$alive" ]; then
+    ok "parent killed with SIGKILL: both workers stop"
+else
+    fail "parent killed with SIGKILL: both workers stop" "workers: '$kids', still running: '$alive'"
+    for k in $alive; do kill -9 "$k" 2>/dev/null; done
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

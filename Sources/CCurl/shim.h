@@ -2,6 +2,26 @@
 #define LIMITLAB_CCURL_SHIM_H
 
 #include <curl/curl.h>
+#include <signal.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+/* A live-runner worker process dies with the `limitlab run --workers` that started it: `sig`
+   is sent to it when its parent exits, even by SIGKILL (Linux prctl(PR_SET_PDEATHSIG), man 2
+   PR_SET_PDEATHSIG; prctl is variadic, which Swift cannot call). Returns 0 when armed and the
+   parent is still `expected_parent`; 1 when the parent already exited (getppid() changed before
+   the call armed the signal, so none will come); -1 when the platform has no such signal. */
+static inline int limitlab_die_with_parent(int sig, pid_t expected_parent) {
+#ifdef __linux__
+    if (prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0UL, 0UL, 0UL) != 0) return -1;
+    return getppid() == expected_parent ? 0 : 1;
+#else
+    (void)sig;
+    return getppid() == expected_parent ? -1 : 1;
+#endif
+}
 
 /* curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are C variadics, which Swift
    cannot call. One typed wrapper per argument kind keeps the Swift side type-checked. */

@@ -27,6 +27,15 @@ package final class Diagnostics {
 
     package var hasIssues: Bool { !entries.isEmpty }
 
+    /// Problems that do not stop the scenario from running (it runs as the API would answer
+    /// it), in the order found: `validate` prints them and exits 0.
+    package private(set) var warnings: [ScenarioIssue] = []
+
+    package func warn(_ mark: Mark?, _ path: String, _ message: String) {
+        warnings.append(ScenarioIssue(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, path: path,
+                                      message: message))
+    }
+
     /// An issue in the scenario file itself.
     package func report(_ mark: Mark?, _ path: String, _ message: String) {
         report(line: mark?.line ?? 0, column: mark?.column ?? 0, path, message)

@@ -170,6 +170,19 @@ extension Diagnostics {
         q == .latency ? Units.formatDuration(v) : ParamValue.number(v).description
     }
 
+    /// What is wrong with a line of a values file, without its content: a value out of range
+    /// (`reason` names the bound before its "found"), or a line that is not a value at all.
+    static func describeBadValueLine(_ line: String, _ q: Quantity, reason: String) -> String {
+        let noun = q == .latency ? "duration" : "number"
+        let parsed = q == .latency ? ScalarText.duration(line) != nil : ScalarText.number(line) != nil
+        let size = "\(line.count) character\(line.count == 1 ? "" : "s")"
+        if parsed, let bound = reason.range(of: ", found ").map({ String(reason[..<$0.lowerBound]) }) {
+            return "\(bound), found a \(noun) outside that range (\(size); the line is not shown)"
+        }
+        return "expected one \(noun) per line, found a line of \(size) that is not one "
+            + "(the line is not shown: is this a values file?)"
+    }
+
     /// Values from a file: one per line, `#` comments and blank lines ignored.
     private func valuesFile(_ f: Field, _ q: Quantity) -> [Double]? {
         guard let relative = string(f, expected: "a file path") else { return nil }
@@ -195,13 +208,11 @@ extension Diagnostics {
                 lastBad = index + 1
                 if bad <= TextFile.maxIssuesPerFile {
                     let column = raw.prefix(while: { $0 == " " || $0 == "\t" }).unicodeScalars.count + 1
-                    // Until the file has shown one valid value it may not be a values file at all
-                    // (a mistyped path to a secret): describe the line, never quote it.
-                    let shown = values.isEmpty
-                        ? "expected one \(q == .latency ? "duration" : "number") per line, found a line of "
-                            + "\(line.count) characters that is not one (not shown: is this a values file?)"
-                        : message
-                    reportExternal(file: name, line: index + 1, column: column, path: f.path, message: shown, anchor: f.mark)
+                    // The file may be anything the scenario names (a mistyped path to a secret, and
+                    // a secret may follow a line that reads as a number): describe the line by its
+                    // place and shape, never quote it.
+                    reportExternal(file: name, line: index + 1, column: column, path: f.path,
+                                   message: Self.describeBadValueLine(line, q, reason: message), anchor: f.mark)
                 }
             }
         }

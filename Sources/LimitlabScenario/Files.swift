@@ -15,7 +15,8 @@ package enum TextFile {
     /// directory`), not a regular file (a FIFO would block forever, `/dev/zero` and
     /// `/dev/urandom` never end), or larger than `maxBytes`. Only the file's kind and size are
     /// described, never its content.
-    package static func contents(_ path: String, maxBytes: Int = maxReferencedBytes) -> Result<String, FileReadFailure> {
+    package static func contents(_ path: String, maxBytes: Int = maxReferencedBytes,
+                                 tooLargeHint: String = "give a smaller file") -> Result<String, FileReadFailure> {
         // O_NONBLOCK: opening a FIFO without a writer must not block; the descriptor is then
         // refused as not a regular file. O_NOCTTY: a terminal device never becomes ours.
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY)
@@ -31,7 +32,7 @@ package enum TextFile {
             return .failure(FileReadFailure(reason: "\(what), not a regular file; give the path of a file"))
         }
         func tooLarge() -> FileReadFailure {
-            FileReadFailure(reason: "larger than \(maxBytes >> 20) MiB, the most limitlab reads; give a smaller file")
+            FileReadFailure(reason: "larger than \(maxBytes >> 20) MiB, the most limitlab reads; \(tooLargeHint)")
         }
         if Int(info.st_size) > maxBytes { return .failure(tooLarge()) }
         var bytes: [UInt8] = []

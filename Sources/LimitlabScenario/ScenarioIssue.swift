@@ -17,6 +17,13 @@ public struct ScenarioIssue: Sendable, Equatable, CustomStringConvertible {
         self.file = file; self.line = line; self.column = column; self.path = path; self.message = message
     }
 
+    /// `file:line:column: path: warning: message`, for a problem that does not stop a run.
+    public var warningDescription: String {
+        path.isEmpty
+            ? "\(file):\(line):\(column): warning: \(message)"
+            : "\(file):\(line):\(column): \(path): warning: \(message)"
+    }
+
     /// `file:line:column: path: message`, without `path: ` when the path is empty.
     public var description: String {
         path.isEmpty

@@ -81,15 +81,19 @@ package struct ScenarioReader {
 
         if let length, let arrivals, !arrivals.failed, let field = m["arrivals"] { checkVolume(length, arrivals.valid, field) }
 
-        // Thresholds naming a strategy must name one of the scenario's.
-        if let list = thresholds ?? nil, let field = m["thresholds"] {
-            let labels = Set(((strategies ?? nil) ?? Diagnostics.defaultStrategies).map(\.label))
-            for (i, t) in list.enumerated() {
-                if let label = t.strategy, !labels.contains(label) {
-                    diag.report(field.mark, "thresholds[\(i)].strategy",
-                                "unknown strategy \(Found.quote(label)); the scenario's strategies are: "
-                                + labels.sorted().joined(separator: ", "))
-                }
+        // Thresholds naming a strategy must name one of the scenario's (checked even when
+        // another threshold is invalid, and reported at the entry's own strategy: key).
+        // (Not when the strategies themselves are invalid: their labels are unknown.)
+        let scenarioStrategies: [StrategySpec]? = switch strategies {
+        case nil: Diagnostics.defaultStrategies
+        case .some(let list): list
+        }
+        if let named = thresholds?.named, let scenarioStrategies {
+            let labels = Set(scenarioStrategies.map(\.label))
+            for (label, field) in named where !labels.contains(label) {
+                diag.report(field.mark, field.path,
+                            "unknown strategy \(Found.quote(label)); the scenario's strategies are: "
+                            + labels.sorted().joined(separator: ", "))
             }
         }
 
@@ -112,17 +116,21 @@ package struct ScenarioReader {
             arrivals: sources.map(\.spec), workload: workload,
             strategies: (strategies ?? nil) ?? Diagnostics.defaultStrategies, slo: slo ?? nil)
         scenario.reportPercentiles = (percentiles ?? nil) ?? []
-        scenario.thresholds = (thresholds ?? nil) ?? []
+        scenario.thresholds = thresholds?.specs ?? []
         scenario.workers = workers ?? nil
+        diag.warnRequestsPastModelLimits(model: model, catalog: catalog, workload: workload, workloadField: m["workload"],
+                                         arrivals: sources)
         return scenario
     }
 
     // MARK: thresholds
 
     /// `thresholds:` — a list of `"METRIC OP VALUE"` strings (all strategies) or
-    /// `{check: "METRIC OP VALUE", strategy: LABEL}`.
-    private func thresholds(_ f: Field) -> [ThresholdSpec]? {
-        guard let items = diag.list(f, expected: "a list of checks like \"latency.p99 < 30s\"") else { return nil }
+    /// `{check: "METRIC OP VALUE", strategy: LABEL}`. `specs` is nil when an entry is invalid;
+    /// `named` lists every `strategy:` label read, with its field, valid checks or not.
+    private func thresholds(_ f: Field) -> (specs: [ThresholdSpec]?, named: [(label: String, field: Field)]) {
+        var named: [(label: String, field: Field)] = []
+        guard let items = diag.list(f, expected: "a list of checks like \"latency.p99 < 30s\"") else { return (nil, named) }
         var out: [ThresholdSpec] = []
         var ok = true
         func condition(_ field: Field) -> Condition? {
@@ -140,11 +148,13 @@ package struct ScenarioReader {
             guard let m = MappingReader(item, expected: "a check string or a mapping with check: and strategy:", diag: diag)
             else { ok = false; continue }
             m.checkKeys(["check", "strategy"])
+            let label = m["strategy"].flatMap { sf in
+                diag.string(sf, expected: "a strategy label").map { named.append(($0, sf)); return $0 }
+            }
             guard let cf = m.require("check"), let c = condition(cf) else { ok = false; continue }
-            let label = m["strategy"].flatMap { diag.string($0, expected: "a strategy label") }
             out.append(ThresholdSpec(condition: c, strategy: label))
         }
-        return ok ? out : nil
+        return (ok ? out : nil, named)
     }
 
     // MARK: workers

@@ -36,6 +36,8 @@ struct SimTransport: ClientTransport {
         var retryAfter: Int32
         /// What the response headers said, carried to the completion that delivers them.
         var snapshot: RateLimitSnapshot?
+        /// Refused by validation before the server decided (not in flight there).
+        var invalid = false
         static func < (a: Completion, b: Completion) -> Bool {
             a.time < b.time || (a.time == b.time && a.attempt < b.attempt)
         }
@@ -60,6 +62,10 @@ struct SimTransport: ClientTransport {
     /// Each key's organisation's Message Batches queue, made on the first batch.
     var batchQueues: [BatchQueue] = []
     let scenario: Scenario
+    /// The model's largest `max_tokens` and prompt (catalog models only): a request beyond
+    /// either is answered 400 `invalid_request_error` at once, before the server decides (no
+    /// draw, nothing charged), as the API and the mock validate it.
+    let requestCaps: (maxTokens: Int, maxInputTokens: Int)?
 
     init(scenario: Scenario, stream: ArrivalStream, headers: Bool, sampleEvery: Double?) {
         self.stream = stream
@@ -75,6 +81,7 @@ struct SimTransport: ClientTransport {
         breakpoint = [PromptBreakpoint(key: 0, tokens: 0, ttl: ttl, longTTL: ttl >= 3600)]
         completions.reserveCapacity(1024)
         sampleInterval = sampleEvery ?? TimeBins.width(span: Swift.max(stream.window, 1))
+        requestCaps = TierCatalog.builtIn.servedModel(scenario.model).map { ($0.maxTokens, $0.maxInputTokens) }
     }
 
     var keyCount: Int { servers.count }
@@ -122,8 +129,16 @@ struct SimTransport: ClientTransport {
         let now = order.plannedAt
         let k = order.key
         let a = order.begin(in: &log, sentAt: now)
-        let reply = servers[k].decide(serverRequest(Int(order.request)), at: now, snapshot: headers)
         let ai = Int(a)
+        let r = Int(order.request)
+        if let caps = requestCaps, Int(stream.maxTokens[r]) > caps.maxTokens || Int(stream.inputTokens[r]) > caps.maxInputTokens {
+            log.status[ai] = 400
+            log.errorKind[ai] = ErrorKind.clientError.rawValue
+            log.completedAt[ai] = now
+            completions.push(Completion(time: now, attempt: a, retryAfter: -1, snapshot: nil, invalid: true))
+            return
+        }
+        let reply = servers[k].decide(serverRequest(r), at: now, snapshot: headers)
         log.status[ai] = reply.status
         log.errorKind[ai] = reply.error.rawValue
         log.refusedBy[ai] = reply.refusedBy.rawValue
@@ -156,7 +171,7 @@ struct SimTransport: ClientTransport {
         guard let c = completions.min, c.time <= now else { return nil }
         completions.pop()
         let ai = Int(c.attempt)
-        if !log.isBatch(attempt: ai) { servers[Int(log.key[ai])].finished() }
+        if !c.invalid && !log.isBatch(attempt: ai) { servers[Int(log.key[ai])].finished() }
         let r = Int(log.attemptRequest[ai])
         let status = Int(log.status[ai])
         let kind = ErrorKind(rawValue: log.errorKind[ai]) ?? .none

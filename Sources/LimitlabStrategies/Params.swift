@@ -21,10 +21,16 @@ public struct Params: Sendable {
         return Self.parseDefault(p)
     }
 
-    /// A registry default as a value (`"500ms"` → 0.5, `"none"` → .string).
+    /// Registry defaults that mean "not set": read such a parameter with an `optional…` accessor.
+    static let unsetDefaults: Set<String> = ["", "none", "unset", "-"]
+
+    /// A registry default as a value (`"500ms"` → 0.5, `"none"` → .string, so that `double`
+    /// refuses it instead of reading an unset duration as some number).
     static func parseDefault(_ p: StrategyParameter) -> ParamValue {
         switch p.kind {
-        case .duration: return .number(Units.parseDuration(p.defaultValue) ?? Double(p.defaultValue) ?? .infinity)
+        case .duration:
+            if let v = Units.parseDuration(p.defaultValue) ?? Double(p.defaultValue) { return .number(v) }
+            return .string(p.defaultValue)
         case .integer, .number:
             if p.defaultValue == "inf" || p.defaultValue == "∞" { return .number(.infinity) }
             return Double(p.defaultValue).map(ParamValue.number) ?? .string(p.defaultValue)
@@ -37,13 +43,20 @@ public struct Params: Sendable {
     public func has(_ key: String) -> Bool {
         if values[key] != nil { return true }
         guard let p = descriptor?.parameter(key) else { return false }
-        return !["", "none", "unset", "-"].contains(p.defaultValue)
+        return !Self.unsetDefaults.contains(p.defaultValue)
     }
 
+    /// The parameter as a number. An unset parameter (default "none") is an error here, never a
+    /// silent infinity: read those with `optionalDouble`.
     public func double(_ key: String) throws(StrategyError) -> Double {
         switch try raw(key) {
         case .number(let v): return v
-        case let other: throw StrategyError(message: "\(owner): \(key) must be a number, found \(other)")
+        case let other:
+            if values[key] == nil, let p = descriptor?.parameter(key), Self.unsetDefaults.contains(p.defaultValue) {
+                throw StrategyError(message: "\(owner): internal error: \(key) has no default (\(p.defaultValue)); "
+                                    + "it is read with optionalDouble/optionalInt and a fallback")
+            }
+            throw StrategyError(message: "\(owner): \(key) must be a number, found \(other)")
         }
     }
 

@@ -73,6 +73,7 @@ public enum StrategyFactory {
         guard let definition = StrategyRegistry.definition(named: spec.name) else {
             throw StrategyError(message: "unknown strategy \"\(spec.name)\"; known: \(StrategyRegistry.names.joined(separator: ", "))")
         }
+        try checkKeys(spec.params, definition.descriptor, owner: "strategy \(spec.label) (\(spec.name))")
         let composed = spec.retry != nil || spec.budget != nil || spec.concurrency != nil || spec.shed != nil
         let p = Params(owner: "strategy \(spec.label)", values: spec.params, descriptor: definition.descriptor)
 
@@ -121,7 +122,8 @@ public enum StrategyFactory {
     }
 
     static func queueWait(_ p: Params) throws(StrategyError) -> Double {
-        p.descriptor?.parameter("max_wait") != nil ? try p.double("max_wait") : .infinity
+        // max_wait unset ("none"): wait as long as it takes.
+        p.descriptor?.parameter("max_wait") != nil ? try p.optionalDouble("max_wait") ?? .infinity : .infinity
     }
 
     /// The retry policy a `retry:` entry names.
@@ -137,15 +139,16 @@ public enum StrategyFactory {
                                 + StrategyRegistry.names(role: role).joined(separator: ", "))
         }
         let owner = "\(role.scenarioKey) \(r.name) of \(context.label)"
-        try checkKeys(r, definition.descriptor, owner: owner)
+        try checkKeys(r.params, definition.descriptor, owner: owner)
         return try make(Params(owner: owner, values: r.params, descriptor: definition.descriptor), context)
     }
 
     /// Scenario files are checked against the registry when read, but specs built in code
     /// (presets, tests) are not; an unknown key there would silently fall back to a default.
-    private static func checkKeys(_ spec: RoleSpec, _ d: StrategyDescriptor, owner: String) throws(StrategyError) {
+    private static func checkKeys(_ params: [String: ParamValue], _ d: StrategyDescriptor,
+                                  owner: String) throws(StrategyError) {
         let known = Set(d.parameters.map(\.name))
-        if let bad = spec.params.keys.sorted().first(where: { !known.contains($0) }) {
+        if let bad = params.keys.sorted().first(where: { !known.contains($0) }) {
             throw StrategyError(message: "\(owner): unknown parameter \"\(bad)\"; "
                                 + (known.isEmpty ? "it takes no parameters"
                                    : "expected one of: " + d.parameters.map(\.name).joined(separator: ", ")))

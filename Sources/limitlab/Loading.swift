@@ -9,7 +9,13 @@ enum ScenarioInput {
     static func load(_ path: String, seed: UInt64?, strategies: String?) throws -> Scenario {
         var scenario: Scenario
         do {
-            scenario = try ScenarioLoader.load(path: path)
+            let warnings: [ScenarioIssue]
+            (scenario, warnings) = try ScenarioLoader.loadWithWarnings(path: path)
+            // Requests the API refuses run as refused; say why once (not again in each worker
+            // process, which its parent starts with this variable set).
+            if ProcessInfo.processInfo.environment[WorkerFlags.redisEnvironment] == nil {
+                for w in warnings { writeStderr(w.warningDescription + "\n") }
+            }
         } catch {
             throw CLIFailure.badInput("\(path) is not a valid scenario:\n\(error)")
         }

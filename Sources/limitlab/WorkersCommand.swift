@@ -1,4 +1,5 @@
 import ArgumentParser
+import CCurl
 import Dispatch
 import Foundation
 import LimitlabWorkload
@@ -49,6 +50,10 @@ struct WorkerFlags: ParsableArguments {
     @Flag(name: .customLong("worker-mock-keys"), help: .hidden)
     var workerMockKeys = false
 
+    /// The process id of the `--workers` parent: the worker dies with it (`dieWithParent`).
+    @Option(name: .customLong("parent-pid"), help: .hidden)
+    var parentPID: Int32?
+
     /// Seconds between spawning the workers and their common start.
     @Option(name: .customLong("start-delay"), help: .hidden)
     var startDelay: Double = 1.5
@@ -80,8 +85,8 @@ struct WorkerFlags: ParsableArguments {
                 throw CLIFailure.badInput("--worker-index needs --worker-count N (index 0…N-1) and --start-at")
             }
             guard target != .sim else { throw CLIFailure.badInput("--worker-index needs a live target (--target URL)") }
-        } else if workerCount != nil || startAt != nil {
-            throw CLIFailure.badInput("--worker-count and --start-at are for worker processes (--worker-index)")
+        } else if workerCount != nil || startAt != nil || parentPID != nil {
+            throw CLIFailure.badInput("--worker-count, --start-at and --parent-pid are for worker processes (--worker-index)")
         }
         if redis != nil && workers == nil && workerIndex == nil {
             throw CLIFailure.badInput("--redis is for multi-process runs: add --workers N")
@@ -91,9 +96,25 @@ struct WorkerFlags: ParsableArguments {
         }
     }
 
+    /// A worker whose parent is killed (even with SIGKILL) must not run on as an orphan,
+    /// sending load nobody collects: the kernel sends it SIGTERM when the parent exits, which
+    /// stops it as a SIGTERM from the parent would (in-flight requests end, a partial result is
+    /// written). A parent that died before the signal was armed shows as a changed parent pid.
+    func dieWithParent() throws {
+        guard let parent = parentPID else { return }
+        switch limitlab_die_with_parent(SIGTERM, pid_t(parent)) {
+        case 1:
+            throw CLIFailure.internalError("worker \(workerIndex ?? -1): the limitlab run that started it "
+                                           + "(pid \(parent)) has exited; stopping")
+        default:
+            return // 0: armed; -1: no parent-death signal on this platform (not Linux)
+        }
+    }
+
     /// The options of worker mode (this process is one worker).
     func liveWorker(for scenario: Scenario) throws -> LiveWorkerOptions? {
         guard let index = workerIndex, let count = workerCount else { return nil }
+        try dieWithParent()
         let split = scenario.workers?.split ?? .roundRobin
         if split == .random && scenario.strategies.count > 1 {
             throw CLIFailure.badInput("workers.split: random deals arrivals per strategy: run one strategy per worker "
@@ -197,7 +218,8 @@ enum WorkerProcesses {
                 dirs.append(dir)
                 var args = ["run", s.scenarioPath, "--target", url, "--seed", String(s.seed), "--strategies", spec.label,
                             "--out", dir, "--quiet", "--worker-index", String(i), "--worker-count", String(n),
-                            "--start-at", String(format: "%.6f", startAt), "--redis-prefix", "limitlab-run:\(runID):"]
+                            "--start-at", String(format: "%.6f", startAt), "--redis-prefix", "limitlab-run:\(runID):",
+                            "--parent-pid", String(getpid())]
                 if scenario.target == .mock { args.append("--worker-mock-keys") }
                 if let e = s.apiKeyEnv { args += ["--api-key-env", e] }
                 // Caps are per process: each worker gets its share.

@@ -121,6 +121,42 @@ import Testing
         }
     }
 
+    /// Limits are bounded as in a scenario (at most 1e12 per minute): `rpm: 1e308` used to be
+    /// accepted and trap in the first request's limit snapshot. Every place a config takes a
+    /// per-minute limit: an organisation's limits, a model override, count_tokens, batches.
+    @Test func hugeLimitsAreRefusedWhereTheyAreWritten() {
+        let yaml = """
+            orgs:
+              - any_key: true
+                limits: {rpm: 1e308, itpm: 1e13, otpm: 8000}
+                models:
+                  sonnet-4.x: {otpm: 1e308}
+                count_tokens_rpm: 1e308
+            batches:
+              rpm: 1e308
+            """
+        do {
+            _ = try MockConfig.parse(yaml: yaml, file: "mock.yaml")
+            Issue.record("expected errors")
+        } catch {
+            #expect(error.kind == .config)
+            let lines = error.message.split(separator: "\n").map(String.init)
+            let want = [
+                "mock.yaml:3:19: orgs[0].limits.rpm: expected a limit of at most 1e12 per minute, found \"1e308\"",
+                "mock.yaml:3:32: orgs[0].limits.itpm: expected a limit of at most 1e12 per minute, found \"1e13\"",
+                "mock.yaml:5:26: orgs[0].models.sonnet-4.x.otpm: expected a limit of at most 1e12 per minute, found \"1e308\"",
+                "mock.yaml:6:23: orgs[0].count_tokens_rpm: expected a limit of at most 1e12 per minute, found \"1e308\"",
+                "mock.yaml:8:8: batches.rpm: expected a limit of at most 1e12 per minute, found \"1e308\"",
+            ]
+            for w in want { #expect(lines.contains(w), "\(w) not in \(lines)") }
+        }
+        // The bound itself is accepted.
+        #expect(throws: Never.self) {
+            _ = try MockConfig.parse(yaml: "orgs:\n  - any_key: true\n    limits: {rpm: 1e12, itpm: 1e12, otpm: 1e12}\n",
+                                     file: "mock.yaml")
+        }
+    }
+
     /// `server` and `limits` are read by the scenario reader itself: the same block gives the same
     /// values and the same messages in a scenario and in a mock config, `file:` distributions
     /// included (resolved against the config's directory).

@@ -304,13 +304,40 @@ struct ScenarioErrorTests {
     @Test func empiricalValuesFileErrorsNameFileAndLine() {
         let yaml = replacing("  input_tokens: 400", with: "  input_tokens: {dist: empirical, file: bad-values.txt}")
         #expect(messages(yaml, file: "fixtures/x.yaml") == [
-            "fixtures/bad-values.txt:5:1: workload.input_tokens.file: expected a number ≥ 0, found \"about 300\"",
+            "fixtures/bad-values.txt:5:1: workload.input_tokens.file: expected one number per line, found a line of "
+                + "9 characters that is not one (the line is not shown: is this a values file?)",
         ])
         let missing = replacing("  input_tokens: 400", with: "  input_tokens: {dist: empirical, file: nope.txt}")
         #expect(messages(missing, file: "fixtures/x.yaml") == [
             "fixtures/x.yaml:10:41: workload.input_tokens.file: cannot read values file \"fixtures/nope.txt\": "
                 + "No such file or directory",
         ])
+    }
+
+    /// Every threshold is checked: an unknown strategy is reported even when another entry
+    /// has a bad metric, each at its own entry's line.
+    @Test func thresholdErrorsAreAllReportedAtTheirOwnEntries() {
+        let yaml = minimalYAML + """
+
+            strategies: [none, sdk-default]
+            thresholds:
+              - "latency.p99x < 30s"
+              - {check: "success_rate >= 0.9", strategy: nope}
+              - {check: "success_rate >= 0.9", strategy: none}
+              - {check: "rate_429 < 0.1", strategy: also-nope}
+            """
+        let found = issues(yaml)
+        #expect(found.map(\.path) == ["thresholds[0]", "thresholds[1].strategy", "thresholds[3].strategy"], "\(found)")
+        #expect(found.map(\.line) == [15, 16, 18], "\(found)")
+        #expect(found.dropFirst().allSatisfy { $0.message.hasPrefix("unknown strategy") }, "\(found)")
+        // Invalid strategies: their labels are unknown, so no threshold is called unknown.
+        let badStrategies = minimalYAML + """
+
+            strategies: [{name: no-such-strategy, label: mine}]
+            thresholds:
+              - {check: "success_rate >= 0.9", strategy: mine}
+            """
+        #expect(issues(badStrategies).map(\.path) == ["strategies[0].name"])
     }
 
     // MARK: trace files
@@ -362,6 +389,29 @@ struct ScenarioErrorTests {
         #expect(found.first?.contains("is this a values file?") == true, "\(found)")
     }
 
+    /// A line that reads as a value does not make the next one safe to quote: a secret may
+    /// follow a number (a file of PINs, a config with a numeric first line). Out-of-range
+    /// values are described by the bound only.
+    @Test func valuesFileLinesAreNeverQuoted() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("values-leak2-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("120\nhunter2-s3cret\n987654321987\n".utf8).write(to: dir.appendingPathComponent("secrets"))
+        let yaml = replacing("  input_tokens: 400", with: "  input_tokens: {dist: empirical, file: secrets}")
+        let found = messages(yaml, file: "v.yaml", base: dir.path)
+        #expect(found == [
+            "secrets:2:1: workload.input_tokens.file: expected one number per line, found a line of 14 characters "
+                + "that is not one (the line is not shown: is this a values file?)",
+            "secrets:3:1: workload.input_tokens.file: expected a number ≤ 100000000, found a number outside that "
+                + "range (12 characters; the line is not shown)",
+        ], "\(found)")
+        let ttft = "  ttft: {dist: empirical, file: secrets}"
+        let latency = messages(replacing("  input_tokens: 400", with: "  input_tokens: 400\nserver:\n" + ttft),
+                               file: "v.yaml", base: dir.path)
+        #expect(!latency.isEmpty && latency.allSatisfy { !$0.contains("hunter2") && !$0.contains("987654321987") },
+                "\(latency)")
+    }
+
     // MARK: special and oversized files
 
     /// Devices, FIFOs and directories are refused at once (a FIFO without a writer used to block
@@ -395,8 +445,20 @@ struct ScenarioErrorTests {
             _ = try ScenarioLoader.load(path: big)
             Issue.record("loaded an oversized scenario")
         } catch {
-            #expect(error.issues.first?.message.contains("larger than 8 MiB") == true, "\(error)")
+            #expect(error.issues.first?.message.contains("larger than 1 MiB, the most limitlab reads; a scenario is "
+                                                         + "a few kilobytes: put bulk data") == true, "\(error)")
         }
+        // 1 MiB, not more: a 2 MB scenario (a 50 MB one took 3.6 GB and minutes to parse) is
+        // refused before it is read, and a scenario at the cap still loads.
+        let twoMB = dir.appendingPathComponent("two-mb.yaml").path
+        #expect(FileManager.default.createFile(atPath: twoMB, contents: Data(repeating: 0x20, count: 2_000_000)))
+        #expect(throws: ScenarioError.self) { _ = try ScenarioLoader.load(path: twoMB) }
+        let atCap = dir.appendingPathComponent("at-cap.yaml").path
+        var text = minimalYAML + "\ndescription: \""
+        text += String(repeating: "x", count: (1 << 20) - text.utf8.count - 2) + "\"\n"
+        #expect(text.utf8.count == 1 << 20)
+        #expect(FileManager.default.createFile(atPath: atCap, contents: Data(text.utf8)))
+        #expect(throws: Never.self) { _ = try ScenarioLoader.load(path: atCap) }
         let bigTrace = dir.appendingPathComponent("big.csv").path
         #expect(FileManager.default.createFile(atPath: bigTrace, contents: nil))
         #expect(truncate(bigTrace, off_t(256 << 20) + 1) == 0)

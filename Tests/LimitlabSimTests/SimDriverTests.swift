@@ -177,3 +177,43 @@ import Testing
         #expect(fields[5].isEmpty, "no first token on a 429")
     }
 }
+
+/// Requests the API refuses for the model (max_tokens above its maximum output, a prompt past
+/// its context window) are answered 400 invalid_request_error at once, as the API and the mock
+/// answer them, not retried and not charged.
+@Suite struct InvalidRequestTests {
+    @Test func maxTokensAboveTheModelsMaximumFailsWith400NotRetried() throws {
+        // claude-sonnet-4-5: at most 64,000 output tokens (catalog.json).
+        let tight = LimitConfig(rpm: 60, itpm: 1e9, otpm: 1e9)
+        let bad = makeScenario(arrivals: [ArrivalSpec(.constant(rate: 1))], length: .requests(30), limits: tight,
+                               maxTokens: 64_001, strategies: [StrategySpec(name: "sdk-default")])
+        let result = try Simulator.run(bad)
+        let log = result.runs[0].log
+        let s = Summariser.summarise(log: log, stream: result.stream, slo: nil)
+        #expect(s.requests.offered == 30 && s.requests.failed == 30 && s.attempts == 30)
+        #expect(s.statusCounts == ["400": 30], "\(s.statusCounts)")
+        #expect((0..<log.attemptCountTotal).allSatisfy { ErrorKind(rawValue: log.errorKind[$0]) == .clientError })
+        // Nothing was charged: the requests bucket stays full.
+        #expect(log.bucketRequests.allSatisfy { $0 == 60 }, "\(log.bucketRequests.prefix(5))")
+
+        let edge = makeScenario(arrivals: [ArrivalSpec(.constant(rate: 1))], length: .requests(30), limits: tight,
+                                maxTokens: 64_000, strategies: [StrategySpec(name: "sdk-default")])
+        let ok = try Simulator.run(edge)
+        #expect(Summariser.summarise(log: ok.runs[0].log, stream: ok.stream, slo: nil).statusCounts == ["200": 30])
+    }
+
+    @Test func aPromptPastTheContextWindowFailsWith400() throws {
+        // claude-sonnet-4-5: a 1,000,000-token window; half the prompts are past it.
+        let sc = makeScenario(arrivals: [ArrivalSpec(.constant(rate: 1))], length: .requests(40),
+                              input: Sampled(.empirical([1000, 1_000_001])), strategies: [StrategySpec(name: "sdk-default")])
+        let result = try Simulator.run(sc)
+        let log = result.runs[0].log
+        let s = Summariser.summarise(log: log, stream: result.stream, slo: nil)
+        #expect(s.requests.offered == 40 && s.attempts == 40)
+        for a in 0..<log.attemptCountTotal {
+            let r = Int(log.attemptRequest[a])
+            #expect(log.status[a] == (result.stream.inputTokens[r] > 1_000_000 ? 400 : 200))
+        }
+        #expect((s.statusCounts["400"] ?? 0) > 0 && (s.statusCounts["200"] ?? 0) > 0, "\(s.statusCounts)")
+    }
+}

@@ -153,6 +153,52 @@ import Testing
         }
     }
 
+    /// The same for a strategy's own params: limiters, schedulers, baselines (their fast path)
+    /// and presets (whose params refine the limiter they expand to).
+    @Test func topLevelParamsRejectUnknownKeys() {
+        let specs = [
+            StrategySpec(name: "token-bucket", label: "x", params: ["rmp": .number(50)]),
+            StrategySpec(name: "bottleneck", label: "x", params: ["max_concurent": .number(2)]),
+            StrategySpec(name: "sdk-default", label: "x", params: ["max_retry": .number(2)]),
+            StrategySpec(name: "none", label: "x", params: ["anything": .number(2)]),
+        ] + StrategyRegistry.names(role: .preset).map { StrategySpec(name: $0, label: "x", params: ["no_such_knob": .number(1)]) }
+        for spec in specs {
+            do {
+                _ = try StrategyFactory.make(spec, seed: 1)
+                Issue.record("\(spec.name) built with an unknown parameter")
+            } catch {
+                let message = "\(error)"
+                #expect(message.contains("unknown parameter") && message.contains("strategy x"), "\(message)")
+            }
+        }
+        // Known names still build.
+        #expect(throws: Never.self) {
+            _ = try StrategyFactory.make(StrategySpec(name: "token-bucket", params: ["rpm": .number(50)]), seed: 1)
+        }
+    }
+
+    /// An unset parameter (default "none") read with the non-optional accessor is an error, not
+    /// a silent number: durations used to read as infinity.
+    @Test func unsetParametersNeedTheOptionalAccessor() throws {
+        var unset: [(StrategyDescriptor, StrategyParameter)] = []
+        for d in StrategyRegistry.descriptors {
+            for p in d.parameters where p.defaultValue == "none" {
+                switch p.kind {
+                case .duration, .number, .integer: unset.append((d, p))
+                default: continue
+                }
+            }
+        }
+        #expect(unset.contains { $0.1.kind == .duration }, "no unset duration parameter to check")
+        for (d, p) in unset {
+            let params = Params(owner: "x", values: [:], descriptor: d)
+            #expect(throws: StrategyError.self, "\(d.name).\(p.name)") { _ = try params.double(p.name) }
+            #expect(try params.optionalDouble(p.name) == nil, "\(d.name).\(p.name)")
+            let given = Params(owner: "x", values: [p.name: .number(2)], descriptor: d)
+            #expect(try given.double(p.name) == 2, "\(d.name).\(p.name)")
+        }
+    }
+
     /// The listing is what users read: sources are named with a public URL, never an internal
     /// catalogue code such as "S11", "P2" or "harness default H".
     @Test func textsCitePublicSourcesNotInternalCodes() throws {
