@@ -154,6 +154,14 @@ public protocol ClientStrategy {
     /// shared limiter's store failed (a local limiter admitted it, or fail-closed dropped it).
     /// Drivers read it when they execute the `.send` or `.drop` it applies to (default false).
     func viaFallback(_ request: Int32) -> Bool
+
+    // Model routing and prompt trimming: drivers read both when they execute a `.send`.
+    /// Which model class (0: the scenario's `model`, i: its `models[i - 1]`) the attempt being
+    /// sent for the request goes to (default 0).
+    func modelClass(for request: Int32) -> Int
+    /// The prompt tokens the attempt being sent carries, when the strategy trimmed them (nil:
+    /// the request's own; default nil). Drivers never send more than the request's own.
+    func inputTokens(for request: Int32) -> Int?
 }
 
 extension ClientStrategy {
@@ -163,4 +171,6 @@ extension ClientStrategy {
     public func key(for request: Int32) -> Int { 0 }
     public func worker(for request: Int32) -> Int { 0 }
     public func viaFallback(_ request: Int32) -> Bool { false }
+    public func modelClass(for request: Int32) -> Int { 0 }
+    public func inputTokens(for request: Int32) -> Int? { nil }
 }

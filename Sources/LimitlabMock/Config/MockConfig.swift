@@ -194,6 +194,12 @@ extension MockConfig {
                 limits.models[scenario.model] = MockLimitOverride(rpm: c.rpm, itpm: c.itpm, otpm: c.otpm,
                                                                   cacheReadsCount: c.cacheReadsCount)
             }
+            // The classes strategies route to (`models:`), each with its own limits.
+            for extra in scenario.models {
+                limits.models[extra.modelClass ?? extra.model] = MockLimitOverride(
+                    rpm: extra.limits.rpm, itpm: extra.limits.itpm, otpm: extra.limits.otpm,
+                    cacheReadsCount: extra.limits.cacheReadsCount)
+            }
             return MockOrganization(id: MockOrganization.defaultId(index: i), keys: [Self.scenarioKey(i)],
                                     limits: limits, countTokensRPM: tierRPM)
         }
