@@ -26,7 +26,7 @@ public struct OrganizationServer {
     /// Latency of each model class (time to first token, output and prefill rates) where it
     /// differs from `model`'s; a class past the end uses `model`. Overload, faults and stalls are
     /// the organisation's.
-    public private(set) var classLatency: [ServerModel] = []
+    public var classLatency: [ServerModel] = []
     /// `count_tokens` has its own requests-per-minute bucket (nil: not served).
     public private(set) var countTokens: LimitModel?
     /// Attempts decided and not yet `finished()` (429s and 529s included until answered).

@@ -25,6 +25,9 @@ public struct MockConfig: Sendable, Equatable {
     public var defaultOutputTokens: Int
     /// Message Batches: processing pace, expiry window and limit overrides.
     public var batches: MockBatchSettings
+    /// Latency (TTFT, output and prefill rates) of model classes that differ from `server`'s,
+    /// by class id (or model id for a model the catalog does not know): a scenario's `models:`.
+    public var classLatency: [String: ServerModel] = [:]
 
     public init(organizations: [MockOrganization], server: ServerModel = ServerModel(), faults: ServerFaults? = nil,
                 cache: MockCacheSettings = MockCacheSettings(), seed: UInt64 = 1, maxBodyBytes: Int = 32 * 1024 * 1024,
@@ -210,6 +213,7 @@ extension MockConfig {
             cache.minCacheableTokens = spec.minCacheableTokens
         }
         self.init(organizations: orgs, server: scenario.server, cache: cache, seed: scenario.seed)
+        for extra in scenario.models { classLatency[extra.modelClass ?? extra.model] = extra.server }
     }
 
     /// The API key of a scenario's key `index` in `init(scenario:)`.

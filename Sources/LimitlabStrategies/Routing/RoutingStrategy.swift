@@ -98,13 +98,13 @@ public struct RoutingStrategy: ClientStrategy {
 }
 
 extension RoutingStrategy {
-    /// The value of `to:` that names the scenario's `models:` (the first for share and size,
-    /// all in order for fallback).
-    public static let allModels = "models"
+    /// The default of `to:`, which names no model: the scenario's `models:` (the first for
+    /// share and size, all in order for fallback).
+    public static let allModels = "none"
 
     static let toParameter = StrategyParameter(
         "to", .text, allModels,
-        "Model to send to, a model of the scenario's models: list; \"models\" = the first of that list.")
+        "Model to send to, one of the scenario's models: list; none = the first of that list.")
 
     /// The `route:` entries.
     static let definitions: [StrategyDefinition] = [
@@ -149,7 +149,7 @@ extension RoutingStrategy {
                 + "https://docs.litellm.ai/docs/proxy/reliability); here only 429/529 trigger it",
             parameters: [
                 StrategyParameter("to", .text, allModels,
-                                  "The fallback list: \"models\" = the scenario's models: in order, or one model id."),
+                                  "The fallback list: none = the scenario's models: in order; or one model id."),
                 StrategyParameter("after", .integer(min: 1, max: 255), "1",
                                   "Answers of the `on` statuses from a model before moving on (LiteLLM num_retries + 1)."),
                 StrategyParameter("on", .choice(["429+529", "429", "529"]), "429+529",
