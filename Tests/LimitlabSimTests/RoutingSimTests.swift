@@ -180,3 +180,33 @@ import Testing
         #expect(trimmed.requests.succeeded > plain.requests.succeeded)
     }
 }
+
+extension RoutingSimTests {
+    /// The event file names each attempt's model class and carries the trimmed prompt.
+    @Test func eventFileHasTheModelAndTheTrimmedPrompt() throws {
+        var trim = Self.spec("both", route: RoleSpec(name: "share", params: ["share": .number(0.5)]),
+                             trim: RoleSpec(name: "linear", params: ["below_remaining": .number(0.9), "floor": .number(0.2)]))
+        trim.label = "both"
+        let sc = Self.scenario([trim], rate: 2, seconds: 300, input: Sampled(.uniform(min: 600, max: 1400)),
+                               limits: LimitConfig(rpm: 1000, itpm: 60_000, otpm: 90_000))
+        let result = try Simulator.run(sc)
+        let log = result.runs[0].log
+        #expect(log.trimmedInputTokens.contains { $0 > 0 } && log.modelClass.contains(1))
+        let text = String(decoding: EventCSV.render(log: log, stream: result.stream), as: UTF8.self)
+        let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let header = lines[0].map(String.init)
+        let model = try #require(header.firstIndex(of: "model")), input = try #require(header.firstIndex(of: "input_tokens"))
+        let attempt = try #require(header.firstIndex(of: "attempt")), id = try #require(header.firstIndex(of: "request_id"))
+        var checked = 0
+        for row in lines.dropFirst() where row[attempt] != "0" {
+            let r = Int(row[id])!, n = Int(row[attempt])!
+            let a = (0..<log.attemptCountTotal).first { Int(log.attemptRequest[$0]) == r && Int(log.attemptNumber[$0]) == n }!
+            #expect(Int(row[model]) == log.modelClass(ofAttempt: a))
+            let uncached = Int(result.stream.inputTokens[r]) - log.trimmed(ofAttempt: a) - Int(log.cacheReadTokens[a])
+                - Int(log.cacheCreationTokens[a])
+            #expect(Int(row[input]) == uncached)
+            checked += 1
+        }
+        #expect(checked == log.attemptCountTotal)
+    }
+}
