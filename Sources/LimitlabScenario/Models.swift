@@ -64,8 +64,8 @@ extension ScenarioReader {
         return ok ? out : nil
     }
 
-    /// A model's limits: its own `limits:` mapping (a tier, or rpm/itpm/otpm), else the
-    /// scenario's tier read for the model's class. Knobs not given (burst, admission, output
+    /// A model's limits: its own `limits:` mapping (a tier, or rpm/itpm/otpm over the scenario's
+    /// tier for the model's class when it has one), else that tier's row. Knobs not given (burst, admission, output
     /// accounting) are the scenario's.
     private func modelLimits(_ m: MappingReader, model: String, modelClass: ModelClass?,
                              primary: LimitsSpec?) -> (config: LimitConfig, source: String)? {
@@ -101,6 +101,11 @@ extension ScenarioReader {
         var source = "explicit"
         if let tf = lm["tier"] {
             guard let tier = diag.tier(tf, catalog: catalog), let (c, s) = fromTier(tier, at: tf) else { return nil }
+            config = c
+            source = s
+        } else if let tier = primary?.tier, modelClass != nil, let mf = m["model"] {
+            // Numbers not given come from the scenario's tier for this model's class.
+            guard let (c, s) = fromTier(tier, at: mf) else { return nil }
             config = c
             source = s
         } else if !diag.requireExplicitLimits(lm) {

@@ -44,7 +44,8 @@ package struct ScenarioReader {
         let thresholds = m["thresholds"].map(thresholds)
         let workers = m["workers"].map(workers)
         let models = m["models"].map { self.models($0, primary: model, limits: limits, server: (server ?? nil) ?? ServerModel()) }
-        if let specs = strategies ?? nil, let list = m["strategies"] {
+        // Only when models: was read (a models: with problems is already reported).
+        if let specs = strategies ?? nil, let list = m["strategies"], m["models"] == nil || (models ?? nil) != nil {
             checkRoutes(specs, models: [model ?? ""] + ((models ?? nil) ?? []).map(\.model), list)
         }
 

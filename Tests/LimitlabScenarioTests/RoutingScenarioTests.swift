@@ -35,6 +35,13 @@ import Testing
                                                                             "floor": .number(0.4)]))
     }
 
+    @Test func aModelsNumbersOverrideItsTierRow() throws {
+        let s = try scenario(Self.withHaiku.replacingOccurrences(of: "server: {output_rate: 150/s}", with: "limits: {rpm: 5}"))
+        let haiku = try #require(s.models.first)
+        #expect(haiku.limits.rpm == 5 && haiku.limits.itpm == 50_000 && haiku.limits.otpm == 10_000)
+        #expect(haiku.source.hasSuffix(" with overrides"))
+    }
+
     @Test func badRoutingIsReportedWithTheFix() {
         let noModels = minimalYAML + "\nstrategies:\n  - {name: sdk-default, route: fallback}\n"
         #expect(messages(noModels).contains { $0.contains("has route: but the scenario has one model") && $0.contains("add models:") })
