@@ -11,6 +11,12 @@ public struct SendOrder: Sendable {
     public var plannedAt: Double
     /// Whether a fallback limiter admitted the attempt because a shared store failed.
     public var viaFallback: Bool
+    /// The model class the strategy chose for the attempt (0: the scenario's model).
+    public var modelClass = 0
+    /// The prompt tokens the strategy trimmed the attempt to (nil: the request's own).
+    public var inputTokens: Int? = nil
+    /// Prompt tokens trimmed from the request's own (0 when not trimmed).
+    public var trimmedTokens = 0
 
     @inlinable
     public init(request: Int32, key: Int, readyAt: Double, plannedAt: Double, viaFallback: Bool) {
@@ -21,7 +27,15 @@ public struct SendOrder: Sendable {
     /// Starts the attempt in `log` as sent at `sentAt`; returns its index.
     @inlinable
     public func begin(in log: inout RunLog, sentAt: Double) -> Int32 {
-        log.beginAttempt(request: request, readyAt: readyAt, sentAt: sentAt, key: key, viaFallback: viaFallback)
+        let a = log.beginAttempt(request: request, readyAt: readyAt, sentAt: sentAt, key: key, viaFallback: viaFallback)
+        if modelClass != 0 || inputTokens != nil { recordRouting(attempt: a, in: &log) }
+        return a
+    }
+
+    /// Records the attempt's model class and the prompt tokens trimmed in `log`.
+    @usableFromInline
+    func recordRouting(attempt a: Int32, in log: inout RunLog) {
+        log.setRouting(attempt: a, modelClass: modelClass, trimmed: trimmedTokens)
     }
 }
 
@@ -260,9 +274,10 @@ public struct ClientLoop {
                 guard k >= 0 && k < transport.keyCount else {
                     preconditionFailure("strategy chose key \(k) of \(transport.keyCount)")
                 }
-                transport.send(SendOrder(request: id, key: k, readyAt: readyAt, plannedAt: now,
-                                         viaFallback: strategy.viaFallback(id)),
-                               log: &log)
+                var order = SendOrder(request: id, key: k, readyAt: readyAt, plannedAt: now,
+                                      viaFallback: strategy.viaFallback(id))
+                routeOrder(&order, strategy)
+                transport.send(order, log: &log)
             case .giveUp(let id, let reason):
                 log.finish(request: Int(id), outcome: .failed, reason: reason.rawValue)
             case .drop(let id, let reason):
@@ -274,6 +289,22 @@ public struct ClientLoop {
             i += 1
         }
         commands.removeAll(keepingCapacity: true)
+    }
+
+    /// Fills in the model class and trimmed prompt the strategy chose for the attempt; the
+    /// trimmed prompt is capped at the request's own and never below its cached prefix.
+    @inlinable @inline(__always)
+    public func routeOrder<S: ClientStrategy>(_ order: inout SendOrder, _ strategy: S) {
+        order.modelClass = strategy.modelClass(for: order.request)
+        if let n = strategy.inputTokens(for: order.request) {
+            let r = Int(order.request)
+            let own = Int(stream.inputTokens[r])
+            let n = Swift.min(own, Swift.max(Int(stream.prefixTokens[r]), n))
+            if n < own {
+                order.inputTokens = n
+                order.trimmedTokens = own - n
+            }
+        }
     }
 }
 

@@ -78,6 +78,11 @@ public struct RunLog: Sendable {
     public var key: [UInt8] = []
     /// 1 when a fallback limiter admitted the attempt because the shared store failed.
     public var fallback: [UInt8] = []
+    /// Model class of each attempt (0: the scenario's model). Sparse: empty until an attempt
+    /// goes to another class, and shorter than the attempts when the later ones used class 0.
+    public var modelClass: [UInt8] = []
+    /// Prompt tokens a strategy trimmed from each attempt. Sparse like `modelClass`.
+    public var trimmedInputTokens: [Int32] = []
 
     /// Server bucket levels (remaining, may be negative) of the first key, sampled every
     /// `bucketSampleInterval` seconds from 0; index k is time k × interval.
@@ -150,6 +155,30 @@ public struct RunLog: Sendable {
         fallback.append(viaFallback ? 1 : 0)
         return index
     }
+
+    /// Records the model class and trimmed prompt tokens of attempt `a` (sparse columns: only
+    /// non-zero values grow them).
+    public mutating func setRouting(attempt a: Int32, modelClass c: Int, trimmed: Int) {
+        let i = Int(a)
+        if c != 0 {
+            if modelClass.count <= i { modelClass.append(contentsOf: repeatElement(0, count: i + 1 - modelClass.count)) }
+            modelClass[i] = UInt8(clamping: c)
+        }
+        if trimmed > 0 {
+            if trimmedInputTokens.count <= i {
+                trimmedInputTokens.append(contentsOf: repeatElement(0, count: i + 1 - trimmedInputTokens.count))
+            }
+            trimmedInputTokens[i] = Int32(clamping: trimmed)
+        }
+    }
+
+    /// Model class of attempt `a` (0 when the sparse column does not reach it).
+    @inlinable
+    public func modelClass(ofAttempt a: Int) -> Int { a < modelClass.count ? Int(modelClass[a]) : 0 }
+
+    /// Prompt tokens trimmed from attempt `a`.
+    @inlinable
+    public func trimmed(ofAttempt a: Int) -> Int { a < trimmedInputTokens.count ? Int(trimmedInputTokens[a]) : 0 }
 
     public mutating func finish(request: Int, outcome o: RequestOutcome, reason r: UInt8 = 0) {
         outcome[request] = o.rawValue

@@ -275,6 +275,10 @@ public struct StrategySpec: Sendable, Equatable {
     public var shed: RoleSpec?
     /// Spread requests over the scenario's API keys; nil: use the first key only.
     public var pool: KeyPoolMode?
+    /// Which model class each attempt goes to (`route:`); nil: the scenario's model.
+    public var route: RoleSpec? = nil
+    /// Trims the input tokens of attempts when the input bucket runs low (`trim:`); nil: never.
+    public var trim: RoleSpec? = nil
     public init(name: String, label: String? = nil, params: [String: ParamValue] = [:], retry: RoleSpec? = nil,
                 budget: RoleSpec? = nil, concurrency: RoleSpec? = nil, shed: RoleSpec? = nil, pool: KeyPoolMode? = nil) {
         self.name = name; self.label = label ?? name; self.params = params
@@ -356,6 +360,8 @@ public struct Scenario: Sendable, Equatable {
     public var thresholds: [ThresholdSpec] = []
     /// Client processes of the organisation; nil: one.
     public var workers: WorkersSpec?
+    /// Model classes besides `model` that routing strategies may send attempts to (`models:`).
+    public var models: [ExtraModel] = []
 
     public init(name: String, description: String? = nil, seed: UInt64, target: TargetSpec = .sim,
                 length: RunLength, model: String, limits: LimitsSpec, server: ServerModel = ServerModel(),

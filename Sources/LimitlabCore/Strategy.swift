@@ -166,6 +166,14 @@ public protocol ClientStrategy {
     /// The strategy's internal state at `now` as named readings (see `StateGauge`), for the
     /// report's limiter-state series; computed from state, never from a clock (default: none).
     func stateGauges(now: Double) -> [StateGauge]
+
+    // Model routing and prompt trimming: drivers read both when they execute a `.send`.
+    /// Which model class (0: the scenario's `model`, i: its `models[i - 1]`) the attempt being
+    /// sent for the request goes to (default 0).
+    func modelClass(for request: Int32) -> Int
+    /// The prompt tokens the attempt being sent carries, when the strategy trimmed them (nil:
+    /// the request's own; default nil). Drivers never send more than the request's own.
+    func inputTokens(for request: Int32) -> Int?
 }
 
 extension ClientStrategy {
@@ -175,6 +183,8 @@ extension ClientStrategy {
     public func key(for request: Int32) -> Int { 0 }
     public func worker(for request: Int32) -> Int { 0 }
     public func viaFallback(_ request: Int32) -> Bool { false }
+    public func modelClass(for request: Int32) -> Int { 0 }
+    public func inputTokens(for request: Int32) -> Int? { nil }
 }
 
 // MARK: Limiter state gauges

@@ -48,6 +48,10 @@ public enum StrategyRole: String, Sendable, CaseIterable, Codable {
     case shed
     /// How requests are spread over the scenario's API keys (`pool:`)
     case pool
+    /// Which model class each attempt goes to (`route:`)
+    case route
+    /// Input trimming when the input-token bucket runs low (`trim:`)
+    case trim
 
     /// The scenario key that names an entry of this role.
     public var scenarioKey: String {
@@ -58,6 +62,8 @@ public enum StrategyRole: String, Sendable, CaseIterable, Codable {
         case .concurrency: return "concurrency"
         case .shed: return "shed"
         case .pool: return "pool"
+        case .route: return "route"
+        case .trim: return "trim"
         }
     }
 }

@@ -14,7 +14,7 @@ package struct ScenarioReader {
 
     static let topKeys = [
         "name", "description", "seed", "target", "duration", "requests", "model", "limits", "server",
-        "arrivals", "workload", "strategies", "slo", "report", "thresholds", "workers",
+        "arrivals", "workload", "strategies", "slo", "report", "thresholds", "workers", "models",
     ]
     static let nameExpected = "a name of letters, digits, \".\", \"_\" and \"-\" (it names report folders)"
 
@@ -43,6 +43,11 @@ package struct ScenarioReader {
         let percentiles = m["report"].map(reportSettings)
         let thresholds = m["thresholds"].map(thresholds)
         let workers = m["workers"].map(workers)
+        let models = m["models"].map { self.models($0, primary: model, limits: limits, server: (server ?? nil) ?? ServerModel()) }
+        // Only when models: was read (a models: with problems is already reported).
+        if let specs = strategies ?? nil, let list = m["strategies"], m["models"] == nil || (models ?? nil) != nil {
+            checkRoutes(specs, models: [model ?? ""] + ((models ?? nil) ?? []).map(\.model), list)
+        }
 
         // Run length: exactly one of duration / requests, unless the sources count themselves.
         var length: RunLength?
@@ -120,6 +125,7 @@ package struct ScenarioReader {
         scenario.workers = workers ?? nil
         diag.warnRequestsPastModelLimits(model: model, catalog: catalog, workload: workload, workloadField: m["workload"],
                                          arrivals: sources)
+        scenario.models = (models ?? nil) ?? []
         return scenario
     }
 

@@ -61,6 +61,7 @@ extension Diagnostics {
 
     static let roleKeys: [(key: String, role: StrategyRole)] = [
         ("retry", .retry), ("budget", .budget), ("concurrency", .concurrency), ("shed", .shed),
+        ("route", .route), ("trim", .trim),
     ]
 
     private func strategy(_ item: Field) -> ReadStrategy? {
@@ -95,6 +96,8 @@ extension Diagnostics {
             case .budget: spec.budget = r
             case .concurrency: spec.concurrency = r
             case .shed: spec.shed = r
+            case .route: spec.route = r
+            case .trim: spec.trim = r
             default: break
             }
         }

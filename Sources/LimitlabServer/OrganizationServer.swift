@@ -23,6 +23,10 @@ public struct OrganizationServer {
     public var spendCapReached: Bool
     /// Limits per model class (index = `ServerRequest.modelClass`).
     public private(set) var classes: [LimitModel]
+    /// Latency of each model class (time to first token, output and prefill rates) where it
+    /// differs from `model`'s; a class past the end uses `model`. Overload, faults and stalls are
+    /// the organisation's.
+    public var classLatency: [ServerModel] = []
     /// `count_tokens` has its own requests-per-minute bucket (nil: not served).
     public private(set) var countTokens: LimitModel?
     /// Attempts decided and not yet `finished()` (429s and 529s included until answered).
@@ -97,7 +101,8 @@ public struct OrganizationServer {
         var output = Swift.min(Swift.max(0, r.wantedOutputTokens), Swift.max(0, r.maxTokens))
         // Output cut by max_tokens says so; max_tokens 0 (a cache pre-warm) produces nothing.
         reply.stopReason = r.wantedOutputTokens > r.maxTokens || r.maxTokens == 0 ? .maxTokens : .endTurn
-        var ttft = random.draw(model.ttft)
+        let latency = c < classLatency.count ? classLatency[c] : model
+        var ttft = random.draw(latency.ttft)
         if let tools = r.tools, callsTool(tools), tools.callTokens <= r.maxTokens {
             output = Swift.max(1, tools.callTokens)
             reply.stopReason = .toolUse
@@ -105,11 +110,11 @@ public struct OrganizationServer {
             output = s
             reply.stopReason = .stopSequence
         }
-        if let prefill = model.prefillTokensPerSecond, prefill > 0 {
+        if let prefill = latency.prefillTokensPerSecond, prefill > 0 {
             ttft += Double(r.promptTokens - use.read) / prefill
         }
         let firstToken = now + (ttft.isFinite ? Swift.max(0, ttft) : 0)
-        let rate = model.outputTokensPerSecond
+        let rate = latency.outputTokensPerSecond
         let paced = rate > 0 && rate.isFinite
         let lastToken = paced ? firstToken + Double(Swift.max(0, output - 1)) / rate : firstToken
 
@@ -184,5 +189,15 @@ public struct OrganizationServer {
     /// Header values of the `count_tokens` bucket at `now`.
     public mutating func countTokensSnapshot(at now: Double) -> RateLimitSnapshot? {
         countTokens?.snapshot(at: now)
+    }
+}
+
+extension OrganizationServer {
+    /// An organisation whose model classes have their own latency models (`latency[c]` for class
+    /// `c`; see `classLatency`).
+    public init(classes: [LimitConfig], latency: [ServerModel], model: ServerModel, minCacheableTokens: Int,
+                random: RandomSource) {
+        self.init(classes: classes, model: model, minCacheableTokens: minCacheableTokens, random: random)
+        classLatency = latency
     }
 }

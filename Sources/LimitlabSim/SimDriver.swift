@@ -76,6 +76,7 @@ struct SimTransport: ClientTransport {
                                minCacheableTokens: (scenario.workload.cache ?? CacheSpec(share: 0)).minCacheableTokens,
                                random: RandomSource(seed: scenario.seed, stream: i == 0 ? "server" : "server[\(i)]"))
         }
+        if !scenario.models.isEmpty { servers = Self.routedServers(scenario) }
         streaming = scenario.workload.stream
         let ttl = scenario.workload.cache?.ttl ?? 300
         breakpoint = [PromptBreakpoint(key: 0, tokens: 0, ttl: ttl, longTTL: ttl >= 3600)]
@@ -131,14 +132,18 @@ struct SimTransport: ClientTransport {
         let a = order.begin(in: &log, sentAt: now)
         let ai = Int(a)
         let r = Int(order.request)
-        if let caps = requestCaps, Int(stream.maxTokens[r]) > caps.maxTokens || Int(stream.inputTokens[r]) > caps.maxInputTokens {
+        // The caps are the scenario model's; a routed attempt goes to a model validated elsewhere.
+        if order.modelClass == 0, let caps = requestCaps,
+           Int(stream.maxTokens[r]) > caps.maxTokens || (order.inputTokens ?? Int(stream.inputTokens[r])) > caps.maxInputTokens {
             log.status[ai] = 400
             log.errorKind[ai] = ErrorKind.clientError.rawValue
             log.completedAt[ai] = now
             completions.push(Completion(time: now, attempt: a, retryAfter: -1, snapshot: nil, invalid: true))
             return
         }
-        let reply = servers[k].decide(serverRequest(r), at: now, snapshot: headers)
+        var request = serverRequest(r)
+        if order.modelClass != 0 || order.inputTokens != nil { route(&request, order) }
+        let reply = servers[k].decide(request, at: now, snapshot: headers)
         log.status[ai] = reply.status
         log.errorKind[ai] = reply.error.rawValue
         log.refusedBy[ai] = reply.refusedBy.rawValue
@@ -182,7 +187,7 @@ struct SimTransport: ClientTransport {
             shouldRetry: status == 429 && c.retryAfter >= 0 ? true : nil,
             refusedBy: LimitDimensions(rawValue: log.refusedBy[ai]),
             rateLimits: c.snapshot,
-            inputTokens: Int(stream.inputTokens[r]),
+            inputTokens: Int(stream.inputTokens[r]) - log.trimmed(ofAttempt: ai),
             outputTokens: status == 200 && kind == .none ? Int(stream.outputTokens[r]) : 0,
             sentAt: log.sentAt[ai], completedAt: c.time)
         return (c.attempt, outcome)
@@ -241,6 +246,33 @@ extension SimTransport {
             }
             log.completedAt[ai] = seen
             completions.push(Completion(time: seen, attempt: a, retryAfter: Int32(refusedAfter ?? -1), snapshot: nil))
+        }
+    }
+}
+
+// Model routing and prompt trimming (`route:`, `trim:`).
+extension SimTransport {
+    /// One organisation per API key serving every model class of the scenario (its `model`,
+    /// then `models`), each class with its own limits and latency model.
+    static func routedServers(_ scenario: Scenario) -> [OrganizationServer] {
+        let latency = (0...scenario.models.count).map { scenario.server(modelClass: $0) }
+        return scenario.limits.keyConfigs.indices.map { i in
+            OrganizationServer(classes: (0...scenario.models.count).map { scenario.limits(modelClass: $0, key: i) },
+                               latency: latency, model: scenario.server,
+                               minCacheableTokens: (scenario.workload.cache ?? CacheSpec(share: 0)).minCacheableTokens,
+                               random: RandomSource(seed: scenario.seed, stream: i == 0 ? "server" : "server[\(i)]"))
+        }
+    }
+
+    /// Sends the request to the attempt's model class with the prompt the strategy trimmed it to.
+    func route(_ request: inout ServerRequest, _ order: SendOrder) {
+        precondition(order.modelClass >= 0 && order.modelClass < servers[order.key].classes.count,
+                     "strategy chose model class \(order.modelClass) of \(servers[order.key].classes.count)")
+        request.modelClass = order.modelClass
+        if let n = order.inputTokens { request.promptTokens = n }
+        // A cached prefix belongs to one model: another class has its own cache entry.
+        if order.modelClass != 0 {
+            for i in request.breakpoints.indices { request.breakpoints[i].key ^= UInt64(order.modelClass) << 56 }
         }
     }
 }

@@ -31,7 +31,8 @@ public enum Simulator {
             // One store per strategy run: its workers share it, other strategies start afresh.
             let strategy = try StrategyFactory.make(spec, limits: scenario.limits.config, keys: scenario.limits.keyConfigs,
                                                    seed: scenario.seed, workers: scenario.workers,
-                                                   namespace: "limitlab:\(scenario.name):\(spec.label)")
+                                                   namespace: "limitlab:\(scenario.name):\(spec.label)",
+                                                   models: scenario.modelIds)
             runs.append(StrategyRun(spec: spec, log: run(scenario: scenario, stream: stream, strategy: strategy)))
             progress?.strategyFinished(spec.label)
         }

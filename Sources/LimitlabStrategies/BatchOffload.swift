@@ -88,6 +88,14 @@ public struct BatchOffloadStrategy: ClientStrategy {
     public func key(for request: Int32) -> Int { inner.key(for: request) }
     public func worker(for request: Int32) -> Int { inner.worker(for: request) }
     public func viaFallback(_ request: Int32) -> Bool { inner.viaFallback(request) }
+    public func modelClass(for request: Int32) -> Int { inner.modelClass(for: request) }
+    public func inputTokens(for request: Int32) -> Int? { inner.inputTokens(for: request) }
+    /// The urgent strategy's gauges, the requests waiting for the next batch and those in
+    /// submitted batches.
+    public func stateGauges(now: Double) -> [StateGauge] {
+        inner.stateGauges(now: now) + [StateGauge("batch.pending", Double(pending.count)),
+                                       StateGauge("batch.in_flight", Double(inBatch.count))]
+    }
 }
 
 extension BatchOffloadStrategy {

@@ -89,6 +89,10 @@ public struct KeyPoolStrategy: ClientStrategy {
         guard let k = keyOf[request] else { return endedViaFallback.contains(request) }
         return inner[k].viaFallback(request)
     }
+
+    public func modelClass(for request: Int32) -> Int { keyOf[request].map { inner[$0].modelClass(for: request) } ?? 0 }
+
+    public func inputTokens(for request: Int32) -> Int? { keyOf[request].flatMap { inner[$0].inputTokens(for: request) } }
 }
 
 extension KeyPoolStrategy {

@@ -32,10 +32,15 @@ public enum StrategyFactory {
     /// Builds `spec` for a run against `limits` (the defaults of limiters sized from the tier).
     /// With `pool:` and several `keys`, one copy per key, each sized from its key's limits.
     /// `placement` says which worker of the organisation the object is and which store shared
-    /// limiters use (default: a single process with its own in-memory store).
+    /// limiters use (default: a single process with its own in-memory store). `models` are the
+    /// scenario's model ids in class order (`Scenario.modelIds`), which `route:` names.
     public static func make(_ spec: StrategySpec, limits: LimitConfig = LimitConfig(rpm: 50, itpm: 30_000, otpm: 8_000),
                             keys: [LimitConfig] = [], seed: UInt64,
-                            placement: WorkerPlacement = WorkerPlacement()) throws(StrategyError) -> any ClientStrategy {
+                            placement: WorkerPlacement = WorkerPlacement(),
+                            models: [String] = []) throws(StrategyError) -> any ClientStrategy {
+        if spec.route != nil || spec.trim != nil {
+            return try wrapped(spec, limits: limits, keys: keys, seed: seed, placement: placement, models: models)
+        }
         // Batch offload wraps its urgent strategy, which takes the entry's roles and pool.
         if spec.name == BatchOffloadStrategy.name {
             return try BatchOffloadStrategy.make(spec, limits: limits, keys: keys, seed: seed, placement: placement)
@@ -112,7 +117,7 @@ public enum StrategyFactory {
             let admission = try make(p, context)
             return PipelineStrategy(admission: admission, concurrency: concurrency, retry: retry, budget: budget,
                                     shedder: shed, maxQueue: try queueLimit(p), maxQueueWait: try queueWait(p))
-        case .baseline, .preset, .retry, .budget, .concurrency, .shed, .pool:
+        case .baseline, .preset, .retry, .budget, .concurrency, .shed, .pool, .wrapper:
             return PipelineStrategy(concurrency: concurrency, retry: retry, budget: budget, shedder: shed)
         }
     }
@@ -145,8 +150,8 @@ public enum StrategyFactory {
 
     /// Scenario files are checked against the registry when read, but specs built in code
     /// (presets, tests) are not; an unknown key there would silently fall back to a default.
-    private static func checkKeys(_ params: [String: ParamValue], _ d: StrategyDescriptor,
-                                  owner: String) throws(StrategyError) {
+    static func checkKeys(_ params: [String: ParamValue], _ d: StrategyDescriptor,
+                          owner: String) throws(StrategyError) {
         let known = Set(d.parameters.map(\.name))
         if let bad = params.keys.sorted().first(where: { !known.contains($0) }) {
             throw StrategyError(message: "\(owner): unknown parameter \"\(bad)\"; "
@@ -159,5 +164,33 @@ public enum StrategyFactory {
 extension SDKDefaultStrategy {
     init(policy: SDKRetryPolicy) {
         self = policy.asStrategy()
+    }
+}
+
+// Model routing and prompt trimming wrap the whole strategy (key pool included).
+extension StrategyFactory {
+    /// `spec` built without its `route:` and `trim:`, then wrapped by the router and the trimmer.
+    static func wrapped(_ spec: StrategySpec, limits: LimitConfig, keys: [LimitConfig], seed: UInt64,
+                        placement: WorkerPlacement, models: [String]) throws(StrategyError) -> any ClientStrategy {
+        var plain = spec
+        plain.route = nil
+        plain.trim = nil
+        var strategy = try make(plain, limits: limits, keys: keys, seed: seed, placement: placement, models: models)
+        let stream = placement.count > 1 ? "route:\(spec.label)/worker\(placement.worker)" : "route:" + spec.label
+        let context = StrategyContext(limits: limits, random: RandomSource(seed: seed, stream: stream), label: spec.label,
+                                      worker: placement.worker, workerCount: placement.count)
+        for (entry, role) in [(spec.route, StrategyRole.route), (spec.trim, .trim)] {
+            guard let entry else { continue }
+            guard let definition = StrategyRegistry.definition(named: entry.name, role: role),
+                  case .wrapper(let wrap) = definition.builder else {
+                throw StrategyError(message: "strategy \(spec.label): unknown \(role.scenarioKey) \"\(entry.name)\"; known: "
+                                    + StrategyRegistry.names(role: role).joined(separator: ", "))
+            }
+            let owner = "\(role.scenarioKey) \(entry.name) of \(spec.label)"
+            try checkKeys(entry.params, definition.descriptor, owner: owner)
+            strategy = try wrap(Params(owner: owner, values: entry.params, descriptor: definition.descriptor), models,
+                                strategy, context)
+        }
+        return strategy
     }
 }

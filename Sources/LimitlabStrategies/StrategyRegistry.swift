@@ -29,7 +29,13 @@ public struct StrategyDefinition: Sendable {
         case shed(Make<any LoadShedder>)
         /// A key pool mode (`pool:`): the factory wraps one copy of the strategy per key.
         case pool(KeyPoolMode)
+        /// Wraps the built strategy (`route:`, `trim:`), given the scenario's model ids in class
+        /// order (index 0: its `model`).
+        case wrapper(Wrap)
     }
+
+    typealias Wrap = @Sendable (Params, [String], any ClientStrategy, StrategyContext) throws(StrategyError)
+        -> any ClientStrategy
 
     var retryMaker: Make<any RetryPolicy>? { if case .retry(let make) = builder { return make } else { return nil } }
     var budgetMaker: Make<any RetryBudget>? { if case .budget(let make) = builder { return make } else { return nil } }
@@ -85,6 +91,16 @@ public struct StrategyDefinition: Sendable {
         Self(mode.rawValue, .pool, summary, mirrors, [], .pool(mode))
     }
 
+    static func route(_ name: String, summary: String, mirrors: String, parameters: [StrategyParameter],
+                      make: @escaping Wrap) -> Self {
+        Self(name, .route, summary, mirrors, parameters, .wrapper(make))
+    }
+
+    static func trim(_ name: String, summary: String, mirrors: String, parameters: [StrategyParameter],
+                     make: @escaping Wrap) -> Self {
+        Self(name, .trim, summary, mirrors, parameters, .wrapper(make))
+    }
+
     static func shed(_ name: String, summary: String, mirrors: String, parameters: [StrategyParameter],
                      make: @escaping Make<any LoadShedder>) -> Self {
         Self(name, .shed, summary, mirrors, parameters, .shed(make))
@@ -97,7 +113,7 @@ public struct StrategyDefinition: Sendable {
 /// and listing it here.
 public enum StrategyRegistry {
     /// Every entry in listing order: baselines, admission limiters, shared limiters, presets,
-    /// then the retry, budget, concurrency, shed and pool entries.
+    /// then the retry, budget, concurrency, shed, pool, route and trim entries.
     public static let definitions: [StrategyDefinition] = [
         NoRetryStrategy.definition, ImmediateRetryPolicy.baselineDefinition, SDKDefaultStrategy.definition,
         TokenBucketLimiter.definition, GCRALimiter.definition, LeakyBucketLimiter.definition,
@@ -114,7 +130,7 @@ public enum StrategyRegistry {
         GRPCRetryThrottle.definition, PercentageRetryBudget.definition,
         FixedConcurrencyLimit.definition, AIMDConcurrencyLimit.definition,
         SREThrottle.definition,
-    ] + KeyPoolStrategy.definitions
+    ] + KeyPoolStrategy.definitions + RoutingStrategy.definitions + TrimmingStrategy.definitions
 
     /// Every entry's descriptor, in listing order.
     public static let descriptors: [StrategyDescriptor] = definitions.map(\.descriptor)

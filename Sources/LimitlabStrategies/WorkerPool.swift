@@ -96,6 +96,10 @@ public struct WorkerPoolStrategy: ClientStrategy {
         guard let w = workerOf[request] else { return endedViaFallback.contains(request) }
         return inner[w].viaFallback(request)
     }
+
+    public func modelClass(for request: Int32) -> Int { workerOf[request].map { inner[$0].modelClass(for: request) } ?? 0 }
+
+    public func inputTokens(for request: Int32) -> Int? { workerOf[request].flatMap { inner[$0].inputTokens(for: request) } }
 }
 
 extension StrategyFactory {
@@ -104,17 +108,17 @@ extension StrategyFactory {
     /// `workers` (or with one worker) the single strategy `make` builds, with that store.
     public static func make(_ spec: StrategySpec, limits: LimitConfig, keys: [LimitConfig] = [], seed: UInt64,
                             workers: WorkersSpec?, store: (any SharedQuotaStore)? = nil,
-                            namespace: String? = nil) throws(StrategyError) -> any ClientStrategy {
+                            namespace: String? = nil, models: [String] = []) throws(StrategyError) -> any ClientStrategy {
         let shared = store ?? InMemoryQuotaStore()
         guard let workers, workers.count > 1 else {
             return try make(spec, limits: limits, keys: keys, seed: seed,
-                            placement: WorkerPlacement(store: shared, namespace: namespace))
+                            placement: WorkerPlacement(store: shared, namespace: namespace), models: models)
         }
         var copies: [any ClientStrategy] = []
         for w in 0..<workers.count {
             copies.append(try make(spec, limits: limits, keys: keys, seed: seed,
                                    placement: WorkerPlacement(worker: w, count: workers.count, store: shared,
-                                                              namespace: namespace)))
+                                                              namespace: namespace), models: models))
         }
         return WorkerPoolStrategy(split: workers.split, workers: copies,
                                   random: workers.split == .random

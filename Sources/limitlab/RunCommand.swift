@@ -174,6 +174,9 @@ struct RunCommand: ParsableCommand {
         if let tier = scenario.limits.tier { text += " · \(tier)" }
         let c = scenario.limits.config
         text += "\nlimits \(fmt(c.rpm)) RPM / \(fmt(c.itpm)) ITPM / \(fmt(c.otpm)) OTPM (\(scenario.limits.source))"
+        for m in scenario.models {
+            text += "\nmodel \(m.model): \(fmt(m.limits.rpm)) RPM / \(fmt(m.limits.itpm)) ITPM / \(fmt(m.limits.otpm)) OTPM (\(m.source))"
+        }
         text += "\narrivals \(a.offered) requests over \(Units.formatDuration(a.windowS)) (realised \(fmt(a.realisedRatePerMin, 1))/min)\n\n"
         if let live = liveEcho {
             text += String(format: "schedule lag p50 %.2f ms, p99 %.2f ms, max %.2f ms", live.lagP50S * 1000,

@@ -19,7 +19,7 @@ struct StrategiesCommand: ParsableCommand {
     @Flag(help: "Print the reference as Markdown (the generated part of docs/strategies.md).")
     var markdown = false
 
-    @Option(help: "Only this role: baseline, admission, preset, retry, budget, concurrency, shed or pool.")
+    @Option(help: "Only this role: baseline, admission, preset, retry, budget, concurrency, shed, pool, route or trim.")
     var role: String?
 
     func run() throws {

@@ -89,11 +89,15 @@ extension Live {
             var mismatches = 0
             for spec in s.strategies {
                 let made = try StrategyFactory.make(spec, limits: s.limits.config, keys: s.limits.keyConfigs, seed: s.seed,
-                                                    workers: s.workers, namespace: "differential:\(label):\(spec.label)")
+                                                    workers: s.workers, namespace: "differential:\(label):\(spec.label)",
+                                                    models: s.modelIds)
                 let (log, snapshots) = simulate(s, stream, made)
                 let mock = VirtualTimeMock(config: mockConfig ?? MockConfig(scenario: s), epoch: epoch)
-                let builder = RequestBodyBuilder(model: s.model, stream: s.workload.stream,
-                                                 longCacheTTL: (s.workload.cache?.ttl ?? 300) >= 3600, nonce: 0)
+                // One body builder per model class (`models:`), as the live runner has.
+                let builders = s.modelIds.map {
+                    RequestBodyBuilder(model: $0, stream: s.workload.stream,
+                                       longCacheTTL: (s.workload.cache?.ttl ?? 300) >= 3600, nonce: 0)
+                }
                 var body: [UInt8] = []
                 var end = 0.0
                 // Message Batch attempts are not Messages requests; BatchDifferentialTests
@@ -101,7 +105,8 @@ extension Live {
                 var exchangeOf: [Int: Int] = [:]
                 for a in 0..<log.attemptCountTotal where !log.isBatch(attempt: a) {
                     let r = Int(log.attemptRequest[a])
-                    builder.write(input: Int(stream.inputTokens[r]), prefix: Int(stream.prefixTokens[r]),
+                    builders[log.modelClass(ofAttempt: a)].write(
+                                  input: Int(stream.inputTokens[r]) - log.trimmed(ofAttempt: a), prefix: Int(stream.prefixTokens[r]),
                                   prefixId: Int(stream.prefixId[r]), maxTokens: Int(stream.maxTokens[r]), into: &body)
                     let i = mock.send(at: log.sentAt[a], headers: [
                         ("x-api-key", MockConfig.scenarioKey(Int(log.key[a]))), ("anthropic-version", "2023-06-01"),

@@ -92,6 +92,22 @@ import Testing
                                                        "poll_every": .number(3)],
                                               retry: RoleSpec(name: "full-jitter")))
         }
+        // Model routing (a second class with its own limits and latency) and prompt trimming.
+        if r.uniform() < 0.5 {
+            sc.models = [ExtraModel(model: "claude-haiku-4-5", limits: LimitConfig(rpm: rpm, itpm: limits.itpm * 2, otpm: limits.otpm * 2),
+                                    server: ServerModel(outputTokensPerSecond: 150))]
+            for name in StrategyRegistry.names(role: .route) {
+                var spec = StrategySpec(name: "sdk-default", label: "route:\(name)")
+                spec.route = RoleSpec(name: name)
+                sc.strategies.append(spec)
+            }
+        }
+        for name in StrategyRegistry.names(role: .trim) {
+            var spec = StrategySpec(name: "token-bucket", label: "trim:\(name)", params: ["max_wait": .number(10)],
+                                    retry: RoleSpec(name: "sdk-default"))
+            spec.trim = RoleSpec(name: name, params: ["below_remaining": .number(0.6)])
+            sc.strategies.append(spec)
+        }
         return sc
     }
 

@@ -229,7 +229,8 @@ struct SharedQuotaSimTests {
         let fallback = try #require(WorkerStatistics.fallback(log: log))
         #expect(fallback.attempts == marked && fallback.dropped == 0)
         let csv = String(decoding: EventCSV.render(log: log, stream: stream), as: UTF8.self)
-        #expect(csv.split(separator: "\n").dropFirst().filter { $0.hasSuffix(",1") }.count == marked)
+        // The fallback column, before the model column (0: the scenario's model).
+        #expect(csv.split(separator: "\n").dropFirst().filter { $0.hasSuffix(",1,0") }.count == marked)
         _ = sc
     }
 

@@ -171,8 +171,8 @@ import Testing
         #expect(lines.count - 1 == r.runs[0].log.attemptCountTotal)
         let refused = lines.first { $0.contains(",429,") }
         let fields = try #require(refused).split(separator: ",", omittingEmptySubsequences: false)
-        #expect(fields.count == 19)
-        #expect(fields[17] == "0" && fields[18] == "0", "one worker, no fallback")
+        #expect(fields.count == 20)
+        #expect(fields[17] == "0" && fields[18] == "0" && fields[19] == "0", "one worker, no fallback, the scenario's model")
         #expect(fields[13] == "1" && fields[14] == "requests" && fields[15] == "retried")
         #expect(fields[5].isEmpty, "no first token on a 429")
     }

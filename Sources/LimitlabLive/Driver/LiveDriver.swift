@@ -237,6 +237,8 @@ final class LiveTransport: ClientTransport {
     let keys: [LiveAPIKey]
     let headerLists: HeaderLists
     let builder: RequestBodyBuilder
+    /// Bodies for the scenario's other model classes (`models:`; class i uses element i − 1).
+    let routedBuilders: [RequestBodyBuilder]
     /// Whether to send the `x-limitlab-output-tokens` hint (a loopback mock or a target that asks).
     let hint: Bool
     var scratch: [UInt8] = []
@@ -292,6 +294,10 @@ final class LiveTransport: ClientTransport {
         builder = RequestBodyBuilder(model: env.model, stream: env.scenario.workload.stream,
                                      longCacheTTL: (env.scenario.workload.cache?.ttl ?? 300) >= 3600,
                                      nonce: env.nonce)
+        routedBuilders = env.scenario.models.map {
+            RequestBodyBuilder(model: $0.model, stream: env.scenario.workload.stream,
+                               longCacheTTL: (env.scenario.workload.cache?.ttl ?? 300) >= 3600, nonce: env.nonce)
+        }
         scratch.reserveCapacity(4096)
         live.plannedAt.reserveCapacity(n); live.firstByteAt.reserveCapacity(n); live.connectSeconds.reserveCapacity(n)
         live.inputTokens.reserveCapacity(n)
@@ -405,8 +411,9 @@ final class LiveTransport: ClientTransport {
             beginStop(.maxCost, at: now)
             return
         }
-        builder.write(input: Int(stream.inputTokens[r]), prefix: Int(stream.prefixTokens[r]),
-                      prefixId: Int(stream.prefixId[r]), maxTokens: Int(stream.maxTokens[r]), into: &scratch)
+        try routedBuilder(order).write(input: order.inputTokens ?? Int(stream.inputTokens[r]),
+                                       prefix: Int(stream.prefixTokens[r]), prefixId: Int(stream.prefixId[r]),
+                                       maxTokens: Int(stream.maxTokens[r]), into: &scratch)
         let t = try multi.checkout()
         scratch.withUnsafeBytes {
             t.prepare(body: $0, headers: headerLists.list(key: order.key),
@@ -505,14 +512,26 @@ final class LiveTransport: ClientTransport {
         if status == 429 { status429 += 1 }
         if kind != .none || status < 200 || status >= 300 { errors += 1 }
         let snapshot = resp.rateLimits.snapshot(epoch: clock.epoch, now: time)
-        if let snapshot, log.key[ai] == 0 { latestHeaders = (time, snapshot) }
+        if let snapshot, log.key[ai] == 0, log.modelClass(ofAttempt: ai) == 0 { latestHeaders = (time, snapshot) }
         let succeeded = kind == .none && status >= 200 && status < 300
         let totalInput = u.input >= 0 ? u.input + Swift.max(0, u.cacheCreation) + Swift.max(0, u.cacheRead)
-            : Int(stream.inputTokens[r])
+            : Int(stream.inputTokens[r]) - log.trimmed(ofAttempt: ai)
         return AttemptOutcome(
             status: status, error: kind, retryAfter: retryAfter, shouldRetry: resp.shouldRetry, refusedBy: refused,
             rateLimits: snapshot, inputTokens: totalInput,
             outputTokens: succeeded ? (u.output >= 0 ? u.output : Int(stream.outputTokens[r])) : 0,
             sentAt: log.sentAt[ai], completedAt: time)
+    }
+}
+
+// Model routing (`route:`): the attempt's model class picks the body's `model`.
+extension LiveTransport {
+    /// The body builder of the attempt's model class.
+    func routedBuilder(_ order: SendOrder) throws(LiveError) -> RequestBodyBuilder {
+        if order.modelClass == 0 { return builder }
+        guard order.modelClass > 0 && order.modelClass <= routedBuilders.count else {
+            throw LiveError(.strategy, "strategy chose model class \(order.modelClass) of \(routedBuilders.count + 1)")
+        }
+        return routedBuilders[order.modelClass - 1]
     }
 }

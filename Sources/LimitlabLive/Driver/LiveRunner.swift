@@ -108,7 +108,7 @@ public final class LiveRunner: Sendable {
             }
             do {
                 _ = try StrategyFactory.make(spec, limits: scenario.limits.config, keys: scenario.limits.keyConfigs,
-                                             seed: scenario.seed)
+                                             seed: scenario.seed, models: scenario.modelIds)
             } catch {
                 throw LiveError(.strategy, error.message)
             }
@@ -212,12 +212,13 @@ public final class LiveRunner: Sendable {
                     strategy = try StrategyFactory.make(
                         spec, limits: scenario.limits.config, keys: scenario.limits.keyConfigs, seed: scenario.seed,
                         placement: WorkerPlacement(worker: w.index, count: w.count, store: store,
-                                                   namespace: w.namespace(spec)))
+                                                   namespace: w.namespace(spec)), models: scenario.modelIds)
                 } else {
                     // workers: N copies sharing one in-memory store, as in the simulator.
                     strategy = try StrategyFactory.make(spec, limits: scenario.limits.config, keys: scenario.limits.keyConfigs,
                                                         seed: scenario.seed, workers: scenario.workers,
-                                                        namespace: "limitlab:\(scenario.name):\(spec.label)")
+                                                        namespace: "limitlab:\(scenario.name):\(spec.label)",
+                                                        models: scenario.modelIds)
                 }
             } catch {
                 return .failure(LiveError(.strategy, error.message))

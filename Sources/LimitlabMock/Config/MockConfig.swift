@@ -25,6 +25,9 @@ public struct MockConfig: Sendable, Equatable {
     public var defaultOutputTokens: Int
     /// Message Batches: processing pace, expiry window and limit overrides.
     public var batches: MockBatchSettings
+    /// Latency (TTFT, output and prefill rates) of model classes that differ from `server`'s,
+    /// by class id (or model id for a model the catalog does not know): a scenario's `models:`.
+    public var classLatency: [String: ServerModel] = [:]
 
     public init(organizations: [MockOrganization], server: ServerModel = ServerModel(), faults: ServerFaults? = nil,
                 cache: MockCacheSettings = MockCacheSettings(), seed: UInt64 = 1, maxBodyBytes: Int = 32 * 1024 * 1024,
@@ -202,6 +205,12 @@ extension MockConfig {
                 limits.models[scenario.model] = MockLimitOverride(rpm: c.rpm, itpm: c.itpm, otpm: c.otpm,
                                                                   cacheReadsCount: c.cacheReadsCount)
             }
+            // The classes strategies route to (`models:`), each with its own limits.
+            for extra in scenario.models {
+                limits.models[extra.modelClass ?? extra.model] = MockLimitOverride(
+                    rpm: extra.limits.rpm, itpm: extra.limits.itpm, otpm: extra.limits.otpm,
+                    cacheReadsCount: extra.limits.cacheReadsCount)
+            }
             return MockOrganization(id: MockOrganization.defaultId(index: i), keys: [Self.scenarioKey(i)],
                                     limits: limits, countTokensRPM: tierRPM)
         }
@@ -213,6 +222,7 @@ extension MockConfig {
         }
         self.init(organizations: orgs, server: scenario.server, cache: cache, seed: scenario.seed)
         batches = MockBatchSettings(scenario.server.batch)
+        for extra in scenario.models { classLatency[extra.modelClass ?? extra.model] = extra.server }
     }
 
     /// The API key of a scenario's key `index` in `init(scenario:)`.

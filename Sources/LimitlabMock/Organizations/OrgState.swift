@@ -64,6 +64,8 @@ final class OrgState: @unchecked Sendable {
             minCacheableTokens: config.cache.minCacheableTokens,
             random: RandomSource(seed: config.seed, stream: index == 0 ? "server" : "server[\(index)]"),
             countTokensRPM: countTokensRPM, spendCapReached: org.spendCapReached)
+        // A scenario's `models:` with their own latency, as the simulator serves them.
+        if !config.classLatency.isEmpty { server.classLatency = classIds.map { config.classLatency[$0] ?? config.server } }
     }
 
     /// The class a model id is served under, or nil (404).

@@ -221,6 +221,11 @@ public enum RunMerge {
         sc.reportPercentiles = (report.runs.first?.summary.latencyS.extra ?? [:]).keys
             .compactMap { Double($0.dropFirst()).map { $0 / 100 } }.sorted()
         if let w = e.workers { sc.workers = WorkersSpec(count: w.count, split: WorkerSplit(rawValue: w.split) ?? .roundRobin) }
+        sc.models = (e.models ?? []).map { m in
+            var c = config
+            c.rpm = m.rpm; c.itpm = m.itpm; c.otpm = m.otpm
+            return ExtraModel(model: m.model, modelClass: m.modelClass, limits: c, source: m.source)
+        }
         return sc
     }
 
@@ -241,6 +246,7 @@ public enum RunMerge {
             if let ra = row.retryAfter { log.retryAfter[a] = Float(ra) }
             log.cacheCreationTokens[a] = Int32(clamping: row.cacheCreation)
             log.cacheReadTokens[a] = Int32(clamping: row.cacheRead)
+            if row.modelClass != 0 { log.setRouting(attempt: Int32(a), modelClass: row.modelClass, trimmed: 0) }
         }
         for (row, r, _) in rows {
             let i = Int(r)
@@ -277,6 +283,8 @@ struct EventRow: Sendable {
     var key: Int
     var worker: Int
     var fallback: Bool
+    /// Model class of the attempt (`model` column; 0 in files written before it).
+    var modelClass = 0
 
     mutating func shift(_ dt: Double) {
         guard dt != 0 else { return }
@@ -397,7 +405,8 @@ private struct Input {
                 error: errors[String(field("error") ?? "")] ?? .none, inputTokens: int("input_tokens"),
                 cacheCreation: int("cache_creation_tokens"), cacheRead: int("cache_read_tokens"),
                 outputTokens: int("output_tokens"), retryAfter: ra.isNaN ? nil : ra, refusedBy: refused,
-                outcome: outcome, reason: reason, key: int("key"), worker: int("worker"), fallback: int("fallback") != 0))
+                outcome: outcome, reason: reason, key: int("key"), worker: int("worker"), fallback: int("fallback") != 0,
+                modelClass: int("model")))
         }
         return rows
     }

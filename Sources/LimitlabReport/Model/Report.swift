@@ -35,6 +35,20 @@ public struct ScenarioEcho: Codable, Sendable, Equatable {
     public var keys: [KeyLimits]?
     /// `workers:` when the scenario has several client processes.
     public var workers: Workers? = nil
+    /// `models:`: the model classes strategies may route to, besides `model`.
+    public var models: [Model]? = nil
+    public struct Model: Codable, Sendable, Equatable {
+        public var model: String
+        public var modelClass: String?
+        public var source: String
+        public var rpm: Double
+        public var itpm: Double
+        public var otpm: Double
+        enum CodingKeys: String, CodingKey {
+            case model, source, rpm, itpm, otpm
+            case modelClass = "model_class"
+        }
+    }
     public struct Workers: Codable, Sendable, Equatable {
         public var count: Int
         public var split: String
@@ -45,7 +59,7 @@ public struct ScenarioEcho: Codable, Sendable, Equatable {
         public var otpm: Double
     }
     enum CodingKeys: String, CodingKey {
-        case name, file, seed, target, model, requests, limits, keys, thresholds, workers
+        case name, file, seed, target, model, requests, limits, keys, thresholds, workers, models
         case durationS = "duration_s"
     }
 }
@@ -172,6 +186,12 @@ public enum ReportWriter {
             keys: scenario.limits.keys.isEmpty ? nil
                 : scenario.limits.keys.map { .init(rpm: $0.rpm, itpm: $0.itpm, otpm: $0.otpm) })
         if let w = scenario.workers, w.count > 1 { echo.workers = .init(count: w.count, split: w.split.rawValue) }
+        if !scenario.models.isEmpty {
+            echo.models = scenario.models.map {
+                .init(model: $0.model, modelClass: $0.modelClass, source: $0.source, rpm: $0.limits.rpm,
+                      itpm: $0.limits.itpm, otpm: $0.limits.otpm)
+            }
+        }
         let n = stream.count
         let inSum = stream.inputTokens.reduce(0.0) { $0 + Double($1) }
         let outSum = stream.outputTokens.reduce(0.0) { $0 + Double($1) }

@@ -174,9 +174,13 @@ public struct RunSummary: Codable, Sendable, Equatable {
     /// Urgent and deferrable requests apart, batch turnaround and cost saved (runs with
     /// `workload.deferrable`; see Deferral.swift).
     public var deferral: DeferralSummary? = nil
+    /// Per model class, for scenarios with `models:` (absent otherwise).
+    public var models: [ModelUsage]? = nil
+    /// Prompt tokens trimmed (absent when none were).
+    public var trim: TrimSummary? = nil
 
     enum CodingKeys: String, CodingKey {
-        case requests, attempts, goodput, slo, utilisation, cost, confidence, workers, fallback, deferral
+        case requests, attempts, goodput, slo, utilisation, cost, confidence, workers, fallback, deferral, models, trim
         case latencyCDF = "latency_cdf", ttftCDF = "ttft_cdf"
         case failedByCause = "failed_by_cause"
         case attemptsPerSuccess = "attempts_per_success", statusCounts = "status_counts"
@@ -302,7 +306,7 @@ public enum Summariser {
             } else if status == 200 {
                 admitted += 1
                 let read = Double(log.cacheReadTokens[a]), creation = Double(log.cacheCreationTokens[a])
-                let uncached = Double(stream.inputTokens[r]) - read - creation
+                let uncached = Double(Int(stream.inputTokens[r]) - log.trimmed(ofAttempt: a)) - read - creation
                 uncachedIn += uncached; creationIn += creation; readIn += read
                 admittedInput += uncached + creation + (countsReads ? read : 0)
                 billedOutput += Double(stream.outputTokens[r])
@@ -394,7 +398,22 @@ public enum Summariser {
             successRate: n > 0 ? Double(succeeded) / Double(n) : 0,
             utilisation: utilisation, cost: cost, confidence: confidence, latencyCDF: cdf, ttftCDF: ttftCDF)
         summary.deferral = deferral
+        routingSummary(&summary, log: log, stream: stream, scenario: scenario)
         return summary
+    }
+
+    /// Adds the per-model breakdown and trimmed tokens; a run over several models costs the
+    /// sum of its models' costs, each at its own prices.
+    static func routingSummary(_ summary: inout RunSummary, log: RunLog, stream: ArrivalStream, scenario: Scenario?) {
+        summary.trim = trimSummary(log: log)
+        guard let scenario, let models = modelUsage(log: log, stream: stream, scenario: scenario) else { return }
+        summary.models = models
+        if let primary = summary.cost, models.allSatisfy({ $0.costUSD != nil }) {
+            let total = models.reduce(0) { $0 + ($1.costUSD ?? 0) }
+            let ok = summary.requests.succeeded
+            summary.cost = CostEstimate(totalUSD: total, perThousandRequestsUSD: ok > 0 ? total / Double(ok) * 1000 : 0,
+                                        priceSource: primary.priceSource)
+        }
     }
 
     /// Counts per fixed bin and the sampled bucket levels.

@@ -7,7 +7,7 @@ public import LimitlabCore
 public enum EventCSV {
     public static let header =
         "request_id,attempt,intended_s,ready_s,sent_s,first_token_s,completed_s,status,error,input_tokens,"
-        + "cache_creation_tokens,cache_read_tokens,output_tokens,retry_after_s,refused_by,outcome,key,worker,fallback\n"
+        + "cache_creation_tokens,cache_read_tokens,output_tokens,retry_after_s,refused_by,outcome,key,worker,fallback,model\n"
 
     public static func render(log: RunLog, stream: ArrivalStream) -> Data {
         var out = [UInt8]()
@@ -59,7 +59,7 @@ public enum EventCSV {
                 put(String(stream.inputTokens[r])); put(",,,,,,")
                 put(outcomeLabel(request: r, attempt: -1)); put(",,")
                 put(String(log.worker[r])); comma()
-                put(log.dropFallback[r] != 0 ? "1" : "0")
+                put(log.dropFallback[r] != 0 ? "1" : "0"); put(",")
                 out.append(UInt8(ascii: "\n"))
                 continue
             }
@@ -77,7 +77,7 @@ public enum EventCSV {
                 if kind != .none { put(kind.label) }
                 comma()
                 let read = Int(log.cacheReadTokens[a]), creation = Int(log.cacheCreationTokens[a])
-                put(String(Int(stream.inputTokens[r]) - read - creation)); comma()
+                put(String(Int(stream.inputTokens[r]) - log.trimmed(ofAttempt: a) - read - creation)); comma()
                 put(String(creation)); comma()
                 put(String(read)); comma()
                 put(status == 200 ? String(stream.outputTokens[r]) : "0"); comma()
@@ -89,7 +89,8 @@ public enum EventCSV {
                 put(outcomeLabel(request: r, attempt: a)); comma()
                 put(String(a < log.key.count ? log.key[a] : 0)); comma()
                 put(String(log.worker[r])); comma()
-                put(a < log.fallback.count && log.fallback[a] != 0 ? "1" : "0")
+                put(a < log.fallback.count && log.fallback[a] != 0 ? "1" : "0"); comma()
+                put(String(log.modelClass(ofAttempt: a)))
                 out.append(UInt8(ascii: "\n"))
                 a = Int(nextAttempt[a])
             }

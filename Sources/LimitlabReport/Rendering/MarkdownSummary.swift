@@ -65,6 +65,7 @@ public enum MarkdownSummary {
         }
         md += workers(report)
         md += DeferralTables.markdown(report)
+        md += routing(report)
         md += RecordingSection.markdown(report)
         md += "\nLatency is measured from each request's intended arrival. \(report.quantileDefinition). "
         md += "Confidence intervals: percentile bootstrap, seeded.\n"

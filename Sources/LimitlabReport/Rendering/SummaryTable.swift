@@ -19,7 +19,7 @@ public enum SummaryTable {
             if withSLO { row.append(s.slo.map(sloCell) ?? "") }
             rows.append(row)
         }
-        return table(header: header, rows: rows, rightAlignFrom: 1) + DeferralTables.text(report)
+        return table(header: header, rows: rows, rightAlignFrom: 1) + DeferralTables.text(report) + routing(report)
     }
 
     /// Across-seed means with their 95 % intervals, one row per strategy; attainment decisive
