@@ -1,5 +1,6 @@
 import Foundation
 package import LimitlabCore
+import LimitlabStrategies
 import Yams
 
 /// Turns the composed YAML tree into a `Scenario`, reporting every problem it can find.
@@ -108,6 +109,15 @@ package struct ScenarioReader {
             diag.report(list.mark, list.path,
                         "strategy \(specs[pooled].label) has pool: but the scenario has one API key; "
                         + "add limits.keys (a number, or a list of per-key limits)")
+        }
+
+        // batch-offload's `urgent` names another strategy; the factory would refuse it only at run time.
+        if let specs = strategies ?? nil, let list = m["strategies"] {
+            for spec in specs where spec.name == BatchOffloadStrategy.name {
+                guard case .string(let urgent)? = spec.params["urgent"],
+                      let problem = BatchOffloadStrategy.urgentProblem(urgent) else { continue }
+                diag.report(list.mark, list.path, "strategy \(spec.label): \(problem)")
+            }
         }
 
         if diag.hasIssues { return nil }

@@ -123,14 +123,20 @@ extension BatchOffloadStrategy {
 
     /// Builds `spec` (named `batch-offload`): its `urgent` strategy with the spec's roles and
     /// pool, wrapped.
+    /// Why `urgent` cannot send urgent requests (nil when it can); the scenario reader reports
+    /// it where the file names it, the factory for specs built in code.
+    public static func urgentProblem(_ urgent: String) -> String? {
+        guard urgent == name || StrategyRegistry.definition(named: urgent) == nil else { return nil }
+        return "urgent: \"\(urgent)\" is not a strategy that can send urgent requests; known: "
+            + StrategyRegistry.names.filter { $0 != name && !$0.contains("+") }.joined(separator: ", ")
+    }
+
     static func make(_ spec: StrategySpec, limits: LimitConfig, keys: [LimitConfig], seed: UInt64,
                      placement: WorkerPlacement) throws(StrategyError) -> any ClientStrategy {
         let p = Params(owner: "strategy \(spec.label)", values: spec.params, descriptor: definition.descriptor)
         let urgentName = try p.string("urgent")
-        guard urgentName != name, StrategyRegistry.definition(named: urgentName) != nil else {
-            throw StrategyError(message: "strategy \(spec.label): urgent: \"\(urgentName)\" is not a strategy that can "
-                                + "send urgent requests; known: "
-                                + StrategyRegistry.names.filter { $0 != name && !$0.contains("+") }.joined(separator: ", "))
+        if let problem = urgentProblem(urgentName) {
+            throw StrategyError(message: "strategy \(spec.label): \(problem)")
         }
         let flush = try p.double("flush_every"), poll = try p.double("poll_every")
         guard flush > 0, poll > 0 else {
