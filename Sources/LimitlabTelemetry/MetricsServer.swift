@@ -47,6 +47,10 @@ public final class MetricsServer: Sendable {
             return c.localAddress?.port ?? port
         } catch {
             try? group.syncShutdownGracefully()
+            if let e = error as? IOError, e.errnoCode == EADDRINUSE {
+                throw BindError(description: "metrics endpoint \(host):\(port): the port is in use; pick another, "
+                                + "or 0 for a free one")
+            }
             throw BindError(description: "metrics endpoint \(host):\(port) could not be opened: \(error)")
         }
     }

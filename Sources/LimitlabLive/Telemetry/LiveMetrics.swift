@@ -1,5 +1,5 @@
 public import Prometheus
-public import LimitlabCore
+import LimitlabCore
 
 /// The live runner's metrics, kept in a Prometheus registry (swift-prometheus 2.4.1,
 /// https://github.com/swift-server/swift-prometheus) that a `/metrics` endpoint and an OTLP
@@ -66,11 +66,12 @@ final class LiveRunMetrics {
     private var refusals: [Counter?] = Array(repeating: nil, count: 8)
     private var failed: [Counter?] = Array(repeating: nil, count: 256)
     private var dropped: [Counter?] = Array(repeating: nil, count: 256)
-    /// Per key: requests, input tokens, output tokens.
-    private var remaining: [Gauge] = []
-    private var limits: [Gauge] = []
+    /// Per key, created with the key's first rate-limit headers.
+    private var keyGauges: [KeyGauges] = []
 
     static let statusClasses = ["none", "2xx", "3xx", "4xx", "429", "5xx", "529", "other"]
+    /// `ErrorKind.allCases.count`, computed once (not per attempt).
+    static let kinds = ErrorKind.allCases.count
 
     init(registry: PrometheusCollectorRegistry, scenario: String, strategy: String, keys: Int) {
         self.registry = registry
@@ -101,7 +102,7 @@ final class LiveRunMetrics {
         cost = counter("limitlab_live_cost_usd", "Spend at the catalog's list prices (USD).", s)
         succeeded = counter("limitlab_live_requests", Self.requestsHelp,
                             [("strategy", strategy), ("outcome", "succeeded"), ("reason", "none")])
-        attempts = Array(repeating: nil, count: Self.statusClasses.count * ErrorKind.allCases.count)
+        attempts = Array(repeating: nil, count: Self.statusClasses.count * Self.kinds)
         active.set(to: 1)
     }
 
@@ -122,7 +123,7 @@ final class LiveRunMetrics {
                       rateLimits: RateLimitSnapshot?, costUSD: Double) {
         inFlight.decrement()
         let cls = Self.statusClass(status)
-        let i = cls * ErrorKind.allCases.count + Int(kind.rawValue)
+        let i = cls * Self.kinds + Int(kind.rawValue)
         if let c = attempts[i] { c.increment() } else {
             let c = registry.makeCounter(
                 descriptor: .init(metricName: "limitlab_live_attempts", unitName: "total",
@@ -187,23 +188,33 @@ final class LiveRunMetrics {
     }
 
     private func bucketLevels(_ r: RateLimitSnapshot, key: Int) {
-        while remaining.count < 3 * (key + 1) {
-            let k = remaining.count / 3
-            let dim = ["requests", "input_tokens", "output_tokens"][remaining.count % 3]
-            let labels = [("strategy", strategy), ("key", String(k)), ("dimension", dim)]
-            remaining.append(registry.makeGauge(
-                descriptor: .init(metricName: "limitlab_live_bucket_remaining", unitName: "",
-                                  helpText: "Remaining capacity as the latest rate-limit headers of the key showed it."),
-                labels: labels))
-            limits.append(registry.makeGauge(
-                descriptor: .init(metricName: "limitlab_live_bucket_limit", unitName: "",
-                                  helpText: "Per-minute limit as the latest rate-limit headers of the key showed it."),
-                labels: labels))
+        while keyGauges.count <= key { keyGauges.append(KeyGauges(registry, strategy: strategy, key: keyGauges.count)) }
+        let g = keyGauges[key]
+        g.requests.set(to: r.requests.remaining); g.requestsLimit.set(to: Double(r.requests.limit))
+        g.input.set(to: r.inputTokens.remaining); g.inputLimit.set(to: Double(r.inputTokens.limit))
+        g.output.set(to: r.outputTokens.remaining); g.outputLimit.set(to: Double(r.outputTokens.limit))
+    }
+
+    /// One key's bucket gauges, in one object: one lookup per response, not six.
+    private final class KeyGauges {
+        let requests, requestsLimit, input, inputLimit, output, outputLimit: Gauge
+
+        init(_ registry: PrometheusCollectorRegistry, strategy: String, key: Int) {
+            func pair(_ dim: String) -> (Gauge, Gauge) {
+                let labels = [("strategy", strategy), ("key", String(key)), ("dimension", dim)]
+                return (registry.makeGauge(
+                            descriptor: .init(metricName: "limitlab_live_bucket_remaining", unitName: "",
+                                              helpText: "Remaining capacity as the latest rate-limit headers of the key showed it."),
+                            labels: labels),
+                        registry.makeGauge(
+                            descriptor: .init(metricName: "limitlab_live_bucket_limit", unitName: "",
+                                              helpText: "Per-minute limit as the latest rate-limit headers of the key showed it."),
+                            labels: labels))
+            }
+            (requests, requestsLimit) = pair("requests")
+            (input, inputLimit) = pair("input_tokens")
+            (output, outputLimit) = pair("output_tokens")
         }
-        let b = 3 * key
-        remaining[b].set(to: r.requests.remaining); limits[b].set(to: Double(r.requests.limit))
-        remaining[b + 1].set(to: r.inputTokens.remaining); limits[b + 1].set(to: Double(r.inputTokens.limit))
-        remaining[b + 2].set(to: r.outputTokens.remaining); limits[b + 2].set(to: Double(r.outputTokens.limit))
     }
 
     /// Index into `statusClasses`.
