@@ -10,13 +10,13 @@ struct TelemetryFlags: ParsableArguments {
     @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics on http://HOST:PORT/metrics while a live run goes (0: a free port, printed on standard error).")
     var metricsPort: Int?
 
-    @Option(name: .customLong("metrics-host"), help: "Address the metrics endpoint listens on (default 127.0.0.1; 0.0.0.0 for every interface).")
+    @Option(name: .customLong("metrics-host"), help: "Address the metrics endpoint listens on (0.0.0.0 for every interface).")
     var metricsHost: String = "127.0.0.1"
 
     @Option(help: "Push the same metrics to an OpenTelemetry collector over OTLP/HTTP (JSON), e.g. http://127.0.0.1:4318 (/v1/metrics is added to a URL without a path).")
     var otlp: String?
 
-    @Option(name: .customLong("otlp-interval"), help: "Seconds between OTLP pushes (default 5); one more is made when the run ends.")
+    @Option(name: .customLong("otlp-interval"), help: "Seconds between OTLP pushes; one more is made when the run ends.")
     var otlpInterval: Double = 5
 
     var enabled: Bool { metricsPort != nil || otlp != nil }
