@@ -192,7 +192,8 @@ enum LiveDriver {
             // The report counts an arrived request the run left unfinished as failed; so do the
             // metrics (a partial report may count fewer: only what every strategy was offered).
             var unfinished = 0
-            for r in 0..<Swift.min(loop.nextArrival, log.requestCount) where RequestOutcome(rawValue: log.outcome[r]) ?? .pending == .pending {
+            for r in 0..<Swift.min(loop.nextArrival, log.requestCount)
+            where RequestOutcome(rawValue: log.outcome[r]) ?? .pending == .pending {
                 unfinished += 1
             }
             m.requestsUnfinished(unfinished)

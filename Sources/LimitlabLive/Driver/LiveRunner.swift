@@ -220,8 +220,7 @@ public final class LiveRunner: Sendable {
                                      options: options, control: control, spend: spend, counters: counters,
                                      runIndex: i, runCount: scenario.strategies.count,
                                      nonce: (runNonce + i) % (36 * 36 * 36),
-                                     metrics: options.metrics?.run(scenario: scenario.name, strategy: spec.label,
-                                                                   keys: scenario.limits.keyConfigs.count))
+                                     metrics: options.metrics?.run(scenario: scenario.name, strategy: spec.label))
             do {
                 var run = try Self.open(strategy, spec: spec, env: env)
                 // A server may echo a key back (say, in an SSE error type): nothing it sends

@@ -41,8 +41,8 @@ public final class LiveMetrics: Sendable {
                                               0.1, 0.25, 0.5, 1]
 
     /// The handles of one strategy run (created on the engine thread when the run starts).
-    func run(scenario: String, strategy: String, keys: Int) -> LiveRunMetrics {
-        LiveRunMetrics(registry: registry, scenario: scenario, strategy: strategy, keys: keys)
+    func run(scenario: String, strategy: String) -> LiveRunMetrics {
+        LiveRunMetrics(registry: registry, scenario: scenario, strategy: strategy)
     }
 }
 
@@ -73,7 +73,7 @@ final class LiveRunMetrics {
     /// `ErrorKind.allCases.count`, computed once (not per attempt).
     static let kinds = ErrorKind.allCases.count
 
-    init(registry: PrometheusCollectorRegistry, scenario: String, strategy: String, keys: Int) {
+    init(registry: PrometheusCollectorRegistry, scenario: String, strategy: String) {
         self.registry = registry
         self.strategy = strategy
         let s = [("strategy", strategy)]
