@@ -37,6 +37,28 @@ public final class OTLPPusher: @unchecked Sendable {
         return url
     }
 
+    /// Request headers from the standard variables `OTEL_EXPORTER_OTLP_METRICS_HEADERS`, else
+    /// `OTEL_EXPORTER_OTLP_HEADERS`: `key1=value1,key2=value2` with percent-encoded values
+    /// (https://opentelemetry.io/docs/specs/otel/protocol/exporter/#specifying-headers-via-environment-variables),
+    /// as `Name: value` lines; hosted backends take their API key this way. Malformed entries
+    /// are skipped. The values (keys, often) are never printed.
+    public static func headers(environment: [String: String]) -> [String] {
+        guard let raw = environment["OTEL_EXPORTER_OTLP_METRICS_HEADERS"] ?? environment["OTEL_EXPORTER_OTLP_HEADERS"]
+        else { return [] }
+        var lines: [String] = []
+        for entry in raw.split(separator: ",") {
+            guard let eq = entry.firstIndex(of: "=") else { continue }
+            let name = entry[..<eq].trimmingCharacters(in: .whitespaces)
+            let value = entry[entry.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            let decoded = value.removingPercentEncoding ?? value
+            // A header name is a token; a value must not break the request's header block.
+            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }),
+                  !decoded.contains(where: { $0 == "\r" || $0 == "\n" }) else { continue }
+            lines.append("\(name): \(decoded)")
+        }
+        return lines
+    }
+
     /// - Parameters:
     ///   - endpoint: the full metrics URL (see `endpoint(for:)`).
     ///   - resource: resource attributes (`service.name` and the like).

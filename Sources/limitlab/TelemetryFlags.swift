@@ -67,7 +67,8 @@ struct TelemetryFlags: ParsableArguments {
         var pusher: OTLPPusher?
         if let otlp, let endpoint = OTLPPusher.endpoint(for: otlp) {
             let p = OTLPPusher(endpoint: endpoint, interval: otlpInterval, registry: metrics.registry,
-                               resource: [("service.name", "limitlab"), ("limitlab.scenario", scenario.name)])
+                               resource: [("service.name", "limitlab"), ("limitlab.scenario", scenario.name)],
+                               headers: OTLPPusher.headers(environment: ProcessInfo.processInfo.environment))
             p.start()
             pusher = p
         }

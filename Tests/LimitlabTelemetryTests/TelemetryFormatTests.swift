@@ -85,6 +85,16 @@ import Testing
         #expect(OTLPPusher.endpoint(for: "ftp://host/x") == nil)
     }
 
+    @Test func otlpHeadersFromTheStandardVariables() {
+        #expect(OTLPPusher.headers(environment: [:]) == [])
+        #expect(OTLPPusher.headers(environment: ["OTEL_EXPORTER_OTLP_HEADERS": "api-key=abc%3D%3D, x-team = one"])
+                == ["api-key: abc==", "x-team: one"])
+        // The metrics-specific variable wins; a malformed entry or a value with a line break is skipped.
+        #expect(OTLPPusher.headers(environment: ["OTEL_EXPORTER_OTLP_HEADERS": "a=1",
+                                                 "OTEL_EXPORTER_OTLP_METRICS_HEADERS": "b=2,broken,c=x%0Ay,d e=3"])
+                == ["b: 2"])
+    }
+
     /// The dashboard is valid JSON and every metric its queries use is one the live runner
     /// serves (a histogram's `_bucket`, `_sum` and `_count` series included).
     @Test func grafanaDashboardUsesOnlyServedMetrics() throws {
