@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         // HdrHistogram for the .hlog latency export (LimitlabReport/Rendering/HdrExport.swift).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Prometheus metrics (live runner and mock /metrics); brings swift-metrics' CoreMetrics.
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C edge: system libraries with typed shims. Nothing above LimitlabStats / the HTTP
@@ -82,12 +84,26 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict),
         // The live runner: open-loop load over libcurl's multi interface, driving the same strategy objects.
         .target(
             name: "LimitlabLive",
-            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies", "LimitlabWorkload", "LimitlabClient", "CCurl"],
+            dependencies: ["LimitlabCore", "LimitlabStats", "LimitlabStrategies", "LimitlabWorkload", "LimitlabClient", "CCurl",
+                           .product(name: "Prometheus", package: "swift-prometheus")],
+            swiftSettings: strict),
+        // Live telemetry out of the process: the /metrics endpoint (SwiftNIO) and the OTLP/HTTP
+        // JSON push (libcurl), both reading one Prometheus registry.
+        .target(
+            name: "LimitlabTelemetry",
+            dependencies: [
+                "CCurl",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strict),
         // The shared quota store in Redis (hiredis): worker processes share one limiter.
         .target(name: "LimitlabRedis", dependencies: ["LimitlabCore", "CHiredis"], swiftSettings: strict),
@@ -96,7 +112,8 @@ let package = Package(
             dependencies: [
                 "LimitlabLive", "LimitlabRedis", "LimitlabWorkload",
                 "LimitlabCore", "LimitlabScenario", "LimitlabSim", "LimitlabReport", "LimitlabStats", "LimitlabStrategies",
-                "LimitlabMock", "CCurl",
+                "LimitlabMock", "CCurl", "LimitlabTelemetry",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -128,12 +145,18 @@ let package = Package(
         .testTarget(name: "CBridgeTests", dependencies: ["CCurl", "CGSL"]),
         .testTarget(
             name: "LimitlabMockTests",
-            dependencies: ["LimitlabMock", "LimitlabCore", "LimitlabScenario", "CCurl", "LimitlabTestSupport"]),
+            dependencies: ["LimitlabMock", "LimitlabCore", "LimitlabScenario", "CCurl", "LimitlabTestSupport",
+                           "LimitlabTelemetry"]),
         .testTarget(
             name: "LimitlabLiveTests",
             dependencies: ["LimitlabLive", "LimitlabMock", "LimitlabCore", "LimitlabSim", "LimitlabReport", "LimitlabScenario",
                            "LimitlabWorkload", "LimitlabServer",
-                           "LimitlabStats", "LimitlabStrategies", "LimitlabTestSupport"]),
+                           "LimitlabStats", "LimitlabStrategies", "LimitlabTestSupport", "LimitlabTelemetry",
+                           .product(name: "Prometheus", package: "swift-prometheus")]),
+        .testTarget(
+            name: "LimitlabTelemetryTests",
+            dependencies: ["LimitlabTelemetry", "LimitlabLive", "LimitlabCore",
+                           .product(name: "Prometheus", package: "swift-prometheus")]),
         .testTarget(
             name: "LimitlabReportTests",
             dependencies: ["LimitlabReport", "LimitlabSim", "LimitlabCore", "LimitlabStats", "LimitlabScenario"]),

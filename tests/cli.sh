@@ -427,6 +427,26 @@ check "a --max-regression typo is found before the run" exits 2 "$BIN" run "$TMP
 check "... at once (no 8-second run first), writing nothing" bash -c "[ $SECONDS -lt 4 ] && [ ! -e '$TMP/never5' ]"
 check "a missing --baseline is found before the run" exits 2 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/never6" --check --baseline "$TMP/nope.json"
 check "... writing nothing" test ! -e "$TMP/never6"
+# Live telemetry flags (docs/telemetry.md): bad values are usage errors found before the run.
+check "--metrics-port 70000 is bad input" exits 2 "$BIN" run "$TMP/live.yaml" --target mock --metrics-port 70000 --out "$TMP/never7"
+check "--otlp that is not an http(s) URL is bad input" exits 2 "$BIN" run "$TMP/live.yaml" --target mock --otlp ftp://x --out "$TMP/never7"
+check "--otlp-interval 0 is bad input" exits 2 "$BIN" run "$TMP/live.yaml" --target mock --otlp http://127.0.0.1:4318 --otlp-interval 0 --out "$TMP/never7"
+check "--metrics-port on a simulation is bad input" exits 2 "$BIN" run scenarios/quickstart.yaml --metrics-port 0 --out "$TMP/never7"
+check "... saying it needs a live target" grep -q "watch a live run" "$TMP/stderr"
+check "... writing nothing" test ! -e "$TMP/never7"
+telemetry_scrape() { # a scrape during a live run sees the attempt counter
+    "$BIN" run "$TMP/live.yaml" --target mock --metrics-port 0 --out "$TMP/tm" >"$TMP/tm.out" 2>"$TMP/tm.err" &
+    local pid=$! url=""
+    for _ in $(seq 1 100); do
+        url=$(grep -o 'http://[^ ]*/metrics' "$TMP/tm.err" | head -1)
+        [ -n "$url" ] && break
+        sleep 0.1
+    done
+    sleep 2
+    python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$url" >"$TMP/tm.metrics"
+    wait "$pid" && grep -q '^limitlab_live_attempts_sent_total{strategy=' "$TMP/tm.metrics"
+}
+check "run --metrics-port 0 prints its URL and serves the live metrics during the run" telemetry_scrape
 
 echo
 echo "$passed passed, $failed failed"

@@ -182,6 +182,8 @@ public struct LiveOptions: Sendable {
     /// This process is one worker of several (`run --workers N`): its share of the arrivals,
     /// its placement and shared store, the common start time. nil: the whole organisation.
     public var worker: LiveWorkerOptions?
+    /// Where the run's live metrics go (served on `/metrics`, pushed over OTLP); nil: none.
+    public var metrics: LiveMetrics? = nil
 
     public init(maxRequests: Int? = nil, maxCostUSD: Double? = nil, connectTimeout: Double = 10,
                 requestTimeout: Double = 600, idleTimeout: Double? = LiveOptions.defaultIdleTimeout, gracePeriod: Double = 30,

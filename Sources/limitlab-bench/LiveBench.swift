@@ -3,7 +3,7 @@
 // public LiveRunner — the same engine `limitlab run --target URL` uses — and prints one JSON
 // object on standard output.
 //
-//   live poisson --url U --rate R --duration S [--output-tokens N] [--stream true|false]
+//   live poisson --url U --rate R --duration S [--output-tokens N] [--stream true|false] [--metrics true|false]
 //       open loop, Poisson arrivals: realised send rate, schedule-lag percentiles, CPU per attempt
 //   live closed --url U --connections C --duration S [--max-rate R] [--stream false|true]
 //       closed loop: C requests in flight, each completion releases the next (strategy `none`
@@ -34,7 +34,8 @@ enum LiveBench {
         switch mode {
         case "poisson":
             out = poisson(url: url, rate: number("rate"), duration: number("duration"),
-                          outputTokens: Int(number("output-tokens", 5)), stream: options["stream"] != "false")
+                          outputTokens: Int(number("output-tokens", 5)), stream: options["stream"] != "false",
+                          metrics: options["metrics"] == "true")
         case "closed":
             // Defaults match bench/messages.lua (wrk): non-streaming, a tiny prompt, 10 output tokens.
             out = closed(url: url, connections: Int(number("connections")), duration: number("duration"),
@@ -54,7 +55,7 @@ enum LiveBench {
 
     static func usage() -> Never {
         FileHandle.standardError.write(Data("""
-            usage: limitlab-bench live poisson --url URL --rate PER_S --duration S [--output-tokens N] [--stream BOOL]
+            usage: limitlab-bench live poisson --url URL --rate PER_S --duration S [--output-tokens N] [--stream BOOL] [--metrics BOOL]
                    limitlab-bench live closed --url URL --connections C --duration S [--max-rate PER_S] [--stream BOOL]
                    limitlab-bench live streams --url URL --streams N [--ramp S] [--output-tokens N]
 
@@ -76,13 +77,16 @@ enum LiveBench {
                  strategies: [strategy])
     }
 
-    static func poisson(url: String, rate: Double, duration: Double, outputTokens: Int, stream: Bool) -> [String: Any] {
+    static func poisson(url: String, rate: Double, duration: Double, outputTokens: Int, stream: Bool,
+                        metrics: Bool = false) -> [String: Any] {
         let s = scenario(arrivals: ArrivalSpec(.poisson(rate: rate)), length: .duration(duration),
                          outputTokens: outputTokens, stream: stream)
         // A runner that collapses (see docs/live-runner.md) is stopped 15 s after the window, so
         // the figures say how far behind it was instead of the script's timeout killing it.
-        let (result, cpu, wall) = timed(s, url: url, options: LiveOptions(requestTimeout: 30, gracePeriod: 5),
-                                        stopAfter: duration + 15)
+        // `--metrics true`: the live metrics on (docs/telemetry.md), to measure what they cost.
+        var options = LiveOptions(requestTimeout: 30, gracePeriod: 5)
+        if metrics { options.metrics = LiveMetrics() }
+        let (result, cpu, wall) = timed(s, url: url, options: options, stopAfter: duration + 15)
         let run = result.runs[0]
         let attempts = run.attempts.count
         var lags = (0..<attempts).map { run.lag(attempt: $0) }
@@ -96,7 +100,7 @@ enum LiveBench {
         var ok = 0
         for a in 0..<attempts where run.log.status[a] == 200 && run.log.errorKind[a] == ErrorKind.none.rawValue { ok += 1 }
         return [
-            "mode": "poisson", "stream": stream, "target_rate": rate, "duration_s": duration, "planned": result.stream.count,
+            "mode": "poisson", "metrics": metrics, "stream": stream, "target_rate": rate, "duration_s": duration, "planned": result.stream.count,
             "sent": attempts, "sent_in_window": inWindow, "realised_rate": Double(inWindow) / duration,
             "planned_rate": Double(result.stream.count) / duration, "ok": ok, "errors": attempts - ok,
             "lag_ms": quantiles(lags).mapValues { $0 * 1000 },

@@ -16,6 +16,8 @@ enum LiveTargets {
         var worker: LiveWorkerOptions? = nil
         /// The URL target is the parent's embedded mock: send the mock's scenario keys.
         var mockKeys = false
+        /// Where the live metrics go (`--metrics-port`, `--otlp`), or nil.
+        var metrics: LiveMetrics? = nil
     }
 
     /// Runs `scenario` live; returns the report inputs and the live echo.
@@ -23,6 +25,7 @@ enum LiveTargets {
         -> (stream: ArrivalStream, runs: [(spec: StrategySpec, log: RunLog)], echo: LiveEcho, epochs: [Double])
     {
         var live = LiveOptions(maxRequests: o.maxRequests, maxCostUSD: o.maxCostUSD, worker: o.worker)
+        live.metrics = o.metrics
         let liveTarget: LiveTarget
         let fleet: MockFleet?
         switch target {

@@ -60,6 +60,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var replication: ReplicationFlags
 
+    @OptionGroup(title: "Live telemetry") var telemetry: TelemetryFlags
+
     func run() throws {
         if !check && (gate.baseline != nil || gate.junit != nil || gate.markdown != nil || gate.maxRegression != nil) {
             throw CLIFailure.badInput("--baseline, --max-regression, --junit and --markdown need --check")
@@ -103,6 +105,7 @@ struct RunCommand: ParsableCommand {
         }
         try workerFlags.check(target: scenario.target)
         try replication.checkTarget(scenario.target)
+        try telemetry.check(target: scenario.target, workers: workerFlags.workers)
         // A simulation is not stopped cleanly: SIGINT/SIGTERM get their default action back (and
         // one held since start-up takes effect). Live runs keep holding them for their handler.
         if scenario.target == .sim { StopSignals.release() }
@@ -135,9 +138,12 @@ struct RunCommand: ParsableCommand {
             (stream, runs, replicated) = result
         } else {
             let worker = try workerFlags.liveWorker(for: scenario)
+            // Live metrics (TelemetryFlags.swift): served and pushed while the run goes.
+            let session = try telemetry.start(scenario: scenario, quiet: quiet || json)
+            defer { session?.finish() }
             let live = try LiveTargets.run(scenario, target: scenario.target, options: .init(
                 apiKeyEnv: apiKeyEnv, maxCostUSD: maxCostUSD, maxRequests: maxRequests, quiet: quiet || json,
-                worker: worker, mockKeys: workerFlags.workerMockKeys))
+                worker: worker, mockKeys: workerFlags.workerMockKeys, metrics: session?.metrics))
             (stream, runs, liveEcho, epochs) = (live.stream, live.runs, live.echo, live.epochs)
             if worker != nil && workerFlags.redisURL == nil { liveEcho?.warnings.append(WorkerFlags.noStoreWarning) }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import LimitlabCore
 import LimitlabMock
+import LimitlabTelemetry
 import LimitlabTestSupport
 import Testing
 
@@ -380,13 +381,38 @@ import Testing
             #expect(t.contains(#"limitlab_mock_requests_total{endpoint="messages",org="org-test",model_class="sonnet-4.x",status="429"} 1"#))
             #expect(t.contains(#"limitlab_mock_requests_total{endpoint="messages",org="",model_class="",status="401"} 1"#))
             #expect(t.contains(#"limitlab_mock_rate_limited_total{endpoint="messages",org="org-test",model_class="sonnet-4.x",dimension="requests"} 1"#))
-            #expect(t.contains(#"limitlab_mock_bucket_limit{org="org-test",model_class="sonnet-4.x",dimension="input_tokens"} 100000"#))
-            #expect(t.contains(#"limitlab_mock_in_flight{org="org-test"} 0"#))
+            // Gauges are written as doubles by swift-prometheus ("0.0"): compare values, not text.
+            let metrics = try PrometheusText(parsing: t)
+            #expect(metrics.family("limitlab_mock_bucket_limit")?.type == "gauge")
+            #expect(metrics.sum("limitlab_mock_bucket_limit",
+                                ["org": "org-test", "model_class": "sonnet-4.x", "dimension": "input_tokens"]) == 100000)
+            #expect(metrics.family("limitlab_mock_in_flight")?.samples.map(\.value) == [0])
+            #expect(metrics.family("limitlab_mock_requests_total")?.type == "counter")
             // Every sample line is `name{labels} value`.
             for line in t.split(separator: "\n") where !line.hasPrefix("#") {
                 #expect(line.wholeMatch(of: #/[a-z_]+\{[^}]*\} -?[0-9.e+-]+/#) != nil, "\(line)")
             }
         }
+    }
+
+    /// Label values are escaped as the text format requires (`\\`, `\"`, `\n`), and read back
+    /// intact. The loader refuses such organisation ids, so the config is changed in code.
+    @Test func metricsEscapeLabelValues() async throws {
+        var config = try MockConfig.parse(yaml: orgConfig(), file: "test.yaml")
+        let id = "org \"q\" back\\slash\nline"
+        config.organizations[0].id = id
+        let server = MockServer(config: config, threads: 1)
+        let port = try await server.start(host: "127.0.0.1", port: 0)
+        let m = await http("http://127.0.0.1:\(port)/metrics", method: "GET")
+        await server.stop()
+        #expect(m.status == 200)
+        let escaped = #"org="org \"q\" back\\slash\nline""#
+        #expect(m.text.contains(#"limitlab_mock_in_flight{"# + escaped + "} "), "\(m.text)")
+        // Every sample stays on one line, and the parser gives the original id back.
+        let metrics = try PrometheusText(parsing: m.text)
+        let orgs = Set(metrics.families.flatMap(\.samples).compactMap { $0.label("org") })
+        #expect(orgs.contains(id))
+        #expect(metrics.family("limitlab_mock_bucket_level")?.samples.allSatisfy { $0.label("org") == id } == true)
     }
 
     @Test func twoOrganisationsHaveIndependentBuckets() async throws {

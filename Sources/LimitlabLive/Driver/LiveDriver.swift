@@ -16,6 +16,8 @@ struct RunEnvironment {
     let runCount: Int
     /// Distinguishes this run's cache prefixes from other runs'.
     let nonce: Int
+    /// This run's live metrics (LiveOptions.metrics), or nil.
+    var metrics: LiveRunMetrics? = nil
 }
 
 /// Counts that span strategy runs (the request cap is for the whole live run).
@@ -187,6 +189,17 @@ enum LiveDriver {
         multi.close()
 
         let log = loop.log
+        if let m = env.metrics {
+            // The report counts an arrived request the run left unfinished as failed; so do the
+            // metrics (a partial report may count fewer: only what every strategy was offered).
+            var unfinished = 0
+            for r in 0..<Swift.min(loop.nextArrival, log.requestCount)
+            where RequestOutcome(rawValue: log.outcome[r]) ?? .pending == .pending {
+                unfinished += 1
+            }
+            m.requestsUnfinished(unfinished)
+            m.finish()
+        }
         let live = transport.live
         var lags: [Double] = []
         lags.reserveCapacity(live.count)
@@ -383,6 +396,10 @@ final class LiveTransport: ClientTransport {
         doneIndex += 1
         let outcome = record(d.transfer, d.result, at: d.time, log: &log)
         let attempt = d.transfer.attempt
+        if outcome.succeeded, let m = env.metrics {
+            let intended = stream.intendedAt[Int(d.transfer.request)]
+            m.requestSucceeded(latency: d.time - intended, ttft: log.firstTokenAt[Int(attempt)] - intended)
+        }
         multi.recycle(d.transfer)
         return (attempt, outcome)
     }
@@ -436,6 +453,7 @@ final class LiveTransport: ClientTransport {
         live.curlCode.append(0)
         live.requestId.append("")
         env.counters.attemptsSent += 1
+        env.metrics?.attemptSent(lag: sentAt - now)
         sent += 1
         maxLag = Swift.max(maxLag, sentAt - now)
         if multi.start(t) {
@@ -513,6 +531,8 @@ final class LiveTransport: ClientTransport {
         if kind != .none || status < 200 || status >= 300 { errors += 1 }
         let snapshot = resp.rateLimits.snapshot(epoch: clock.epoch, now: time)
         if let snapshot, log.key[ai] == 0, log.modelClass(ofAttempt: ai) == 0 { latestHeaders = (time, snapshot) }
+        env.metrics?.attemptEnded(status: status, kind: kind, refused: refused, key: Int(log.key[ai]),
+                                  rateLimits: snapshot, costUSD: actual)
         let succeeded = kind == .none && status >= 200 && status < 300
         let totalInput = u.input >= 0 ? u.input + Swift.max(0, u.cacheCreation) + Swift.max(0, u.cacheRead)
             : Int(stream.inputTokens[r]) - log.trimmed(ofAttempt: ai)

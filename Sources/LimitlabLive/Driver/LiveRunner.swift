@@ -226,7 +226,8 @@ public final class LiveRunner: Sendable {
             let env = RunEnvironment(scenario: scenario, stream: stream, target: currentTarget, model: model,
                                      options: options, control: control, spend: spend, counters: counters,
                                      runIndex: i, runCount: scenario.strategies.count,
-                                     nonce: (runNonce + i) % (36 * 36 * 36))
+                                     nonce: (runNonce + i) % (36 * 36 * 36),
+                                     metrics: options.metrics?.run(scenario: scenario.name, strategy: spec.label))
             do {
                 var run = try Self.open(strategy, spec: spec, env: env)
                 // A server may echo a key back (say, in an SSE error type): nothing it sends
@@ -282,7 +283,7 @@ public final class LiveRunner: Sendable {
     private static func open(_ strategy: any ClientStrategy, spec: StrategySpec,
                              env: RunEnvironment) throws(LiveError) -> LiveRun {
         func go<S: ClientStrategy>(_ s: S) throws(LiveError) -> LiveRun {
-            var s = s
+            var s = MeteredStrategy(base: s, metrics: env.metrics)
             return try LiveDriver.run(&s, spec: spec, env: env)
         }
         return try go(strategy)

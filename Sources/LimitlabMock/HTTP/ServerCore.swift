@@ -1,6 +1,7 @@
 import Foundation
 import LimitlabCore
 import NIOCore
+import Prometheus
 
 /// State shared by every connection: the organisations, the clock and precomputed bodies.
 /// Immutable after init except the organisations (each behind its own lock) and the
@@ -109,47 +110,42 @@ final class ServerCore: @unchecked Sendable {
 
     // MARK: Metrics
 
-    /// Prometheus text exposition (version 0.0.4).
+    /// Prometheus text exposition (version 0.0.4), written by swift-prometheus 2.4.1
+    /// (https://github.com/swift-server/swift-prometheus), which escapes label values (`\\`,
+    /// `\"`, `\n`) as the format requires. The values are the organisations' own counters and
+    /// exact bucket levels at this instant, so each scrape fills a fresh registry from them.
     func metricsText() -> String {
         lock.lock()
         let loose = unattributed.sorted { $0.key < $1.key }
         lock.unlock()
         let samples = orgs.map { ($0.org.id, $0.metrics(now: modelTime)) }
 
-        func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                .replacingOccurrences(of: "\n", with: "\\n")
+        let registry = PrometheusCollectorRegistry()
+        func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ v: Int) {
+            registry.makeCounter(descriptor: .init(metricName: name, unitName: "total", helpText: help), labels: labels)
+                .increment(by: Int64(v))
         }
-        func num(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v) }
-        var out = ""
-        out += "# HELP limitlab_mock_requests_total Responses sent, by endpoint, organisation, model class and status.\n"
-        out += "# TYPE limitlab_mock_requests_total counter\n"
+        func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ v: Double) {
+            registry.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels)
+                .set(to: v)
+        }
+        let requests = ("limitlab_mock_requests", "Responses sent, by endpoint, organisation, model class and status.")
         for (k, v) in loose {
-            out += "limitlab_mock_requests_total{endpoint=\"\(k.endpoint)\",org=\"\",model_class=\"\",status=\"\(k.label)\"} \(v)\n"
+            counter(requests.0, requests.1,
+                    [("endpoint", k.endpoint), ("org", ""), ("model_class", ""), ("status", k.label)], v)
         }
         for (org, s) in samples {
             for (k, v) in s.requests {
-                out += "limitlab_mock_requests_total{endpoint=\"\(k.endpoint)\",org=\"\(esc(org))\","
-                    + "model_class=\"\(esc(k.modelClass))\",status=\"\(k.label)\"} \(v)\n"
+                counter(requests.0, requests.1,
+                        [("endpoint", k.endpoint), ("org", org), ("model_class", k.modelClass), ("status", k.label)], v)
             }
-        }
-        out += "# HELP limitlab_mock_rate_limited_total 429s from the rate limits, by the dimensions that refused.\n"
-        out += "# TYPE limitlab_mock_rate_limited_total counter\n"
-        for (org, s) in samples {
             for (k, v) in s.refusals {
-                out += "limitlab_mock_rate_limited_total{endpoint=\"\(k.endpoint)\",org=\"\(esc(org))\","
-                    + "model_class=\"\(esc(k.modelClass))\",dimension=\"\(k.label)\"} \(v)\n"
+                counter("limitlab_mock_rate_limited", "429s from the rate limits, by the dimensions that refused.",
+                        [("endpoint", k.endpoint), ("org", org), ("model_class", k.modelClass), ("dimension", k.label)], v)
             }
-        }
-        out += "# HELP limitlab_mock_faults_total Injected faults, by kind.\n"
-        out += "# TYPE limitlab_mock_faults_total counter\n"
-        for (org, s) in samples {
-            for (kind, v) in s.faults { out += "limitlab_mock_faults_total{org=\"\(esc(org))\",kind=\"\(kind)\"} \(v)\n" }
-        }
-        out += "# HELP limitlab_mock_bucket_level Exact bucket level (negative in debt), by model class and dimension.\n"
-        out += "# TYPE limitlab_mock_bucket_level gauge\n"
-        var limits = ""
-        for (org, s) in samples {
+            for (kind, v) in s.faults {
+                counter("limitlab_mock_faults", "Injected faults, by kind.", [("org", org), ("kind", kind)], v)
+            }
             var rows = s.buckets.map { ($0.modelClass, $0.snapshot) }
             rows.append(("count_tokens", s.countTokens))
             for (cls, snap) in rows {
@@ -157,19 +153,16 @@ final class ServerCore: @unchecked Sendable {
                     ? [("requests", snap.requests)]
                     : [("requests", snap.requests), ("input_tokens", snap.inputTokens), ("output_tokens", snap.outputTokens)]
                 for (dim, r) in dims {
-                    let labels = "org=\"\(esc(org))\",model_class=\"\(esc(cls))\",dimension=\"\(dim)\""
-                    out += "limitlab_mock_bucket_level{\(labels)} \(num(r.remaining))\n"
-                    limits += "limitlab_mock_bucket_limit{\(labels)} \(r.limit)\n"
+                    let labels = [("org", org), ("model_class", cls), ("dimension", dim)]
+                    gauge("limitlab_mock_bucket_level",
+                          "Exact bucket level (negative in debt), by model class and dimension.", labels, r.remaining)
+                    gauge("limitlab_mock_bucket_limit", "Per-minute limit of each bucket.", labels, Double(r.limit))
                 }
             }
+            gauge("limitlab_mock_in_flight", "Messages requests being answered.", [("org", org)], Double(s.inFlight))
+            gauge("limitlab_mock_cache_entries", "Prompt-cache prefixes held.", [("org", org)], Double(s.cacheEntries))
         }
-        out += "# HELP limitlab_mock_bucket_limit Per-minute limit of each bucket.\n# TYPE limitlab_mock_bucket_limit gauge\n"
-        out += limits
-        out += "# HELP limitlab_mock_in_flight Messages requests being answered.\n# TYPE limitlab_mock_in_flight gauge\n"
-        for (org, s) in samples { out += "limitlab_mock_in_flight{org=\"\(esc(org))\"} \(s.inFlight)\n" }
-        out += "# HELP limitlab_mock_cache_entries Prompt-cache prefixes held.\n# TYPE limitlab_mock_cache_entries gauge\n"
-        for (org, s) in samples { out += "limitlab_mock_cache_entries{org=\"\(esc(org))\"} \(s.cacheEntries)\n" }
-        return out
+        return registry.emitToString()
     }
 }
 
