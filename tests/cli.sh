@@ -233,7 +233,10 @@ helpwrap() {
     local c
     for c in "" run compare size sweep check serve validate tiers strategies merge report test; do
         COLUMNS=80 "$BIN" $c --help | awk -v c="${c:-limitlab}" '
-            /^USAGE/ { exit }
+            # Read to the end (no early exit): under pipefail a help text written in two
+            # pieces would otherwise die of SIGPIPE and fail the check by chance.
+            /^USAGE/ { done = 1 }
+            done { next }
             prev != "" && length(prev) < 45 && $0 != "" && prev !~ /[.:]$/ && prev !~ /^ / && $0 !~ /^ / {
                 print c ": line broken mid-sentence: " prev; bad = 1 }
             { prev = $0 }
