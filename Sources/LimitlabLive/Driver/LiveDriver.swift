@@ -91,8 +91,42 @@ enum LiveDriver {
             scheduleDueNanos = nanos(due)
         }
 
+        // The watchdog (RunControl.watch) sees each libcurl call that can do I/O as entered and
+        // left; one that does not return within `watchdogTimeout` makes it abandon this engine
+        // and build the partial run below on its own thread. So the sections bracketed here
+        // must not change what that snapshot reads (the log, the attempts, `done`, the active
+        // set): libcurl's callbacks only touch their own transfer's response.
+        let control = env.control
+        let hooks = options.hooks
+        @inline(__always) func timers() throws(LiveError) {
+            control.enterCurl()
+            multi.runTimers()
+            hooks.insideTimers?(transport.sent)
+            guard control.leaveCurl() else { throw LiveDriver.abandoned }
+        }
+        @inline(__always) func socketEvent(_ i: Int) throws(LiveError) {
+            control.enterCurl()
+            multi.socketEvent(i)
+            guard control.leaveCurl() else { throw LiveDriver.abandoned }
+        }
+        let snapshotTransport = transport
+        control.setSnapshot {
+            // On the watchdog's thread, the engine stuck inside libcurl: transfers in flight are
+            // cut without reading their responses (libcurl may still be writing them), ended ones
+            // are recorded in full (libcurl no longer has them).
+            let tr = snapshotTransport
+            let cutAt = clock.now()
+            for d in tr.done { _ = tr.record(d.transfer, d.result, at: d.time, log: &loop.log) }
+            tr.done.removeAll()
+            for t in multi.inFlight { tr.recordAbandoned(t, at: cutAt, log: &loop.log) }
+            tr.beginStop(.engineStuck, at: Swift.max(loop.now, cutAt))
+            tr.failure = LiveError(.curl, "the engine was stuck inside libcurl (curl_multi_socket_action) for "
+                                   + "\(options.watchdogTimeout ?? 0) s and was abandoned")
+            return LiveDriver.finish(spec: spec, env: env, loop: loop, transport: tr, end: cutAt)
+        }
+
         /// Handles every event due now and puts the sends it made on the wire.
-        func pump() {
+        func pump() throws(LiveError) {
             transport.collect()
             let t = clock.now()
             transport.beginEvents()
@@ -101,7 +135,7 @@ enum LiveDriver {
                 // strategy too, rather than spin.
                 transport.beginStop(.strategyStalled, at: loop.now)
             }
-            if transport.endEvents() { multi.runTimers() } // libcurl starts new transfers on its timer
+            if transport.endEvents() { try timers() } // libcurl starts new transfers on its timer
             refreshSchedule()
         }
 
@@ -120,7 +154,7 @@ enum LiveDriver {
             if !transport.stopping && env.control.isStopRequested {
                 transport.beginStop(.interrupted, at: Swift.max(loop.now, clock.now()))
             }
-            pump()
+            try pump()
             let t = clock.now()
             if t >= nextProgress {
                 reportProgress(at: t)
@@ -148,13 +182,14 @@ enum LiveDriver {
             due = Swift.min(due, multi.timerDueNanos)
             let now = Clock.monotonicNanos()
             if due > now {
-                let wait = due == .max ? Int64(-1) : Int64(clamping: due - now)
+                // Every wait has a bound (1 s), whatever is due.
+                let wait = Int64(clamping: Swift.min(due - now, 1_000_000_000))
                 let events = multi.wait(timeoutNanos: wait)
                 for i in 0..<events {
-                    multi.socketEvent(i)
+                    try socketEvent(i)
                     // A send that falls due while a batch of responses is read goes out first:
                     // this bounds its lag by one socket's work, not a whole batch's.
-                    if scheduleDueNanos <= Clock.monotonicNanos() { pump() }
+                    if scheduleDueNanos <= Clock.monotonicNanos() { try pump() }
                 }
                 if events == 0 && !multi.preciseWaits {
                     // epoll_wait rounds its timeout down to whole milliseconds: sleep the rest.
@@ -162,8 +197,9 @@ enum LiveDriver {
                     if left > 0 && left < 1_000_000 { Clock.sleep(Double(left) / 1e9) }
                 }
             }
-            if multi.timerDueNanos <= Clock.monotonicNanos() { multi.runTimers() }
+            if multi.timerDueNanos <= Clock.monotonicNanos() { try timers() }
         }
+        control.setSnapshot(nil)
         if cutShort {
             // In-flight attempts past the grace period are cut and recorded as timeouts; their
             // strategy is not told, so their requests stay unfinished.
@@ -180,19 +216,28 @@ enum LiveDriver {
             transport.done.removeAll()
         }
         let end = clock.now()
-        transport.sampleBuckets(upTo: Swift.max(loop.now, Swift.min(end, stream.window)), log: &loop.log)
         if options.progress != nil { reportProgress(at: end) }
         env.control.detach()
         multi.close()
+        return finish(spec: spec, env: env, loop: loop, transport: transport, end: end)
+    }
 
-        let log = loop.log
+    /// Thrown out of the engine when the watchdog has abandoned it (nobody catches it for a
+    /// result: the watchdog delivered one).
+    static let abandoned = LiveError(.state, "the engine was abandoned by the watchdog")
+
+    /// The run as recorded, once no transfer is left to record.
+    static func finish(spec: StrategySpec, env: RunEnvironment, loop: ClientLoop, transport: LiveTransport,
+                       end: Double) -> LiveRun {
+        var log = loop.log
+        transport.sampleBuckets(upTo: Swift.max(loop.now, Swift.min(end, env.stream.window)), log: &log)
         let live = transport.live
         var lags: [Double] = []
         lags.reserveCapacity(live.count)
         for i in 0..<live.count { lags.append(log.sentAt[i] - live.plannedAt[i]) }
         return LiveRun(spec: spec, log: log, attempts: live, offered: loop.nextArrival, lag: LagSummary.of(lags),
                        partial: transport.stopping, stopReason: transport.stopReason, stoppedAt: transport.stoppedAt,
-                       epoch: clock.epoch, baseURL: env.target.baseURL, errorCauses: transport.errorCauses,
+                       epoch: transport.clock.epoch, baseURL: env.target.baseURL, errorCauses: transport.errorCauses,
                        costUSD: transport.costUSD, failure: transport.failure?.message)
     }
 
@@ -295,6 +340,7 @@ final class LiveTransport: ClientTransport {
         live.plannedAt.reserveCapacity(n); live.firstByteAt.reserveCapacity(n); live.connectSeconds.reserveCapacity(n)
         live.inputTokens.reserveCapacity(n)
         live.outputTokens.reserveCapacity(n); live.curlCode.reserveCapacity(n); live.requestId.reserveCapacity(n)
+        live.stopReason.reserveCapacity(n)
         sampleInterval = TimeBins.width(span: Swift.max(stream.window, 1))
     }
 
@@ -427,6 +473,7 @@ final class LiveTransport: ClientTransport {
         live.outputTokens.append(-1)
         live.curlCode.append(0)
         live.requestId.append("")
+        live.stopReason.append("")
         env.counters.attemptsSent += 1
         sent += 1
         maxLag = Swift.max(maxLag, sentAt - now)
@@ -435,6 +482,23 @@ final class LiveTransport: ClientTransport {
         } else {
             done.append((t, .couldNotStart, sentAt))
         }
+    }
+
+    /// Records an attempt in flight when the watchdog abandoned the engine: cut as a timeout
+    /// (libcurl code -3), its response not read, billed at its reservation (what it did cost is
+    /// unknown). Its request stays unfinished, as after the grace period.
+    func recordAbandoned(_ t: Transfer, at time: Double, log: inout RunLog) {
+        let ai = Int(t.attempt)
+        log.status[ai] = 0
+        log.errorKind[ai] = ErrorKind.timeout.rawValue
+        log.firstTokenAt[ai] = .nan
+        log.completedAt[ai] = time
+        live.curlCode[ai] = Int16(TransferResult.abandoned.code)
+        cause("timeout: \(TransferResult.abandoned.message)")
+        env.spend.settle(reserved: t.reservedUSD, actual: t.reservedUSD)
+        costUSD += t.reservedUSD
+        completed += 1
+        errors += 1
     }
 
     /// Records an attempt's end in the log; returns the outcome for the strategy.
@@ -450,7 +514,12 @@ final class LiveTransport: ClientTransport {
             kind = result.isTimeout ? .timeout : .connection
             cause("\(kind == .timeout ? "timeout" : "connection"): \(result.message)")
         } else if status >= 200 && status < 300 {
-            if resp.isEventStream {
+            if let why = resp.invalid {
+                // Not a Messages response (finding: `{not json` was counted as a success and
+                // its "usage" priced): a server fault, never a success.
+                kind = .serverError
+                cause("invalid_response: \(why)")
+            } else if resp.isEventStream {
                 if let e = resp.streamError {
                     kind = LiveDriver.kind(errorType: e, status: 500)
                     cause("stream_error: \(e)")
@@ -472,7 +541,8 @@ final class LiveTransport: ClientTransport {
             // Non-streaming: the first token is not observable apart from the first byte.
             firstToken = firstByte
         }
-        let u = resp.usage
+        // An invalid response's usage is not trusted: it is billed at the attempt's worst case.
+        let u = resp.invalid == nil ? resp.usage : ReportedUsage()
         log.status[ai] = UInt16(clamping: status)
         log.errorKind[ai] = kind.rawValue
         log.refusedBy[ai] = refused.rawValue
@@ -488,6 +558,7 @@ final class LiveTransport: ClientTransport {
         live.outputTokens[ai] = Int32(clamping: u.output)
         live.curlCode[ai] = Int16(clamping: result.code)
         live.requestId[ai] = resp.requestId
+        live.stopReason[ai] = resp.stopReason ?? ""
 
         // Billing: 2xx responses only; output not reported (cut stream) is charged at worst.
         var actual = 0.0
