@@ -93,3 +93,31 @@ final class StopSignals: @unchecked Sendable {
         lock.withLock { if action?.id == id { action = nil } }
     }
 }
+
+/// SIGINT/SIGTERM during a simulation: the first asks it to stop after the strategies in
+/// progress (`requested`), a second ends the process at once (exit 128 + signal, no report).
+final class SimulationStop: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stops = 0
+    private var handler: StopSignals.Handler?
+
+    init() {
+        handler = onStopSignals { [self] in
+            let n = lock.withLock { () -> Int in stops += 1; return stops }
+            if n == 1 {
+                FileHandle.standardError.write(Data(("\nlimitlab: stopping after the strategies in progress; the "
+                    + "report will have those that finished (signal again to quit without a report)\n").utf8))
+            } else {
+                _exit(130)
+            }
+        }
+    }
+
+    var requested: Bool { lock.withLock { stops > 0 } }
+
+    /// The simulation is over: signals get their default action back (StopSignals.release).
+    func end() {
+        handler?.cancel()
+        StopSignals.release()
+    }
+}
