@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // A strict, allocation-light JSON reader for the few fields the live runner takes from a
 // Messages response: `usage` (top level of a message, `message.usage` of `message_start`,
 // `usage` of `message_delta`), `stop_reason` (top level, or `delta.stop_reason`), `error.type`
@@ -90,6 +94,14 @@ enum MessageJSON {
 struct JSONReader {
     let b: UnsafeRawBufferPointer
     var i = 0
+    /// Whether the last string `stringRange` read had an escape (so its raw bytes are not its text).
+    private(set) var lastStringEscaped = false
+
+    /// An object key: its raw bytes and whether they hold an escape.
+    struct Key {
+        var range: Range<Int>
+        var escaped: Bool
+    }
 
     init(_ bytes: UnsafeRawBufferPointer) { b = bytes }
 
@@ -107,14 +119,15 @@ struct JSONReader {
 
     /// `{ "key": value, … }` at the cursor; `member` is called with each key's raw (still
     /// escaped) bytes and the cursor on its value, which it must consume.
-    mutating func object(depth: Int, _ member: (inout JSONReader, Range<Int>) -> Bool) -> Bool {
+    mutating func object(depth: Int, _ member: (inout JSONReader, Key) -> Bool) -> Bool {
         guard depth <= MessageJSON.maxDepth, peek == 0x7B else { return false }
         i += 1
         skipBlanks()
         if peek == 0x7D { i += 1; return true }
         while true {
             skipBlanks()
-            guard let key = stringRange() else { return false }
+            guard let raw = stringRange() else { return false }
+            let key = Key(range: raw, escaped: lastStringEscaped)
             skipBlanks()
             guard peek == 0x3A else { return false }
             i += 1
@@ -176,16 +189,23 @@ struct JSONReader {
         guard peek == 0x22 else { return nil }
         i += 1
         let start = i
-        while i < b.count {
+        var escaped = false
+        let n = b.count
+        while i < n {
             let c = b[i]
-            if c == 0x22 { i += 1; return start..<(i - 1) }
+            if c == 0x22 {
+                i += 1
+                lastStringEscaped = escaped
+                return start..<(i - 1)
+            }
             if c < 0x20 { return nil }
             if c == 0x5C {
-                guard i + 1 < b.count else { return nil }
+                escaped = true
+                guard i + 1 < n else { return nil }
                 switch b[i + 1] {
                 case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: i += 2
                 case 0x75:
-                    guard i + 6 <= b.count else { return nil }
+                    guard i + 6 <= n else { return nil }
                     for k in 2..<6 where Self.hex(b[i + k]) == nil { return nil }
                     i += 6
                 default: return nil
@@ -228,19 +248,16 @@ struct JSONReader {
         }
     }
 
-    /// Whether a raw key equals `name` once its escapes are decoded (`"us\u0061ge"` is `usage`).
-    func keyIs(_ key: Range<Int>, _ name: StaticString) -> Bool {
+    /// Whether a key equals `name` once its escapes are decoded (`"us\u0061ge"` is `usage`).
+    @inline(__always)
+    func keyIs(_ key: Key, _ name: StaticString) -> Bool {
         let n = name.utf8CodeUnitCount
-        if key.count == n {
-            let same = name.withUTF8Buffer { w in
-                for k in 0..<n where b[key.lowerBound + k] != w[k] { return false }
-                return true
-            }
-            if same { return true }
+        if !key.escaped {
+            return key.range.count == n && memcmp(b.baseAddress! + key.range.lowerBound, name.utf8Start, n) == 0
         }
         // Only a key with an escape can still equal it, and it is longer when written.
-        guard key.count > n, b[key].contains(0x5C) else { return false }
-        return decode(key).utf8.elementsEqual(name.withUTF8Buffer { Array($0) })
+        guard key.range.count > n else { return false }
+        return decode(key.range).utf8.elementsEqual(UnsafeBufferPointer(start: name.utf8Start, count: n))
     }
 
     /// The decoded text of a string's raw range. `\uXXXX` pairs become one scalar; a lone
