@@ -56,9 +56,10 @@ source bench/mock-server.sh
 trap stop_server EXIT
 
 # --- 1. consecutive 10,000/s streaming runs ------------------------------------------------
-# A run that ends on its own takes the window plus at most the runner's stop (window + 15 s) and
-# grace (5 s); the timeout leaves a margin over that.
-LIMIT=$((SOAK_DURATION * 3 + 60))
+# A run that ends on its own takes the window, the runner's stop (window + 15 s), its grace period
+# (5 s) and the release of every transfer; one far behind schedule took 113 s on a loaded 2-core
+# machine. The timeout leaves a margin over that.
+LIMIT=$((SOAK_DURATION * 6 + 120))
 for i in $(seq "$SOAK_RUNS"); do
   start_server "$WORK/fast.yaml"
   start=$(date +%s.%N)

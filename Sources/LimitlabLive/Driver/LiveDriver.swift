@@ -103,6 +103,7 @@ enum LiveDriver {
             multi.runTimers()
             hooks.insideTimers?(transport.sent)
             guard control.leaveCurl() else { throw LiveDriver.abandoned }
+            transport.unstarted = 0
         }
         @inline(__always) func socketEvent(_ i: Int) throws(LiveError) {
             control.enterCurl()
@@ -344,6 +345,32 @@ final class LiveTransport: ClientTransport {
         sampleInterval = TimeBins.width(span: Swift.max(stream.window, 1))
     }
 
+    /// Transfers added since libcurl last ran its timers (which is when it starts them).
+    var unstarted = 0
+    /// Most transfers libcurl is asked to start in one call. It starts every added transfer in
+    /// the one `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)` that follows, each a connection
+    /// (~0.65 ms of CPU when new) and a walk over the open connections for one to reuse. An
+    /// engine behind schedule adds thousands at once: one call then took seconds, more arrivals
+    /// fell due meanwhile, the next call was longer still — at 10,000/s a run whose engine
+    /// fell 3 s behind sat 20 s in one call (bench/soak.sh). Starting them 64 at a time keeps
+    /// each call short, so the engine stays responsive (stop, grace period, progress) and
+    /// its lag shows how far behind it is.
+    static let startBatch = 64
+
+    /// Lets libcurl start the transfers added so far (from inside the event handling).
+    func startAdded() {
+        env.control.enterCurl()
+        multi.runTimers()
+        env.options.hooks.insideTimers?(sent)
+        guard env.control.leaveCurl() else {
+            // The watchdog has taken this run over and is reading the log: this thread is
+            // inside the strategy's event handling and cannot unwind without touching it, so it
+            // stops here for good (the process, or the test, ends it).
+            while true { Clock.sleep(3600) }
+        }
+        unstarted = 0
+    }
+
     func beginStop(_ reason: LiveStopReason, at t: Double) {
         guard !stopping else { return }
         stopping = true
@@ -479,6 +506,8 @@ final class LiveTransport: ClientTransport {
         maxLag = Swift.max(maxLag, sentAt - now)
         if multi.start(t) {
             sendsAdded = true
+            unstarted += 1
+            if unstarted >= Self.startBatch { startAdded() }
         } else {
             done.append((t, .couldNotStart, sentAt))
         }
