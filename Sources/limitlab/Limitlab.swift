@@ -58,7 +58,7 @@ enum Main {
     static func main() {
         // The commands that stop cleanly on SIGINT/SIGTERM hold the signals from the first moment,
         // so that one arriving while they load or start is not lost (StopSignals.swift).
-        if let command = CommandLine.arguments.dropFirst().first, ["run", "serve", "test"].contains(command) {
+        if let command = CommandLine.arguments.dropFirst().first, ["run", "serve", "test", "compare"].contains(command) {
             StopSignals.hold()
         }
         do {
