@@ -111,7 +111,7 @@ done
 sleep 6
 kill "$SAMPLER" 2>/dev/null || true
 wait "$SAMPLER" 2>/dev/null || true
-MIXED_CMD="$SERVER_CMD"
+MIXED_CMD="${SERVER_CMD//$BINDIR\//}"
 stop_server
 
 # --- report --------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ figures = [
     fig("soak.run-wall-max", "Longest of those runs, wall clock", max(r["wall_s"] for r in runs) if runs else None, "s",
         detail=runs_detail),
 ]
-if rss:
+if rss and rounds > 0:
     mib = [(t, kb / 1024) for t, kb in rss]
     span = mib[-1][0] - mib[0][0]
     # Flat: the median of the last fifth of the window against the median of the second fifth
