@@ -81,6 +81,26 @@ extension Live {
             #expect(report.runs.first?.summary.requests.offered == run.offered)
         }
 
+        /// 300 requests due at once are handed to libcurl 64 at a time: every libcurl timer run
+        /// that starts transfers sees at most 64 new ones (one call once started thousands and
+        /// took seconds, see docs/live-runner.md), and all 300 still complete.
+        @Test func aBurstIsStartedInBatches() async throws {
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.burst(at: 0, count: 300, over: 0))], length: .duration(1))
+            let seen = SentCounts()
+            var options = LiveOptions(requestTimeout: 20, gracePeriod: 5)
+            options.hooks.insideTimers = { sent in seen.note(sent) }
+            let result = try await runAgainstMock(s, options: options)
+            let run = try #require(result.runs.first)
+            #expect(Outcomes(run.log, upTo: run.offered).succeeded == 300)
+            let counts = seen.values
+            var previous = 0
+            for c in counts where c != previous {
+                #expect(c - previous <= LiveTransport.startBatch, "\(counts)")
+                previous = c
+            }
+            #expect(counts.contains(64) && counts.contains(128), "\(counts)")
+        }
+
         /// A short timeout does not fire in an ordinary run whose engine waits ~1 s between
         /// events: waits are not libcurl calls.
         @Test func anIdleEngineIsNotStuck() async throws {
@@ -92,4 +112,12 @@ extension Live {
             #expect(result.runs.first?.attempts.count == 2)
         }
     }
+}
+
+/// The attempts-sent counts the engine passed to its libcurl-timer hook, in order.
+final class SentCounts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [Int] = []
+    func note(_ n: Int) { lock.withLock { counts.append(n) } }
+    var values: [Int] { lock.withLock { counts } }
 }
