@@ -104,15 +104,18 @@ docs: build
 	{ cat docs/strategies.head.md; $$($(SWIFT) build --show-bin-path)/limitlab strategies --markdown; } > docs/strategies.md
 
 ## bench: measured figures next to their peers (SimPy, nginx, wrk, Locust), release builds under
-## .build-bench; writes reports/bench/<suite>.json and BENCHMARKS.md (about 15 min). Never part of
-## `make test`. BENCH_NOTE="..." records the conditions (e.g. a shared machine) in BENCHMARKS.md.
-BENCH_SUITES := sim-bench mock-bench closed-loop-bench live-bench
+## .build-bench; writes reports/bench/<suite>.json and BENCHMARKS.md (about 15 min, plus the soak:
+## 50 consecutive 20-s runs at 10,000 streaming arrivals/s and an hour of mixed load on one mock,
+## about 1.5 h; SOAK_RUNS and SOAK_MINUTES shorten it). Never part of `make test`.
+## BENCH_NOTE="..." records the conditions (e.g. a shared machine) in BENCHMARKS.md.
+BENCH_SUITES := sim-bench mock-bench closed-loop-bench live-bench soak
 bench: setup
 	@mkdir -p reports/bench && rm -f reports/bench/*.json; status=0; \
 	for s in $(BENCH_SUITES); do \
 	  [ -f bench/$$s.sh ] || { echo "make bench: no bench/$$s.sh, skipped"; continue; }; \
 	  echo "== bench/$$s.sh"; \
-	  timeout 1800 bash bench/$$s.sh || { echo "make bench: bench/$$s.sh failed"; status=1; }; \
+	  limit=1800; [ $$s = soak ] && limit=14400; \
+	  timeout $$limit bash bench/$$s.sh || { echo "make bench: bench/$$s.sh failed"; status=1; }; \
 	done; \
 	python3 bench/render_benchmarks.py --note "$(BENCH_NOTE)" || status=1; \
 	exit $$status

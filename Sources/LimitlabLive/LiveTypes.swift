@@ -184,6 +184,14 @@ public struct LiveOptions: Sendable {
     public var worker: LiveWorkerOptions?
     /// Where the run's live metrics go (served on `/metrics`, pushed over OTLP); nil: none.
     public var metrics: LiveMetrics? = nil
+    /// Seconds the engine thread may spend inside one libcurl call before the watchdog gives the
+    /// run up: the run ends at once as partial (`engine_stuck`), attempts in flight are cut, and
+    /// `run()` returns what was recorded instead of hanging. nil: no watchdog. A libcurl call
+    /// normally takes microseconds, a burst of thousands of sockets milliseconds.
+    public var watchdogTimeout: Double? = LiveOptions.defaultWatchdogTimeout
+    public static let defaultWatchdogTimeout = 20.0
+    /// Test seams (not public): code run inside the engine's libcurl sections.
+    var hooks = LiveHooks()
 
     public init(maxRequests: Int? = nil, maxCostUSD: Double? = nil, connectTimeout: Double = 10,
                 requestTimeout: Double = 600, idleTimeout: Double? = LiveOptions.defaultIdleTimeout, gracePeriod: Double = 30,
@@ -196,6 +204,14 @@ public struct LiveOptions: Sendable {
         self.pauseBetweenRuns = pauseBetweenRuns; self.maxConnections = maxConnections
         self.worker = worker
     }
+}
+
+/// Test seams of the engine.
+struct LiveHooks: Sendable {
+    /// Called on the engine thread inside the section that runs libcurl's timers (where a
+    /// `curl_multi_socket_action` call was seen not to return), with the attempts sent so far.
+    /// A test blocks here to play a stuck libcurl.
+    var insideTimers: (@Sendable (Int) -> Void)?
 }
 
 /// A progress sample, taken on the engine thread.
@@ -239,6 +255,9 @@ public enum LiveStopReason: String, Sendable, Equatable {
     case strategyStalled = "strategy_stalled"
     /// The engine could not continue (libcurl refused a handle); `LiveRun.failure` says why.
     case failed
+    /// The engine thread made no progress inside one libcurl call for `watchdogTimeout`
+    /// seconds; the watchdog abandoned it and reported what was recorded until then.
+    case engineStuck = "engine_stuck"
 }
 
 /// Schedule lag (actual send − planned send) of a set of attempts, seconds.
@@ -283,6 +302,8 @@ public struct LiveAttempts: Sendable {
     public var curlCode: [Int16] = []
     /// The `request-id` header ("" when absent).
     public var requestId: [String] = []
+    /// The message's `stop_reason` (`end_turn`, `max_tokens`, …; "" when the response gave none).
+    public var stopReason: [String] = []
 
     public init() {}
 

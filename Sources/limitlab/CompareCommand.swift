@@ -41,17 +41,38 @@ struct CompareCommand: ParsableCommand {
         let plan = try replication.plan(base: sc.seed)
         let jobs = try replication.width()
         let sloLatency = sc.slo?.latency ?? 30
-        let sim: ReplicatedSimulation
+        var simulated: ReplicatedSimulation
+        // SIGINT/SIGTERM: the strategies in progress finish (a group at a time, at least two),
+        // the rest are not run and named, and the comparison covers those that finished.
+        let stop = SimulationStop()
+        var notRun: [String] = []
         do {
             let seeds = plan.seeds
             let progress = Progress("compare", total: Double(sc.strategies.count * seeds.count), quiet: json)
-            sim = try progress.countingSimulations {
-                try blocking {
-                    try await Replicator.simulate(sc, seeds: seeds, jobs: jobs, slo: sc.slo ?? SLOSpec(latency: sloLatency))
+            let specs = sc.strategies
+            let group = Swift.max(2, (jobs + seeds.count - 1) / seeds.count)
+            var done: ReplicatedSimulation?
+            var next = 0
+            try progress.countingSimulations {
+                while next < specs.count {
+                    if next > 0 && stop.requested { break }
+                    var part = sc
+                    part.strategies = Array(specs[next..<Swift.min(specs.count, next + group)])
+                    let p = part
+                    let s = try blocking {
+                        try await Replicator.simulate(p, seeds: seeds, jobs: jobs, slo: p.slo ?? SLOSpec(latency: sloLatency))
+                    }
+                    if done == nil { done = s } else { done!.runs += s.runs; done!.figures += s.figures }
+                    next += p.strategies.count
                 }
             }
+            simulated = done!
+            simulated.scenario.strategies = Array(specs[..<next])
+            notRun = specs[next...].map(\.label)
         } catch { throw CLIFailure.badInput("\(scenario): \(error)") }
+        stop.end()
         let file = scenario
+        let sim = simulated
         var report = try blocking { try await Replicator.report(sim, scenarioFile: file, jobs: jobs) }
         let comparison = plan.seeds.count > 1
             ? Comparer.compare(figures: sim.figures, seeds: plan.seeds, sloLatencyS: sloLatency)
@@ -62,12 +83,17 @@ struct CompareCommand: ParsableCommand {
         do { try blocking { try await Replicator.write(report: finished, stream: sim.stream, runs: sim.runs, to: directory, jobs: jobs) } } catch {
             throw CLIFailure.internalError("\(error)")
         }
+        let partial = notRun.isEmpty ? nil : CLIFailure(
+            code: ExitCodes.partial, message: "partial comparison: interrupted; not run: " + notRun.joined(separator: ", ")
+                + "; the report in \(directory) compares the strategies that finished (exit \(ExitCodes.partial))")
         if json {
             writeStdout(try ScenarioInput.jsonString(comparison) + "\n")
+            if let partial { throw partial }
             return
         }
-        writeStdout(Self.render(comparison, scenario: sc, requests: sim.stream.count, seeds: plan.seeds)
+        writeStdout(Self.render(comparison, scenario: sim.scenario, requests: sim.stream.count, seeds: plan.seeds)
                     + "report: \(directory)/report.json\n")
+        if let partial { throw partial }
     }
 
     /// The ranking table; every figure through NumberFormat (decisive against the SLO target).

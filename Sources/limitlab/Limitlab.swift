@@ -42,7 +42,9 @@ struct Limitlab: ParsableCommand {
               4  merge was given runs that do not belong together
               5  a partial live run (interrupted by SIGINT/SIGTERM, stopped by
                  --max-cost-usd or --max-requests, or nothing was sent; its report
-                 is still written, marked partial), or the command run by
+                 is still written, marked partial), a simulation interrupted
+                 by SIGINT/SIGTERM (the strategies that finished are reported,
+                 the others named), or the command run by
                  `limitlab test` failed, timed out or was interrupted
             """,
         version: "0.1.0",
@@ -56,7 +58,7 @@ enum Main {
     static func main() {
         // The commands that stop cleanly on SIGINT/SIGTERM hold the signals from the first moment,
         // so that one arriving while they load or start is not lost (StopSignals.swift).
-        if let command = CommandLine.arguments.dropFirst().first, ["run", "serve", "test"].contains(command) {
+        if let command = CommandLine.arguments.dropFirst().first, ["run", "serve", "test", "compare"].contains(command) {
             StopSignals.hold()
         }
         do {

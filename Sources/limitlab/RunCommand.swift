@@ -17,7 +17,9 @@ struct RunCommand: ParsableCommand {
 
             Exit codes: 0 the run completed as asked; 5 a live run that did not (interrupted by \
             SIGINT/SIGTERM, stopped by --max-cost-usd, --max-requests or a failure, or one that sent \
-            nothing) — its report is still written, with live.partial true and the stop reason; 3 a \
+            nothing) — its report is still written, with live.partial true and the stop reason — or a \
+            simulation interrupted by SIGINT/SIGTERM, whose report holds the strategies that finished \
+            (the others are named; a second signal quits without a report); 3 a \
             --check failed (this takes precedence over 5); 2 bad input; 1 internal error.
             """)
 
@@ -106,9 +108,9 @@ struct RunCommand: ParsableCommand {
         try workerFlags.check(target: scenario.target)
         try replication.checkTarget(scenario.target)
         try telemetry.check(target: scenario.target, workers: workerFlags.workers)
-        // A simulation is not stopped cleanly: SIGINT/SIGTERM get their default action back (and
-        // one held since start-up takes effect). Live runs keep holding them for their handler.
-        if scenario.target == .sim { StopSignals.release() }
+        // A simulation keeps what it finished: the first SIGINT/SIGTERM lets the strategies in
+        // progress finish and skips the rest (SimulationStop); a second one ends the process.
+        let simStop = scenario.target == .sim ? SimulationStop() : nil
         let directory = out ?? ScenarioInput.defaultDirectory(for: scenario.name)
         // Everything that can be found wrong with the flags is found before the run (which may be
         // long, or paid for): the output directory, the baseline, the allowance, the gate's files.
@@ -120,6 +122,7 @@ struct RunCommand: ParsableCommand {
         var liveEcho: LiveEcho?
         var epochs: [Double] = []
         var replicated: ReplicationSection?
+        var notRun: [String] = []
         if let n = workerFlags.workers {
             // N worker processes, merged into one report of the organisation (WorkersCommand.swift).
             let result = try WorkerProcesses.run(scenario, flags: workerFlags, settings: .init(
@@ -133,9 +136,14 @@ struct RunCommand: ParsableCommand {
                                     quiet: quiet || json)
             var simulated = scenario
             let path = self.scenario
-            let result = try progress.countingSimulations { try replication.simulate(&simulated, path: path) }
+            var stop: (@Sendable () -> Bool)?
+            if let simStop { stop = { simStop.requested } }
+            let flags = replication
+            let result = try progress.countingSimulations { try flags.simulate(&simulated, path: path, stop: stop) }
+            simStop?.end()
             scenario = simulated
-            (stream, runs, replicated) = result
+            (stream, runs, replicated) = (result.stream, result.runs, result.section)
+            notRun = result.notRun
         } else {
             let worker = try workerFlags.liveWorker(for: scenario)
             // Live metrics (TelemetryFlags.swift): served and pushed while the run goes.
@@ -161,7 +169,12 @@ struct RunCommand: ParsableCommand {
             throw CLIFailure.internalError(error.description)
         }
 
-        let incomplete = Self.incomplete(target: scenario.target, echo: liveEcho, runs: runs, directory: directory)
+        var incomplete = Self.incomplete(target: scenario.target, echo: liveEcho, runs: runs, directory: directory)
+        if !notRun.isEmpty {
+            incomplete = CLIFailure(code: ExitCodes.partial, message: "partial run: interrupted; not run: "
+                                    + notRun.joined(separator: ", ") + "; the report in \(directory) has the "
+                                    + "strategies that finished (exit \(ExitCodes.partial))")
+        }
 
         if json {
             let data = try ReportWriter.json(report)

@@ -14,6 +14,11 @@ func onStopSignals(queue: DispatchQueue = .global(), _ action: @escaping @Sendab
 /// while a mock starts, is kept for the handler instead of killing the process without a report.
 final class StopSignals: @unchecked Sendable {
     static let shared = StopSignals()
+    /// Where signal events and stop actions run: a serial queue of its own. A queue made with a
+    /// label gets a thread even when every worker of the global queues is busy (libdispatch's
+    /// overcommit pool); on `.global()`, a stop during a CPU-bound simulation on a 2-core
+    /// machine was handled only after several strategies had run.
+    static let queue = DispatchQueue(label: "limitlab.stop-signals")
 
     private let lock = NSLock()
     private var sources: [any DispatchSourceSignal] = []
@@ -60,7 +65,7 @@ final class StopSignals: @unchecked Sendable {
             guard sources.isEmpty else { return }
             sources = [SIGINT, SIGTERM].map { sig in
                 previous[sig] = signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: Self.queue)
                 source.setEventHandler { [self] in fire(sig) }
                 source.resume()
                 return source
@@ -91,5 +96,33 @@ final class StopSignals: @unchecked Sendable {
 
     fileprivate func unregister(_ id: Int) {
         lock.withLock { if action?.id == id { action = nil } }
+    }
+}
+
+/// SIGINT/SIGTERM during a simulation: the first asks it to stop after the strategies in
+/// progress (`requested`), a second ends the process at once (exit 128 + signal, no report).
+final class SimulationStop: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stops = 0
+    private var handler: StopSignals.Handler?
+
+    init() {
+        handler = onStopSignals(queue: StopSignals.queue) { [self] in
+            let n = lock.withLock { () -> Int in stops += 1; return stops }
+            if n == 1 {
+                FileHandle.standardError.write(Data(("\nlimitlab: stopping after the strategies in progress; the "
+                    + "report will have those that finished (signal again to quit without a report)\n").utf8))
+            } else {
+                _exit(130)
+            }
+        }
+    }
+
+    var requested: Bool { lock.withLock { stops > 0 } }
+
+    /// The simulation is over: signals get their default action back (StopSignals.release).
+    func end() {
+        handler?.cancel()
+        StopSignals.release()
     }
 }

@@ -93,8 +93,43 @@ enum LiveDriver {
             scheduleDueNanos = nanos(due)
         }
 
+        // The watchdog (RunControl.watch) sees each libcurl call that can do I/O as entered and
+        // left; one that does not return within `watchdogTimeout` makes it abandon this engine
+        // and build the partial run below on its own thread. So the sections bracketed here
+        // must not change what that snapshot reads (the log, the attempts, `done`, the active
+        // set): libcurl's callbacks only touch their own transfer's response.
+        let control = env.control
+        let hooks = options.hooks
+        @inline(__always) func timers() throws(LiveError) {
+            control.enterCurl()
+            multi.runTimers()
+            hooks.insideTimers?(transport.sent)
+            guard control.leaveCurl() else { throw LiveDriver.abandoned }
+            transport.unstarted = 0
+        }
+        @inline(__always) func socketEvent(_ i: Int) throws(LiveError) {
+            control.enterCurl()
+            multi.socketEvent(i)
+            guard control.leaveCurl() else { throw LiveDriver.abandoned }
+        }
+        let snapshotTransport = transport
+        control.setSnapshot {
+            // On the watchdog's thread, the engine stuck inside libcurl: transfers in flight are
+            // cut without reading their responses (libcurl may still be writing them), ended ones
+            // are recorded in full (libcurl no longer has them).
+            let tr = snapshotTransport
+            let cutAt = clock.now()
+            for d in tr.done { _ = tr.record(d.transfer, d.result, at: d.time, log: &loop.log) }
+            tr.done.removeAll()
+            for t in multi.inFlight { tr.recordAbandoned(t, at: cutAt, log: &loop.log) }
+            tr.beginStop(.engineStuck, at: Swift.max(loop.now, cutAt))
+            tr.failure = LiveError(.curl, "the engine was stuck inside libcurl (curl_multi_socket_action) for "
+                                   + "\(options.watchdogTimeout ?? 0) s and was abandoned")
+            return LiveDriver.finish(spec: spec, env: env, loop: loop, transport: tr, end: cutAt)
+        }
+
         /// Handles every event due now and puts the sends it made on the wire.
-        func pump() {
+        func pump() throws(LiveError) {
             transport.collect()
             let t = clock.now()
             transport.beginEvents()
@@ -103,7 +138,7 @@ enum LiveDriver {
                 // strategy too, rather than spin.
                 transport.beginStop(.strategyStalled, at: loop.now)
             }
-            if transport.endEvents() { multi.runTimers() } // libcurl starts new transfers on its timer
+            if transport.endEvents() { try timers() } // libcurl starts new transfers on its timer
             refreshSchedule()
         }
 
@@ -122,7 +157,7 @@ enum LiveDriver {
             if !transport.stopping && env.control.isStopRequested {
                 transport.beginStop(.interrupted, at: Swift.max(loop.now, clock.now()))
             }
-            pump()
+            try pump()
             let t = clock.now()
             if t >= nextProgress {
                 reportProgress(at: t)
@@ -150,13 +185,14 @@ enum LiveDriver {
             due = Swift.min(due, multi.timerDueNanos)
             let now = Clock.monotonicNanos()
             if due > now {
-                let wait = due == .max ? Int64(-1) : Int64(clamping: due - now)
+                // Every wait has a bound (1 s), whatever is due.
+                let wait = Int64(clamping: Swift.min(due - now, 1_000_000_000))
                 let events = multi.wait(timeoutNanos: wait)
                 for i in 0..<events {
-                    multi.socketEvent(i)
+                    try socketEvent(i)
                     // A send that falls due while a batch of responses is read goes out first:
                     // this bounds its lag by one socket's work, not a whole batch's.
-                    if scheduleDueNanos <= Clock.monotonicNanos() { pump() }
+                    if scheduleDueNanos <= Clock.monotonicNanos() { try pump() }
                 }
                 if events == 0 && !multi.preciseWaits {
                     // epoll_wait rounds its timeout down to whole milliseconds: sleep the rest.
@@ -164,8 +200,9 @@ enum LiveDriver {
                     if left > 0 && left < 1_000_000 { Clock.sleep(Double(left) / 1e9) }
                 }
             }
-            if multi.timerDueNanos <= Clock.monotonicNanos() { multi.runTimers() }
+            if multi.timerDueNanos <= Clock.monotonicNanos() { try timers() }
         }
+        control.setSnapshot(nil)
         if cutShort {
             // In-flight attempts past the grace period are cut and recorded as timeouts; their
             // strategy is not told, so their requests stay unfinished.
@@ -182,12 +219,26 @@ enum LiveDriver {
             transport.done.removeAll()
         }
         let end = clock.now()
-        transport.sampleBuckets(upTo: Swift.max(loop.now, Swift.min(end, stream.window)), log: &loop.log)
-        loop.sampleStateGauges(strategy)
         if options.progress != nil { reportProgress(at: end) }
         env.control.detach()
         multi.close()
+        let final = strategy
+        return finish(spec: spec, env: env, loop: loop, transport: transport, end: end,
+                      gauges: { $0.sampleStateGauges(final) })
+    }
 
+    /// Thrown out of the engine when the watchdog has abandoned it (nobody catches it for a
+    /// result: the watchdog delivered one).
+    static let abandoned = LiveError(.state, "the engine was abandoned by the watchdog")
+
+    /// The run as recorded, once no transfer is left to record. `gauges` samples the strategy's
+    /// limiter state at the final bucket samples (nil on the watchdog's thread, which must not
+    /// touch the strategy the stuck engine owns).
+    static func finish(spec: StrategySpec, env: RunEnvironment, loop: ClientLoop, transport: LiveTransport,
+                       end: Double, gauges: ((inout ClientLoop) -> Void)? = nil) -> LiveRun {
+        var loop = loop
+        transport.sampleBuckets(upTo: Swift.max(loop.now, Swift.min(end, env.stream.window)), log: &loop.log)
+        gauges?(&loop)
         let log = loop.log
         if let m = env.metrics {
             // The report counts an arrived request the run left unfinished as failed; so do the
@@ -206,7 +257,7 @@ enum LiveDriver {
         for i in 0..<live.count { lags.append(log.sentAt[i] - live.plannedAt[i]) }
         return LiveRun(spec: spec, log: log, attempts: live, offered: loop.nextArrival, lag: LagSummary.of(lags),
                        partial: transport.stopping, stopReason: transport.stopReason, stoppedAt: transport.stoppedAt,
-                       epoch: clock.epoch, baseURL: env.target.baseURL, errorCauses: transport.errorCauses,
+                       epoch: transport.clock.epoch, baseURL: env.target.baseURL, errorCauses: transport.errorCauses,
                        costUSD: transport.costUSD, failure: transport.failure?.message)
     }
 
@@ -315,7 +366,34 @@ final class LiveTransport: ClientTransport {
         live.plannedAt.reserveCapacity(n); live.firstByteAt.reserveCapacity(n); live.connectSeconds.reserveCapacity(n)
         live.inputTokens.reserveCapacity(n)
         live.outputTokens.reserveCapacity(n); live.curlCode.reserveCapacity(n); live.requestId.reserveCapacity(n)
+        live.stopReason.reserveCapacity(n)
         sampleInterval = TimeBins.width(span: Swift.max(stream.window, 1))
+    }
+
+    /// Transfers added since libcurl last ran its timers (which is when it starts them).
+    var unstarted = 0
+    /// Most transfers libcurl is asked to start in one call. It starts every added transfer in
+    /// the one `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)` that follows, each a connection
+    /// (~0.65 ms of CPU when new) and a walk over the open connections for one to reuse. An
+    /// engine behind schedule adds thousands at once: one call then took seconds, more arrivals
+    /// fell due meanwhile, the next call was longer still — at 10,000/s a run whose engine
+    /// fell 3 s behind sat 20 s in one call (bench/soak.sh). Starting them 64 at a time keeps
+    /// each call short, so the engine stays responsive (stop, grace period, progress) and
+    /// its lag shows how far behind it is.
+    static let startBatch = 64
+
+    /// Lets libcurl start the transfers added so far (from inside the event handling).
+    func startAdded() {
+        env.control.enterCurl()
+        multi.runTimers()
+        env.options.hooks.insideTimers?(sent)
+        guard env.control.leaveCurl() else {
+            // The watchdog has taken this run over and is reading the log: this thread is
+            // inside the strategy's event handling and cannot unwind without touching it, so it
+            // stops here for good (the process, or the test, ends it).
+            while true { Clock.sleep(3600) }
+        }
+        unstarted = 0
     }
 
     func beginStop(_ reason: LiveStopReason, at t: Double) {
@@ -452,15 +530,35 @@ final class LiveTransport: ClientTransport {
         live.outputTokens.append(-1)
         live.curlCode.append(0)
         live.requestId.append("")
+        live.stopReason.append("")
         env.counters.attemptsSent += 1
         env.metrics?.attemptSent(lag: sentAt - now)
         sent += 1
         maxLag = Swift.max(maxLag, sentAt - now)
         if multi.start(t) {
             sendsAdded = true
+            unstarted += 1
+            if unstarted >= Self.startBatch { startAdded() }
         } else {
             done.append((t, .couldNotStart, sentAt))
         }
+    }
+
+    /// Records an attempt in flight when the watchdog abandoned the engine: cut as a timeout
+    /// (libcurl code -3), its response not read, billed at its reservation (what it did cost is
+    /// unknown). Its request stays unfinished, as after the grace period.
+    func recordAbandoned(_ t: Transfer, at time: Double, log: inout RunLog) {
+        let ai = Int(t.attempt)
+        log.status[ai] = 0
+        log.errorKind[ai] = ErrorKind.timeout.rawValue
+        log.firstTokenAt[ai] = .nan
+        log.completedAt[ai] = time
+        live.curlCode[ai] = Int16(TransferResult.abandoned.code)
+        cause("timeout: \(TransferResult.abandoned.message)")
+        env.spend.settle(reserved: t.reservedUSD, actual: t.reservedUSD)
+        costUSD += t.reservedUSD
+        completed += 1
+        errors += 1
     }
 
     /// Records an attempt's end in the log; returns the outcome for the strategy.
@@ -476,7 +574,12 @@ final class LiveTransport: ClientTransport {
             kind = result.isTimeout ? .timeout : .connection
             cause("\(kind == .timeout ? "timeout" : "connection"): \(result.message)")
         } else if status >= 200 && status < 300 {
-            if resp.isEventStream {
+            if let why = resp.invalid {
+                // Not a Messages response (finding: `{not json` was counted as a success and
+                // its "usage" priced): a server fault, never a success.
+                kind = .serverError
+                cause("invalid_response: \(why)")
+            } else if resp.isEventStream {
                 if let e = resp.streamError {
                     kind = LiveDriver.kind(errorType: e, status: 500)
                     cause("stream_error: \(e)")
@@ -498,7 +601,8 @@ final class LiveTransport: ClientTransport {
             // Non-streaming: the first token is not observable apart from the first byte.
             firstToken = firstByte
         }
-        let u = resp.usage
+        // An invalid response's usage is not trusted: it is billed at the attempt's worst case.
+        let u = resp.invalid == nil ? resp.usage : ReportedUsage()
         log.status[ai] = UInt16(clamping: status)
         log.errorKind[ai] = kind.rawValue
         log.refusedBy[ai] = refused.rawValue
@@ -514,6 +618,7 @@ final class LiveTransport: ClientTransport {
         live.outputTokens[ai] = Int32(clamping: u.output)
         live.curlCode[ai] = Int16(clamping: result.code)
         live.requestId[ai] = resp.requestId
+        live.stopReason[ai] = resp.stopReason ?? ""
 
         // Billing: 2xx responses only; output not reported (cut stream) is charged at worst.
         var actual = 0.0

@@ -1,5 +1,6 @@
 public import LimitlabCore
 import Foundation
+import Synchronization
 import LimitlabWorkload
 import LimitlabStrategies
 internal import CCurl
@@ -142,7 +143,22 @@ public final class LiveRunner: Sendable {
         try Self.validate(scenario: scenario, target: target, options: options)
         guard control.claim() else { throw LiveError(.state, "this LiveRunner has already run; create a new one") }
         guard CurlGlobal.ready else { throw LiveError(.curl, "libcurl could not be initialised") }
-        let thread = Thread { [self] in finish(self.execute()) }
+        if let timeout = options.watchdogTimeout, timeout > 0 {
+            control.watch(timeout: timeout, makeResult: { [self] stream, runs, warnings, current in
+                var runs = runs
+                var warnings = warnings
+                if var run = current {
+                    run.errorCauses = Dictionary(run.errorCauses.map { (LiveAPIKey.redact($0.key, keys: target.apiKeys), $0.value) },
+                                                 uniquingKeysWith: +)
+                    runs.append(run)
+                }
+                warnings.insert(String(format: "ENGINE STUCK: one libcurl call did not return for %.0f s; the run was "
+                                       + "abandoned and what was recorded until then is reported", timeout), at: 0)
+                return Self.result(scenario: scenario, stream: stream ?? ArrivalGenerator.generate(scenario), runs: runs,
+                                   warnings: warnings, stopReason: .engineStuck)
+            }, finish: finish)
+        }
+        let thread = Thread { [self] in control.deliver(self.execute(), to: finish) }
         thread.name = "limitlab-live"
         thread.start()
     }
@@ -161,6 +177,7 @@ public final class LiveRunner: Sendable {
         var warnings: [String] = []
         var stopReason: LiveStopReason?
         var currentTarget = target
+        control.publish(stream: stream, runs: runs, warnings: warnings)
 
         for (i, spec) in scenario.strategies.enumerated() {
             if control.isStopRequested {
@@ -241,18 +258,28 @@ public final class LiveRunner: Sendable {
                 }
                 runs.append(run)
                 if let f = run.failure { warnings.append("run \(spec.label) ended early: \(f)") }
+                control.publish(stream: stream, runs: runs, warnings: warnings)
                 if run.partial {
                     stopReason = run.stopReason ?? .interrupted
                     break
                 }
             } catch {
+                // Given up by the watchdog, which has delivered the result: touch nothing more.
+                if control.isAbandoned { return .failure(error) }
                 if runs.isEmpty { return .failure(error) }
                 warnings.append("run \(spec.label) failed: \(error.message)")
                 stopReason = .preparationFailed
                 break
             }
         }
+        return .success(Self.result(scenario: scenario, stream: stream, runs: runs, warnings: warnings,
+                                    stopReason: stopReason))
+    }
 
+    /// The result of the runs made, with the schedule-lag and partial-run warnings.
+    private static func result(scenario: Scenario, stream: ArrivalStream, runs: [LiveRun], warnings: [String],
+                               stopReason: LiveStopReason?) -> LiveResult {
+        var warnings = warnings
         var allLags: [Double] = []
         for run in runs {
             for a in 0..<run.attempts.count { allLags.append(run.lag(attempt: a)) }
@@ -274,9 +301,9 @@ public final class LiveRunner: Sendable {
             if notRun > 0 { text += "; \(notRun) strateg\(notRun == 1 ? "y" : "ies") not run" }
             warnings.insert(text, at: 0)
         }
-        return .success(LiveResult(scenario: scenario, stream: stream, runs: runs, partial: stopReason != nil,
-                                   stopReason: stopReason, lag: LagSummary.of(allLags), warnings: warnings,
-                                   costUSD: runs.reduce(0) { $0 + $1.costUSD }))
+        return LiveResult(scenario: scenario, stream: stream, runs: runs, partial: stopReason != nil,
+                          stopReason: stopReason, lag: LagSummary.of(allLags), warnings: warnings,
+                          costUSD: runs.reduce(0) { $0 + $1.costUSD })
     }
 
     /// Opens the existential so the engine loop is specialised for the strategy type.
@@ -290,12 +317,109 @@ public final class LiveRunner: Sendable {
     }
 }
 
-/// The cross-thread part of a runner: the stop flag and the event loop to wake.
+/// The cross-thread part of a runner: the stop flag, the event loop to wake, and the engine's
+/// position for the watchdog.
 final class RunControl: @unchecked Sendable {
     private let condition = NSCondition()
     private var stopRequested = false
     private var claimed = false
     private var wakeupFD: Int32 = -1
+
+    // MARK: Watchdog
+
+    /// The engine's position: even while it runs its own code or waits, odd while it is inside a
+    /// libcurl call; it changes at every entry and exit, so an odd value that stays the same is
+    /// one libcurl call that has not returned. `abandoned` once the watchdog has taken over.
+    private let engineState = Atomic<UInt64>(0)
+    private static let abandoned = UInt64.max
+    private var delivered = false
+    private var finished = false
+    /// Published by the engine for the watchdog (under `condition`).
+    private var snapshot: (() -> LiveRun)?
+    private var partialResult: (stream: ArrivalStream, runs: [LiveRun], warnings: [String])?
+
+    /// Before a libcurl call on the engine thread.
+    @inline(__always) func enterCurl() {
+        let v = engineState.load(ordering: .relaxed)
+        engineState.store(v &+ 1, ordering: .releasing)
+    }
+
+    /// After it: false when the watchdog abandoned the engine meanwhile (the engine must then
+    /// touch nothing it shares and return).
+    @inline(__always) func leaveCurl() -> Bool {
+        let v = engineState.load(ordering: .relaxed)
+        guard v != Self.abandoned else { return false }
+        return engineState.compareExchange(expected: v, desired: v &+ 1, ordering: .acquiringAndReleasing).exchanged
+    }
+
+    var isAbandoned: Bool { engineState.load(ordering: .acquiring) == Self.abandoned }
+
+    /// What the engine has finished so far, for a result the watchdog may have to give instead.
+    func publish(stream: ArrivalStream, runs: [LiveRun], warnings: [String]) {
+        condition.lock()
+        partialResult = (stream, runs, warnings)
+        condition.unlock()
+    }
+
+    /// The running strategy's partial run, built on the watchdog's thread once the engine is
+    /// abandoned (so only from state the engine does not touch inside libcurl). nil between runs.
+    func setSnapshot(_ make: (() -> LiveRun)?) {
+        condition.lock()
+        snapshot = make
+        condition.unlock()
+    }
+
+    /// Hands the result over once: the engine's, or the watchdog's when it gave the engine up.
+    func deliver(_ result: Result<LiveResult, LiveError>,
+                 to finish: @Sendable (Result<LiveResult, LiveError>) -> Void) {
+        condition.lock()
+        let first = !delivered
+        delivered = true
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+        if first { finish(result) }
+    }
+
+    /// The watchdog: every `timeout`/4 (at most 1 s) it looks at the engine's position; one
+    /// libcurl call that has not returned for `timeout` seconds makes it take the run over —
+    /// `makeResult` builds the partial result from what was published — and deliver that.
+    func watch(timeout: Double, makeResult: @escaping @Sendable (ArrivalStream?, [LiveRun], [String], LiveRun?) -> LiveResult,
+               finish: @escaping @Sendable (Result<LiveResult, LiveError>) -> Void) {
+        let thread = Thread { [self] in
+            let step = Swift.min(1, Swift.max(0.005, timeout / 4))
+            var seen = engineState.load(ordering: .acquiring)
+            var since = Clock.monotonicNanos()
+            while true {
+                condition.lock()
+                if !finished { _ = condition.wait(until: Date(timeIntervalSinceNow: step)) }
+                let done = finished
+                condition.unlock()
+                if done { return }
+                let v = engineState.load(ordering: .acquiring)
+                let now = Clock.monotonicNanos()
+                if v != seen || v & 1 == 0 {
+                    seen = v
+                    since = now
+                    continue
+                }
+                guard Double(now - since) / 1e9 >= timeout else { continue }
+                // Take over only if the engine is still inside that same call.
+                guard engineState.compareExchange(expected: v, desired: Self.abandoned,
+                                                  ordering: .acquiringAndReleasing).exchanged else { continue }
+                condition.lock()
+                let make = snapshot
+                let published = partialResult
+                condition.unlock()
+                let current = make?()
+                let result = makeResult(published?.stream, published?.runs ?? [], published?.warnings ?? [], current)
+                deliver(.success(result), to: finish)
+                return
+            }
+        }
+        thread.name = "limitlab-watchdog"
+        thread.start()
+    }
 
     func claim() -> Bool {
         condition.lock()

@@ -6,8 +6,9 @@ import Glibc
 
 // Incremental parsing of what a Messages response tells the client: headers from the header
 // callback, server-sent events from the write callback, and the JSON body of non-streaming and
-// error responses at completion. No JSON decoder: the runner needs a handful of fields, and a
-// byte scan keeps the write callback cheap at thousands of streams.
+// error responses at completion. JSON is read by `MessageJSON` (strict, fields only at their
+// real place); text deltas are recognised by their event name and their data not parsed, which
+// keeps the write callback cheap at thousands of streams.
 
 /// Usage tokens as the response reported them (-1: not reported).
 struct ReportedUsage: Equatable {
@@ -64,9 +65,16 @@ struct ResponseState {
     var usage = ReportedUsage()
     /// `error.type` of an in-stream `event: error`.
     var streamError: String?
+    /// Why the response is not a valid Messages response (JSON that does not parse, a body over
+    /// the cap): recorded as a failure with cause `invalid_response: <this>`. The first wins.
+    var invalid: String?
+    /// `stop_reason` of a 2xx message (`message_delta` for streams), when it said one.
+    var stopReason: String?
     var sawMessageStop = false
     /// Body of a non-streaming response (capped), parsed at completion.
     var body: [UInt8] = []
+    /// The body went past `bodyCap` (the rest was dropped).
+    var bodyTruncated = false
     var sse = SSEParser()
 
     mutating func reset() {
@@ -78,14 +86,18 @@ struct ResponseState {
         rateLimits.reset()
         usage = ReportedUsage()
         streamError = nil
+        invalid = nil
+        stopReason = nil
         sawMessageStop = false
+        bodyTruncated = false
         body.removeAll(keepingCapacity: true)
         sse.reset()
     }
 
-    /// Bodies beyond this are not kept: the fields needed sit in the first (errors) or last
-    /// (usage) bytes, and a runaway body must not grow memory.
-    static let bodyCap = 1 << 20
+    /// Bodies beyond this are not kept, so a runaway body cannot grow memory; a 2xx body over it
+    /// cannot be parsed and is recorded as `invalid_response` (4 MiB is about eight times the
+    /// longest real answer: 128k output tokens of text).
+    static let bodyCap = 4 << 20
 
     // MARK: Headers
 
@@ -239,52 +251,75 @@ struct ResponseState {
             parser.feed(chunk) { event, data in self.event(event, data, at: nanos) }
             swap(&parser, &sse)
             if sse.overflowed && streamError == nil { streamError = SSEParser.overflowError }
-        } else if body.count < Self.bodyCap {
+        } else if body.count + chunk.count <= Self.bodyCap {
+            body.append(contentsOf: chunk)
+        } else {
             body.append(contentsOf: chunk.prefix(Self.bodyCap - body.count))
+            bodyTruncated = true
         }
     }
 
     private mutating func event(_ name: SSEParser.Event, _ data: [UInt8], at nanos: UInt64) {
         switch name {
         case .contentBlockDelta:
+            // Its data is not kept or parsed (see SSEParser): the arrival is what counts.
             if firstTokenNanos == 0 { firstTokenNanos = nanos }
-        case .messageStart:
-            // message_start.message.usage: the input side (output_tokens there is a placeholder).
-            let from = JSONScan.find(key: "usage", in: data) ?? 0
-            if let v = JSONScan.int(key: "input_tokens", in: data, from: from) { usage.input = v }
-            if let v = JSONScan.int(key: "cache_creation_input_tokens", in: data, from: from) { usage.cacheCreation = v }
-            if let v = JSONScan.int(key: "cache_read_input_tokens", in: data, from: from) { usage.cacheRead = v }
-        case .messageDelta:
-            // Cumulative usage: the last message_delta holds the final output count.
-            let from = JSONScan.find(key: "usage", in: data) ?? 0
-            if let v = JSONScan.int(key: "output_tokens", in: data, from: from) { usage.output = v }
-            if let v = JSONScan.int(key: "input_tokens", in: data, from: from) { usage.input = v }
-        case .messageStop:
-            sawMessageStop = true
-        case .error:
-            let from = JSONScan.find(key: "error", in: data) ?? 0
-            streamError = Self.errorType(JSONScan.string(key: "type", in: data, from: from))
+        case .messageStart, .messageDelta, .messageStop, .error:
+            guard let f = data.withUnsafeBytes({ MessageJSON.parse($0) }) else {
+                if invalid == nil { invalid = "\(name.label) data is not JSON" }
+                return
+            }
+            switch name {
+            case .messageStart:
+                // message_start.message.usage: the input side (output_tokens there is a placeholder).
+                usage.merge(input: f.messageUsage)
+            case .messageDelta:
+                // Cumulative usage: the last message_delta holds the final output count.
+                if f.usage.output >= 0 { usage.output = f.usage.output }
+                usage.merge(input: f.usage)
+                if let s = f.stopReason { stopReason = s }
+            case .messageStop:
+                sawMessageStop = true
+            default:
+                streamError = Self.errorType(f.errorType)
+            }
+        case .invalid:
+            if invalid == nil { invalid = "unnamed event data is not JSON" }
         case .other:
             break
         }
     }
 
-    /// Usage and error fields of a complete non-streaming body.
+    /// Usage, stop reason and validity of a complete non-streaming 2xx body (parsed once, at
+    /// completion). Error bodies are read by `errorBody`.
     mutating func parseBody() {
-        guard !body.isEmpty, !isEventStream || status >= 300 else { return }
-        if status >= 200 && status < 300 {
-            let from = JSONScan.findLast(key: "usage", in: body) ?? 0
-            if let v = JSONScan.int(key: "input_tokens", in: body, from: from) { usage.input = v }
-            if let v = JSONScan.int(key: "cache_creation_input_tokens", in: body, from: from) { usage.cacheCreation = v }
-            if let v = JSONScan.int(key: "cache_read_input_tokens", in: body, from: from) { usage.cacheRead = v }
-            if let v = JSONScan.int(key: "output_tokens", in: body, from: from) { usage.output = v }
+        guard status >= 200 && status < 300, !isEventStream, invalid == nil else { return }
+        if bodyTruncated {
+            invalid = "body longer than \(Self.bodyCap >> 20) MiB"
+            return
         }
+        guard let f = body.withUnsafeBytes({ MessageJSON.parse($0) }) else {
+            invalid = body.isEmpty ? "empty body" : "body is not JSON"
+            return
+        }
+        usage.merge(input: f.usage)
+        if f.usage.output >= 0 { usage.output = f.usage.output }
+        stopReason = f.stopReason
     }
 
-    /// `error.type` and `error.message` of an error body.
+    /// `error.type` and `error.message` of an error body (nil when it is not JSON or has none).
     func errorBody() -> (type: String?, message: String?) {
-        guard let from = JSONScan.find(key: "error", in: body, requireObject: true) else { return (nil, nil) }
-        return (JSONScan.string(key: "type", in: body, from: from), JSONScan.string(key: "message", in: body, from: from))
+        guard let f = body.withUnsafeBytes({ MessageJSON.parse($0) }) else { return (nil, nil) }
+        return (f.errorType, f.errorMessage)
+    }
+}
+
+extension ReportedUsage {
+    /// Takes the input-side counts `other` reports.
+    mutating func merge(input other: ReportedUsage) {
+        if other.input >= 0 { input = other.input }
+        if other.cacheCreation >= 0 { cacheCreation = other.cacheCreation }
+        if other.cacheRead >= 0 { cacheRead = other.cacheRead }
     }
 }
 
@@ -294,6 +329,20 @@ struct ResponseState {
 struct SSEParser {
     enum Event: Equatable {
         case messageStart, contentBlockDelta, messageDelta, messageStop, error, other
+        /// An event without an `event:` line whose data is not JSON (so it has no name).
+        case invalid
+
+        var label: String {
+            switch self {
+            case .messageStart: return "message_start"
+            case .contentBlockDelta: return "content_block_delta"
+            case .messageDelta: return "message_delta"
+            case .messageStop: return "message_stop"
+            case .error: return "error"
+            case .other: return "event"
+            case .invalid: return "unnamed event"
+            }
+        }
     }
 
     private var line: [UInt8] = []
@@ -419,93 +468,6 @@ struct SSEParser {
 
     /// Events without an `event:` line are named by their data's top-level `type`.
     static func typeFromData(_ data: [UInt8]) -> Event {
-        guard let t = JSONScan.string(key: "type", in: data, from: 0) else { return .other }
-        return classify(Array(t.utf8))
-    }
-}
-
-/// Minimal byte scanning for `"key": value` pairs in JSON text.
-enum JSONScan {
-    /// Index just past `"key"` followed (after blanks) by a colon, or nil. With
-    /// `requireObject`, the value must open an object.
-    static func find(key: String, in bytes: [UInt8], from: Int = 0, requireObject: Bool = false) -> Int? {
-        var key = key
-        return key.withUTF8 { k in find(key: k, in: bytes, from: from, requireObject: requireObject) }
-    }
-
-    /// `find` without building the quoted pattern: this runs for every usage event.
-    private static func find(key k: UnsafeBufferPointer<UInt8>, in bytes: [UInt8], from: Int,
-                             requireObject: Bool) -> Int? {
-        var i = from
-        while let hit = indexOf(quoted: k, in: bytes, from: i) {
-            var j = hit + k.count + 2
-            while j < bytes.count && isBlank(bytes[j]) { j += 1 }
-            if j < bytes.count && bytes[j] == 0x3A {
-                j += 1
-                while j < bytes.count && isBlank(bytes[j]) { j += 1 }
-                if !requireObject || (j < bytes.count && bytes[j] == 0x7B) { return j }
-            }
-            i = hit + 1
-        }
-        return nil
-    }
-
-    /// Like `find`, for the last occurrence.
-    static func findLast(key: String, in bytes: [UInt8]) -> Int? {
-        var last: Int?
-        var i = 0
-        while let hit = find(key: key, in: bytes, from: i) {
-            last = hit
-            i = hit
-        }
-        return last
-    }
-
-    static func int(key: String, in bytes: [UInt8], from: Int) -> Int? {
-        guard var j = find(key: key, in: bytes, from: from) else { return nil }
-        var v = 0, digits = 0
-        while j < bytes.count, bytes[j] >= 0x30 && bytes[j] <= 0x39, digits < 18 {
-            v = v * 10 + Int(bytes[j] - 0x30)
-            digits += 1
-            j += 1
-        }
-        return digits > 0 ? v : nil
-    }
-
-    /// A string value (escapes other than `\"` and `\\` are kept as written).
-    static func string(key: String, in bytes: [UInt8], from: Int) -> String? {
-        guard var j = find(key: key, in: bytes, from: from), j < bytes.count, bytes[j] == 0x22 else { return nil }
-        j += 1
-        var out: [UInt8] = []
-        while j < bytes.count && bytes[j] != 0x22 {
-            if bytes[j] == 0x5C && j + 1 < bytes.count {
-                j += 1
-                if bytes[j] != 0x22 && bytes[j] != 0x5C { out.append(0x5C) }
-            }
-            out.append(bytes[j])
-            j += 1
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    private static func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
-
-    /// Index of `"key"` in `b` at or after `from`.
-    private static func indexOf(quoted k: UnsafeBufferPointer<UInt8>, in b: [UInt8], from: Int) -> Int? {
-        let length = k.count + 2
-        guard b.count >= length, from >= 0, from <= b.count - length else { return nil }
-        return b.withUnsafeBufferPointer { bb -> Int? in
-            var i = from
-            let last = bb.count - length
-            while i <= last {
-                if bb[i] == 0x22 && bb[i + length - 1] == 0x22 {
-                    var m = 0
-                    while m < k.count && bb[i + 1 + m] == k[m] { m += 1 }
-                    if m == k.count { return i }
-                }
-                i += 1
-            }
-            return nil
-        }
+        data.withUnsafeBytes { MessageJSON.parse($0)?.type ?? .invalid }
     }
 }

@@ -205,14 +205,19 @@ struct TransferResult: Equatable {
     static let aborted = TransferResult(code: -1)
     /// No byte for `idleTimeout` seconds; cut by the runner.
     static let idle = TransferResult(code: -2)
+    /// In flight when the watchdog abandoned a stuck engine.
+    static let abandoned = TransferResult(code: -3)
     static let couldNotStart = TransferResult(code: Int32(CURLE_FAILED_INIT.rawValue))
 
     var isOK: Bool { code == Int32(CURLE_OK.rawValue) }
-    var isTimeout: Bool { code == Int32(CURLE_OPERATION_TIMEDOUT.rawValue) || self == .aborted || self == .idle }
+    var isTimeout: Bool {
+        code == Int32(CURLE_OPERATION_TIMEDOUT.rawValue) || self == .aborted || self == .idle || self == .abandoned
+    }
 
     var message: String {
         if self == .aborted { return "cut at the end of the grace period" }
         if self == .idle { return "no data within the idle timeout" }
+        if self == .abandoned { return "cut when the watchdog abandoned the stuck engine" }
         return CurlGlobal.message(CURLcode(rawValue: UInt32(code)))
     }
 }
@@ -365,6 +370,9 @@ final class CurlMulti {
         curl_multi_remove_handle(handle, t.easy)
         noteTimer()
     }
+
+    /// The transfers in flight (read by the watchdog's snapshot while the engine is stuck).
+    var inFlight: [Transfer] { Array(active.values) }
 
     /// Transfers in flight whose last byte (or send) is older than `nanos`.
     func idle(since nanos: UInt64) -> [Transfer] {
