@@ -50,20 +50,8 @@ BINDIR="$(swift build -c release --scratch-path .build-bench --show-bin-path)"
 SERVE="$BINDIR/limitlab"
 RUNNER="$BINDIR/limitlab-bench"
 
-# --- mock configs: limits that never bind, no latency; output length comes from the runner's
+# --- mock configs (the fast one is bench/fast-mock.yaml): limits that never bind, no latency; output length comes from the runner's
 # x-limitlab-output-tokens header (5 tokens for the rate runs, 12 at 1 token/s for the streams).
-cat >"$WORK/fast.yaml" <<'EOF'
-seed: 1
-default_output_tokens: 5
-orgs:
-  - id: bench
-    any_key: true
-    limits: {rpm: 1000000000, itpm: 1000000000, otpm: 1000000000}
-server:
-  ttft: 0ms
-  output_rate: 1000000000/s
-  reject_latency: 0ms
-EOF
 cat >"$WORK/slow-stream.yaml" <<'EOF'
 seed: 1
 default_output_tokens: 12
@@ -99,7 +87,7 @@ measure() {
 # --- 1. open loop, Poisson -----------------------------------------------------------------
 for rate in $RATES; do
   for run in $(seq "$RUNS"); do
-    start_server "$WORK/fast.yaml"
+    start_server bench/fast-mock.yaml
     measure "poisson-$rate-$run" $((DURATION * 3 + 60)) poisson --rate "$rate" --duration "$DURATION"
     stop_server
   done
@@ -107,7 +95,7 @@ done
 
 # --- 2. closed loop ------------------------------------------------------------------------
 for run in $(seq "$RUNS"); do
-  start_server "$WORK/fast.yaml"
+  start_server bench/fast-mock.yaml
   measure "closed-$run" $((CLOSED_DURATION + 60)) closed --connections "$CLOSED_CONNECTIONS" --duration "$CLOSED_DURATION"
   stop_server
 done

@@ -38,18 +38,6 @@ nice -n 10 swift build -c release --product limitlab-bench --scratch-path .build
 BINDIR="$(swift build -c release --scratch-path .build-bench --show-bin-path)"
 RUNNER="$BINDIR/limitlab-bench"
 
-cat >"$WORK/fast.yaml" <<'EOF'
-seed: 1
-default_output_tokens: 5
-orgs:
-  - id: bench
-    any_key: true
-    limits: {rpm: 1000000000, itpm: 1000000000, otpm: 1000000000}
-server:
-  ttft: 0ms
-  output_rate: 1000000000/s
-  reject_latency: 0ms
-EOF
 
 BIN="$BINDIR/limitlab" SERVE_PREFIX=$RT
 source bench/mock-server.sh
@@ -61,7 +49,7 @@ trap stop_server EXIT
 # machine. The timeout leaves a margin over that.
 LIMIT=$((SOAK_DURATION * 6 + 120))
 for i in $(seq "$SOAK_RUNS"); do
-  start_server "$WORK/fast.yaml"
+  start_server bench/fast-mock.yaml
   start=$(date +%s.%N)
   status=0
   timeout "$LIMIT" $RT taskset -c 1 "$RUNNER" live poisson --rate "$SOAK_RATE" --duration "$SOAK_DURATION" \
@@ -84,7 +72,7 @@ PY
 done
 
 # --- 2. one mock under mixed load, RSS sampled ---------------------------------------------
-start_server "$WORK/fast.yaml"
+start_server bench/fast-mock.yaml
 MOCK_PID=$SERVER_PID
 : >"$WORK/rss.tsv"
 (
