@@ -500,8 +500,9 @@ final class LiveTransport: ClientTransport {
             return
         }
         let r = Int(order.request)
-        let worst = env.spend.worstCase(input: Int(stream.inputTokens[r]), prefix: Int(stream.prefixTokens[r]),
-                                        maxTokens: Int(stream.maxTokens[r]))
+        let worst = env.spend.worstCase(input: order.inputTokens ?? Int(stream.inputTokens[r]),
+                                        prefix: Int(stream.prefixTokens[r]), maxTokens: Int(stream.maxTokens[r]),
+                                        modelClass: order.modelClass)
         guard env.spend.allows(worst) else {
             beginStop(.maxCost, at: now)
             return
@@ -626,7 +627,8 @@ final class LiveTransport: ClientTransport {
             let input = u.input >= 0 ? u.input : Int(stream.inputTokens[r] - stream.prefixTokens[r])
             let output = u.output >= 0 && kind == .none ? u.output : Int(stream.maxTokens[r])
             actual = env.spend.actual(input: input, cacheCreation: Swift.max(0, u.cacheCreation),
-                                      cacheRead: Swift.max(0, u.cacheRead), output: output)
+                                      cacheRead: Swift.max(0, u.cacheRead), output: output,
+                                      modelClass: log.modelClass(ofAttempt: ai))
         }
         env.spend.settle(reserved: t.reservedUSD, actual: actual)
         costUSD += actual

@@ -170,7 +170,8 @@ public final class LiveRunner: Sendable {
             ?? ArrivalGenerator.generate(scenario)
         let model = target.model ?? scenario.model
         let spend = SpendGuard(prices: TierCatalog.builtIn.prices(for: model), cap: options.maxCostUSD,
-                               longCacheTTL: (scenario.workload.cache?.ttl ?? 300) >= 3600)
+                               longCacheTTL: (scenario.workload.cache?.ttl ?? 300) >= 3600,
+                               otherModels: scenario.models.map { TierCatalog.builtIn.prices(for: $0.model) })
         let counters = SharedCounters()
         let runNonce = Int.random(in: 0..<(36 * 36 * 36))
         var runs: [LiveRun] = []
