@@ -220,9 +220,11 @@ public struct SweepResult: Codable, Sendable, Equatable {
     public var kneeRule: String? = nil
     /// The seeds every point ran (absent: the scenario's one seed).
     public var seeds: [UInt64]? = nil
+    /// The scenario's SLO attainment target the knee was judged against (absent: none).
+    public var sloTarget: Double? = nil
     enum CodingKeys: String, CodingKey {
         case scenario, axis, series, seeds
-        case kneeRule = "knee_rule"
+        case kneeRule = "knee_rule", sloTarget = "slo_target"
     }
 }
 
@@ -231,25 +233,44 @@ public enum Sweeper {
     /// result is the same for any `jobs`).
     public static func run(_ base: Scenario, axis: SweepAxis, seeds: [UInt64]? = nil, jobs: Int = 1) async throws -> SweepResult {
         let seeds = seeds ?? [base.seed]
-        let scenarios = try axis.values.map { v throws(SweepError) in try axis.apply(v, to: base) }
-        let specs = base.strategies
-        let (ns, nk) = (specs.count, seeds.count)
-        let figures = try await Parallel.map(count: scenarios.count * ns * nk, jobs: jobs) { k -> (ReplicaFigures, Double) in
-            let (p, j, i) = (k / (ns * nk), (k / nk) % ns, k % nk)
-            var sc = scenarios[p]
-            sc.seed = seeds[i]
-            sc.strategies = [scenarios[p].strategies[j]]
-            let result = try Simulator.run(sc)
-            let sum = Summariser.summarise(log: result.runs[0].log, stream: result.stream, slo: sc.slo)
-            let offered = result.stream.window > 0 ? Double(result.stream.count) / result.stream.window * 60 : 0
-            return (ReplicaFigures(strategy: specs[j].label, seed: seeds[i], summary: sum), offered)
+        let scenarios = try points(base, axis: axis)
+        let figures = try await Parallel.map(count: scenarios.count * base.strategies.count * seeds.count, jobs: jobs) { k in
+            try unit(k, scenarios: scenarios, seeds: seeds)
         }
-        var series = specs.map { SweepSeries(strategy: $0.label, points: [], knee: nil) }
+        return assemble(name: base.name, axis: axis, labels: base.strategies.map(\.label), slo: base.slo, seeds: seeds,
+                        figures: figures)
+    }
+
+    /// The scenario at each swept value.
+    public static func points(_ base: Scenario, axis: SweepAxis) throws(SweepError) -> [Scenario] {
+        try axis.values.map { v throws(SweepError) in try axis.apply(v, to: base) }
+    }
+
+    /// Unit `k` of points × strategies × seeds (point-major, then strategy, then seed: point
+    /// `k / (s·n)`, strategy `(k / n) % s`, seed `k % n`): one independent simulation, its
+    /// figures and offered load per minute. `run` and `--shard` both run exactly these units.
+    public static func unit(_ k: Int, scenarios: [Scenario], seeds: [UInt64]) throws -> (ReplicaFigures, Double) {
+        let (ns, nk) = (scenarios[0].strategies.count, seeds.count)
+        let (p, j, i) = (k / (ns * nk), (k / nk) % ns, k % nk)
+        var sc = scenarios[p]
+        sc.seed = seeds[i]
+        sc.strategies = [scenarios[p].strategies[j]]
+        let result = try Simulator.run(sc)
+        let sum = Summariser.summarise(log: result.runs[0].log, stream: result.stream, slo: sc.slo)
+        let offered = result.stream.window > 0 ? Double(result.stream.count) / result.stream.window * 60 : 0
+        return (ReplicaFigures(strategy: sc.strategies[0].label, seed: seeds[i], summary: sum), offered)
+    }
+
+    /// The sweep result from every unit's figures and offered load (in unit order).
+    public static func assemble(name: String, axis: SweepAxis, labels: [String], slo: SLOSpec?, seeds: [UInt64],
+                                figures: [(ReplicaFigures, Double)]) -> SweepResult {
+        let (ns, nk) = (labels.count, seeds.count)
+        var series = labels.map { SweepSeries(strategy: $0, points: [], knee: nil) }
         for (p, v) in axis.values.enumerated() {
             for j in 0..<ns {
                 let cell = Array(figures[(p * ns + j) * nk..<(p * ns + j + 1) * nk])
                 let r = cell.map(\.0)
-                let f = ReplicatedFigures(strategy: specs[j].label, replicas: r)
+                let f = ReplicatedFigures(strategy: labels[j], replicas: r)
                 series[j].points.append(SweepPoint(
                     value: v, offeredPerMin: cell.map(\.1).reduce(0, +) / Double(nk),
                     goodputPerMin: f.goodputRequestsPerMin?.mean ?? 0, successRate: f.successRate?.mean ?? 0,
@@ -259,8 +280,8 @@ public enum Sweeper {
             }
         }
         let rule: String
-        if let target = base.slo?.attainment {
-            rule = "largest value whose SLO attainment (\(Units.formatDuration(base.slo!.latency)) latency)"
+        if let slo, let target = slo.attainment {
+            rule = "largest value whose SLO attainment (\(Units.formatDuration(slo.latency)) latency)"
                 + (nk > 1 ? ", at its 95% interval's lower bound," : "") + " meets the scenario's target \(target)"
             for i in series.indices {
                 series[i].knee = series[i].points.filter { p in
@@ -277,6 +298,7 @@ public enum Sweeper {
                 }.map(\.value).max()
             }
         }
-        return SweepResult(scenario: base.name, axis: axis, series: series, kneeRule: rule, seeds: nk > 1 ? seeds : nil)
+        return SweepResult(scenario: name, axis: axis, series: series, kneeRule: rule, seeds: nk > 1 ? seeds : nil,
+                           sloTarget: slo?.attainment)
     }
 }
