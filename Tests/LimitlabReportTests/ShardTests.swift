@@ -175,3 +175,29 @@ private final class Box<T: Sendable>: @unchecked Sendable { var value: Result<T,
         #expect(md2.contains("| 94.996") && !md2.contains("95.0%") && md2.contains("| slo |"), "\(md2)")
     }
 }
+
+@Suite struct ReplicatedHTMLTests {
+    /// report.html of a replicated compare: each listed figure's across-seed mean and interval in
+    /// the strategy table, and the paired differences with "n.s." where the interval includes 0.
+    @Test func strategyTableShowsTheIntervals() throws {
+        let sc = try scenario(tierOneBurst)
+        let seeds: [UInt64] = [7, 8, 9]
+        let sim = try awaitBlocking { try await Replicator.simulate(sc, seeds: seeds, jobs: 2, slo: sc.slo) }
+        var report = try awaitBlocking { try await Replicator.report(sim, scenarioFile: nil, jobs: 2) }
+        report.comparison = Comparer.compare(figures: sim.figures, seeds: seeds, sloLatencyS: 30)
+        let html = HTMLReport.render(report)
+        let spans = html.components(separatedBy: "<span class=\"sub rep\"").count - 1
+        #expect(spans == 2 * 6, "success, slo, 429, p50, p99 and goodput for each strategy: \(spans)")
+        let goodput = try #require(report.replication?.summary[0].goodputRequestsPerMin)
+        #expect(html.contains("data-rep=\"goodput\">x̄ \(NumberFormat.fixed(goodput.mean, 1))<br/>["
+                              + "\(NumberFormat.fixed(goodput.low, 1))–\(NumberFormat.fixed(goodput.high, 1))]"))
+        #expect(html.contains("id=\"significance\""))
+        let d = try #require(report.comparison?.ranking[1].vsLeader)
+        let nsCount = [d.sloAttainment, d.goodputRequestsPerMin, d.latencyP99S].filter { !$0.excludesZero }.count
+        #expect(html.components(separatedBy: "<span class=\"ns\">n.s.</span>").count - 1 == nsCount)
+        // One seed: no interval lines, no significance table.
+        let single = HTMLReport.render(ReportWriter.build(scenario: sc, scenarioFile: nil, stream: sim.stream,
+                                                          runs: sim.runs.map { (spec: $0.spec, log: $0.log) }))
+        #expect(!single.contains("sub rep") && !single.contains("id=\"significance\""))
+    }
+}
