@@ -91,6 +91,14 @@ check "3 sweep shards merge" "$BIN" merge "$TMP/s3-0" "$TMP/s3-1" "$TMP/s3-2" --
 check "2 sweep shards merged = one machine (sweep.json, .md, .html byte for byte)" same_files "$TMP/s1" "$TMP/s2m"
 check "3 sweep shards merged = one machine" same_files "$TMP/s1" "$TMP/s3m"
 
+T=(sweep "$SC" --vary "limits.tier=tier-1..tier-3")
+check "sweep over catalog tiers, unsharded" "$BIN" "${T[@]}" --out "$TMP/t1" --json
+check "tier sweep shard 0/2" "$BIN" "${T[@]}" --shard 0/2 --out "$TMP/t2-0"
+check "tier sweep shard 1/2" "$BIN" "${T[@]}" --shard 1/2 --out "$TMP/t2-1"
+check "2 tier sweep shards merged = one machine" bash -c \
+    "'$BIN' merge '$TMP/t2-0' '$TMP/t2-1' --out '$TMP/t2m' --quiet && diff -r '$TMP/t1' '$TMP/t2m'"
+check "the tier sweep names the tiers" grep -q "| tier-2 |" "$TMP/t1/sweep.md"
+
 Z=(size "$SC" --slo "success>=0.95" --replications 2)
 check "size, unsharded" "$BIN" "${Z[@]}" --out "$TMP/z1" --json
 check "size shard 0/2" "$BIN" "${Z[@]}" --shard 0/2 --out "$TMP/z2-0"

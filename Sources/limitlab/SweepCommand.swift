@@ -14,7 +14,9 @@ struct SweepCommand: ParsableCommand {
             runs N evenly spaced values, both ends included (PATH=FROM..TO:N is the older spelling), e.g. \
             "arrivals[0].rate=10/min..200/min step 10/min". PATH is arrivals[N].rate (constant, poisson or \
             gamma sources), arrivals[N].count (burst sources), arrivals[N].shape (gamma), limits.rpm, \
-            limits.itpm, limits.otpm, limits.burst, server.overload.probability, workload.max_tokens, or \
+            limits.itpm, limits.otpm, limits.burst, limits.tier (catalog tiers: \
+            "limits.tier=tier-1..tier-4" or "limits.tier=start..scale"), server.overload.probability, \
+            workload.max_tokens, or \
             strategies.LABEL.PARAM: a numeric parameter of the strategies with that label or registry name \
             (durations in seconds), e.g. "strategies.sdk-default.max_retries=0..6 step 1". The knee is \
             judged against the scenario's SLO attainment target when it has one. Writes sweep.json, \
@@ -78,7 +80,6 @@ struct SweepCommand: ParsableCommand {
             return
         }
         var text = md
-        if let rule = result.kneeRule { text += "\nknee: \(rule)\n" }
         if let seeds = result.seeds { text += "figures: means over \(seeds.count) seeds (\(seeds.first!)..\(seeds.last!)); sweep.json keeps their 95% intervals\n" }
         writeStdout(text + "\nsweep: \(directory)/sweep.json, sweep.html\n")
     }

@@ -201,3 +201,25 @@ private final class Box<T: Sendable>: @unchecked Sendable { var value: Result<T,
         #expect(!single.contains("sub rep") && !single.contains("id=\"significance\""))
     }
 }
+
+@Suite struct TierSweepTests {
+    @Test func tierAxisSweepsCatalogTiers() throws {
+        let axis = try SweepAxis.parse("limits.tier=Tier 1..tier-3")
+        #expect(axis.tiers == ["tier-1", "tier-2", "tier-3"] && axis.values == [0, 1, 2])
+        #expect(axis.label(1) == "tier-2")
+        let sc = try scenario(tierOneBurst)
+        let point = try axis.apply(1, to: sc)
+        let catalog = TierCatalog.builtIn
+        let modelClass = try #require(catalog.modelClass(for: sc.model))
+        let row = try #require(catalog.limits(tier: "tier-2", modelClass: modelClass.id))
+        #expect(point.limits.tier == "tier-2" && point.limits.config.rpm == Double(row.rpm) && point.limits.config.itpm == Double(row.itpm))
+        #expect(point.limits.config.burst == sc.limits.config.burst, "the scenario's burst setting stays")
+        #expect(try SweepAxis.parse("limits.tier=start..scale").tiers == ["start", "build", "scale"])
+        for bad in ["limits.tier=tier-3..tier-1", "limits.tier=start..tier-2", "limits.tier=tier-1", "limits.tier=tier-9..tier-10"] {
+            #expect(throws: SweepError.self, "\(bad)") { try SweepAxis.parse(bad) }
+        }
+        var other = sc
+        other.model = "not-a-model"
+        #expect(throws: SweepError.self) { try axis.apply(0, to: other) }
+    }
+}

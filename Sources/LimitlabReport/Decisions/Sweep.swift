@@ -9,16 +9,19 @@ public struct SweepAxis: Sendable, Equatable, Codable {
     public var values: [Double]
     /// How values print (`40/min`, `0.5`).
     public var unit: String
+    /// `limits.tier`: the catalog tiers swept, in order; the values are their indices.
+    public var tiers: [String]? = nil
 
     public static let supported = [
         "arrivals[N].rate", "arrivals[N].count", "arrivals[N].shape", "limits.rpm", "limits.itpm", "limits.otpm",
-        "limits.burst", "server.overload.probability", "workload.max_tokens", "strategies.LABEL.PARAM",
+        "limits.burst", "limits.tier", "server.overload.probability", "workload.max_tokens", "strategies.LABEL.PARAM",
     ]
 
     /// What a path names, once parsed.
     enum Target: Equatable {
         case arrival(Int, String)
         case limit(String)
+        case tier
         case overload
         case maxTokens
         case strategy(String, String)
@@ -37,6 +40,7 @@ public struct SweepAxis: Sendable, Equatable, Codable {
             return param.isEmpty ? nil : .strategy(String(rest[..<dot]), param)
         }
         switch path {
+        case "limits.tier": return .tier
         case "limits.rpm", "limits.itpm", "limits.otpm", "limits.burst": return .limit(String(path.dropFirst(7)))
         case "server.overload.probability": return .overload
         case "workload.max_tokens": return .maxTokens
@@ -55,6 +59,7 @@ public struct SweepAxis: Sendable, Equatable, Codable {
             throw SweepError(message: "--vary \(text): cannot vary \(path); supported: " + supported.joined(separator: ", "))
         }
         var spec = parts[1].trimmingCharacters(in: .whitespaces)
+        if target == .tier { return try tierAxis(text, spec) }
         var points: Int?, stepText: String?
         if let r = spec.range(of: " points ") {
             guard let n = Int(spec[r.upperBound...].trimmingCharacters(in: .whitespaces)) else {
@@ -118,6 +123,21 @@ public struct SweepAxis: Sendable, Equatable, Codable {
         return SweepAxis(path: path, values: values, unit: isRate ? "per_min" : "")
     }
 
+    /// `limits.tier=tier-1..tier-4` (or `start..scale`): the catalog scheme's tiers from FROM to TO.
+    static func tierAxis(_ text: String, _ spec: String, catalog: TierCatalog = .builtIn) throws(SweepError) -> SweepAxis {
+        let ends = spec.components(separatedBy: "..").map { TierCatalog.normaliseTier($0.trimmingCharacters(in: .whitespaces)) }
+        let known = catalog.schemes.map { "\($0.tiers.first!)..\($0.tiers.last!)" }.joined(separator: " or ")
+        guard ends.count == 2 else {
+            throw SweepError(message: "--vary \(text): expected limits.tier=FROM..TO over catalog tiers, e.g. \(known)")
+        }
+        guard let scheme = catalog.schemes.first(where: { $0.tiers.contains(ends[0]) && $0.tiers.contains(ends[1]) }),
+              let a = scheme.tiers.firstIndex(of: ends[0]), let b = scheme.tiers.firstIndex(of: ends[1]), a < b else {
+            throw SweepError(message: "--vary \(text): expected two tiers of one catalog scheme, the smaller first: \(known)")
+        }
+        let tiers = Array(scheme.tiers[a...b])
+        return SweepAxis(path: "limits.tier", values: tiers.indices.map(Double.init), unit: "", tiers: tiers)
+    }
+
     /// The scenario with the axis set to `value`.
     public func apply(_ value: Double, to base: Scenario) throws(SweepError) -> Scenario {
         var s = base
@@ -138,6 +158,21 @@ public struct SweepAxis: Sendable, Equatable, Codable {
             case "otpm": s.limits.config.otpm = value
             default: s.limits.config.burst = value
             }
+        case .tier:
+            guard let tiers, value >= 0, Int(value) < tiers.count else { throw SweepError(message: "\(path): no tier at \(value)") }
+            if !s.limits.keys.isEmpty { throw SweepError(message: "\(path): scenarios with several keys cannot vary the tier yet") }
+            let catalog = TierCatalog.builtIn
+            guard let modelClass = catalog.modelClass(for: s.model) else {
+                throw SweepError(message: "\(path): model \(s.model) is not in the tier catalog; sweep limits.rpm/itpm/otpm instead")
+            }
+            let tier = tiers[Int(value)]
+            guard let row = catalog.limits(tier: tier, modelClass: modelClass.id) else {
+                throw SweepError(message: "\(path): the catalog lists no \(tier) limits for \(modelClass.id)")
+            }
+            var c = s.limits.config
+            c.rpm = Double(row.rpm); c.itpm = Double(row.itpm); c.otpm = Double(row.otpm)
+            c.cacheReadsCount = row.cacheReadsCount
+            s.limits = LimitsSpec(config: c, tier: tier, modelClass: modelClass.id, source: "catalog:\(row.source) (\(row.sourceDate))")
         case .overload: s.server.overload.probability = value
         case .maxTokens: s.workload.maxTokens = try whole(value)
         case .arrival(let i, let field):
@@ -172,7 +207,8 @@ public struct SweepAxis: Sendable, Equatable, Codable {
     }
 
     public func label(_ v: Double) -> String {
-        unit == "per_min" ? Units.formatRate(v)
+        if let tiers, v >= 0, Int(v) < tiers.count, v == v.rounded() { return tiers[Int(v)] }
+        return unit == "per_min" ? Units.formatRate(v)
             : (v == v.rounded() && Swift.abs(v) < 1e15 ? String(Int(v)) : String(format: "%.4g", v))
     }
 }

@@ -32,7 +32,9 @@ public enum SweepReport {
     public static func html(_ r: SweepResult) -> String {
         let perMin = r.axis.unit == "per_min"
         let scale = perMin ? 60.0 : 1.0
-        let xAxis = LineChart.Axis(title: perMin ? "\(r.axis.path) (per minute)" : r.axis.path, unit: perMin ? "/min" : "",
+        // A tier axis is drawn over the tiers' positions; the title names them.
+        let tierNames = r.axis.tiers.map { t in " (" + t.enumerated().map { "\($0) = \($1)" }.joined(separator: ", ") + ")" } ?? ""
+        let xAxis = LineChart.Axis(title: perMin ? "\(r.axis.path) (per minute)" : r.axis.path + tierNames, unit: perMin ? "/min" : "",
                                    fixed: nil, include: [], short: r.axis.path)
         func series(_ y: (SweepPoint) -> Double?) -> [LineChart.Series] {
             r.series.enumerated().map { i, s in
