@@ -40,8 +40,12 @@ enum Sharding {
         }
     }
 
-    static func announce(_ record: ShardRecord, directory: String, quiet: Bool) {
-        if quiet { return }
+    /// What a shard prints: a line naming its units and folder, or with --json the record.
+    static func announce(_ record: ShardRecord, directory: String, quiet json: Bool) throws {
+        if json {
+            writeStdout(try ScenarioInput.jsonString(record) + "\n")
+            return
+        }
         writeStdout("\(record.command) shard \(record.shard): \(record.units.count) of \(record.unitsTotal) simulations "
                     + "(units \(record.units.map { String($0.unit) }.joined(separator: ",")))\n"
                     + "shard: \(directory)/\(ShardFile.fileName); merge every shard with "
@@ -98,7 +102,7 @@ enum Sharding {
                                 sloLatencyS: sloLatency, entries: entries,
                                 figures: zip(units, parts).map { .init(unit: $0, figures: $1.figures) })
         try write(ShardFile(record: record, compare: data), to: directory)
-        announce(record, directory: directory, quiet: quiet)
+        try announce(record, directory: directory, quiet: quiet)
     }
 
     /// sweep: units point-major, then strategy, then seed (`Sweeper.unit`).
@@ -131,7 +135,7 @@ enum Sharding {
         let data = SweepShard(scenario: sc.name, axis: axis, sloLatencyS: sc.slo?.latency, sloAttainment: sc.slo?.attainment,
                               results: zip(units, parts).map { .init(unit: $0, figures: $1.0, offeredPerMin: $1.1) })
         try write(ShardFile(record: record, sweep: data), to: directory)
-        announce(record, directory: directory, quiet: quiet)
+        try announce(record, directory: directory, quiet: quiet)
     }
 
     /// size over catalog tiers: units tier-major, then strategy, then seed (`Sizer.unit`).
@@ -169,7 +173,7 @@ enum Sharding {
             seeds: seeds, strategies: specs.map(\.label), settings: all)
         try write(ShardFile(record: record, size: SizeShard(results: zip(units, parts).map { .init(unit: $0, summary: $1) })),
                   to: directory)
-        announce(record, directory: directory, quiet: quiet)
+        try announce(record, directory: directory, quiet: quiet)
     }
 
     /// `limitlab merge` of shard folders: the files the unsharded command writes, into `out`.
