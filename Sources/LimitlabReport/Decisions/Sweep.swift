@@ -159,7 +159,9 @@ public struct SweepAxis: Sendable, Equatable, Codable {
             default: s.limits.config.burst = value
             }
         case .tier:
-            guard let tiers, value >= 0, Int(value) < tiers.count else { throw SweepError(message: "\(path): no tier at \(value)") }
+            guard let tiers, value.isFinite, value >= 0, value < Double(tiers.count) else {
+                throw SweepError(message: "\(path): no tier at \(value)")
+            }
             if !s.limits.keys.isEmpty { throw SweepError(message: "\(path): scenarios with several keys cannot vary the tier yet") }
             let catalog = TierCatalog.builtIn
             guard let modelClass = catalog.modelClass(for: s.model) else {
@@ -207,7 +209,7 @@ public struct SweepAxis: Sendable, Equatable, Codable {
     }
 
     public func label(_ v: Double) -> String {
-        if let tiers, v >= 0, Int(v) < tiers.count, v == v.rounded() { return tiers[Int(v)] }
+        if let tiers, v.isFinite, v >= 0, v < Double(tiers.count), v == v.rounded() { return tiers[Int(v)] }
         return unit == "per_min" ? Units.formatRate(v)
             : (v == v.rounded() && Swift.abs(v) < 1e15 ? String(Int(v)) : String(format: "%.4g", v))
     }
