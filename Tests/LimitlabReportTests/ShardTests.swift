@@ -26,7 +26,7 @@ import Testing
 
     /// A shard's results go through shard.json: what makes the merged report byte-identical is
     /// that report entries and figures survive the JSON round trip unchanged.
-    @Test func compareUnitsSurviveShardJSON() throws {
+    @Test func compareUnitsSurviveShardJSON() async throws {
         let sc = try scenario(tierOneBurst)
         let seeds: [UInt64] = [7, 8, 9]
         let units = ShardSpec(index: 0, count: 2).units(of: sc.strategies.count * seeds.count)
@@ -51,7 +51,7 @@ import Testing
         // The units are the unsharded run's: the same figures at the same indices.
         let whole = try Simulator.run(first)
         #expect(whole.runs.count == 2)
-        let sim = try awaitBlocking { try await Replicator.simulate(sc, seeds: seeds, jobs: 1, slo: sc.slo) }
+        let sim = try await Replicator.simulate(sc, seeds: seeds, jobs: 1, slo: sc.slo)
         let flat = sim.figures.flatMap { $0 }
         for (u, p) in zip(units, parts) { #expect(flat[u] == p.figures) }
     }
@@ -101,20 +101,6 @@ import Testing
         #expect(failure([record(0, of: 2), tampered])?.kind == .mismatch)
     }
 }
-
-/// Runs async work from a synchronous test.
-private func awaitBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = Box<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        do { box.value = .success(try await body()) } catch { box.value = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try box.value!.get()
-}
-
-private final class Box<T: Sendable>: @unchecked Sendable { var value: Result<T, any Error>? }
 
 @Suite struct ThresholdDigitsTests {
     @Test func generalNeverRoundsOntoTheThreshold() {
@@ -179,11 +165,11 @@ private final class Box<T: Sendable>: @unchecked Sendable { var value: Result<T,
 @Suite struct ReplicatedHTMLTests {
     /// report.html of a replicated compare: each listed figure's across-seed mean and interval in
     /// the strategy table, and the paired differences with "n.s." where the interval includes 0.
-    @Test func strategyTableShowsTheIntervals() throws {
+    @Test func strategyTableShowsTheIntervals() async throws {
         let sc = try scenario(tierOneBurst)
         let seeds: [UInt64] = [7, 8, 9]
-        let sim = try awaitBlocking { try await Replicator.simulate(sc, seeds: seeds, jobs: 2, slo: sc.slo) }
-        var report = try awaitBlocking { try await Replicator.report(sim, scenarioFile: nil, jobs: 2) }
+        let sim = try await Replicator.simulate(sc, seeds: seeds, jobs: 2, slo: sc.slo)
+        var report = try await Replicator.report(sim, scenarioFile: nil, jobs: 2)
         report.comparison = Comparer.compare(figures: sim.figures, seeds: seeds, sloLatencyS: 30)
         let html = HTMLReport.render(report)
         let spans = html.components(separatedBy: "<span class=\"sub rep\"").count - 1
