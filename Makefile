@@ -3,12 +3,12 @@ SHELL := /bin/bash
 SWIFT ?= swift
 APT_PACKAGES := libcurl4-openssl-dev libgsl-dev libhiredis-dev pkg-config
 # Only the tests need these: headless Chromium renders report.html, Python runs the SDK test,
-# redis-server backs the shared-quota store tests (each starts its own on a free port).
-TEST_APT_PACKAGES := chromium fonts-liberation python3 redis-server
+# redis-server backs the shared-quota store tests (each starts its own on a free port), PyYAML reads the Kubernetes manifest.
+TEST_APT_PACKAGES := chromium fonts-liberation python3 python3-yaml redis-server
 SCENARIO ?= scenarios/quickstart.yaml
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: setup setup-test test-gate-repeat test-html test-sdk test-workers test-examples test-export test-record build run test test-swift test-cli test-baselines baselines docs bench clean
+.PHONY: setup setup-test test-gate-repeat test-html test-sdk test-workers test-examples test-export test-record test-shards build run test test-swift test-cli test-baselines baselines docs bench clean
 
 ## setup: install the C libraries limitlab links (libcurl, GSL, hiredis) with apt, only when missing.
 setup:
@@ -37,7 +37,7 @@ run: build
 
 ## test: build and run every test (Swift unit tests, CLI end-to-end checks, baselines, the
 ## HTML report in headless Chromium).
-test: setup-test test-swift test-cli test-gate-repeat test-baselines test-html test-sdk test-workers test-examples test-export test-record test-hdr
+test: setup-test test-swift test-cli test-gate-repeat test-baselines test-html test-sdk test-workers test-examples test-export test-record test-hdr test-shards
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -85,6 +85,11 @@ test-workers: build
 ## (pip install hdrhistogram) agree with report.json.
 test-hdr: build
 	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/hdr-export.sh
+
+## test-shards: compare --replications, sweep and size as 2 and 3 shards merged equal one machine
+## (docs/sharding.md); merge's refusals; the docs' local loop; the Kubernetes manifest's shape.
+test-shards: build
+	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/shards.sh
 
 ## test-baselines: the example scenarios must match their committed baselines.
 test-baselines: build

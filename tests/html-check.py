@@ -11,6 +11,9 @@ executable_path, so no browser download). Per file, at a 1,280-px-wide viewport:
      scrolled) at 1,280 px;
   4. render: a full-page screenshot that is not blank, and inside each chart's box pixels of
      the chart's own line colours (a chart whose lines did not render shows only grey axes);
+  3b. replications: with several seeds in report.json, the strategy table shows each figure's
+     across-seed mean and 95% interval, and compare's differences are marked n.s. exactly where
+     their interval includes 0;
   5. interaction: a click on one strategy's legend entry hides that strategy's series in every
      chart (and nothing else), time axes re-fit to the series still shown, a second click
      shows it again; hovering a chart shows a tooltip with values; the limiter-state charts
@@ -195,6 +198,59 @@ MEASURE = """() => {
 }"""
 
 
+def check_replication(page, path, name, res):
+    import json
+    report_json = os.path.join(os.path.dirname(os.path.abspath(path)), "report.json")
+    if os.path.basename(path) != "report.html" or not os.path.exists(report_json):
+        return
+    with open(report_json, encoding="utf-8") as f:
+        report = json.load(f)
+    rep = report.get("replication")
+    if not rep or len(rep.get("seeds", [])) < 2:
+        return
+    cells = page.evaluate("""() => [...document.querySelectorAll('#compare tbody tr')].map(tr => ({
+        strategy: tr.querySelector('th').innerText.split('\\n')[0].trim(),
+        rep: Object.fromEntries([...tr.querySelectorAll('.rep')].filter(s => s.getClientRects().length)
+            .map(s => [s.getAttribute('data-rep'), s.innerText]))}))""")
+    fields = {"success": ("success_rate", 100), "slo": ("slo_attainment", 100), "p99": ("latency_p99_s", 1),
+              "goodput": ("goodput_requests_per_min", 1)}
+    bad = []
+    for row in cells:
+        summary = next((x for x in rep["summary"] if x["strategy"] == row["strategy"]), None)
+        if summary is None:
+            bad.append(f"{row['strategy']}: not in replication.summary")
+            continue
+        for key, (field, scale) in fields.items():
+            v = summary.get(field)
+            if v is None:
+                continue
+            text = row["rep"].get(key)
+            # "x̄ 93.2% [77.1%–100.0%]": mean, low, high, each within its printed rounding.
+            nums = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", text or "")]
+            want = [v["mean"] * scale, max(v["low"], 0) * scale, v["high"] * scale]
+            if key == "p99" and text and " ms" in text:
+                nums = [n / 1000 if n > 50 else n for n in nums]
+            if len(nums) != 3 or any(abs(a - b) > 0.051 * max(1, abs(b)) for a, b in zip(nums, want)):
+                bad.append(f"{row['strategy']} {key}: shows {text!r}, report.json {want}")
+    res.check(f"{name}: the strategy table shows each figure's across-seed mean and 95% interval",
+              cells and not bad, "; ".join(bad[:4]) or f"{len(cells)} strategies × {len(fields)} figures")
+    comparison = report.get("comparison") or {}
+    if comparison.get("seeds"):
+        rows = page.evaluate("""() => [...document.querySelectorAll('#significance tbody tr')].filter(r => r.getClientRects().length)
+            .map(r => [...r.querySelectorAll('td')].map(td => td.innerText))""")
+        want = []
+        for r in comparison["ranking"]:
+            d = r.get("vs_leader")
+            if d is None:
+                want.append([False, False, False])
+            else:
+                want.append([not (d[k]["low"] > 0 or d[k]["high"] < 0)
+                             for k in ("slo_attainment", "goodput_requests_per_min", "latency_p99_s")])
+        got = [["n.s." in c for c in row[1:4]] for row in rows]
+        res.check(f"{name}: compare's differences say n.s. exactly where their interval includes 0",
+                  len(rows) == len(want) and got == want, f"{got} vs {want}")
+
+
 def check_file(path, args, res, pw):
     name = os.path.basename(os.path.dirname(os.path.abspath(path))) + "/" + os.path.basename(path)
     try:
@@ -245,6 +301,11 @@ def check_file(path, args, res, pw):
             res.check(f"{name}: table {t['id']} fits at {WIDTH}px",
                       t["table"] <= t["container"] + 1 and t["scroll"] <= t["container"] + 1,
                       f"table {t['table']}px in a {t['container']}px container")
+
+        # 3b. Replications: with several seeds in report.json, the strategy table shows each listed
+        # figure's across-seed mean and 95% interval, and compare's differences say "n.s." exactly
+        # where their interval includes 0.
+        check_replication(page, path, name, res)
 
         # 4. Render.
         stem = os.path.splitext(os.path.basename(path))[0]

@@ -7,8 +7,9 @@
 # chart, hovering shows values. The work is in tests/html-check.py.
 #
 # Usage: tests/html-check.sh [--screenshots DIR] [--no-sweep] FILE.html...
-#   Besides the files, renders a sweep of scenarios/quickstart.yaml with $LIMITLAB (default: the
-#   debug build, when it exists) and checks its sweep.html too; --no-sweep skips that.
+#   Besides the files, renders a sweep and a compare --replications 4 of scenarios/quickstart.yaml
+#   with $LIMITLAB (default: the debug build, when it exists) and checks their sweep.html and
+#   report.html too; --no-sweep skips that.
 # Prints "N passed, N failed"; exits 1 on a failed check, 2 when chromium, python3 or
 # Playwright is missing and cannot be installed.
 set -uo pipefail
@@ -46,6 +47,10 @@ if [ "$sweep" = 1 ] && [ -x "$LIMITLAB" ]; then
     "$LIMITLAB" sweep "$root/scenarios/quickstart.yaml" --vary "arrivals[0].rate=20/min..140/min:7" \
         --out "$work/sweep" >/dev/null || { echo "html-check: $LIMITLAB sweep failed" >&2; exit 1; }
     args+=("$work/sweep/sweep.html")
+    # A replicated compare: its strategy table must show the across-seed intervals.
+    "$LIMITLAB" compare "$root/scenarios/quickstart.yaml" --replications 4 --out "$work/replicated" --json >/dev/null ||
+        { echo "html-check: $LIMITLAB compare --replications failed" >&2; exit 1; }
+    args+=("$work/replicated/report.html")
 fi
 if [ ${#args[@]} -eq 0 ]; then
     echo "usage: tests/html-check.sh [--screenshots DIR] [--no-sweep] FILE.html..." >&2

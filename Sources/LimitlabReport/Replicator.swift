@@ -107,27 +107,35 @@ public enum Replicator {
                                 slo: SLOSpec? = nil) async throws -> ReplicatedSimulation {
         let specs = scenario.strategies
         let n = seeds.count
-        let sloSpec = slo ?? scenario.slo
-        let parts = try await Parallel.map(count: specs.count * n, jobs: jobs) { k -> (StrategyRun?, ArrivalStream?, ReplicaFigures) in
-            let (j, i) = (k / n, k % n)
-            var sc = scenario
-            sc.seed = seeds[i]
-            sc.strategies = [specs[j]]
-            let result = try Simulator.run(sc)
-            let run = result.runs[0]
-            let summary = Summariser.summarise(log: run.log, stream: result.stream, slo: sloSpec, scenario: sc,
-                                               options: SummaryOptions())
-            let figures = ReplicaFigures(strategy: specs[j].label, seed: seeds[i], summary: summary)
-            return i == 0 ? (run, result.stream, figures) : (nil, nil, figures)
+        let parts = try await Parallel.map(count: specs.count * n, jobs: jobs) { k in
+            try replica(scenario, unit: k, seeds: seeds, slo: slo)
         }
         var first = scenario
         first.seed = seeds[0]
-        guard let stream = parts.first?.1 else {
+        guard let stream = parts.first?.stream else {
             throw ReplicationError(message: "\(scenario.name): no strategy to run")
         }
         return ReplicatedSimulation(
-            scenario: first, seeds: seeds, stream: stream, runs: parts.compactMap(\.0),
-            figures: (0..<specs.count).map { j in (0..<n).map { parts[j * n + $0].2 } })
+            scenario: first, seeds: seeds, stream: stream, runs: parts.compactMap(\.run),
+            figures: (0..<specs.count).map { j in (0..<n).map { parts[j * n + $0].figures } })
+    }
+
+    /// Unit `k` of strategies × seeds, strategy-major (strategy `k / n`, seed `k % n` for `n`
+    /// seeds): one independent simulation. The first seed's unit keeps its run and stream for
+    /// the report. `simulate` and `--shard` both run exactly these units.
+    public static func replica(_ scenario: Scenario, unit k: Int, seeds: [UInt64], slo: SLOSpec?) throws
+        -> (run: StrategyRun?, stream: ArrivalStream?, figures: ReplicaFigures) {
+        let specs = scenario.strategies, n = seeds.count
+        let (j, i) = (k / n, k % n)
+        var sc = scenario
+        sc.seed = seeds[i]
+        sc.strategies = [specs[j]]
+        let result = try Simulator.run(sc)
+        let run = result.runs[0]
+        let summary = Summariser.summarise(log: run.log, stream: result.stream, slo: slo ?? scenario.slo, scenario: sc,
+                                           options: SummaryOptions())
+        let figures = ReplicaFigures(strategy: specs[j].label, seed: seeds[i], summary: summary)
+        return i == 0 ? (run, result.stream, figures) : (nil, nil, figures)
     }
 
     /// The first seed's report (its runs summarised in parallel, identical to a serial build),
@@ -137,11 +145,9 @@ public enum Replicator {
         let sc = sim.scenario, stream = sim.stream
         let runs = sim.runs
         let entries = try await Parallel.map(count: runs.count, jobs: jobs) { j in
-            ReportWriter.build(scenario: sc, scenarioFile: scenarioFile, stream: stream,
-                               runs: [(spec: runs[j].spec, log: runs[j].log)], generatedAt: generatedAt).runs[0]
+            entry(first: sc, scenarioFile: scenarioFile, stream: stream, run: runs[j])
         }
-        var report = ReportWriter.build(scenario: sc, scenarioFile: scenarioFile, stream: stream, runs: [],
-                                        generatedAt: generatedAt)
+        var report = base(first: sc, scenarioFile: scenarioFile, stream: stream, generatedAt: generatedAt)
         report.runs = entries
         if sim.seeds.count > 1 {
             report.replication = ReplicationSection(seeds: sim.seeds, figures: sim.figures, labels: runs.map(\.spec.label))
@@ -151,6 +157,17 @@ public enum Replicator {
 }
 
 extension Replicator {
+    /// The report without runs: the scenario echo and the first seed's arrivals.
+    public static func base(first: Scenario, scenarioFile: String?, stream: ArrivalStream, generatedAt: Date) -> Report {
+        ReportWriter.build(scenario: first, scenarioFile: scenarioFile, stream: stream, runs: [], generatedAt: generatedAt)
+    }
+
+    /// One first-seed run's report entry (summary and time series).
+    public static func entry(first: Scenario, scenarioFile: String?, stream: ArrivalStream, run: StrategyRun) -> RunEntry {
+        ReportWriter.build(scenario: first, scenarioFile: scenarioFile, stream: stream,
+                           runs: [(spec: run.spec, log: run.log)], generatedAt: Date(timeIntervalSince1970: 0)).runs[0]
+    }
+
     /// `ReportWriter.write` with the event files rendered in parallel (the same bytes): events
     /// first, then summary.md, report.html and report.json.
     public static func write(report: Report, stream: ArrivalStream, runs: [StrategyRun], to directory: String,
@@ -162,6 +179,17 @@ extension Replicator {
         }
         let csv = try await Parallel.map(count: runs.count, jobs: jobs) { j in
             EventCSV.render(log: runs[j].log, stream: stream)
+        }
+        try write(report: report, events: csv, to: directory)
+    }
+
+    /// The report's files from already rendered event files (one per run, in the report's
+    /// order): what `write` and `limitlab merge` of compare shards write.
+    public static func write(report: Report, events csv: [Data], to directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ReportError(message: "cannot create report directory \(directory): \(error.localizedDescription); choose another --out")
         }
         for (entry, data) in zip(report.runs, csv) {
             try ReportWriter.writeFile(data, to: (directory as NSString).appendingPathComponent(entry.eventsFile))

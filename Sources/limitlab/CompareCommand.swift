@@ -15,7 +15,9 @@ struct CompareCommand: ParsableCommand {
             their across-seed means and each difference is paired per seed, with a 95% Student t interval \
             on the per-seed differences. Differences whose interval includes zero are called not \
             significant. Writes the full report (report.json with a "comparison" section and, over \
-            several seeds, a "replication" section; summary.md; event CSVs of the first seed) to --out.
+            several seeds, a "replication" section; summary.md; event CSVs of the first seed) to --out. \
+            --shard i/n runs a share of the strategies × seeds and `limitlab merge` joins the shards \
+            (docs/sharding.md).
             """)
 
     @Argument(help: "Scenario file (YAML).")
@@ -25,6 +27,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Seed for every random draw (overrides the scenario's).")
     var seed: UInt64?
     @OptionGroup var replication: ReplicationFlags
+    @OptionGroup var sharding: ShardFlags
     @Option(help: "Report directory (default: reports/<scenario>-compare-<timestamp>/, never an existing one).")
     var out: String?
     @Flag(help: "Overwrite an existing --out folder.")
@@ -41,6 +44,13 @@ struct CompareCommand: ParsableCommand {
         let plan = try replication.plan(base: sc.seed)
         let jobs = try replication.width()
         let sloLatency = sc.slo?.latency ?? 30
+        if let shard = try sharding.spec() {
+            // A shard stops like any process: its shard.json is written last, so an interrupted
+            // shard leaves no record and merge names it as missing.
+            StopSignals.release()
+            return try Sharding.compare(sc, file: scenario, seeds: plan.seeds, sloLatency: sloLatency, shard: shard, jobs: jobs,
+                                        out: out, force: force, quiet: json)
+        }
         var simulated: ReplicatedSimulation
         // SIGINT/SIGTERM: the strategies in progress finish (a group at a time, at least two),
         // the rest are not run and named, and the comparison covers those that finished.

@@ -14,12 +14,15 @@ struct MergeCommand: ParsableCommand {
             run's time_origin_epoch_s. Exit codes: 0 merged; 2 unreadable input, the same run given twice, or \
             --out naming one of the runs; 4 runs that do not belong together (another scenario, model, limits \
             or strategy list), or a --scenario file of another scenario.
+            Shard folders (written by compare, sweep or size with --shard i/n) merge into exactly the files \
+            the unsharded command writes (docs/sharding.md): every shard once, none missing (exit 2 names \
+            the missing ones), all of one command line over one scenario file and limitlab version (exit 4).
             """)
 
     /// Exit code for runs that do not belong together.
     static let mismatchExitCode: Int32 = ExitCodes.mismatch
 
-    @Argument(help: "Run directories to merge.")
+    @Argument(help: "Run directories, or shard folders, to merge.")
     var directories: [String]
 
     @Option(help: "Directory of the merged report (report.json, summary.md, report.html, events-*.csv).")
@@ -39,6 +42,9 @@ struct MergeCommand: ParsableCommand {
                                       + "overwrite that run; choose a new directory for the merged report")
         }
         try OutputPath.checkNewDirectory(out)
+        if directories.contains(where: ShardMerge.isShard) {
+            return try Sharding.merge(directories, out: out, scenario: scenario, quiet: quiet)
+        }
         var sc: Scenario?
         if let scenario { sc = try ScenarioInput.load(scenario, seed: nil, strategies: nil) }
         let merged: MergedRun

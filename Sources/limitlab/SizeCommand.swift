@@ -15,7 +15,9 @@ struct SizeCommand: ParsableCommand {
             cost.total_usd. Latencies take units (30s, 500ms); rates take 0.99 or 99%. A metric that \
             is not measured (no successes) never meets its condition. With --replications or --seeds a \
             configuration meets the SLO only when each condition holds at its 95% interval's bound. \
-            Exit codes: 0 some strategy fits, 3 no configuration tried meets the SLO, 2 bad input.
+            Exit codes: 0 some strategy fits, 3 no configuration tried meets the SLO, 2 bad input. \
+            --shard i/n runs a share of the tiers × strategies × seeds and `limitlab merge` joins the \
+            shards (docs/sharding.md; not with --custom).
             """)
 
     @Argument(help: "Scenario file (YAML).")
@@ -31,6 +33,7 @@ struct SizeCommand: ParsableCommand {
     @Option(help: "Seed (overrides the scenario's).")
     var seed: UInt64?
     @OptionGroup var replication: ReplicationFlags
+    @OptionGroup var sharding: ShardFlags
     @Option(help: "Directory for size.json (default: reports/<scenario>-size-<timestamp>/, never an existing one).")
     var out: String?
     @Flag(help: "Overwrite an existing --out folder.")
@@ -57,6 +60,16 @@ struct SizeCommand: ParsableCommand {
         if let out { try OutputFolder.check(out, force: force) }
         let plan = try replication.plan(base: sc.seed)
         let jobs = try replication.width()
+        if let shard = try sharding.spec() {
+            if custom {
+                throw CLIFailure.badInput("--shard cannot split size --custom (a search: each step depends on the last); "
+                                          + "shard the catalog tiers, or run --custom on one machine")
+            }
+            let settings = ["catalog_scheme": catalogScheme, "slo": slo ?? "", "seed": seed.map(String.init) ?? "",
+                            "strategies": strategies ?? ""]
+            return try Sharding.size(sc, file: scenario, conditions: conditions, scheme: catalogScheme, seeds: plan.seeds,
+                                     settings: settings, shard: shard, jobs: jobs, out: out, force: force, quiet: json)
+        }
         let result: SizingResult
         do {
             let (custom, scheme, seeds) = (self.custom, catalogScheme, plan.seeds)

@@ -14,11 +14,14 @@ struct SweepCommand: ParsableCommand {
             runs N evenly spaced values, both ends included (PATH=FROM..TO:N is the older spelling), e.g. \
             "arrivals[0].rate=10/min..200/min step 10/min". PATH is arrivals[N].rate (constant, poisson or \
             gamma sources), arrivals[N].count (burst sources), arrivals[N].shape (gamma), limits.rpm, \
-            limits.itpm, limits.otpm, limits.burst, server.overload.probability, workload.max_tokens, or \
+            limits.itpm, limits.otpm, limits.burst, limits.tier (catalog tiers: \
+            "limits.tier=tier-1..tier-4" or "limits.tier=start..scale"), server.overload.probability, \
+            workload.max_tokens, or \
             strategies.LABEL.PARAM: a numeric parameter of the strategies with that label or registry name \
             (durations in seconds), e.g. "strategies.sdk-default.max_retries=0..6 step 1". The knee is \
             judged against the scenario's SLO attainment target when it has one. Writes sweep.json, \
-            sweep.md and sweep.html to --out.
+            sweep.md and sweep.html to --out. --shard i/n runs a share of the points × strategies × seeds \
+            and `limitlab merge` joins the shards (docs/sharding.md).
             """)
 
     @Argument(help: "Scenario file (YAML).")
@@ -30,6 +33,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Seed (overrides the scenario's).")
     var seed: UInt64?
     @OptionGroup var replication: ReplicationFlags
+    @OptionGroup var sharding: ShardFlags
     @Option(help: "Directory for the sweep files (default: reports/<scenario>-sweep-<timestamp>/, never an existing one).")
     var out: String?
     @Flag(help: "Overwrite an existing --out folder.")
@@ -54,8 +58,12 @@ struct SweepCommand: ParsableCommand {
         if let out { try OutputFolder.check(out, force: force) }
         let plan = try replication.plan(base: sc.seed)
         let jobs = try replication.width()
-        let result: SweepResult
         let seeds = plan.seeds
+        if let shard = try sharding.spec() {
+            return try Sharding.sweep(sc, file: scenario, axis: axis, seeds: seeds, shard: shard, jobs: jobs, out: out,
+                                      force: force, quiet: json)
+        }
+        let result: SweepResult
         let progress = Progress("sweep", total: Double(axis.values.count * sc.strategies.count * seeds.count), quiet: json)
         do {
             result = try progress.countingSimulations { try blocking { try await Sweeper.run(sc, axis: axis, seeds: seeds, jobs: jobs) } }
@@ -65,22 +73,26 @@ struct SweepCommand: ParsableCommand {
             throw CLIFailure.badInput("\(scenario): \(error)")
         }
         let directory = try OutputFolder.choose(out: out, force: force, name: sc.name, suffix: "-sweep")
-        try ScenarioInput.writeJSON(result, to: directory + "/sweep.json")
+        try Self.write(result, to: directory)
         let md = SweepReport.markdown(result)
-        do {
-            try Data(md.utf8).write(to: URL(fileURLWithPath: directory + "/sweep.md"))
-            try Data(SweepReport.html(result).utf8).write(to: URL(fileURLWithPath: directory + "/sweep.html"))
-        } catch {
-            throw CLIFailure.internalError("cannot write to \(directory): \(error.localizedDescription)")
-        }
         if json {
             writeStdout(try ScenarioInput.jsonString(result) + "\n")
             return
         }
         var text = md
-        if let rule = result.kneeRule { text += "\nknee: \(rule)\n" }
         if let seeds = result.seeds { text += "figures: means over \(seeds.count) seeds (\(seeds.first!)..\(seeds.last!)); sweep.json keeps their 95% intervals\n" }
         writeStdout(text + "\nsweep: \(directory)/sweep.json, sweep.html\n")
+    }
+
+    /// sweep.json, sweep.md and sweep.html (also what `merge` of sweep shards writes).
+    static func write(_ result: SweepResult, to directory: String) throws {
+        try ScenarioInput.writeJSON(result, to: directory + "/sweep.json")
+        do {
+            try Data(SweepReport.markdown(result).utf8).write(to: URL(fileURLWithPath: directory + "/sweep.md"))
+            try Data(SweepReport.html(result).utf8).write(to: URL(fileURLWithPath: directory + "/sweep.html"))
+        } catch {
+            throw CLIFailure.internalError("cannot write to \(directory): \(error.localizedDescription)")
+        }
     }
 
     /// A strategy parameter must exist and be numeric for every strategy the path names.

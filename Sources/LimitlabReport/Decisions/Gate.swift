@@ -169,7 +169,7 @@ public enum Gate {
                 let v = t.condition.metric.value(in: run.summary)
                 let passed = t.condition.holds(v)
                 let detail = v == nil ? "not measured (\(t.condition.metric.rawValue) has no value: nothing succeeded, or no price/SLO)"
-                    : passed ? "ok" : "\(format(t.condition.metric, v!)) does not satisfy \(t.condition)"
+                    : passed ? "ok" : "\(format(t.condition.metric, v!, against: t.condition.threshold)) does not satisfy \(t.condition)"
                 out.append(CheckResult(kind: .threshold, strategy: run.strategy, metric: t.condition.metric.rawValue,
                                        check: t.condition.description, value: v, limit: t.condition.threshold,
                                        passed: passed, detail: detail))
@@ -222,12 +222,12 @@ public enum Gate {
                     continue
                 }
                 var worse = m.higherIsBetter ? v < limit - 1e-12 : v > limit + 1e-12
-                var detail = worse ? "\(format(m, v)) vs baseline \(format(m, b))" : "ok (baseline \(format(m, b)))"
+                var detail = worse ? "\(format(m, v, against: limit)) vs baseline \(format(m, b))" : "ok (baseline \(format(m, b)))"
                 if worse && !exact {
                     // Inside the noise? Then it is not a regression.
                     if let significant = significance(m, run: run, value: v, base: base, baseValue: b), !significant {
                         worse = false
-                        detail = "\(format(m, v)) vs baseline \(format(m, b)): within noise (95%)"
+                        detail = "\(format(m, v, against: limit)) vs baseline \(format(m, b)): within noise (95%)"
                     }
                 }
                 out.append(CheckResult(kind: .regression, strategy: run.strategy, metric: m.rawValue, check: check,
@@ -304,18 +304,25 @@ public enum Gate {
         }
     }
 
-    static func format(_ m: Metric, _ v: Double) -> String {
-        if m.isLatency { return String(format: "%.3fs", v) }
-        return String(format: "%.6g", v)
+    /// A metric's value for a detail line; against `threshold`, never rounded onto or across it.
+    static func format(_ m: Metric, _ v: Double, against threshold: Double? = nil) -> String {
+        if m.isLatency { return NumberFormat.decisive(v, digits: 3, threshold: threshold) + "s" }
+        return NumberFormat.general(v, threshold: threshold)
     }
 }
 
 /// Renderings of check results.
 public enum GateOutput {
+    /// The value and the limit of a result, each printed on its own side of the other
+    /// (`NumberFormat.general`): a value just under its limit never reads as equal to it.
+    public static func numbers(_ r: CheckResult) -> (value: String, limit: String) {
+        (r.value.map { NumberFormat.general($0, threshold: r.limit) } ?? "—",
+         r.limit.map { NumberFormat.general($0, threshold: r.value) } ?? "—")
+    }
+
     public static func table(_ results: [CheckResult]) -> String {
         let rows = results.map { r in
-            [r.passed ? "pass" : "FAIL", r.kind.rawValue, r.strategy, r.check,
-             r.value.map { String(format: "%.6g", $0) } ?? "—", r.limit.map { String(format: "%.6g", $0) } ?? "—", r.detail]
+            [r.passed ? "pass" : "FAIL", r.kind.rawValue, r.strategy, r.check, numbers(r).value, numbers(r).limit, r.detail]
         }
         return SummaryTable.table(header: ["verdict", "kind", "strategy", "check", "value", "limit", "detail"], rows: rows,
                                   rightAlignFrom: 99)
@@ -326,8 +333,8 @@ public enum GateOutput {
         var md = "### limitlab check: \(title) — \(failed == 0 ? "✅ all \(results.count) checks pass" : "❌ \(failed) of \(results.count) checks fail")\n\n"
         md += "| | strategy | check | value | limit | detail |\n|---|---|---|---:|---:|---|\n"
         for r in results {
-            md += "| \(r.passed ? "✅" : "❌") | `\(r.strategy)` | \(r.check) | \(r.value.map { String(format: "%.6g", $0) } ?? "—") | "
-                + "\(r.limit.map { String(format: "%.6g", $0) } ?? "—") | \(r.detail) |\n"
+            let (value, limit) = numbers(r)
+            md += "| \(r.passed ? "✅" : "❌") | `\(r.strategy)` | \(r.check) | \(value) | \(limit) | \(r.detail) |\n"
         }
         return md
     }
@@ -346,7 +353,9 @@ public enum GateOutput {
             if r.passed {
                 x += "/>\n"
             } else {
-                x += ">\n      <failure message=\"\(esc(r.detail))\">\(esc(r.metric)): \(esc(r.detail))</failure>\n    </testcase>\n"
+                let (value, limit) = numbers(r)
+                x += ">\n      <failure message=\"\(esc(r.detail))\">\(esc(r.metric)) = \(esc(value)) (limit \(esc(limit))): "
+                    + "\(esc(r.detail))</failure>\n    </testcase>\n"
             }
         }
         return x + "  </testsuite>\n</testsuites>\n"

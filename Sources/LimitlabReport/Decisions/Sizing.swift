@@ -137,16 +137,31 @@ public enum Sizer {
     static func evaluate(_ configs: [Scenario], strategies: [StrategySpec], seeds: [UInt64], conditions: [Condition],
                          jobs: Int) async throws -> [[SizingCell]] {
         let (ns, nk) = (strategies.count, seeds.count)
-        let summaries = try await Parallel.map(count: configs.count * ns * nk, jobs: jobs) { k -> RunSummary in
-            let (c, j, i) = (k / (ns * nk), (k / nk) % ns, k % nk)
-            var sc = configs[c]
-            sc.seed = seeds[i]
-            sc.strategies = [strategies[j]]
-            let result = try Simulator.run(sc)
-            return Summariser.summarise(log: result.runs[0].log, stream: result.stream, slo: sc.slo, scenario: sc,
-                                        options: SummaryOptions())
+        let summaries = try await Parallel.map(count: configs.count * ns * nk, jobs: jobs) { k in
+            try unit(k, configs: configs, strategies: strategies, seeds: seeds)
         }
-        return (0..<configs.count).map { c in
+        return grid(configs.count, strategies: strategies, seeds: seeds, conditions: conditions, summaries: summaries)
+    }
+
+    /// Unit `k` of configurations × strategies × seeds (configuration `k / (s·n)`, strategy
+    /// `(k / n) mod s`, seed `k mod n`): one independent simulation. `evaluate` and `--shard`
+    /// both run exactly these units.
+    public static func unit(_ k: Int, configs: [Scenario], strategies: [StrategySpec], seeds: [UInt64]) throws -> RunSummary {
+        let (ns, nk) = (strategies.count, seeds.count)
+        let (c, j, i) = (k / (ns * nk), (k / nk) % ns, k % nk)
+        var sc = configs[c]
+        sc.seed = seeds[i]
+        sc.strategies = [strategies[j]]
+        let result = try Simulator.run(sc)
+        return Summariser.summarise(log: result.runs[0].log, stream: result.stream, slo: sc.slo, scenario: sc,
+                                    options: SummaryOptions())
+    }
+
+    /// `cells[config][strategy]` from every unit's summary (in unit order).
+    static func grid(_ configs: Int, strategies: [StrategySpec], seeds: [UInt64], conditions: [Condition],
+                      summaries: [RunSummary]) -> [[SizingCell]] {
+        let (ns, nk) = (strategies.count, seeds.count)
+        return (0..<configs).map { c in
             (0..<ns).map { j in
                 let base = (c * ns + j) * nk
                 return cell(strategy: strategies[j].label, summaries: Array(summaries[base..<base + nk]), conditions: conditions)
@@ -166,6 +181,14 @@ public enum Sizer {
     public static func tiers(_ base: Scenario, conditions: [Condition], scheme: String, seeds: [UInt64]? = nil,
                              jobs: Int = 1, sloSource: String = "--slo", catalog: TierCatalog = .builtIn) async throws -> SizingResult {
         let seeds = seeds ?? [base.seed]
+        let tiers = try tierConfigs(base, scheme: scheme, catalog: catalog)
+        let cells = try await evaluate(tiers.configs, strategies: base.strategies, seeds: seeds, conditions: conditions, jobs: jobs)
+        return tierResult(base, conditions: conditions, scheme: scheme, seeds: seeds, sloSource: sloSource, tiers: tiers, cells: cells)
+    }
+
+    /// The scenario at every tier of `scheme` for its model class, smallest first.
+    public static func tierConfigs(_ base: Scenario, scheme: String, catalog: TierCatalog = .builtIn) throws(SizingError)
+        -> (configs: [Scenario], labels: [String], modelClass: String) {
         guard let modelClass = catalog.modelClass(for: base.model) else {
             throw SizingError(message: "model \(base.model) is not in the tier catalog; use --custom to scale explicit limits")
         }
@@ -186,7 +209,24 @@ public enum Sizer {
         guard !configs.isEmpty else {
             throw SizingError(message: "the catalog lists no \(scheme) tier for \(modelClass.id)")
         }
-        let cells = try await evaluate(configs, strategies: base.strategies, seeds: seeds, conditions: conditions, jobs: jobs)
+        return (configs, labels, modelClass.id)
+    }
+
+    /// The tier search's result from the units' summaries (in unit order): what `merge` of size
+    /// shards calls.
+    public static func tierResult(_ base: Scenario, conditions: [Condition], scheme: String, seeds: [UInt64],
+                                  sloSource: String, tiers: (configs: [Scenario], labels: [String], modelClass: String),
+                                  summaries: [RunSummary]) -> SizingResult {
+        let cells = grid(tiers.configs.count, strategies: base.strategies, seeds: seeds, conditions: conditions,
+                          summaries: summaries)
+        return tierResult(base, conditions: conditions, scheme: scheme, seeds: seeds, sloSource: sloSource, tiers: tiers,
+                          cells: cells)
+    }
+
+    static func tierResult(_ base: Scenario, conditions: [Condition], scheme: String, seeds: [UInt64], sloSource: String,
+                           tiers: (configs: [Scenario], labels: [String], modelClass: String),
+                           cells: [[SizingCell]]) -> SizingResult {
+        let (configs, labels) = (tiers.configs, tiers.labels)
         let trials = zip(configs, zip(labels, cells)).map { s, lc in
             SizingTrial(label: lc.0, rpm: s.limits.config.rpm, itpm: s.limits.config.itpm, otpm: s.limits.config.otpm, cells: lc.1)
         }
@@ -196,7 +236,7 @@ public enum Sizer {
                                   margin: t.cells[j].margin)
         }
         return SizingResult(scenario: base.name, strategies: base.strategies.map(\.label), slo: conditions.map(\.description),
-                            sloSource: sloSource, mode: "catalog scheme \(scheme), model class \(modelClass.id)", seeds: seeds,
+                            sloSource: sloSource, mode: "catalog scheme \(scheme), model class \(tiers.modelClass)", seeds: seeds,
                             method: method(seeds), recommendation: trials.first(where: \.meets), byStrategy: byStrategy,
                             trials: trials,
                             note: "each tier simulated with the scenario's arrivals, workload and every strategy")

@@ -9,16 +9,19 @@ public struct SweepAxis: Sendable, Equatable, Codable {
     public var values: [Double]
     /// How values print (`40/min`, `0.5`).
     public var unit: String
+    /// `limits.tier`: the catalog tiers swept, in order; the values are their indices.
+    public var tiers: [String]? = nil
 
     public static let supported = [
         "arrivals[N].rate", "arrivals[N].count", "arrivals[N].shape", "limits.rpm", "limits.itpm", "limits.otpm",
-        "limits.burst", "server.overload.probability", "workload.max_tokens", "strategies.LABEL.PARAM",
+        "limits.burst", "limits.tier", "server.overload.probability", "workload.max_tokens", "strategies.LABEL.PARAM",
     ]
 
     /// What a path names, once parsed.
     enum Target: Equatable {
         case arrival(Int, String)
         case limit(String)
+        case tier
         case overload
         case maxTokens
         case strategy(String, String)
@@ -37,6 +40,7 @@ public struct SweepAxis: Sendable, Equatable, Codable {
             return param.isEmpty ? nil : .strategy(String(rest[..<dot]), param)
         }
         switch path {
+        case "limits.tier": return .tier
         case "limits.rpm", "limits.itpm", "limits.otpm", "limits.burst": return .limit(String(path.dropFirst(7)))
         case "server.overload.probability": return .overload
         case "workload.max_tokens": return .maxTokens
@@ -55,6 +59,7 @@ public struct SweepAxis: Sendable, Equatable, Codable {
             throw SweepError(message: "--vary \(text): cannot vary \(path); supported: " + supported.joined(separator: ", "))
         }
         var spec = parts[1].trimmingCharacters(in: .whitespaces)
+        if target == .tier { return try tierAxis(text, spec) }
         var points: Int?, stepText: String?
         if let r = spec.range(of: " points ") {
             guard let n = Int(spec[r.upperBound...].trimmingCharacters(in: .whitespaces)) else {
@@ -118,6 +123,21 @@ public struct SweepAxis: Sendable, Equatable, Codable {
         return SweepAxis(path: path, values: values, unit: isRate ? "per_min" : "")
     }
 
+    /// `limits.tier=tier-1..tier-4` (or `start..scale`): the catalog scheme's tiers from FROM to TO.
+    static func tierAxis(_ text: String, _ spec: String, catalog: TierCatalog = .builtIn) throws(SweepError) -> SweepAxis {
+        let ends = spec.components(separatedBy: "..").map { TierCatalog.normaliseTier($0.trimmingCharacters(in: .whitespaces)) }
+        let known = catalog.schemes.map { "\($0.tiers.first!)..\($0.tiers.last!)" }.joined(separator: " or ")
+        guard ends.count == 2 else {
+            throw SweepError(message: "--vary \(text): expected limits.tier=FROM..TO over catalog tiers, e.g. \(known)")
+        }
+        guard let scheme = catalog.schemes.first(where: { $0.tiers.contains(ends[0]) && $0.tiers.contains(ends[1]) }),
+              let a = scheme.tiers.firstIndex(of: ends[0]), let b = scheme.tiers.firstIndex(of: ends[1]), a < b else {
+            throw SweepError(message: "--vary \(text): expected two tiers of one catalog scheme, the smaller first: \(known)")
+        }
+        let tiers = Array(scheme.tiers[a...b])
+        return SweepAxis(path: "limits.tier", values: tiers.indices.map(Double.init), unit: "", tiers: tiers)
+    }
+
     /// The scenario with the axis set to `value`.
     public func apply(_ value: Double, to base: Scenario) throws(SweepError) -> Scenario {
         var s = base
@@ -138,6 +158,23 @@ public struct SweepAxis: Sendable, Equatable, Codable {
             case "otpm": s.limits.config.otpm = value
             default: s.limits.config.burst = value
             }
+        case .tier:
+            guard let tiers, value.isFinite, value >= 0, value < Double(tiers.count) else {
+                throw SweepError(message: "\(path): no tier at \(value)")
+            }
+            if !s.limits.keys.isEmpty { throw SweepError(message: "\(path): scenarios with several keys cannot vary the tier yet") }
+            let catalog = TierCatalog.builtIn
+            guard let modelClass = catalog.modelClass(for: s.model) else {
+                throw SweepError(message: "\(path): model \(s.model) is not in the tier catalog; sweep limits.rpm/itpm/otpm instead")
+            }
+            let tier = tiers[Int(value)]
+            guard let row = catalog.limits(tier: tier, modelClass: modelClass.id) else {
+                throw SweepError(message: "\(path): the catalog lists no \(tier) limits for \(modelClass.id)")
+            }
+            var c = s.limits.config
+            c.rpm = Double(row.rpm); c.itpm = Double(row.itpm); c.otpm = Double(row.otpm)
+            c.cacheReadsCount = row.cacheReadsCount
+            s.limits = LimitsSpec(config: c, tier: tier, modelClass: modelClass.id, source: "catalog:\(row.source) (\(row.sourceDate))")
         case .overload: s.server.overload.probability = value
         case .maxTokens: s.workload.maxTokens = try whole(value)
         case .arrival(let i, let field):
@@ -172,7 +209,8 @@ public struct SweepAxis: Sendable, Equatable, Codable {
     }
 
     public func label(_ v: Double) -> String {
-        unit == "per_min" ? Units.formatRate(v)
+        if let tiers, v.isFinite, v >= 0, v < Double(tiers.count), v == v.rounded() { return tiers[Int(v)] }
+        return unit == "per_min" ? Units.formatRate(v)
             : (v == v.rounded() && Swift.abs(v) < 1e15 ? String(Int(v)) : String(format: "%.4g", v))
     }
 }
@@ -220,9 +258,11 @@ public struct SweepResult: Codable, Sendable, Equatable {
     public var kneeRule: String? = nil
     /// The seeds every point ran (absent: the scenario's one seed).
     public var seeds: [UInt64]? = nil
+    /// The scenario's SLO attainment target the knee was judged against (absent: none).
+    public var sloTarget: Double? = nil
     enum CodingKeys: String, CodingKey {
         case scenario, axis, series, seeds
-        case kneeRule = "knee_rule"
+        case kneeRule = "knee_rule", sloTarget = "slo_target"
     }
 }
 
@@ -231,25 +271,44 @@ public enum Sweeper {
     /// result is the same for any `jobs`).
     public static func run(_ base: Scenario, axis: SweepAxis, seeds: [UInt64]? = nil, jobs: Int = 1) async throws -> SweepResult {
         let seeds = seeds ?? [base.seed]
-        let scenarios = try axis.values.map { v throws(SweepError) in try axis.apply(v, to: base) }
-        let specs = base.strategies
-        let (ns, nk) = (specs.count, seeds.count)
-        let figures = try await Parallel.map(count: scenarios.count * ns * nk, jobs: jobs) { k -> (ReplicaFigures, Double) in
-            let (p, j, i) = (k / (ns * nk), (k / nk) % ns, k % nk)
-            var sc = scenarios[p]
-            sc.seed = seeds[i]
-            sc.strategies = [scenarios[p].strategies[j]]
-            let result = try Simulator.run(sc)
-            let sum = Summariser.summarise(log: result.runs[0].log, stream: result.stream, slo: sc.slo)
-            let offered = result.stream.window > 0 ? Double(result.stream.count) / result.stream.window * 60 : 0
-            return (ReplicaFigures(strategy: specs[j].label, seed: seeds[i], summary: sum), offered)
+        let scenarios = try points(base, axis: axis)
+        let figures = try await Parallel.map(count: scenarios.count * base.strategies.count * seeds.count, jobs: jobs) { k in
+            try unit(k, scenarios: scenarios, seeds: seeds)
         }
-        var series = specs.map { SweepSeries(strategy: $0.label, points: [], knee: nil) }
+        return assemble(name: base.name, axis: axis, labels: base.strategies.map(\.label), slo: base.slo, seeds: seeds,
+                        figures: figures)
+    }
+
+    /// The scenario at each swept value.
+    public static func points(_ base: Scenario, axis: SweepAxis) throws(SweepError) -> [Scenario] {
+        try axis.values.map { v throws(SweepError) in try axis.apply(v, to: base) }
+    }
+
+    /// Unit `k` of points × strategies × seeds (point-major, then strategy, then seed: point
+    /// `k / (s·n)`, strategy `(k / n) % s`, seed `k % n`): one independent simulation, its
+    /// figures and offered load per minute. `run` and `--shard` both run exactly these units.
+    public static func unit(_ k: Int, scenarios: [Scenario], seeds: [UInt64]) throws -> (ReplicaFigures, Double) {
+        let (ns, nk) = (scenarios[0].strategies.count, seeds.count)
+        let (p, j, i) = (k / (ns * nk), (k / nk) % ns, k % nk)
+        var sc = scenarios[p]
+        sc.seed = seeds[i]
+        sc.strategies = [scenarios[p].strategies[j]]
+        let result = try Simulator.run(sc)
+        let sum = Summariser.summarise(log: result.runs[0].log, stream: result.stream, slo: sc.slo)
+        let offered = result.stream.window > 0 ? Double(result.stream.count) / result.stream.window * 60 : 0
+        return (ReplicaFigures(strategy: sc.strategies[0].label, seed: seeds[i], summary: sum), offered)
+    }
+
+    /// The sweep result from every unit's figures and offered load (in unit order).
+    public static func assemble(name: String, axis: SweepAxis, labels: [String], slo: SLOSpec?, seeds: [UInt64],
+                                figures: [(ReplicaFigures, Double)]) -> SweepResult {
+        let (ns, nk) = (labels.count, seeds.count)
+        var series = labels.map { SweepSeries(strategy: $0, points: [], knee: nil) }
         for (p, v) in axis.values.enumerated() {
             for j in 0..<ns {
                 let cell = Array(figures[(p * ns + j) * nk..<(p * ns + j + 1) * nk])
                 let r = cell.map(\.0)
-                let f = ReplicatedFigures(strategy: specs[j].label, replicas: r)
+                let f = ReplicatedFigures(strategy: labels[j], replicas: r)
                 series[j].points.append(SweepPoint(
                     value: v, offeredPerMin: cell.map(\.1).reduce(0, +) / Double(nk),
                     goodputPerMin: f.goodputRequestsPerMin?.mean ?? 0, successRate: f.successRate?.mean ?? 0,
@@ -259,8 +318,8 @@ public enum Sweeper {
             }
         }
         let rule: String
-        if let target = base.slo?.attainment {
-            rule = "largest value whose SLO attainment (\(Units.formatDuration(base.slo!.latency)) latency)"
+        if let slo, let target = slo.attainment {
+            rule = "largest value whose SLO attainment (\(Units.formatDuration(slo.latency)) latency)"
                 + (nk > 1 ? ", at its 95% interval's lower bound," : "") + " meets the scenario's target \(target)"
             for i in series.indices {
                 series[i].knee = series[i].points.filter { p in
@@ -277,6 +336,7 @@ public enum Sweeper {
                 }.map(\.value).max()
             }
         }
-        return SweepResult(scenario: base.name, axis: axis, series: series, kneeRule: rule, seeds: nk > 1 ? seeds : nil)
+        return SweepResult(scenario: name, axis: axis, series: series, kneeRule: rule, seeds: nk > 1 ? seeds : nil,
+                           sloTarget: slo?.attainment)
     }
 }

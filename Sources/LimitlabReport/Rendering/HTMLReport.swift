@@ -79,6 +79,8 @@ public enum HTMLReport {
         td.best{background:var(--best);color:var(--best-fg);font-weight:650}
         .sub{display:block;font-size:11.5px;font-weight:400;color:var(--muted)}
         td.best .sub{color:var(--best-fg)}
+        .ns{font-style:italic;color:var(--muted)}
+        .sub.rep{font-size:11px;line-height:1.3;margin-top:2px}
         .none{color:var(--faint)}
         .ok{color:var(--ok);font-weight:700}
         .bad{color:var(--bad);font-weight:700}
@@ -531,6 +533,12 @@ private struct Page {
         let among = eligible.count < runs.count ? " among the strategies that meet the SLO target" : ""
         h += "<p class=\"lede\">The best value in each ranked column\(among) is tinted. Hover a cell for the exact value. "
         h += "Latency brackets are 95% bootstrap confidence intervals.</p>"
+        let rep = report.replication
+        if let rep, rep.seeds.count > 1 {
+            h += "<p class=\"lede\" id=\"replication-note\">Over \(rep.seeds.count) seeds (\(rep.seeds.first!)–\(rep.seeds.last!)): "
+            h += "the line marked x̄ in a cell is the across-seed mean with its 95% Student t interval [low–high]; the "
+            h += "rest of the row, the charts and the tints are seed \(report.scenario.seed)'s run.</p>"
+        }
         h += "<div class=\"scroll\"><table id=\"compare\"><thead><tr class=\"group\"><th class=\"name\"></th>"
         var k = 0
         while k < cols.count {
@@ -555,11 +563,79 @@ private struct Page {
             for (c, best) in zip(cols, bests) {
                 h += "<td data-col=\"\(c.key)\"\(best.contains(i) ? " class=\"best\"" : "")"
                 if let t = c.exact(run.summary) { h += " title=\"\(esc(t))\"" }
-                h += ">\(c.cell(run.summary))</td>"
+                h += ">\(c.cell(run.summary))"
+                if let f = rep?.summary.first(where: { $0.strategy == run.strategy }), rep!.seeds.count > 1,
+                   let text = replicated(c.key, f) {
+                    h += "<span class=\"sub rep\" data-rep=\"\(c.key)\">x̄ \(text)</span>"
+                }
+                h += "</td>"
             }
             h += "</tr>"
         }
-        return h + "</tbody></table></div></section>\n"
+        return h + "</tbody></table></div>" + significance() + "</section>\n"
+    }
+
+    /// A column's across-seed mean and 95% interval, through NumberFormat (the SLO attainment
+    /// decisive against its target, so no mean or bound reads as meeting it when it does not).
+    func replicated(_ key: String, _ f: ReplicatedFigures) -> String? {
+        let target = runs.lazy.compactMap(\.summary.slo?.target).first
+        func show(_ v: ReplicatedValue?, _ fmt: (Double) -> String) -> String? {
+            guard let v else { return nil }
+            guard v.n > 1 else { return fmt(v.mean) }
+            // Every figure listed is ≥ 0 (shares are clipped already); the symmetric t interval of
+            // a few widely spread seeds can reach below zero.
+            var lo = fmt(Swift.max(v.low, 0))
+            let hi = fmt(v.high)
+            for unit in ["%", " ms", " s"] where lo.hasSuffix(unit) && hi.hasSuffix(unit) {
+                lo = String(lo.dropLast(unit.count))
+                break
+            }
+            return "\(fmt(v.mean))<br/>[\(lo)–\(hi)]"
+        }
+        switch key {
+        case "success": return show(f.successRate) { NumberFormat.percent($0) }
+        case "slo": return show(f.sloAttainment) { NumberFormat.percent($0, threshold: target) }
+        case "429": return show(f.status429) { NumberFormat.fixed($0, 0) }
+        // Latencies as the table prints them (three significant figures), in the mean's unit.
+        case "p50", "p99":
+            let v = key == "p50" ? f.latencyP50S : f.latencyP99S
+            let ms = (v?.mean ?? 1) < 1
+            return show(v) { x in
+                let a = Swift.abs(x)
+                return ms ? NumberFormat.fixed(x * 1000, 0) + " ms"
+                    : (a < 10 ? NumberFormat.fixed(x, 2) : a < 100 ? NumberFormat.fixed(x, 1) : NumberFormat.grouped(x.rounded())) + " s"
+            }
+        case "goodput": return show(f.goodputRequestsPerMin) { NumberFormat.fixed($0, 1) }
+        default: return nil
+        }
+    }
+
+    /// compare over several seeds: each strategy's paired difference from the leader with its 95%
+    /// interval; "n.s." where the interval includes zero.
+    func significance() -> String {
+        guard let c = report.comparison, let seeds = c.seeds, seeds.count > 1, c.ranking.count > 1 else { return "" }
+        var h = "<p class=\"lede\">Ranked over \(seeds.count) seeds by the across-seed means. Δ = this − the leader, paired "
+        h += "per seed, with the 95% Student t interval of the per-seed differences; <b>n.s.</b>: not significant (the "
+        h += "interval includes 0).</p>"
+        h += "<div class=\"scroll\"><table id=\"significance\"><thead><tr><th scope=\"col\">#</th>"
+        h += "<th class=\"name\" scope=\"col\">strategy</th><th scope=\"col\">Δ SLO attainment</th>"
+        h += "<th scope=\"col\">Δ goodput/min</th><th scope=\"col\">Δ p99</th></tr></thead><tbody>"
+        func diff(_ ci: ConfidenceInterval?, _ f: (Double) -> String) -> String {
+            guard let ci else { return "<span class=\"none\">leader</span>" }
+            let text = "\(f(ci.estimate)) [\(f(ci.low)), \(f(ci.high))]"
+            return ci.excludesZero ? esc(text) : esc(text) + " <span class=\"ns\">n.s.</span>"
+        }
+        func signed(_ scale: Double, _ digits: Int, _ unit: String) -> (Double) -> String {
+            { NumberFormat.decisive($0, digits: digits, scale: scale, threshold: 0, signed: true) + unit }
+        }
+        for r in c.ranking {
+            let i = runs.firstIndex { $0.strategy == r.strategy }
+            h += "<tr><td>\(r.rank)</td><th scope=\"row\">\(i.map(swatch) ?? "")\(esc(r.strategy))</th>"
+            h += "<td>\(diff(r.vsLeader?.sloAttainment, signed(100, 1, " pp")))</td>"
+            h += "<td>\(diff(r.vsLeader?.goodputRequestsPerMin, signed(1, 1, "")))</td>"
+            h += "<td>\(diff(r.vsLeader?.latencyP99S, signed(1, 2, " s")))</td></tr>"
+        }
+        return h + "</tbody></table></div>"
     }
 
     /// The registry name when the label differs, then roles and parameters as written.

@@ -2,20 +2,27 @@ import Foundation
 
 /// Markdown and HTML renderings of a sweep.
 public enum SweepReport {
+    /// Every figure through `NumberFormat`: success against the 99 % of the default knee rule,
+    /// SLO attainment against the scenario's target, so no value rounds across the line that
+    /// decides the knee.
     public static func markdown(_ r: SweepResult) -> String {
         var md = "# sweep \(r.scenario): \(r.axis.path)\n\n"
+        let slo = r.series.contains { $0.points.contains { $0.sloAttainment != nil } }
+        let successLine = r.sloTarget == nil ? 0.99 : nil
         for s in r.series {
             md += "## `\(s.strategy)` — knee: \(s.knee.map(r.axis.label) ?? "below the swept range")\n\n"
-            md += "| \(r.axis.path) | offered/min | goodput/min | success | p99 | 429s |\n|---:|---:|---:|---:|---:|---:|\n"
+            md += "| \(r.axis.path) | offered/min | goodput/min | success |" + (slo ? " slo |" : "") + " p99 | 429s |\n"
+            md += "|---:|---:|---:|---:|" + (slo ? "---:|" : "") + "---:|---:|\n"
             for p in s.points {
-                md += "| \(r.axis.label(p.value)) | \(String(format: "%.1f", p.offeredPerMin)) | "
-                    + "\(String(format: "%.1f", p.goodputPerMin)) | \(String(format: "%.1f%%", p.successRate * 100)) | "
-                    + "\(p.latencyP99S.map { String(format: "%.2f s", $0) } ?? "–") | \(p.status429) |\n"
+                md += "| \(r.axis.label(p.value)) | \(NumberFormat.fixed(p.offeredPerMin, 1)) | "
+                    + "\(NumberFormat.fixed(p.goodputPerMin, 1)) | \(NumberFormat.percent(p.successRate, threshold: successLine)) | "
+                if slo { md += (p.sloAttainment.map { NumberFormat.percent($0, threshold: r.sloTarget) } ?? "–") + " | " }
+                md += "\(p.latencyP99S.map { NumberFormat.seconds($0, space: true) } ?? "–") | \(p.status429) |\n"
             }
             md += "\n"
         }
-        md += "Knee: the largest swept value at which a strategy still succeeds for ≥ 99 % of requests with a p99 "
-            + "no worse than twice its best.\n"
+        md += "Knee: " + (r.kneeRule ?? "the largest swept value at which a strategy still succeeds for ≥ 99 % of requests "
+            + "with a p99 no worse than twice its best") + ".\n"
         return md
     }
 
@@ -25,7 +32,9 @@ public enum SweepReport {
     public static func html(_ r: SweepResult) -> String {
         let perMin = r.axis.unit == "per_min"
         let scale = perMin ? 60.0 : 1.0
-        let xAxis = LineChart.Axis(title: perMin ? "\(r.axis.path) (per minute)" : r.axis.path, unit: perMin ? "/min" : "",
+        // A tier axis is drawn over the tiers' positions; the title names them.
+        let tierNames = r.axis.tiers.map { t in " (" + t.enumerated().map { "\($0) = \($1)" }.joined(separator: ", ") + ")" } ?? ""
+        let xAxis = LineChart.Axis(title: perMin ? "\(r.axis.path) (per minute)" : r.axis.path + tierNames, unit: perMin ? "/min" : "",
                                    fixed: nil, include: [], short: r.axis.path)
         func series(_ y: (SweepPoint) -> Double?) -> [LineChart.Series] {
             r.series.enumerated().map { i, s in
