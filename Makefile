@@ -113,7 +113,7 @@ docs: build
 ## 50 consecutive 20-s runs at 10,000 streaming arrivals/s and an hour of mixed load on one mock,
 ## about 1.5 h; SOAK_RUNS and SOAK_MINUTES shorten it). Never part of `make test`.
 ## BENCH_NOTE="..." records the conditions (e.g. a shared machine) in BENCHMARKS.md.
-BENCH_SUITES := sim-bench mock-bench closed-loop-bench live-bench soak
+BENCH_SUITES := sim-bench parallel-compare mock-bench closed-loop-bench live-bench soak
 bench: setup
 	@mkdir -p reports/bench && rm -f reports/bench/*.json; status=0; \
 	for s in $(BENCH_SUITES); do \

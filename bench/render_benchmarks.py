@@ -14,7 +14,7 @@ import argparse, glob, os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib
 
-ORDER = ["sim", "sim-overload", "sim-strategies", "sim-strategies-overload", "mock", "live", "closed-loop", "soak"]
+ORDER = ["sim", "sim-overload", "sim-strategies", "sim-strategies-overload", "parallel", "mock", "live", "closed-loop", "soak"]
 # figure id -> peer figure ids in other suites (same run of `make bench`, same machine).
 CROSS = {"live.closed-loop.rps": ["closed-loop.wrk.rps", "closed-loop.locust.rps"]}
 
