@@ -368,6 +368,15 @@ for i in 1 2 3 4 5; do
 done
 check "SIGTERM at serve's start stops it cleanly (5 of 5 exit 0)" test "$serve_ok" -eq 5
 
+# `limitlab test`: flag mistakes are found before CMD runs, and an earlier test's folder is kept.
+check "test --max-regression without --baseline is refused before CMD runs" \
+    exits 2 "$BIN" test scenarios/quickstart.yaml --max-regression goodput=10% --out "$TMP/t-never" -- touch "$TMP/t-ran"
+check "... and CMD did not run" test ! -e "$TMP/t-ran"
+mkdir -p "$TMP/t-old" && echo earlier > "$TMP/t-old/report.json"
+check "test --out into an earlier test's folder is refused (exit 2)" \
+    exits 2 "$BIN" test scenarios/quickstart.yaml --out "$TMP/t-old" -- true
+check "... leaving it as it was" grep -q earlier "$TMP/t-old/report.json"
+
 check "a spending guard that stops the run before it sends anything is not a success (exit 5)" \
     exits 5 "$BIN" run "$TMP/live.yaml" --target mock --out "$TMP/m5" --quiet --max-cost-usd 0
 check "... its report is marked partial and loses nothing" python3 -c "

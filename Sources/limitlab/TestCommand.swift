@@ -37,6 +37,9 @@ struct TestCommand: ParsableCommand {
     @Flag(help: "Print nothing but errors and failed checks.")
     var quiet = false
 
+    @Flag(help: "Write into --out even when it holds an earlier test (its recording and output are replaced).")
+    var force = false
+
     @OptionGroup var gate: GateOptions
 
     @Argument(parsing: .postTerminator, help: "The command to run, after --.")
@@ -54,13 +57,17 @@ struct TestCommand: ParsableCommand {
             limit = d
         }
         let sc = try ScenarioInput.load(scenario, seed: nil, strategies: nil)
-        let directory = out ?? ScenarioInput.defaultDirectory(for: sc.name, suffix: "-test")
+        // Flag mistakes cost nothing: found before CMD runs (thresholds are optional here).
+        try gate.checkBeforeRun(hasThresholds: true)
+        // An earlier test's folder is never overwritten (unless --force).
+        let directory = try OutputFolder.choose(out: out, force: force, name: sc.name, suffix: "-test")
         let fm = FileManager.default
         do {
             try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            // The folder is this test's: a previous run's recording and output are replaced.
-            for f in [MockRecorder.fileName, "cmd-stdout.txt", "cmd-stderr.txt"] {
-                try? fm.removeItem(atPath: (directory as NSString).appendingPathComponent(f))
+            if force {
+                for f in [MockRecorder.fileName, "cmd-stdout.txt", "cmd-stderr.txt"] {
+                    try? fm.removeItem(atPath: (directory as NSString).appendingPathComponent(f))
+                }
             }
         } catch {
             throw CLIFailure.badInput("cannot create the report directory \(directory): \(error.localizedDescription)")
