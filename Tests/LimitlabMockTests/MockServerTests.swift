@@ -132,6 +132,11 @@ import Testing
             #expect(ok.status == 200)
             let r = await http("\(base)/v1/messages", headers: apiHeaders(), body: messageBody())
             let elapsed = start.duration(to: clock.now)
+            // A machine so loaded that the two requests were a refill apart proves nothing here.
+            guard elapsed < .seconds(19) else {
+                print("requestsOverTheRPMGet429: the two requests were \(elapsed) apart; the bucket refilled")
+                return
+            }
             #expect(r.status == 429)
             let retry = try #require(r.header("retry-after").flatMap(Int.init))
             // The bucket refills one request 20 s after the first was admitted; on a loaded
@@ -428,13 +433,20 @@ import Testing
             """
         try await withServer(yaml) { base in
             let url = "\(base)/v1/messages"
+            let clock = ContinuousClock()
+            let start = clock.now
             #expect(await http(url, headers: apiHeaders(key: "sk-a"), body: messageBody()).status == 200)
-            #expect(await http(url, headers: apiHeaders(key: "sk-a"), body: messageBody()).status == 429)
+            let a2 = await http(url, headers: apiHeaders(key: "sk-a"), body: messageBody()).status
             let b = await http(url, headers: apiHeaders(key: "sk-b1"), body: messageBody())
             #expect(b.status == 200)
             #expect(b.header("anthropic-organization-id") == "org-b")
             // Two keys of one organisation share its buckets.
-            #expect(await http(url, headers: apiHeaders(key: "sk-b2"), body: messageBody()).status == 429)
+            let b2 = await http(url, headers: apiHeaders(key: "sk-b2"), body: messageBody()).status
+            // 1 RPM refills a request in 60 s; a machine that slow proves nothing about the 429s.
+            if start.duration(to: clock.now) < .seconds(55) {
+                #expect(a2 == 429)
+                #expect(b2 == 429)
+            }
         }
     }
 
