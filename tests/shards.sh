@@ -97,6 +97,12 @@ assert "comparison" not in r and r["replication"]["seeds"] == [1, 2, 3] and len(
 assert s["record"]["command"] == "run" and "run" in s and "compare" not in s
 assert [u["unit"] for u in s["record"]["units"]] == [2, 5] and "slo_latency_s" not in s["record"]["settings"]
 PY
+# Without an SLO in the scenario, run judges none (compare would take 30 s): the shards must agree.
+Q=(run scenarios/shared-quota.yaml --seeds 5..6)
+check "run --seeds on a scenario without an SLO, unsharded" "$BIN" "${Q[@]}" --out "$TMP/q1" --quiet
+check "its shards merged = one machine" bash -c "'$BIN' ${Q[*]} --shard 0/2 --out '$TMP/q2-0' --quiet \
+    && '$BIN' ${Q[*]} --shard 1/2 --out '$TMP/q2-1' --quiet && '$BIN' merge '$TMP/q2-0' '$TMP/q2-1' --out '$TMP/q2m' --quiet \
+    && $(declare -f same_report); same_report '$TMP/q1' '$TMP/q2m'"
 check "the run shard's --json prints its record" bash -c \
     "'$BIN' ${R[*]} --shard 1/2 --out '$TMP/rj' --json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"command\"] == \"run\"'"
 
