@@ -86,7 +86,7 @@ test-workers: build
 test-hdr: build
 	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/hdr-export.sh
 
-## test-shards: compare --replications, sweep and size as 2 and 3 shards merged equal one machine
+## test-shards: compare and run --replications, sweep and size as 2 and 3 shards merged equal one machine
 ## (docs/sharding.md); merge's refusals; the docs' local loop; the Kubernetes manifest's shape.
 test-shards: build
 	LIMITLAB=$$($(SWIFT) build --show-bin-path)/limitlab bash tests/shards.sh

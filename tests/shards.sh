@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# --shard i/n and `limitlab merge` of shard folders (docs/sharding.md): compare --replications and
-# sweep, unsharded against 2 and 3 shards merged, byte-identical apart from the documented
-# timestamp (generated_at in report.json and where report.html shows it); every refusal with
-# its exit code; the local loop of docs/sharding.md as written; the Kubernetes manifest's shape.
+# --shard i/n and `limitlab merge` of shard folders (docs/sharding.md): compare and run with
+# --replications, sweep and size, unsharded against 2 and 3 shards merged, byte-identical apart
+# from the documented timestamp (generated_at in report.json and where report.html shows it);
+# every refusal with its exit code; the local loop of docs/sharding.md as written; the Kubernetes manifest's shape.
 # Prints "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -79,6 +79,33 @@ assert r["scenario_sha256"] == hashlib.sha256(open(sys.argv[2], "rb").read()).he
 assert "--shard" in r["command_line"] and r["generator"].startswith("limitlab ")
 PY
 
+R=(run "$SC" --replications 3)
+check "run --replications 3, unsharded" "$BIN" "${R[@]}" --out "$TMP/r1" --quiet
+for n in 2 3; do
+    for ((i = 0; i < n; i++)); do
+        check "run shard $i/$n" "$BIN" "${R[@]}" --shard "$i/$n" --out "$TMP/r$n-$i" --quiet
+    done
+done
+check "2 run shards merge" "$BIN" merge "$TMP/r2-1" "$TMP/r2-0" --out "$TMP/r2m" --quiet
+check "3 run shards merge" "$BIN" merge "$TMP/r3-0" "$TMP/r3-1" "$TMP/r3-2" --out "$TMP/r3m" --quiet
+check "2 run shards merged = one machine (report.json, summary.md, report.html, events, hlogs)" same_report "$TMP/r1" "$TMP/r2m"
+check "3 run shards merged = one machine" same_report "$TMP/r1" "$TMP/r3m"
+check "run shards: a replication section and no comparison, as run writes" python3 - "$TMP/r3m/report.json" "$TMP/r3-2/shard.json" <<'PY'
+import json, sys
+r, s = (json.load(open(p)) for p in sys.argv[1:])
+assert "comparison" not in r and r["replication"]["seeds"] == [1, 2, 3] and len(r["replication"]["replications"]) == 6
+assert s["record"]["command"] == "run" and "run" in s and "compare" not in s
+assert [u["unit"] for u in s["record"]["units"]] == [2, 5] and "slo_latency_s" not in s["record"]["settings"]
+PY
+# Without an SLO in the scenario, run judges none (compare would take 30 s): the shards must agree.
+Q=(run scenarios/shared-quota.yaml --seeds 5..6)
+check "run --seeds on a scenario without an SLO, unsharded" "$BIN" "${Q[@]}" --out "$TMP/q1" --quiet
+check "its shards merged = one machine" bash -c "'$BIN' ${Q[*]} --shard 0/2 --out '$TMP/q2-0' --quiet \
+    && '$BIN' ${Q[*]} --shard 1/2 --out '$TMP/q2-1' --quiet && '$BIN' merge '$TMP/q2-0' '$TMP/q2-1' --out '$TMP/q2m' --quiet \
+    && $(declare -f same_report); same_report '$TMP/q1' '$TMP/q2m'"
+check "the run shard's --json prints its record" bash -c \
+    "'$BIN' ${R[*]} --shard 1/2 --out '$TMP/rj' --json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"command\"] == \"run\"'"
+
 S=(sweep "$SC" --vary "arrivals[0].rate=20/min..60/min step 20/min" --replications 2)
 check "sweep, unsharded" "$BIN" "${S[@]}" --out "$TMP/s1" --json
 for n in 2 3; do
@@ -122,6 +149,11 @@ check "shard folders mixed with a run folder: exit 2" exits 2 "$BIN" merge "$TMP
 check "--shard 2/2: exit 2" exits 2 "$BIN" "${C[@]}" --shard 2/2 --out "$TMP/x9"
 check "--shard 1of2: exit 2" exits 2 "$BIN" "${S[@]}" --shard 1of2 --out "$TMP/x9"
 check "compare --shard with one seed: exit 2" exits 2 "$BIN" compare "$SC" --shard 0/2 --out "$TMP/x9"
+check "run --shard with one seed: exit 2" bash -c "$(declare -f exits says); TMP='$TMP'; exits 2 '$BIN' run '$SC' --shard 0/2 --out '$TMP/x10' && says '--shard on run splits the replications'"
+check "run --shard on a live target: exit 2" bash -c "$(declare -f exits says); TMP='$TMP'; exits 2 '$BIN' run '$SC' --target mock --shard 0/2 --out '$TMP/x10' && says 'is live'"
+check "run --shard --check: exit 2" bash -c "$(declare -f exits says); TMP='$TMP'; exits 2 '$BIN' ${R[*]} --check --shard 0/2 --out '$TMP/x10' && says 'limitlab check'"
+check "a run shard with a compare shard: exit 4" exits 4 "$BIN" merge "$TMP/r2-0" "$TMP/c2-1" --out "$TMP/x11"
+check "nothing written by the refused shards" test ! -e "$TMP/x10"
 check "size --custom --shard: exit 2" exits 2 "$BIN" size "$SC" --slo "success>=0.9" --custom --shard 0/2 --out "$TMP/x9"
 
 # The local loop of docs/sharding.md, as written, with `limitlab` on PATH.
@@ -129,6 +161,11 @@ mkdir -p "$TMP/docs/bin" && ln -s "$BIN" "$TMP/docs/bin/limitlab" && cp -r scena
 awk '/^## Running the shards locally/{f=1} f && /^```sh$/{c=1; next} c && /^```$/{exit} c' docs/sharding.md >"$TMP/docs/loop.sh"
 check "docs/sharding.md's local loop runs as written and prints identical" bash -c \
     "cd '$TMP/docs' && PATH='$TMP/docs/bin':\$PATH bash -e loop.sh 2>&1 | tail -1 | grep -qx identical"
+awk '/^## Running the shards locally/{f=1} f && /^```sh$/{n++; if (n == 2) {c=1; next}} c && /^```$/{exit} c' \
+    docs/sharding.md >"$TMP/docs/run-loop.sh"
+check "docs/sharding.md's run shards run as written and merge into a run report" bash -c \
+    "cd '$TMP/docs' && grep -q 'run .* --shard 1/2' run-loop.sh && PATH='$TMP/docs/bin':\$PATH bash -e run-loop.sh >/dev/null \
+     && test -s reports/run-shards/merged/report.json && ls reports/run-shards/merged | grep -q 'latency.hlog'"
 
 # The Kubernetes manifest: an Indexed Job running the shards from JOB_COMPLETION_INDEX, and a merge Job.
 check "deploy/kubernetes/limitlab-shards.yaml parses with the expected fields" python3 - <<'PY'

@@ -67,7 +67,7 @@ public struct ShardRecord: Codable, Sendable, Equatable {
     /// The limitlab version that ran the shard (`ReportWriter.generator`).
     public var generator: String
     public var generatedAt: String
-    /// `compare`, `sweep` or `size`.
+    /// `compare`, `run`, `sweep` or `size`.
     public var command: String
     /// The command line as run, for the record (not compared: paths may differ per machine).
     public var commandLine: [String]
@@ -117,9 +117,9 @@ public struct ShardRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// A compare shard's results: the report head (every shard builds the same one), the first
-/// seed's report entries of its strategies (their event files lie beside shard.json), and the
-/// figures of each of its units.
+/// A compare (or `run --replications`) shard's results: the report head (every shard builds the
+/// same one), the first seed's report entries of its strategies (their event files, and for run
+/// their HdrHistogram logs, lie beside shard.json), and the figures of each of its units.
 public struct CompareShard: Codable, Sendable {
     public struct Entry: Codable, Sendable {
         /// Index of the strategy in the report.
@@ -133,11 +133,12 @@ public struct CompareShard: Codable, Sendable {
         public init(unit: Int, figures: ReplicaFigures) { self.unit = unit; self.figures = figures }
     }
     public var base: Report
-    public var sloLatencyS: Double
+    /// compare's SLO latency for the comparison; nil for run, which has no comparison.
+    public var sloLatencyS: Double?
     public var entries: [Entry]
     public var figures: [Unit]
 
-    public init(base: Report, sloLatencyS: Double, entries: [Entry], figures: [Unit]) {
+    public init(base: Report, sloLatencyS: Double?, entries: [Entry], figures: [Unit]) {
         self.base = base; self.sloLatencyS = sloLatencyS; self.entries = entries; self.figures = figures
     }
 
@@ -194,11 +195,14 @@ public struct ShardFile: Codable, Sendable {
     public static let fileName = "shard.json"
     public var record: ShardRecord
     public var compare: CompareShard?
+    /// `run --replications`: the same shape as compare's.
+    public var run: CompareShard?
     public var sweep: SweepShard?
     public var size: SizeShard?
 
-    public init(record: ShardRecord, compare: CompareShard? = nil, sweep: SweepShard? = nil, size: SizeShard? = nil) {
-        self.record = record; self.compare = compare; self.sweep = sweep; self.size = size
+    public init(record: ShardRecord, compare: CompareShard? = nil, run: CompareShard? = nil, sweep: SweepShard? = nil,
+                size: SizeShard? = nil) {
+        self.record = record; self.compare = compare; self.run = run; self.sweep = sweep; self.size = size
     }
 
     /// Stable JSON (sorted keys).

@@ -48,7 +48,7 @@ struct CompareCommand: ParsableCommand {
             // A shard stops like any process: its shard.json is written last, so an interrupted
             // shard leaves no record and merge names it as missing.
             StopSignals.release()
-            return try Sharding.compare(sc, file: scenario, seeds: plan.seeds, sloLatency: sloLatency, shard: shard, jobs: jobs,
+            return try Sharding.compare(sc, file: scenario, seeds: plan.seeds, command: .compare(sloLatency: sloLatency), shard: shard, jobs: jobs,
                                         out: out, force: force, quiet: json)
         }
         var simulated: ReplicatedSimulation

@@ -14,7 +14,7 @@ struct MergeCommand: ParsableCommand {
             run's time_origin_epoch_s. Exit codes: 0 merged; 2 unreadable input, the same run given twice, or \
             --out naming one of the runs; 4 runs that do not belong together (another scenario, model, limits \
             or strategy list), or a --scenario file of another scenario.
-            Shard folders (written by compare, sweep or size with --shard i/n) merge into exactly the files \
+            Shard folders (written by compare, run, sweep or size with --shard i/n) merge into exactly the files \
             the unsharded command writes (docs/sharding.md): every shard once, none missing (exit 2 names \
             the missing ones), all of one command line over one scenario file and limitlab version (exit 4).
             """)

@@ -21,6 +21,10 @@ struct RunCommand: ParsableCommand {
             simulation interrupted by SIGINT/SIGTERM, whose report holds the strategies that finished \
             (the others are named; a second signal quits without a report); 3 a \
             --check failed (this takes precedence over 5); 2 bad input; 1 internal error.
+
+            --shard i/n (simulator only, with --replications N ≥ 2 or --seeds A..B) runs a share of the \
+            strategies × seeds into a shard folder; `limitlab merge` joins the shards into the files the \
+            unsharded run writes (docs/sharding.md).
             """)
 
     @Argument(help: "Scenario file (YAML).")
@@ -61,6 +65,8 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var workerFlags: WorkerFlags
 
     @OptionGroup var replication: ReplicationFlags
+
+    @OptionGroup var sharding: ShardFlags
 
     @OptionGroup(title: "Live telemetry") var telemetry: TelemetryFlags
 
@@ -108,6 +114,10 @@ struct RunCommand: ParsableCommand {
         try workerFlags.check(target: scenario.target)
         try replication.checkTarget(scenario.target)
         try telemetry.check(target: scenario.target, workers: workerFlags.workers)
+        if let shard = try sharding.spec() {
+            return try Sharding.run(scenario, file: self.scenario, replication: replication, shard: shard, check: check,
+                                    out: out, json: json, quiet: quiet)
+        }
         // A simulation keeps what it finished: the first SIGINT/SIGTERM lets the strategies in
         // progress finish and skips the rest (SimulationStop); a second one ends the process.
         let simStop = scenario.target == .sim ? SimulationStop() : nil

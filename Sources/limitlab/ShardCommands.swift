@@ -52,21 +52,58 @@ enum Sharding {
                     + "`limitlab merge SHARD_DIR... --out DIR`\n")
     }
 
-    /// compare: units strategy-major over the seeds (`Replicator.replica`).
-    static func compare(_ sc: Scenario, file: String, seeds: [UInt64], sloLatency: Double, shard: ShardSpec, jobs: Int,
-                        out: String?, force: Bool, quiet: Bool) throws {
+    /// The commands whose units are strategies × seeds (`Replicator.replica`).
+    enum Replicated {
+        /// compare: figures judged against the scenario's SLO or, without one, `sloLatency`.
+        case compare(sloLatency: Double)
+        /// `run --replications`: figures judged against the scenario's own SLO, as the unsharded
+        /// run does; its shards also keep the first seed's HdrHistogram logs, which run writes.
+        case run
+
+        var name: String { if case .run = self { "run" } else { "compare" } }
+    }
+
+    /// `run --target sim --replications N --shard i/n`: the compare shard path with the run's
+    /// figures (`Replicated.run`). A live run is one replication, and a single seed leaves
+    /// nothing to split: both are refused before any work.
+    static func run(_ sc: Scenario, file: String, replication: ReplicationFlags, shard: ShardSpec, check: Bool,
+                    out: String?, json: Bool, quiet: Bool) throws {
+        guard sc.target == .sim else {
+            throw CLIFailure.badInput("--shard splits the replications of a simulation, and target \(sc.target) is live (a live "
+                                      + "run is one replication): add --target sim, or drop --shard")
+        }
+        guard !check else {
+            throw CLIFailure.badInput("--check judges a whole report, which a shard is not: merge the shards, then run "
+                                      + "`limitlab check MERGED_DIR/report.json`")
+        }
+        let seeds = try replication.plan(base: sc.seed).seeds
+        guard seeds.count > 1 else {
+            throw CLIFailure.badInput("--shard on run splits the replications: add --replications N (N ≥ 2) or --seeds A..B "
+                                      + "(a single-seed run is one simulation per strategy; run it on one machine)")
+        }
+        StopSignals.release()
+        try compare(sc, file: file, seeds: seeds, command: .run, shard: shard, jobs: try replication.width(), out: out,
+                    force: false, quiet: json, silent: quiet && !json)
+    }
+
+    /// compare and `run --replications`: units strategy-major over the seeds (`Replicator.replica`).
+    /// `quiet` prints the shard record as JSON instead of the line; `silent` prints nothing.
+    static func compare(_ sc: Scenario, file: String, seeds: [UInt64], command: Replicated, shard: ShardSpec, jobs: Int,
+                        out: String?, force: Bool, quiet: Bool, silent: Bool = false) throws {
         guard seeds.count > 1 else {
             throw CLIFailure.badInput("--shard on compare splits the replications: add --replications N (N ≥ 2) or --seeds A..B "
                                       + "(with one seed the paired bootstrap needs every strategy's requests on one machine)")
         }
         let hash = try scenarioHash(file)
-        let directory = try folder(out: out, force: force, name: sc.name, command: "compare", shard: shard)
+        let directory = try folder(out: out, force: force, name: sc.name, command: command.name, shard: shard)
         let n = seeds.count
         let units = shard.units(of: sc.strategies.count * n)
-        let slo = sc.slo ?? SLOSpec(latency: sloLatency)
+        var sloLatency: Double?
+        if case .compare(let latency) = command { sloLatency = latency }
+        let slo = sc.slo ?? sloLatency.map { SLOSpec(latency: $0) }
         let parts: [(run: StrategyRun?, stream: ArrivalStream?, figures: ReplicaFigures)]
         do {
-            parts = try Progress("compare shard \(shard)", total: Double(units.count), quiet: quiet).countingSimulations {
+            parts = try Progress("\(command.name) shard \(shard)", total: Double(units.count), quiet: quiet || silent).countingSimulations {
                 try blocking {
                     try await Parallel.map(count: units.count, jobs: jobs) { try Replicator.replica(sc, unit: units[$0], seeds: seeds, slo: slo) }
                 }
@@ -91,18 +128,29 @@ enum Sharding {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 try EventCSV.render(log: run.log, stream: stream)
                     .write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(entry.eventsFile)), options: .atomic)
-            } catch { throw CLIFailure.internalError("cannot write to \(directory): \(error.localizedDescription)") }
+                if case .run = command {
+                    // The same <label>.latency.hlog / .ttft.hlog the unsharded run writes; merge copies them.
+                    var head = Replicator.base(first: first, scenarioFile: file, stream: stream, generatedAt: Date())
+                    head.runs = [entry]
+                    try HdrExport.write(report: head, stream: stream, runs: [(spec: run.spec, log: run.log)], to: directory)
+                }
+            } catch { throw CLIFailure.internalError("cannot write to \(directory): \(error)") }
         }
         let record = ShardRecord(
-            command: "compare", commandLine: CommandLine.arguments, scenarioFile: file, scenarioSHA256: hash, shard: shard,
+            command: command.name, commandLine: CommandLine.arguments, scenarioFile: file, scenarioSHA256: hash, shard: shard,
             unitsTotal: sc.strategies.count * n, unitOrder: "strategy-major: unit k = strategy (k / seeds) under seed (k mod seeds)",
             units: units.map { ShardUnit(unit: $0, strategy: sc.strategies[$0 / n].label, seed: seeds[$0 % n], point: nil) },
-            seeds: seeds, strategies: sc.strategies.map(\.label), settings: ["slo_latency_s": String(sloLatency)])
+            seeds: seeds, strategies: sc.strategies.map(\.label),
+            settings: sloLatency.map { ["slo_latency_s": String($0)] } ?? [:])
         let data = CompareShard(base: Replicator.base(first: first, scenarioFile: file, stream: stream, generatedAt: Date()),
                                 sloLatencyS: sloLatency, entries: entries,
                                 figures: zip(units, parts).map { .init(unit: $0, figures: $1.figures) })
-        try write(ShardFile(record: record, compare: data), to: directory)
-        try announce(record, directory: directory, quiet: quiet)
+        if case .run = command {
+            try write(ShardFile(record: record, run: data), to: directory)
+        } else {
+            try write(ShardFile(record: record, compare: data), to: directory)
+        }
+        if !silent { try announce(record, directory: directory, quiet: quiet) }
     }
 
     /// sweep: units point-major, then strategy, then seed (`Sweeper.unit`).
@@ -216,7 +264,7 @@ enum Sharding {
         }
         do {
             switch record.command {
-            case "compare": try mergeCompare(shards, dirOf: dirOf, out: out, quiet: quiet)
+            case "compare", "run": try mergeCompare(shards, dirOf: dirOf, out: out, quiet: quiet)
             case "sweep": try mergeSweep(shards, out: out, quiet: quiet)
             case "size": try mergeSize(shards, scenario: scenario, out: out, quiet: quiet)
             default: throw ShardError(.unreadable, "shard of an unknown command \(record.command)")
@@ -224,10 +272,15 @@ enum Sharding {
         } catch let e as ShardError { throw fail(e) }
     }
 
+    /// compare and `run --replications` shards: the first seed's runs, every unit's figures, and
+    /// for compare the comparison, for run the HdrHistogram logs the shards wrote.
     static func mergeCompare(_ shards: [ShardFile], dirOf: [Int: String], out: String, quiet: Bool) throws {
         let record = shards[0].record
+        let isRun = record.command == "run"
         let parts = try shards.map { s throws(ShardError) -> CompareShard in
-            guard let c = s.compare else { throw ShardError(.unreadable, "shard \(s.record.shard) has no compare results") }
+            guard let c = isRun ? s.run : s.compare else {
+                throw ShardError(.unreadable, "shard \(s.record.shard) has no \(record.command) results")
+            }
             return c
         }
         // Every shard built the same report head; one that differs came from other inputs.
@@ -241,8 +294,10 @@ enum Sharding {
             }
         }
         let seeds = record.seeds, n = seeds.count, labels = record.strategies
-        let figures = try ShardMerge.collect(shards, total: record.unitsTotal) { s in s.compare!.figures.map { ($0.unit, $0.figures) } }
-        var entries: [RunEntry] = [], events: [Data] = []
+        let figures = try ShardMerge.collect(shards, total: record.unitsTotal) { s in
+            ((isRun ? s.run : s.compare)?.figures ?? []).map { ($0.unit, $0.figures) }
+        }
+        var entries: [RunEntry] = [], events: [Data] = [], hlogs: [(name: String, data: Data)] = []
         for j in labels.indices {
             // The first seed's unit of strategy j is unit j·n, run by shard (j·n) mod count.
             let index = (j * n) % record.shard.count
@@ -255,15 +310,41 @@ enum Sharding {
             }
             entries.append(e.entry)
             events.append(csv)
+            if isRun {
+                for what in ["latency", "ttft"] {
+                    let name = "\(ReportWriter.fileSafe(labels[j])).\(what).hlog"
+                    let path = (dir as NSString).appendingPathComponent(name)
+                    guard let data = FileManager.default.contents(atPath: path) else {
+                        throw ShardError(.unreadable, "\(path): missing; run shard \(index)/\(record.shard.count) again")
+                    }
+                    hlogs.append((name, data))
+                }
+            }
         }
         base.generatedAt = ISO8601DateFormatter().string(from: Date())
         var report = base
         report.runs = entries
         let grid = (0..<labels.count).map { j in (0..<n).map { figures[j * n + $0] } }
         report.replication = ReplicationSection(seeds: seeds, figures: grid, labels: labels)
-        report.comparison = Comparer.compare(figures: grid, seeds: seeds, sloLatencyS: parts[0].sloLatencyS)
-        do { try Replicator.write(report: report, events: events, to: out) } catch {
+        if !isRun { report.comparison = Comparer.compare(figures: grid, seeds: seeds, sloLatencyS: parts[0].sloLatencyS ?? 30) }
+        do {
+            // The logs before report.json, which Replicator.write writes last (as ReportWriter.write does).
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            for h in hlogs {
+                try h.data.write(to: URL(fileURLWithPath: (out as NSString).appendingPathComponent(h.name)), options: .atomic)
+            }
+            try Replicator.write(report: report, events: events, to: out)
+        } catch {
             throw CLIFailure.internalError("\(error)")
+        }
+        if isRun {
+            if !quiet {
+                writeStdout("merged \(shards.count) run shards: \(record.unitsTotal) simulations, \(labels.count) strategies × "
+                            + "\(n) seeds\n\n" + SummaryTable.render(report) + "\n"
+                            + SummaryTable.render(report.replication!, target: entries.first?.summary.slo?.target)
+                            + "\nreport: \(out)/report.html (report.json, summary.md, events-*.csv, *.hlog beside it)\n")
+            }
+            return
         }
         if !quiet {
             writeStdout("merged \(shards.count) compare shards: \(record.unitsTotal) simulations, \(labels.count) strategies × "

@@ -56,6 +56,47 @@ import Testing
         for (u, p) in zip(units, parts) { #expect(flat[u] == p.figures) }
     }
 
+    /// `run --replications` builds its report with `ReportWriter.build` over the first seed's runs;
+    /// the merge of run shards from the report head, per-run entries and every unit's figures,
+    /// taken through shard.json. Both must give the same report.json bytes.
+    @Test func runReportFromShardsEqualsTheRunsReport() async throws {
+        let sc = try scenario(tierOneBurst)
+        let seeds: [UInt64] = [7, 8, 9]
+        let at = Date(timeIntervalSince1970: 0)
+        let sim = try await Replicator.simulate(sc, seeds: seeds, jobs: 1)
+        var direct = ReportWriter.build(scenario: sim.scenario, scenarioFile: "t.yaml", stream: sim.stream,
+                                        runs: sim.runs.map { (spec: $0.spec, log: $0.log) }, generatedAt: at)
+        direct.replication = ReplicationSection(seeds: seeds, figures: sim.figures, labels: sc.strategies.map(\.label))
+
+        let (ns, n) = (sc.strategies.count, seeds.count)
+        var first = sc
+        first.seed = seeds[0]
+        var shards: [ShardFile] = []
+        for i in 0..<2 {
+            let units = ShardSpec(index: i, count: 2).units(of: ns * n)
+            let parts = try units.map { try Replicator.replica(sc, unit: $0, seeds: seeds, slo: sc.slo) }
+            let entries = zip(units, parts).compactMap { u, p in
+                p.run.map { CompareShard.Entry(strategy: u / n, entry: Replicator.entry(first: first, scenarioFile: "t.yaml",
+                                                                                        stream: sim.stream, run: $0)) }
+            }
+            let record = ShardRecord(command: "run", commandLine: [], scenarioFile: "t.yaml", scenarioSHA256: "x",
+                                     shard: ShardSpec(index: i, count: 2), unitsTotal: ns * n, unitOrder: "",
+                                     units: units.map { ShardUnit(unit: $0, strategy: "", seed: 0, point: nil) }, seeds: seeds,
+                                     strategies: sc.strategies.map(\.label), settings: [:])
+            let file = ShardFile(record: record, run: CompareShard(
+                base: Replicator.base(first: first, scenarioFile: "t.yaml", stream: sim.stream, generatedAt: at),
+                sloLatencyS: nil, entries: entries, figures: zip(units, parts).map { .init(unit: $0, figures: $1.figures) }))
+            shards.append(try JSONDecoder().decode(ShardFile.self, from: try file.json()))
+        }
+        #expect(shards.allSatisfy { $0.compare == nil && $0.run?.sloLatencyS == nil })
+        let figures = try ShardMerge.collect(shards, total: ns * n) { s in s.run!.figures.map { ($0.unit, $0.figures) } }
+        var merged = shards[0].run!.base
+        merged.runs = (0..<ns).map { j in shards[(j * n) % 2].run!.entries.first { $0.strategy == j }!.entry }
+        merged.replication = ReplicationSection(seeds: seeds, figures: (0..<ns).map { j in Array(figures[(j * n)..<(j * n + n)]) },
+                                                labels: shards[0].record.strategies)
+        #expect(try ReportWriter.json(merged) == ReportWriter.json(direct))
+    }
+
     /// Sweeper.run is its units assembled in order; assembling them in shards' pieces gives the same.
     @Test func sweepAssembledFromUnitsEqualsTheRun() async throws {
         let sc = try scenario(tierOneBurst)
