@@ -19,9 +19,9 @@ enum HTMLRoutingSections {
         return Cell(html: Fmt.usd(v), title: "\(Fmt.exact(v)) USD")
     }
 
-    /// Succeeded of offered, the share underneath.
+    /// Succeeded, the share of offered underneath (the count offered on hover).
     static func succeeded(_ c: RequestCounts) -> Cell {
-        let share = c.offered > 0 ? "\(Fmt.pct(Double(c.succeeded) / Double(c.offered))) of \(Fmt.grouped(c.offered))" : "none offered"
+        let share = c.offered > 0 ? Fmt.pct(Double(c.succeeded) / Double(c.offered)) : "none offered"
         return Cell(html: Fmt.grouped(c.succeeded) + "<span class=\"sub\">\(share)</span>",
                     title: "\(c.succeeded) of \(c.offered) succeeded, \(c.failed) failed, \(c.dropped) dropped")
     }
@@ -55,14 +55,14 @@ enum HTMLRoutingSections {
         typealias C = HTMLTable.Column
         let columns = [
             C(header: "strategy", text: true),
-            C(header: "succeeded", group: "urgent requests"),
+            C(header: "succeeded", note: "of offered", group: "urgent requests"),
             C(header: "SLO" + urgentLimit, note: target, group: "urgent requests"),
             C(header: "p50 / p99", group: "urgent requests"),
-            C(header: "succeeded", group: "deferrable requests"),
+            C(header: "succeeded", note: "of offered", group: "deferrable requests"),
             C(header: "SLO" + deferLimit, note: target, group: "deferrable requests"),
-            C(header: "via batch", note: "of succeeded", group: "deferrable requests"),
+            C(header: "via batch", group: "deferrable requests"),
             C(header: "p50 / p99", group: "deferrable requests"),
-            C(header: "p50 / p99", note: "created → result seen", group: "batch turnaround"),
+            C(header: "p50 / p99", group: "batch turnaround"),
             C(header: "this strategy", group: "cost"),
             C(header: "all real-time", note: "standard price", group: "cost"),
             C(header: "saved", group: "cost"),
@@ -87,7 +87,8 @@ enum HTMLRoutingSections {
         var h = "<section><h2 id=\"batch-offload\">Batch offload</h2>"
         h += "<p class=\"lede\">Urgent requests are judged against the scenario's SLO, deferrable ones against "
         h += "<code>workload.deferrable.latency</code>; latency runs from intended arrival to success. Via batch: "
-        h += "deferrable requests whose successful attempt went through the Message Batches API (at the batch price). "
+        h += "deferrable requests whose successful attempt went through the Message Batches API (at the batch price), "
+        h += "with their share of the deferrable successes; batch turnaround: from a batch's creation to its result being seen. "
         h += "All real-time prices the same successful requests at the standard price; saved is the difference.</p>"
         h += HTMLTable(id: "batch-table", columns: columns, rows: rows).html()
         return h + "</section>\n"
