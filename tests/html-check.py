@@ -16,7 +16,8 @@ executable_path, so no browser download). Per file, at a 1,280-px-wide viewport:
      their interval includes 0;
   3c. sections: "Batch offload" (report.json has summary.deferral) and "Models" (summary.models
      or summary.trim) render one row per strategy (× model) with report.json's numbers, and
-     neither the tables nor any of their cells clip at 1,280 px;
+     neither the tables nor any of their cells clip at 1,280 px, and a legend click keeps their
+     rows (as every table's);
   5. interaction: a click on one strategy's legend entry hides that strategy's series in every
      chart (and nothing else), time axes re-fit to the series still shown, a second click
      shows it again; hovering a chart shows a tooltip with values; the limiter-state charts
@@ -311,6 +312,19 @@ def check_sections(page, path, name, res):
                     bad.append(f"{strategy}: saved {row[11]!r} vs {usd(d['saved_usd'])}")
             res.check(f"{name}: batch-offload table shows report.json's deferral figures",
                       len(t["rows"]) == len(deferral) and not bad, "; ".join(bad[:4]) or f"{len(deferral)} strategies")
+
+    # Like every other table, these keep all their rows when the legend hides a strategy in the charts.
+    present = [tid for tid in ("batch-table", "models-table") if page.query_selector("#" + tid)]
+    entry = page.query_selector("#legend li[data-s]")
+    if present and entry:
+        def visible_rows():
+            return [page.evaluate(SECTION_LAYOUT, tid)["rows"] for tid in present]
+        before = visible_rows()
+        entry.click()
+        during = visible_rows()
+        entry.click()
+        res.check(f"{name}: a legend click leaves the rows of {', '.join(present)} in place",
+                  during == before and visible_rows() == before)
 
     with_models = [(r["strategy"], r["summary"]["models"], r["summary"].get("trim")) for r in runs if r["summary"].get("models")]
     t = page.evaluate(SECTION_LAYOUT, "models-table")
