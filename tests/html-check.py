@@ -14,6 +14,10 @@ executable_path, so no browser download). Per file, at a 1,280-px-wide viewport:
   3b. replications: with several seeds in report.json, the strategy table shows each figure's
      across-seed mean and 95% interval, and compare's differences are marked n.s. exactly where
      their interval includes 0;
+  3c. sections: "Batch offload" (report.json has summary.deferral) and "Models" (summary.models
+     or summary.trim) render one row per strategy (× model) with report.json's numbers, and
+     neither the tables nor any of their cells clip at 1,280 px, and a legend click keeps their
+     rows (as every table's);
   5. interaction: a click on one strategy's legend entry hides that strategy's series in every
      chart (and nothing else), time axes re-fit to the series still shown, a second click
      shows it again; hovering a chart shows a tooltip with values; the limiter-state charts
@@ -251,6 +255,101 @@ def check_replication(page, path, name, res):
                   len(rows) == len(want) and got == want, f"{got} vs {want}")
 
 
+SECTION_LAYOUT = """id => {
+  const t = document.getElementById(id);
+  if (!t) return null;
+  const box = t.parentElement, r = t.getBoundingClientRect(), b = box.getBoundingClientRect();
+  const clipped = [...t.querySelectorAll('td, th')].filter(c => c.scrollWidth > c.clientWidth + 1)
+    .map(c => c.innerText.replace(/\\s+/g, ' ').slice(0, 40));
+  return {w: r.width, h: r.height, right: b.right + window.scrollX, container: box.clientWidth, scroll: box.scrollWidth,
+          clipped, rows: [...t.querySelectorAll('tbody tr')].filter(tr => tr.getClientRects().length)
+            .map(tr => [...tr.querySelectorAll('th, td')].map(c => c.innerText.replace(/\\s+/g, ' ').trim()))};
+}"""
+
+
+def check_sections(page, path, name, res):
+    """3c. The batch-offload and models sections: there exactly when report.json has their data,
+    one row per strategy (× model) with its numbers, nothing clipped at 1,280 px."""
+    import json
+    report_json = os.path.join(os.path.dirname(os.path.abspath(path)), "report.json")
+    if os.path.basename(path) != "report.html" or not os.path.exists(report_json):
+        return
+    with open(report_json, encoding="utf-8") as f:
+        runs = json.load(f).get("runs", [])
+
+    def grouped(n):
+        return f"{n:,}"
+
+    def usd(v):
+        return "$" + (f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2f}" if abs(v) >= 0.1 or v == 0 else f"{v:.4f}")
+
+    def fits(label, t):
+        res.check(f"{name}: {label} renders", t is not None and t["h"] > 0 and t["rows"], "missing or empty" if t is None else f"{t['h']:.0f}px high")
+        if t is None:
+            return
+        res.check(f"{name}: {label} does not clip at {WIDTH}px",
+                  t["w"] <= t["container"] + 1 and t["scroll"] <= t["container"] + 1 and t["right"] <= WIDTH and not t["clipped"],
+                  f"table {t['w']:.0f}px in {t['container']}px, right edge {t['right']:.0f}px, clipped cells {t['clipped'][:3]}")
+
+    deferral = [(r["strategy"], r["summary"]["deferral"]) for r in runs if r["summary"].get("deferral")]
+    t = page.evaluate(SECTION_LAYOUT, "batch-table")
+    if not deferral:
+        res.check(f"{name}: no batch-offload section without deferrable requests", t is None)
+    else:
+        fits("batch-offload table", t)
+        if t is not None:
+            bad = []
+            for (strategy, d), row in zip(deferral, t["rows"]):
+                # strategy, urgent succeeded, SLO, p50/p99, deferrable succeeded, SLO, via batch, ...
+                if not row[0].endswith(strategy):
+                    bad.append(f"row {row[0]!r} for {strategy}")
+                    continue
+                if not row[1].startswith(grouped(d["urgent"]["requests"]["succeeded"])):
+                    bad.append(f"{strategy}: urgent succeeded {row[1]!r}")
+                if not row[6].startswith(grouped(d["via_batch"])):
+                    bad.append(f"{strategy}: via batch {row[6]!r} vs {d['via_batch']}")
+                if d.get("saved_usd") is not None and not row[11].startswith(usd(d["saved_usd"])):
+                    bad.append(f"{strategy}: saved {row[11]!r} vs {usd(d['saved_usd'])}")
+            res.check(f"{name}: batch-offload table shows report.json's deferral figures",
+                      len(t["rows"]) == len(deferral) and not bad, "; ".join(bad[:4]) or f"{len(deferral)} strategies")
+
+    # Like every other table, these keep all their rows when the legend hides a strategy in the charts.
+    present = [tid for tid in ("batch-table", "models-table") if page.query_selector("#" + tid)]
+    entry = page.query_selector("#legend li[data-s]")
+    if present and entry:
+        def visible_rows():
+            return [page.evaluate(SECTION_LAYOUT, tid)["rows"] for tid in present]
+        before = visible_rows()
+        entry.click()
+        during = visible_rows()
+        entry.click()
+        res.check(f"{name}: a legend click leaves the rows of {', '.join(present)} in place",
+                  during == before and visible_rows() == before)
+
+    with_models = [(r["strategy"], r["summary"]["models"], r["summary"].get("trim")) for r in runs if r["summary"].get("models")]
+    t = page.evaluate(SECTION_LAYOUT, "models-table")
+    if not with_models:
+        res.check(f"{name}: no models table without models:", t is None)
+        return
+    fits("models table", t)
+    if t is None:
+        return
+    want = [(s, k, m, trim) for s, ms, trim in with_models for k, m in enumerate(ms)]
+    bad = []
+    for (strategy, k, m, trim), row in zip(want, t["rows"]):
+        cells = row[1:] if k == 0 else row
+        if k == 0 and not row[0].endswith(strategy):
+            bad.append(f"row {row[0]!r} for {strategy}")
+            continue
+        if cells[0] != m["model"] or not cells[1].startswith(grouped(m["attempts"])) or cells[2] != grouped(m["succeeded"]) \
+                or not cells[3].startswith(grouped(m["status_429"])) or cells[4] != grouped(m["status_529"]):
+            bad.append(f"{strategy} {m['model']}: {cells[:5]}")
+        if k == 0 and trim and not cells[6].startswith(grouped(trim["tokens_trimmed"])):
+            bad.append(f"{strategy}: trimmed {cells[6]!r} vs {trim['tokens_trimmed']}")
+    res.check(f"{name}: models table shows report.json's per-model figures and trimmed tokens",
+              len(t["rows"]) == len(want) and not bad, "; ".join(bad[:4]) or f"{len(want)} strategy × model rows")
+
+
 def check_file(path, args, res, pw):
     name = os.path.basename(os.path.dirname(os.path.abspath(path))) + "/" + os.path.basename(path)
     try:
@@ -306,6 +405,7 @@ def check_file(path, args, res, pw):
         # figure's across-seed mean and 95% interval, and compare's differences say "n.s." exactly
         # where their interval includes 0.
         check_replication(page, path, name, res)
+        check_sections(page, path, name, res)
 
         # 4. Render.
         stem = os.path.splitext(os.path.basename(path))[0]

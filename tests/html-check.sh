@@ -8,8 +8,9 @@
 #
 # Usage: tests/html-check.sh [--screenshots DIR] [--no-sweep] FILE.html...
 #   Besides the files, renders a sweep and a compare --replications 4 of scenarios/quickstart.yaml
-#   with $LIMITLAB (default: the debug build, when it exists) and checks their sweep.html and
-#   report.html too; --no-sweep skips that.
+#   and runs of scenarios/batch-offload.yaml and scenarios/fallback.yaml (the batch-offload and
+#   models sections) with $LIMITLAB (default: the debug build, when it exists) and checks their
+#   sweep.html and report.html too; --no-sweep skips that.
 # Prints "N passed, N failed"; exits 1 on a failed check, 2 when chromium, python3 or
 # Playwright is missing and cannot be installed.
 set -uo pipefail
@@ -51,6 +52,12 @@ if [ "$sweep" = 1 ] && [ -x "$LIMITLAB" ]; then
     "$LIMITLAB" compare "$root/scenarios/quickstart.yaml" --replications 4 --out "$work/replicated" --json >/dev/null ||
         { echo "html-check: $LIMITLAB compare --replications failed" >&2; exit 1; }
     args+=("$work/replicated/report.html")
+    # Deferrable requests and model routing: report.html's "Batch offload" and "Models" sections.
+    for sc in batch-offload fallback; do
+        "$LIMITLAB" run "$root/scenarios/$sc.yaml" --out "$work/$sc" --quiet >/dev/null ||
+            { echo "html-check: $LIMITLAB run scenarios/$sc.yaml failed" >&2; exit 1; }
+        args+=("$work/$sc/report.html")
+    done
 fi
 if [ ${#args[@]} -eq 0 ]; then
     echo "usage: tests/html-check.sh [--screenshots DIR] [--no-sweep] FILE.html..." >&2

@@ -21,11 +21,13 @@ public enum HTMLReport {
         h += "<meta http-equiv=\"Content-Security-Policy\" content=\"\(ChartKit.contentSecurityPolicy)\"/>"
         h += "<meta name=\"generator\" content=\"\(HTMLText.escape(report.generator))\"/>"
         h += "<title>\(HTMLText.escape("limitlab · " + report.scenario.name))</title>"
-        h += "<style>\(css)\(ChartKit.css)</style></head><body><main>\n"
+        h += "<style>\(css)\(ChartKit.css)\(HTMLTable.css)</style></head><body><main>\n"
         h += page.header()
         h += page.comparison()
         h += page.charts()
         h += page.failures()
+        h += HTMLRoutingSections.batchOffload(report)
+        h += HTMLRoutingSections.models(report)
         h += page.workers()
         h += RecordingSection.html(report)
         h += page.spans()
