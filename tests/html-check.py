@@ -408,7 +408,9 @@ def check_file(path, args, res, pw):
         check_sections(page, path, name, res)
 
         # 4. Render.
-        stem = os.path.splitext(os.path.basename(path))[0]
+        # The folder and the page: every checked report is report.html, so the name alone would
+        # make each page's screenshots overwrite the previous one's.
+        stem = os.path.basename(os.path.dirname(os.path.abspath(path))) + "-" + os.path.splitext(os.path.basename(path))[0]
         png = page.screenshot(full_page=True)
         if args.screenshots:
             os.makedirs(args.screenshots, exist_ok=True)
