@@ -5,6 +5,7 @@ import LimitlabMock
 import LimitlabReport
 import LimitlabScenario
 import LimitlabSim
+import LimitlabWorkload
 import Testing
 
 extension Live {
@@ -120,6 +121,42 @@ extension Live {
             let simLog = try #require(sim.runs.first).log
             let simRefused = (0..<simLog.attemptCountTotal).filter { simLog.isBatch(attempt: $0) && simLog.status[$0] == 429 }
             #expect(simRefused.count == refused)
+        }
+    
+
+        /// The spend guard reserves half a batch attempt's worst case (batches cost half): a cap
+        /// between the batch's halved and full worst case lets the whole batch go, and its spend
+        /// stays under the cap.
+        @Test func theSpendGuardReservesHalfForBatchAttempts() async throws {
+            let yaml = """
+                name: batch-spend
+                model: claude-sonnet-4-5
+                duration: 2s
+                limits: {tier: tier-2}
+                arrivals: [{process: constant, rate: 5/s}]
+                workload:
+                  input_tokens: 300
+                  output_tokens: 8
+                  max_tokens: 64
+                  deferrable: {share: 1, latency: 1h}
+                server:
+                  batch: {requests_per_second: 200}
+                strategies:
+                  - {name: batch-offload, params: {flush_every: 3s, poll_every: 250ms}}
+                """
+            let sc = try ScenarioLoader.parse(yaml: yaml, file: "batch-spend.yaml", baseDirectory: "/tmp")
+            let prices = try #require(TierCatalog.builtIn.prices(for: sc.model))
+            let guardrail = SpendGuard(prices: prices, cap: nil, longCacheTTL: false)
+            let n = ArrivalGenerator.generate(sc).count
+            let full = Double(n) * guardrail.worstCase(input: 300, prefix: 0, maxTokens: 64)
+            let cap = full * 0.75
+            let (runner, fleet) = mockRunner(sc, options: LiveOptions(maxCostUSD: cap, requestTimeout: 20, gracePeriod: 5))
+            let result = try await runner.run()
+            await fleet.stop()
+            let run = try #require(result.runs.first)
+            #expect(result.stopReason == nil && !result.partial, "\(String(describing: result.stopReason))")
+            #expect(Outcomes(run.log).succeeded == n)
+            #expect(run.costUSD > 0 && run.costUSD <= cap)
         }
     }
 }
