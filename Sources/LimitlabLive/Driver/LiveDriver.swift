@@ -90,6 +90,7 @@ enum LiveDriver {
             var due = Double.infinity
             if !transport.stopping { due = loop.nextArrivalTime }
             if let w = strategy.nextWakeup { due = Swift.min(due, w) }
+            due = Swift.min(due, transport.nextBatchPoll)
             scheduleDueNanos = nanos(due)
         }
 
@@ -121,7 +122,8 @@ enum LiveDriver {
             let cutAt = clock.now()
             for d in tr.done { _ = tr.record(d.transfer, d.result, at: d.time, log: &loop.log) }
             tr.done.removeAll()
-            for t in multi.inFlight { tr.recordAbandoned(t, at: cutAt, log: &loop.log) }
+            for t in multi.inFlight where t.kind == .message { tr.recordAbandoned(t, at: cutAt, log: &loop.log) }
+            tr.cutBatches(at: cutAt, log: &loop.log)
             tr.beginStop(.engineStuck, at: Swift.max(loop.now, cutAt))
             tr.failure = LiveError(.curl, "the engine was stuck inside libcurl (curl_multi_socket_action) for "
                                    + "\(options.watchdogTimeout ?? 0) s and was abandoned")
@@ -132,6 +134,7 @@ enum LiveDriver {
         func pump() throws(LiveError) {
             transport.collect()
             let t = clock.now()
+            if transport.runBatchPolls(at: t) { try timers() }
             transport.beginEvents()
             if loop.run(&strategy, until: t, transport: &transport) == .stalled {
                 // Woken at a past instant with nothing to do: the simulator stops such a
@@ -149,7 +152,7 @@ enum LiveDriver {
                 if nowNanos > idleNanos {
                     for tr in multi.idle(since: nowNanos - idleNanos) {
                         multi.abort(tr)
-                        transport.done.append((tr, .idle, clock.seconds(nowNanos)))
+                        transport.ended(tr, .idle, at: clock.seconds(nowNanos))
                     }
                 }
                 nextIdleCheck = clock.now() + idleCheckEvery
@@ -165,22 +168,25 @@ enum LiveDriver {
             }
 
             if transport.stopping {
-                if multi.activeCount == 0 && transport.done.isEmpty { break running }
+                if multi.activeCount == 0 && transport.done.isEmpty && !transport.batchesPending
+                    && transport.batchReady.isEmpty { break running }
                 if clock.now() >= transport.graceDeadline {
                     cutShort = true
                     break running
                 }
-            } else if loop.isDrained(strategy) && multi.activeCount == 0 && transport.done.isEmpty {
+            } else if loop.isDrained(strategy) && multi.activeCount == 0 && transport.done.isEmpty
+                        && !transport.batchesPending && transport.batchReady.isEmpty {
                 break running
             }
             // Completions that arrived while sending are handled before sleeping.
             transport.collect()
-            if !transport.done.isEmpty { continue }
+            if !transport.done.isEmpty || !transport.batchReady.isEmpty { continue }
 
             // Sleep until the next due event, libcurl's timer, socket activity or a wakeup.
             var due = scheduleDueNanos
             if transport.stopping { due = Swift.min(due, nanos(transport.graceDeadline)) }
             due = Swift.min(due, nanos(nextProgress))
+            due = Swift.min(due, nanos(transport.nextBatchPoll))
             if multi.activeCount > 0 { due = Swift.min(due, nanos(nextIdleCheck)) }
             due = Swift.min(due, multi.timerDueNanos)
             let now = Clock.monotonicNanos()
@@ -208,10 +214,11 @@ enum LiveDriver {
             // strategy is not told, so their requests stay unfinished.
             transport.collect()
             let cutAt = clock.now()
-            for tr in multi.abortAll() {
+            for tr in multi.abortAll() where tr.kind == .message {
                 _ = transport.record(tr, .aborted, at: cutAt, log: &loop.log)
                 multi.recycle(tr)
             }
+            transport.cutBatches(at: cutAt, log: &loop.log)
             for d in transport.done {
                 _ = transport.record(d.transfer, d.result, at: d.time, log: &loop.log)
                 multi.recycle(d.transfer)
@@ -306,6 +313,14 @@ final class LiveTransport: ClientTransport {
     /// Whether to send the `x-limitlab-output-tokens` hint (a loopback mock or a target that asks).
     let hint: Bool
     var scratch: [UInt8] = []
+    /// Message Batch `params` (never streamed: batch requests cannot be).
+    let batchBuilder: RequestBodyBuilder
+    /// Transfer settings of batch calls (their URL is set per call).
+    let batchSettings: TransferSettings
+    /// The Message Batches submitted (see LiveBatches.swift).
+    var batches: [LiveBatchJob] = []
+    /// Batch attempts whose end is known, not yet handed to the strategy.
+    var batchReady: [LiveBatchCompletion] = []
 
     var live = LiveAttempts()
     /// Ended transfers not yet handed to the strategy, with their end time.
@@ -350,11 +365,14 @@ final class LiveTransport: ClientTransport {
              "x-api-key: \(key.secret)", "Expect:"]
         })
         let options = env.options
-        multi = try CurlMulti(
-            settings: TransferSettings(url: env.target.messagesURL, connectTimeout: options.connectTimeout,
-                                       requestTimeout: options.requestTimeout,
-                                       http2: env.target.baseURL.lowercased().hasPrefix("https:")),
-            headers: headerLists, maxConnections: options.maxConnections)
+        let settings = TransferSettings(url: env.target.messagesURL, connectTimeout: options.connectTimeout,
+                                        requestTimeout: options.requestTimeout,
+                                        http2: env.target.baseURL.lowercased().hasPrefix("https:"))
+        batchSettings = settings
+        multi = try CurlMulti(settings: settings, headers: headerLists, maxConnections: options.maxConnections)
+        batchBuilder = RequestBodyBuilder(model: env.model, stream: false,
+                                          longCacheTTL: (env.scenario.workload.cache?.ttl ?? 300) >= 3600,
+                                          nonce: env.nonce)
         builder = RequestBodyBuilder(model: env.model, stream: env.scenario.workload.stream,
                                      longCacheTTL: (env.scenario.workload.cache?.ttl ?? 300) >= 3600,
                                      nonce: env.nonce)
@@ -428,13 +446,23 @@ final class LiveTransport: ClientTransport {
             // A clean finish ends at its last byte; a failure when libcurl reported it.
             let ns = result.isOK && t.response.lastByteNanos != 0 ? t.response.lastByteNanos
                 : Clock.monotonicNanos()
-            done.append((t, result, clock.seconds(ns)))
+            if t.kind != .message {
+                batchCallEnded(t, result, at: clock.seconds(ns))
+            } else {
+                done.append((t, result, clock.seconds(ns)))
+            }
         }
+    }
+
+    /// Hands a transfer the engine ended (the idle check) to where its kind is recorded.
+    func ended(_ t: Transfer, _ result: TransferResult, at time: Double) {
+        if t.kind != .message { batchCallEnded(t, result, at: time) } else { done.append((t, result, time)) }
     }
 
     /// Before a `ClientLoop.run`: completions are delivered in end-time order.
     func beginEvents() {
         done.sort { $0.time < $1.time }
+        batchReady.sort { $0.time < $1.time }
         doneIndex = 0
         sendsAdded = false
         eventsHandled = 0
@@ -451,7 +479,10 @@ final class LiveTransport: ClientTransport {
 
     var keyCount: Int { keys.count }
 
-    var nextCompletionTime: Double { doneIndex < done.count ? done[doneIndex].time : .infinity }
+    var nextCompletionTime: Double {
+        let t = doneIndex < done.count ? done[doneIndex].time : .infinity
+        return batchReady.isEmpty ? t : Swift.min(t, batchReady[0].time)
+    }
 
     func acceptsArrivals() -> Bool {
         // A runner far behind schedule can have a backlog of seconds to handle; a stop must
@@ -469,6 +500,10 @@ final class LiveTransport: ClientTransport {
     }
 
     func popCompletion(dueBy now: Double, log: inout RunLog) -> (attempt: Int32, outcome: AttemptOutcome)? {
+        if let c = batchReady.first, c.time <= now, doneIndex >= done.count || c.time <= done[doneIndex].time {
+            batchReady.removeFirst()
+            return (c.attempt, recordBatch(c, log: &log))
+        }
         guard doneIndex < done.count, done[doneIndex].time <= now else { return nil }
         let d = done[doneIndex]
         doneIndex += 1

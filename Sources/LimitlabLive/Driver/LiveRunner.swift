@@ -101,12 +101,6 @@ public final class LiveRunner: Sendable {
                             + "given \(target.apiKeys.count)")
         }
         for spec in scenario.strategies {
-            // The live transport has no Message Batches client yet (create, poll, results).
-            if spec.name == BatchOffloadStrategy.name {
-                throw LiveError(.strategy, "strategy \(spec.label): batch-offload runs only in the simulator for now; "
-                                + "the live runner cannot submit and poll Message Batches yet. Run the scenario "
-                                + "with --target sim, or leave \(spec.label) out with --strategies")
-            }
             do {
                 _ = try StrategyFactory.make(spec, limits: scenario.limits.config, keys: scenario.limits.keyConfigs,
                                              seed: scenario.seed, models: scenario.modelIds)

@@ -60,6 +60,10 @@ final class Transfer {
     var plannedAt = 0.0
     var reservedUSD = 0.0
     var response = ResponseState()
+    /// What the transfer is: a Messages attempt, or one call of a Message Batch's life.
+    var kind = TransferKind.message
+    /// The batch (index into `LiveTransport.batches`) of a batch call; -1 otherwise.
+    var batch = -1
     private var body: UnsafeMutableRawPointer?
     private var bodyCapacity = 0
     /// This handle's own first header node ("x-limitlab-output-tokens: N"), linked in front of a
@@ -146,6 +150,19 @@ final class Transfer {
         response.reset()
     }
 
+    /// Makes this (unpooled) handle a Message Batches call: a POST of `body` to `url`, or a GET
+    /// when `body` is nil.
+    func prepareBatchCall(url: String, body bytes: [UInt8]?, headers: UnsafeMutablePointer<curl_slist>?) {
+        _ = limitlab_curl_easy_setopt_string(easy, CURLOPT_URL, url)
+        if let bytes {
+            bytes.withUnsafeBytes { prepare(body: $0, headers: headers, outputTokensHint: nil) }
+        } else {
+            _ = limitlab_curl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
+            _ = limitlab_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headers)
+            response.reset()
+        }
+    }
+
     /// "x-limitlab-output-tokens: N" as a C string, written in place.
     private static func writeHint(_ value: Int, into out: UnsafeMutablePointer<CChar>) {
         let prefix: StaticString = "x-limitlab-output-tokens: "
@@ -199,6 +216,18 @@ final class Transfer {
 }
 
 /// Result code of a transfer: libcurl's, or `aborted` for a transfer cut by the runner.
+/// What a transfer carries.
+enum TransferKind {
+    /// One attempt of a Messages request.
+    case message
+    /// POST /v1/messages/batches.
+    case batchCreate
+    /// GET /v1/messages/batches/{id}.
+    case batchPoll
+    /// GET the batch's results (JSONL).
+    case batchResults
+}
+
 struct TransferResult: Equatable {
     var code: Int32
     static let ok = TransferResult(code: Int32(CURLE_OK.rawValue))
