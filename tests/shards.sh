@@ -10,24 +10,7 @@ BIN=${LIMITLAB:-.build/debug/limitlab}
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-passed=0
-failed=0
-
-check() { # name, then a command that must succeed
-    local name=$1; shift
-    if "$@" >"$TMP/out" 2>&1; then
-        passed=$((passed + 1)); echo "ok   $name"
-    else
-        failed=$((failed + 1)); echo "FAIL $name"; sed 's/^/     /' "$TMP/out" | head -20
-    fi
-}
-
-exits() { # expected code, command...
-    local want=$1; shift
-    "$@" >"$TMP/stdout" 2>"$TMP/stderr"
-    local got=$?
-    [ "$got" -eq "$want" ] || { echo "exit $got, wanted $want"; cat "$TMP/stderr"; return 1; }
-}
+source tests/lib.sh
 
 says() { # text the last `exits` printed on stderr must contain
     grep -qF -- "$1" "$TMP/stderr" || { echo "stderr lacks: $1"; cat "$TMP/stderr"; return 1; }

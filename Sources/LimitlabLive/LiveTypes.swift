@@ -308,6 +308,18 @@ public struct LiveAttempts: Sendable {
     public init() {}
 
     public var count: Int { plannedAt.count }
+
+    /// The row of an attempt just sent, planned at `plannedAt`: nothing measured yet.
+    mutating func appendSent(plannedAt planned: Double) {
+        plannedAt.append(planned)
+        firstByteAt.append(.nan)
+        connectSeconds.append(0)
+        inputTokens.append(-1)
+        outputTokens.append(-1)
+        curlCode.append(0)
+        requestId.append("")
+        stopReason.append("")
+    }
 }
 
 /// One strategy's live run.

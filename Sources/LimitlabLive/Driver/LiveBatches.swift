@@ -95,14 +95,7 @@ extension LiveTransport {
             log.markBatch(attempt: Int(a))
             job.attempts.append(a)
             job.reserved.append(worst)
-            live.plannedAt.append(now)
-            live.firstByteAt.append(.nan)
-            live.connectSeconds.append(0)
-            live.inputTokens.append(-1)
-            live.outputTokens.append(-1)
-            live.curlCode.append(0)
-            live.requestId.append("")
-            live.stopReason.append("")
+            live.appendSent(plannedAt: now)
             env.counters.attemptsSent += 1
             env.metrics?.attemptSent(lag: sentAt - now)
             sent += 1

@@ -559,14 +559,7 @@ final class LiveTransport: ClientTransport {
         let sentAt = clock.seconds(sentNanos)
         t.response.lastActivityNanos = sentNanos
         t.attempt = order.begin(in: &log, sentAt: sentAt)
-        live.plannedAt.append(now)
-        live.firstByteAt.append(.nan)
-        live.connectSeconds.append(0)
-        live.inputTokens.append(-1)
-        live.outputTokens.append(-1)
-        live.curlCode.append(0)
-        live.requestId.append("")
-        live.stopReason.append("")
+        live.appendSent(plannedAt: now)
         env.counters.attemptsSent += 1
         env.metrics?.attemptSent(lag: sentAt - now)
         sent += 1
