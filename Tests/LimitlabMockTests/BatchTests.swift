@@ -158,7 +158,9 @@ import Testing
     }
 
     @Test func queueLimitGives429NamingIt() async throws {
-        try await withServer(Self.config("{requests_per_second: 1, queue: 5}")) { base in
+        // One request processed every 30 s: the queue cannot drain between the creates even on a
+        // machine that takes seconds per request (1/s did, in CI).
+        try await withServer(Self.config("{requests_per_second: 0.0333, queue: 5}")) { base in
             let first = await Self.create(base, (0..<4).map { Self.item("a\($0)") })
             #expect(first.status == 200)
             let second = await Self.create(base, (0..<3).map { Self.item("b\($0)") })
