@@ -1,6 +1,6 @@
 import Foundation
 import LimitlabCore
-import LimitlabMock
+@testable import LimitlabMock
 import Testing
 
 /// `serve --record`: the recording's rows, key redaction, flushing and reading back.
@@ -39,6 +39,27 @@ import Testing
         #expect(!back.truncatedLastLine)
         // One line per row, even with a newline in a field.
         #expect(text.split(separator: "\n").count == 3)
+    }
+
+    /// The byte writer: times to the microsecond with the sign and leading zeros of the fraction,
+    /// times past Int's microseconds still a JSON number, escaped strings, the body hash as 16
+    /// hex digits from the raw number.
+    @Test func theRowWriterFormatsEdgeValues() throws {
+        let row = RecordingRow(at: -0.0000015, key: "k\"1\\", org: "o\u{01}", model: "m", modelClass: "c",
+                               endpoint: "messages", status: 529, retryAfter: -3, inputTokens: 123_456_789_012, outputTokens: -7,
+                               ttft: 1e300, completedAt: 12.000_001_4, requestId: "r")
+        var out: [UInt8] = []
+        RecordingFormat.append(row, bodyHash: 0x00ab_cdef_0123_4567, to: &out)
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.hasPrefix("{\"at\":-0.000002,\"key\":\"k\\\"1\\\\\",\"org\":\"o\\u0001\","))
+        #expect(text.contains(",\"completed_at\":12.000001,"))
+        #expect(text.contains(",\"body_hash\":\"00abcdef01234567\","))
+        #expect(text.contains(",\"retry_after\":-3,") && text.contains("\"input_tokens\":123456789012,"))
+        #expect(text.hasSuffix("}\n"))
+        let back = try RecordingFormat.parse(Data((Self.header + text).utf8), path: "e.jsonl").rows
+        try #require(back.count == 1)
+        #expect(back[0].key == row.key && back[0].org == row.org && back[0].bodyHash == "00abcdef01234567")
+        #expect(back[0].ttft == 1e300 && back[0].outputTokens == row.outputTokens)
     }
 
     @Test func aCutOffLastLineIsSkippedAndABrokenMiddleLineIsAnError() throws {

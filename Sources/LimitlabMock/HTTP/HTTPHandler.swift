@@ -568,7 +568,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
             for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         }
         let retries = h.headers.first(name: "x-stainless-retry-count").flatMap { Int($0) }
-        return RecordTag(keyHash: recorder.keyHash(key), requestId: requestId, bodyHash: RecordingFormat.hex(hash),
+        return RecordTag(keyHash: recorder.keyHash(key), requestId: requestId, bodyHash: hash,
                          retryCount: retries)
     }
 

@@ -133,9 +133,8 @@ final class OrgState: @unchecked Sendable {
             inputTokens: u.input, cacheWriteTokens: u.cacheCreation, cacheReadTokens: u.cacheRead,
             outputTokens: u.output, maxTokens: request.maxTokens,
             ttft: reply.firstToken.isFinite ? reply.firstToken - arrival : nil, completedAt: reply.completion,
-            stream: request.stream, fault: fault, requestId: tag.requestId, bodyHash: tag.bodyHash,
-            retryCount: tag.retryCount)
-        recorder.append(row, keyHash: tag.keyHash)
+            stream: request.stream, fault: fault, requestId: tag.requestId, retryCount: tag.retryCount)
+        recorder.append(row, keyHash: tag.keyHash, bodyHash: tag.bodyHash)
     }
 
     /// The request has been answered (or its connection closed).
@@ -170,7 +169,7 @@ final class OrgState: @unchecked Sendable {
                 status: d.admitted ? 200 : 429, refusedBy: d.refusedBy.label,
                 retryAfter: d.admitted ? nil : (d.retryAfter ?? 1), inputTokens: request.promptTokens,
                 completedAt: d.admitted ? arrival : arrival + rejectLatency, requestId: tag.requestId,
-                bodyHash: tag.bodyHash, retryCount: tag.retryCount), keyHash: tag.keyHash)
+                retryCount: tag.retryCount), keyHash: tag.keyHash, bodyHash: tag.bodyHash)
         }
         return (d, countTokensRPM)
     }

@@ -85,8 +85,8 @@ public struct RecordingHeader: Sendable, Equatable {
 struct RecordTag {
     var keyHash: UInt64
     var requestId: String
-    /// 16 hex digits.
-    var bodyHash: String
+    /// FNV-1a of the body; the writer thread formats it (16 hex digits).
+    var bodyHash: UInt64
     var retryCount: Int?
 }
 
@@ -108,7 +108,12 @@ public final class MockRecorder: @unchecked Sendable {
 
     private let fd: Int32
     private let condition = NSCondition()
-    private var queue: [RecordingRow] = []
+    /// A row waiting for the writer, with its body hash still a number.
+    private struct Queued {
+        var row: RecordingRow
+        var bodyHash: UInt64
+    }
+    private var queue: [Queued] = []
     private var dropped = 0
     private var closed = false
     private var labels: [UInt64: String] = [:]
@@ -169,8 +174,9 @@ public final class MockRecorder: @unchecked Sendable {
         writeAll(Array(RecordingFormat.headerLine(header).utf8))
     }
 
-    /// Queues a row; `keyHash` from `keyHash(_:)` becomes the row's label.
-    func append(_ rowIn: RecordingRow, keyHash: UInt64) {
+    /// Queues a row; `keyHash` from `keyHash(_:)` becomes the row's label, `bodyHash` its
+    /// `body_hash` (the row's own `bodyHash` is not used).
+    func append(_ rowIn: RecordingRow, keyHash: UInt64, bodyHash: UInt64) {
         condition.lock()
         defer { condition.unlock() }
         guard !closed else { return }
@@ -187,7 +193,7 @@ public final class MockRecorder: @unchecked Sendable {
             if labels.count < 100_000 { labels[keyHash] = l }
             row.key = l
         }
-        queue.append(row)
+        queue.append(Queued(row: row, bodyHash: bodyHash))
     }
 
     /// Writes what is queued and stops the writer. Idempotent.
@@ -201,7 +207,7 @@ public final class MockRecorder: @unchecked Sendable {
     }
 
     private func run() {
-        var batch: [RecordingRow] = []
+        var batch: [Queued] = []
         batch.reserveCapacity(1024)
         var out: [UInt8] = []
         while true {
@@ -219,7 +225,7 @@ public final class MockRecorder: @unchecked Sendable {
             condition.unlock()
 
             out.removeAll(keepingCapacity: true)
-            for r in batch { RecordingFormat.append(r, to: &out) }
+            for q in batch { RecordingFormat.append(q.row, bodyHash: q.bodyHash, to: &out) }
             if lost > 0 { out.append(contentsOf: "{\"dropped\":\(lost)}\n".utf8) }
             writeAll(out)
             batch.removeAll(keepingCapacity: true)
