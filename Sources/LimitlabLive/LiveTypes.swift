@@ -184,10 +184,11 @@ public struct LiveOptions: Sendable {
     public var worker: LiveWorkerOptions?
     /// Where the run's live metrics go (served on `/metrics`, pushed over OTLP); nil: none.
     public var metrics: LiveMetrics? = nil
-    /// Seconds the engine thread may spend inside one libcurl call before the watchdog gives the
-    /// run up: the run ends at once as partial (`engine_stuck`), attempts in flight are cut, and
-    /// `run()` returns what was recorded instead of hanging. nil: no watchdog. A libcurl call
-    /// normally takes microseconds, a burst of thousands of sockets milliseconds.
+    /// Seconds the engine thread may spend inside one libcurl call, or its main loop without
+    /// going round, before the watchdog gives the run up: the run ends at once as partial
+    /// (`engine_stuck`), attempts in flight are cut, and `run()` returns what was recorded
+    /// instead of hanging. nil: no watchdog. A libcurl call normally takes microseconds, a
+    /// burst of thousands of sockets milliseconds; the main loop goes round at least once a second.
     public var watchdogTimeout: Double? = LiveOptions.defaultWatchdogTimeout
     public static let defaultWatchdogTimeout = 20.0
     /// Test seams (not public): code run inside the engine's libcurl sections.
@@ -212,6 +213,10 @@ struct LiveHooks: Sendable {
     /// `curl_multi_socket_action` call was seen not to return), with the attempts sent so far.
     /// A test blocks here to play a stuck libcurl.
     var insideTimers: (@Sendable (Int) -> Void)?
+    /// Called on the engine thread at the top of each round of its main loop, outside libcurl,
+    /// with the run's index and the attempts sent so far. A test blocks here to play a loop
+    /// stuck in limitlab's own code.
+    var eachLoop: (@Sendable (Int, Int) -> Void)?
 }
 
 /// A progress sample, taken on the engine thread.
@@ -255,8 +260,8 @@ public enum LiveStopReason: String, Sendable, Equatable {
     case strategyStalled = "strategy_stalled"
     /// The engine could not continue (libcurl refused a handle); `LiveRun.failure` says why.
     case failed
-    /// The engine thread made no progress inside one libcurl call for `watchdogTimeout`
-    /// seconds; the watchdog abandoned it and reported what was recorded until then.
+    /// The engine thread made no progress inside one libcurl call, or in its own main loop, for
+    /// `watchdogTimeout` seconds; the watchdog abandoned it and reported what was recorded until then.
     case engineStuck = "engine_stuck"
 }
 

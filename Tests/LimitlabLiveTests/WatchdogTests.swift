@@ -81,6 +81,40 @@ extension Live {
             #expect(report.runs.first?.summary.requests.offered == run.offered)
         }
 
+        /// The engine's main loop stops going round in limitlab's own code (the seam plays a
+        /// strategy or client-loop bug that never returns) during the second of three runs:
+        /// `run()` still returns soon after the timeout, as a partial run (`engine_stuck`) with
+        /// the first strategy's complete run; the stuck run, whose state may be changing under
+        /// the watchdog, is named and left out, and the third is not run.
+        @Test func anEngineStuckInItsOwnCodeEndsAsAPartialRun() async throws {
+            let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 40))], length: .duration(1),
+                                 strategies: [StrategySpec(name: "none"), StrategySpec(name: "sdk-default"),
+                                              StrategySpec(name: "none")])
+            let gate = StuckGate()
+            var options = LiveOptions(requestTimeout: 20, gracePeriod: 5)
+            options.watchdogTimeout = 0.5
+            options.hooks.eachLoop = { run, sent in if run == 1 && sent >= 10 { gate.block() } }
+            let (runner, fleet) = mockRunner(s, options: options)
+            let result = try await runner.run()
+            let returned = Date()
+            gate.release()
+            await fleet.stop()
+            let stuckFor = returned.timeIntervalSince(try #require(gate.since))
+            #expect(stuckFor >= 0.3 && stuckFor < 5, "returned \(stuckFor) s after the engine got stuck")
+            #expect(result.partial && result.stopReason == .engineStuck)
+            #expect(result.warnings.first?.hasPrefix("PARTIAL RUN (engine_stuck)") == true, "\(result.warnings)")
+            #expect(result.warnings.first?.contains("2 strategies not run") == true, "\(result.warnings)")
+            #expect(result.warnings.contains { $0.hasPrefix("ENGINE STUCK: the engine's main loop") && $0.contains("sdk-default") },
+                    "\(result.warnings)")
+            #expect(result.runs.map(\.spec.name) == ["none"])
+            let first = try #require(result.runs.first)
+            #expect(!first.partial && first.offered == 40)
+            // The report reads it.
+            let input = result.reportInput()
+            let report = ReportWriter.build(scenario: s, scenarioFile: nil, stream: input.stream, runs: input.runs)
+            #expect(report.runs.count == 1)
+        }
+
         /// 300 requests due at once are handed to libcurl 64 at a time: every libcurl timer run
         /// that starts transfers sees at most 64 new ones (one call once started thousands and
         /// took seconds, see docs/live-runner.md), and all 300 still complete.

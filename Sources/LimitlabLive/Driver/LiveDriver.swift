@@ -146,7 +146,11 @@ enum LiveDriver {
         }
 
         var cutShort = false
+        defer { control.setWorking(false) } // also when the loop throws
         running: while true {
+            guard control.beat() else { throw LiveDriver.abandoned }
+            control.setWorking(true)
+            hooks.eachLoop?(env.runIndex, transport.sent)
             if let idleNanos, clock.now() >= nextIdleCheck {
                 let nowNanos = Clock.monotonicNanos()
                 if nowNanos > idleNanos {
@@ -193,7 +197,9 @@ enum LiveDriver {
             if due > now {
                 // Every wait has a bound (1 s), whatever is due.
                 let wait = Int64(clamping: Swift.min(due - now, 1_000_000_000))
+                control.setWorking(false) // a bounded wait is not being stuck
                 let events = multi.wait(timeoutNanos: wait)
+                control.setWorking(true)
                 for i in 0..<events {
                     try socketEvent(i)
                     // A send that falls due while a batch of responses is read goes out first:
@@ -208,6 +214,7 @@ enum LiveDriver {
             }
             if multi.timerDueNanos <= Clock.monotonicNanos() { try timers() }
         }
+        control.setWorking(false)
         control.setSnapshot(nil)
         if cutShort {
             // In-flight attempts past the grace period are cut and recorded as timeouts; their

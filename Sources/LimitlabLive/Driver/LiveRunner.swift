@@ -138,7 +138,7 @@ public final class LiveRunner: Sendable {
         guard control.claim() else { throw LiveError(.state, "this LiveRunner has already run; create a new one") }
         guard CurlGlobal.ready else { throw LiveError(.curl, "libcurl could not be initialised") }
         if let timeout = options.watchdogTimeout, timeout > 0 {
-            control.watch(timeout: timeout, makeResult: { [self] stream, runs, warnings, current in
+            control.watch(timeout: timeout, makeResult: { [self] stream, runs, warnings, current, inCurl in
                 var runs = runs
                 var warnings = warnings
                 if var run = current {
@@ -146,8 +146,14 @@ public final class LiveRunner: Sendable {
                                                  uniquingKeysWith: +)
                     runs.append(run)
                 }
-                warnings.insert(String(format: "ENGINE STUCK: one libcurl call did not return for %.0f s; the run was "
-                                       + "abandoned and what was recorded until then is reported", timeout), at: 0)
+                let running = runs.count < scenario.strategies.count ? scenario.strategies[runs.count].label : "?"
+                warnings.insert(inCurl
+                    ? String(format: "ENGINE STUCK: one libcurl call did not return for %.0f s; the run was "
+                             + "abandoned and what was recorded until then is reported", timeout)
+                    : String(format: "ENGINE STUCK: the engine's main loop made no progress for %.0f s (stuck in "
+                             + "limitlab's own code, not in libcurl); the run was abandoned: the strategies that "
+                             + "finished are reported, the run of %@ in progress is not (its state could not be "
+                             + "read safely). Please report this with the scenario.", timeout, running), at: 0)
                 return Self.result(scenario: scenario, stream: stream ?? ArrivalGenerator.generate(scenario), runs: runs,
                                    warnings: warnings, stopReason: .engineStuck)
             }, finish: finish)
@@ -333,11 +339,31 @@ final class RunControl: @unchecked Sendable {
     private var snapshot: (() -> LiveRun)?
     private var partialResult: (stream: ArrivalStream, runs: [LiveRun], warnings: [String])?
 
-    /// Before a libcurl call on the engine thread.
+    /// Before a libcurl call on the engine thread. (A compare-and-swap, not a store: the
+    /// watchdog may abandon the engine in its own code at any moment, and a store would erase
+    /// that; `leaveCurl` then reports it.)
     @inline(__always) func enterCurl() {
         let v = engineState.load(ordering: .relaxed)
-        engineState.store(v &+ 1, ordering: .releasing)
+        guard v != Self.abandoned else { return }
+        _ = engineState.compareExchange(expected: v, desired: v &+ 1, ordering: .acquiringAndReleasing)
     }
+
+    /// The engine's main loop went round once (between waits, it does so in microseconds to
+    /// milliseconds). False when the watchdog abandoned the engine meanwhile.
+    @inline(__always) func beat() -> Bool {
+        let v = engineState.load(ordering: .relaxed)
+        guard v != Self.abandoned else { return false }
+        // +2 keeps the parity: even is "in its own code".
+        return engineState.compareExchange(expected: v, desired: v &+ 2, ordering: .acquiringAndReleasing).exchanged
+    }
+
+    /// Set while the engine works in its main loop (not while it waits for sockets, a bounded
+    /// wait, nor outside the loop): an even position that stays the same for `timeout` while
+    /// it is set is a loop stuck in our own code.
+    private let working = Atomic<Bool>(false)
+
+    /// The engine is working in its main loop (true), or waiting or outside it (false).
+    @inline(__always) func setWorking(_ value: Bool) { working.store(value, ordering: .releasing) }
 
     /// After it: false when the watchdog abandoned the engine meanwhile (the engine must then
     /// touch nothing it shares and return).
@@ -376,10 +402,15 @@ final class RunControl: @unchecked Sendable {
         if first { finish(result) }
     }
 
-    /// The watchdog: every `timeout`/4 (at most 1 s) it looks at the engine's position; one
-    /// libcurl call that has not returned for `timeout` seconds makes it take the run over —
-    /// `makeResult` builds the partial result from what was published — and deliver that.
-    func watch(timeout: Double, makeResult: @escaping @Sendable (ArrivalStream?, [LiveRun], [String], LiveRun?) -> LiveResult,
+    /// The watchdog: every `timeout`/4 (at most 1 s) it looks at the engine's position. One
+    /// libcurl call that has not returned for `timeout` seconds, or a main loop that has not gone
+    /// round for as long (stuck in our own code: a strategy, the client loop), makes it take the
+    /// run over — `makeResult` builds the partial result from what was published — and deliver
+    /// that. Stuck inside libcurl, the running strategy's partial run is rebuilt from the state
+    /// libcurl does not touch; stuck in our own code, that state may be changing under the
+    /// watchdog, so the running strategy's run is left out (`makeResult` gets nil and `false`).
+    func watch(timeout: Double,
+               makeResult: @escaping @Sendable (ArrivalStream?, [LiveRun], [String], LiveRun?, _ inCurl: Bool) -> LiveResult,
                finish: @escaping @Sendable (Result<LiveResult, LiveError>) -> Void) {
         let thread = Thread { [self] in
             let step = Swift.min(1, Swift.max(0.005, timeout / 4))
@@ -393,7 +424,8 @@ final class RunControl: @unchecked Sendable {
                 if done { return }
                 let v = engineState.load(ordering: .acquiring)
                 let now = Clock.monotonicNanos()
-                if v != seen || v & 1 == 0 {
+                let inCurl = v & 1 == 1
+                if v != seen || !(inCurl || working.load(ordering: .acquiring)) {
                     seen = v
                     since = now
                     continue
@@ -406,8 +438,8 @@ final class RunControl: @unchecked Sendable {
                 let make = snapshot
                 let published = partialResult
                 condition.unlock()
-                let current = make?()
-                let result = makeResult(published?.stream, published?.runs ?? [], published?.warnings ?? [], current)
+                let current = inCurl ? make?() : nil
+                let result = makeResult(published?.stream, published?.runs ?? [], published?.warnings ?? [], current, inCurl)
                 deliver(.success(result), to: finish)
                 return
             }
