@@ -36,6 +36,22 @@ final class StuckGate: @unchecked Sendable {
 extension Live {
     /// The watchdog turns an engine stuck inside libcurl into a partial result instead of a hang.
     @Suite struct WatchdogTests {
+        /// Runs `s` against the mock with a 0.5-s watchdog and the seam `stick` sets up to block on
+        /// `gate`; returns the result and how long after the block `run()` returned.
+        private func runStuck(_ s: Scenario, stick: (inout LiveOptions, StuckGate) -> Void) async throws
+            -> (LiveResult, Double) {
+            let gate = StuckGate()
+            var options = LiveOptions(requestTimeout: 20, gracePeriod: 5)
+            options.watchdogTimeout = 0.5
+            stick(&options, gate)
+            let (runner, fleet) = mockRunner(s, options: options)
+            let result = try await runner.run()
+            let returned = Date()
+            gate.release()
+            await fleet.stop()
+            return (result, returned.timeIntervalSince(try #require(gate.since)))
+        }
+
         /// The engine blocks inside its libcurl section after 10 sends (the seam plays the
         /// `curl_multi_socket_action` call that did not return at 10,000/s): `run()` still
         /// returns, soon after the watchdog timeout, with a partial result (`engine_stuck`) in
@@ -43,16 +59,9 @@ extension Live {
         @Test func aStuckEngineEndsAsAPartialRun() async throws {
             let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 40))], length: .duration(3),
                                  strategies: [StrategySpec(name: "none"), StrategySpec(name: "sdk-default")])
-            let gate = StuckGate()
-            var options = LiveOptions(requestTimeout: 20, gracePeriod: 5)
-            options.watchdogTimeout = 0.5
-            options.hooks.insideTimers = { sent in if sent >= 10 { gate.block() } }
-            let (runner, fleet) = mockRunner(s, options: options)
-            let result = try await runner.run()
-            let returned = Date()
-            gate.release()
-            await fleet.stop()
-            let stuckFor = returned.timeIntervalSince(try #require(gate.since))
+            let (result, stuckFor) = try await runStuck(s) { options, gate in
+                options.hooks.insideTimers = { sent in if sent >= 10 { gate.block() } }
+            }
             // The watchdog looks every timeout/4: it gives up between 0.5 and 0.5 + 0.125 s after
             // the last change, plus scheduling delays on a loaded machine.
             #expect(stuckFor >= 0.5 && stuckFor < 5, "returned \(stuckFor) s after the engine got stuck")
@@ -90,16 +99,9 @@ extension Live {
             let s = makeScenario(.live, arrivals: [ArrivalSpec(.constant(rate: 40))], length: .duration(1),
                                  strategies: [StrategySpec(name: "none"), StrategySpec(name: "sdk-default"),
                                               StrategySpec(name: "none")])
-            let gate = StuckGate()
-            var options = LiveOptions(requestTimeout: 20, gracePeriod: 5)
-            options.watchdogTimeout = 0.5
-            options.hooks.eachLoop = { run, sent in if run == 1 && sent >= 10 { gate.block() } }
-            let (runner, fleet) = mockRunner(s, options: options)
-            let result = try await runner.run()
-            let returned = Date()
-            gate.release()
-            await fleet.stop()
-            let stuckFor = returned.timeIntervalSince(try #require(gate.since))
+            let (result, stuckFor) = try await runStuck(s) { options, gate in
+                options.hooks.eachLoop = { run, sent in if run == 1 && sent >= 10 { gate.block() } }
+            }
             #expect(stuckFor >= 0.3 && stuckFor < 5, "returned \(stuckFor) s after the engine got stuck")
             #expect(result.partial && result.stopReason == .engineStuck)
             #expect(result.warnings.first?.hasPrefix("PARTIAL RUN (engine_stuck)") == true, "\(result.warnings)")
