@@ -49,7 +49,11 @@ public struct ReplicatedValue: Codable, Sendable, Equatable {
     public var n: Int
 
     public static let method = "across-seed mean with a 95% Student t interval on the per-seed values "
-        + "(mean ± t(0.975, n−1)·s/√n; GSL gsl_cdf_tdist_Pinv), shares clipped to 0–1"
+        + "(mean ± t(0.975, n−1)·s/√n; GSL gsl_cdf_tdist_Pinv), shares clipped to 0–1, other figures at 0"
+
+    /// The range of a figure that cannot be negative (counts, rates, latencies, costs): a wide
+    /// interval over a few seeds (429s in one seed of three) would otherwise reach below zero.
+    public static let nonNegative: ClosedRange<Double> = 0...Double.infinity
 
     /// nil when no replication measured the figure. `bounds` clips the interval to the
     /// figure's possible range (a share stays within 0…1).

@@ -61,10 +61,13 @@ public struct ReplicatedFigures: Codable, Sendable, Equatable {
     public init(strategy: String, replicas r: [ReplicaFigures]) {
         self.strategy = strategy
         successRate = .of(r.map(\.successRate), bounds: 0...1); rate429 = .of(r.map(\.rate429), bounds: 0...1)
-        sloAttainment = .of(r.map(\.sloAttainment), bounds: 0...1); goodputRequestsPerMin = .of(r.map(\.goodputRequestsPerMin))
-        latencyP50S = .of(r.map(\.latencyP50S)); latencyP99S = .of(r.map(\.latencyP99S))
-        attempts = .of(r.map { Double($0.attempts) }); status429 = .of(r.map { Double($0.status429) })
-        costUSD = .of(r.map(\.costUSD))
+        sloAttainment = .of(r.map(\.sloAttainment), bounds: 0...1)
+        let counts = ReplicatedValue.nonNegative
+        goodputRequestsPerMin = .of(r.map(\.goodputRequestsPerMin), bounds: counts)
+        latencyP50S = .of(r.map(\.latencyP50S), bounds: counts); latencyP99S = .of(r.map(\.latencyP99S), bounds: counts)
+        attempts = .of(r.map { Double($0.attempts) }, bounds: counts)
+        status429 = .of(r.map { Double($0.status429) }, bounds: counts)
+        costUSD = .of(r.map(\.costUSD), bounds: counts)
     }
 }
 

@@ -28,6 +28,29 @@ import Testing
         #expect(ReplicatedValue.of([nil, 4, 6])!.n == 2, "seeds that did not measure it are left out")
         let share = try #require(ReplicatedValue.of([0.99, 1, 1], bounds: 0...1))
         #expect(share.high == 1 && share.low < 0.99)
+        // 429s in one seed of three: the t interval reaches below zero; a count cannot.
+        let unbounded = try #require(ReplicatedValue.of([0, 0, 30]))
+        #expect(unbounded.low < 0)
+        let count = try #require(ReplicatedValue.of([0, 0, 30], bounds: ReplicatedValue.nonNegative))
+        #expect(count.low == 0 && count.high == unbounded.high && count.mean == 10)
+    }
+
+    /// A strategy's replicated figures clip every figure that cannot be negative at 0.
+    @Test func replicatedCountsNeverGoBelowZero() throws {
+        let replicas = try [0, 0, 30].enumerated().map { i, n429 in
+            try JSONDecoder().decode(ReplicaFigures.self, from: Data("""
+                {"strategy":"s","seed":\(i),"offered":60,"succeeded":60,"attempts":\(60 + n429),"status_429":\(n429),
+                 "success_rate":1,"rate_429":\(Double(n429) / Double(60 + n429)),"goodput_requests_per_min":\(i == 2 ? 60 : 1),
+                 "latency_p50_s":\(i == 2 ? 9 : 0.1),"latency_p99_s":\(i == 2 ? 30 : 0.2),"cost_usd":\(i == 2 ? 3 : 0)}
+                """.utf8))
+        }
+        let f = ReplicatedFigures(strategy: "s", replicas: replicas)
+        for (name, v) in [("status_429", f.status429), ("goodput", f.goodputRequestsPerMin), ("p50", f.latencyP50S),
+                          ("p99", f.latencyP99S), ("cost", f.costUSD), ("rate_429", f.rate429)] {
+            let v = try #require(v, "\(name)")
+            #expect(v.low >= 0 && v.low <= v.mean && v.mean <= v.high, "\(name): \(v)")
+        }
+        #expect(f.status429?.low == 0 && f.status429?.mean == 10)
     }
 
     @Test func parallelMapKeepsIndexOrder() async throws {

@@ -119,7 +119,7 @@ public enum Sizer {
             // Not measured in some seed (no successes): the condition cannot be shown to hold.
             let complete = !perSeed.contains { $0 == nil || $0!.isNaN }
             let shares: Set<Metric> = [.successRate, .sloAttainment, .rate429, .fallbackShare]
-            let rv = ReplicatedValue.of(perSeed, bounds: shares.contains(c.metric) ? 0...1 : nil)
+            let rv = ReplicatedValue.of(perSeed, bounds: shares.contains(c.metric) ? 0...1 : ReplicatedValue.nonNegative)
             if let rv {
                 values[c.metric.rawValue] = rv.mean
                 if replicated { intervals[c.metric.rawValue] = rv }
