@@ -45,21 +45,6 @@ enum ScenarioInput {
         }
     }
 
-    static func defaultDirectory(for name: String, suffix: String = "") -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd-HHmmss"
-        let base = "reports/\(ReportWriter.fileSafe(name))\(suffix)-\(f.string(from: Date()))"
-        // Two runs in the same second get their own directories (output is never overwritten).
-        var path = base, n = 2
-        while FileManager.default.fileExists(atPath: path) {
-            path = "\(base)-\(n)"
-            n += 1
-        }
-        return path
-    }
-
     static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

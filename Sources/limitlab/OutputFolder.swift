@@ -4,15 +4,32 @@ import LimitlabReport
 /// Picks and validates the folder a command writes into, so that no run overwrites an
 /// earlier run's folder.
 enum OutputFolder {
-    /// A new default folder `reports/<name><suffix>-<UTC timestamp>`, created here. When that
-    /// name is taken (two runs in the same second) `-2`, `-3`, … is appended; creating the
-    /// directory is the reservation, so two processes cannot both get the same one.
-    static func fresh(for name: String, suffix: String = "", root: String = "reports", now: Date = Date()) throws -> String {
+    /// `<root>/<name><suffix>-<UTC timestamp>`: the default folder's name before any `-2`.
+    static func timestamped(_ name: String, suffix: String = "", root: String = "reports", now: Date = Date()) -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyyMMdd-HHmmss"
-        let base = "\(root)/\(ReportWriter.fileSafe(name))\(suffix)-\(f.string(from: now))"
+        return "\(root)/\(ReportWriter.fileSafe(name))\(suffix)-\(f.string(from: now))"
+    }
+
+    /// The first of `timestamped(name)`, `-2`, `-3`, … that does not exist yet, not created: for
+    /// `run`, whose report writer creates it, so a run refused before it starts leaves nothing.
+    static func unused(for name: String, suffix: String = "") -> String {
+        let base = timestamped(name, suffix: suffix)
+        var path = base, n = 2
+        while FileManager.default.fileExists(atPath: path) {
+            path = "\(base)-\(n)"
+            n += 1
+        }
+        return path
+    }
+
+    /// A new default folder `reports/<name><suffix>-<UTC timestamp>`, created here. When that
+    /// name is taken (two runs in the same second) `-2`, `-3`, … is appended; creating the
+    /// directory is the reservation, so two processes cannot both get the same one.
+    static func fresh(for name: String, suffix: String = "", root: String = "reports", now: Date = Date()) throws -> String {
+        let base = timestamped(name, suffix: suffix, root: root, now: now)
         let fm = FileManager.default
         do { try fm.createDirectory(atPath: root, withIntermediateDirectories: true) } catch {
             throw CLIFailure.internalError("cannot create \(root): \(error.localizedDescription); pass --out DIR")

@@ -121,7 +121,7 @@ struct RunCommand: ParsableCommand {
         // A simulation keeps what it finished: the first SIGINT/SIGTERM lets the strategies in
         // progress finish and skips the rest (SimulationStop); a second one ends the process.
         let simStop = scenario.target == .sim ? SimulationStop() : nil
-        let directory = out ?? ScenarioInput.defaultDirectory(for: scenario.name)
+        let directory = out ?? OutputFolder.unused(for: scenario.name)
         // Everything that can be found wrong with the flags is found before the run (which may be
         // long, or paid for): the output directory, the baseline, the allowance, the gate's files.
         try OutputPath.checkNewDirectory(directory)
