@@ -213,6 +213,13 @@ extension RecordingSummary {
 
 /// The recording's section of report.html and summary.md.
 enum RecordingSection {
+    /// Each limit dimension: its name, per-minute limit and overshoot (both renderings' rows).
+    static func dimensions(_ rec: RecordingSummary) -> [(name: String, limit: Double, overshoot: Double)] {
+        [("requests", rec.limits.rpm, rec.overshoot.requests),
+         ("input tokens", rec.limits.itpm, rec.overshoot.inputTokens),
+         ("output tokens", rec.limits.otpm, rec.overshoot.outputTokens)]
+    }
+
     static func html(_ report: Report) -> String {
         guard let rec = report.recording else { return "" }
         let esc = HTMLText.escape
@@ -224,12 +231,11 @@ enum RecordingSection {
         if rec.truncatedLastLine { h += "; a cut-off last line was skipped" }
         h += ". Time 0 is the first request. Overshoot is the peak of any 60-second window over the per-minute limit "
         h += "(sends, refused ones included); an early retry came back sooner than the retry-after it was given.</p>"
-        let o = rec.overshoot
         h += "<div class=\"scroll\"><table id=\"recording-limits\"><thead><tr><th scope=\"col\">dimension</th>"
         h += "<th scope=\"col\">limit/min</th><th scope=\"col\">peak 60 s ÷ limit</th></tr></thead><tbody>"
-        h += "<tr><td>requests</td><td>\(f(rec.limits.rpm, 0))</td><td>\(f(o.requests, 2))×</td></tr>"
-        h += "<tr><td>input tokens</td><td>\(f(rec.limits.itpm, 0))</td><td>\(f(o.inputTokens, 2))×</td></tr>"
-        h += "<tr><td>output tokens</td><td>\(f(rec.limits.otpm, 0))</td><td>\(f(o.outputTokens, 2))×</td></tr>"
+        for d in dimensions(rec) {
+            h += "<tr><td>\(d.name)</td><td>\(f(d.limit, 0))</td><td>\(f(d.overshoot, 2))×</td></tr>"
+        }
         h += "</tbody></table></div>"
         let s = rec.retryStorm
         h += "<p>Retries after a 429: \(s.retriesAfter429), of which early: \(s.early) (\(f(s.earlyShare * 100, 1))%)"
@@ -265,12 +271,8 @@ enum RecordingSection {
         if rec.droppedRows > 0 { md += ", \(rec.droppedRows) rows dropped by the server" }
         if rec.truncatedLastLine { md += ", a cut-off last line skipped" }
         md += ".\n\n"
-        let o = rec.overshoot
-        md += MarkdownSummary.table(["dimension", "limit/min", "peak 60 s ÷ limit"], [
-            ["requests", f(rec.limits.rpm, 0), f(o.requests, 2) + "×"],
-            ["input tokens", f(rec.limits.itpm, 0), f(o.inputTokens, 2) + "×"],
-            ["output tokens", f(rec.limits.otpm, 0), f(o.outputTokens, 2) + "×"],
-        ])
+        md += MarkdownSummary.table(["dimension", "limit/min", "peak 60 s ÷ limit"],
+                                    dimensions(rec).map { [$0.name, f($0.limit, 0), f($0.overshoot, 2) + "×"] })
         let s = rec.retryStorm
         md += "\nRetries after a 429: \(s.retriesAfter429), early (before the retry-after): \(s.early)"
         if let m = s.medianGapRatio { md += "; median gap \(f(m, 2))× the retry-after" }
