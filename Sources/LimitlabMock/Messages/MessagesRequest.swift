@@ -39,6 +39,8 @@ struct ToolSpec {
 }
 
 /// What the mock needs from a Messages (or count_tokens) request.
+/// The fields besides the prompt (`request.stopSequences` and so on) are `extras`.
+@dynamicMemberLookup
 struct MessagesRequest {
     var model: String
     var maxTokens: Int
@@ -46,22 +48,14 @@ struct MessagesRequest {
     /// Approximate prompt tokens, cached prefix included.
     var promptTokens: Int
     var breakpoints: [CacheBreakpoint]
-    var stopSequences: [String] = []
-    /// Custom tools offered (server tools are accepted and never called).
-    var tools: [ToolSpec] = []
-    /// Whether any tool, custom or server, is offered.
-    var offersTools = false
-    /// `tool_choice`: nil (auto), or the type and, for `tool`, the name.
-    var toolChoice: (type: String, name: String?)?
-    /// Assistant turns that called a tool.
-    var toolRounds = 0
-    /// `thinking.budget_tokens` when extended thinking is enabled.
-    var thinkingBudget: Int?
-    /// `thinking: {type: adaptive}`: the model thinks without a set budget.
-    var thinkingAdaptive = false
-    /// The JSON schema of a structured-output request (`output_config.format`, or the beta
-    /// `output_format`).
-    var outputSchema: JSONValue?
+    /// Stop sequences, tools, tool choice, thinking and structured output.
+    var extras = MessagesExtras()
+
+    subscript<T>(dynamicMember path: WritableKeyPath<MessagesExtras, T>) -> T {
+        get { extras[keyPath: path] }
+        set { extras[keyPath: path] = newValue }
+    }
+
     /// Set by the handler before the server decides: where a stop sequence would end the
     /// output, and the tool offer.
     var stopSequenceAfter: Int?
@@ -116,7 +110,7 @@ struct MessagesRequest {
             stream = b
         }
 
-        var extras = try Extras.parse(body, countTokens: countTokens)
+        var extras = try MessagesExtras.parse(body, countTokens: countTokens)
         var builder = PromptBuilder()
         if let tools = body["tools"], tools != .null {
             guard case .array(let list) = tools else { throw .invalid("tools: Input should be a valid list") }
@@ -243,17 +237,8 @@ struct MessagesRequest {
             throw .invalid("`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation "
                            + "at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size")
         }
-        var r = MessagesRequest(model: model, maxTokens: maxTokens, stream: stream,
-                                promptTokens: builder.tokens + requestOverhead, breakpoints: bps)
-        r.stopSequences = extras.stopSequences
-        r.tools = extras.tools
-        r.offersTools = extras.offersTools
-        r.toolChoice = extras.toolChoice
-        r.toolRounds = extras.toolRounds
-        r.thinkingBudget = extras.thinkingBudget
-        r.thinkingAdaptive = extras.thinkingAdaptive
-        r.outputSchema = extras.outputSchema
-        return r
+        return MessagesRequest(model: model, maxTokens: maxTokens, stream: stream,
+                               promptTokens: builder.tokens + requestOverhead, breakpoints: bps, extras: extras)
     }
 
     /// Checks that need the resolved model: `max_tokens` against the model's maximum output
@@ -320,18 +305,26 @@ struct MessagesRequest {
 
 /// The request fields besides the prompt: sampling parameters, stop sequences, tool choice,
 /// thinking and structured output, validated with the API's messages.
-private struct Extras {
+struct MessagesExtras {
     var stopSequences: [String] = []
+    /// Custom tools offered (server tools are accepted and never called).
     var tools: [ToolSpec] = []
+    /// Whether any tool, custom or server, is offered.
     var offersTools = false
+    /// `tool_choice`: nil (auto), or the type and, for `tool`, the name.
     var toolChoice: (type: String, name: String?)?
+    /// Assistant turns that called a tool.
     var toolRounds = 0
+    /// `thinking.budget_tokens` when extended thinking is enabled.
     var thinkingBudget: Int?
+    /// `thinking: {type: adaptive}`: the model thinks without a set budget.
     var thinkingAdaptive = false
+    /// The JSON schema of a structured-output request (`output_config.format`, or the beta
+    /// `output_format`).
     var outputSchema: JSONValue?
 
-    static func parse(_ body: JSONValue, countTokens: Bool) throws(APIError) -> Extras {
-        var x = Extras()
+    static func parse(_ body: JSONValue, countTokens: Bool) throws(APIError) -> MessagesExtras {
+        var x = MessagesExtras()
         func present(_ key: String) -> JSONValue? {
             guard let v = body[key], v != .null else { return nil }
             return v
