@@ -25,6 +25,14 @@ public struct MockConfig: Sendable, Equatable {
     public var defaultOutputTokens: Int
     /// Message Batches: processing pace, expiry window and limit overrides.
     public var batches: MockBatchSettings
+    /// A served mock closes a connection that has sent nothing for this long while the server
+    /// waits for its request (a new connection, or a request begun and not finished): nginx's
+    /// `client_header_timeout` / `client_body_timeout`, 60 s. Bounds half-open connections.
+    public var clientTimeout: Double = 60
+    /// A served mock closes a kept-alive connection idle this long between requests. Longer than
+    /// common clients keep an idle connection (httpx 5 s, Go's net/http 90 s, libcurl 118 s),
+    /// so a client never reuses a connection the server is closing.
+    public var keepAliveTimeout: Double = 300
     /// Latency (TTFT, output and prefill rates) of model classes that differ from `server`'s,
     /// by class id (or model id for a model the catalog does not know): a scenario's `models:`.
     public var classLatency: [String: ServerModel] = [:]

@@ -29,14 +29,61 @@ final class MockHTTPHandler: ChannelInboundHandler {
     private var classIds: [ClassKey: String?] = [:]
     private struct ClassKey: Hashable { let org: Int, model: String }
 
-    init(core: ServerCore) {
+    /// Client timeouts (`clientTimeout`, `keepAliveTimeout`): whether they apply (a served
+    /// mock; not the virtual-time one, whose time jumps), the last byte read or response ended,
+    /// and whether a response is in progress (never cut, however long it streams) or at least
+    /// one has been answered (the wait is then keep-alive, not a new connection's). One timer per
+    /// connection, re-armed only when it fires: nothing per request but a clock read.
+    private let clientTimeouts: Bool
+    private var lastActivity = NIODeadline.now()
+    private var responding = false
+    private var answered = false
+    private var timeoutCheck: Scheduled<Void>?
+
+    init(core: ServerCore, clientTimeouts: Bool = false) {
         self.core = core
+        self.clientTimeouts = clientTimeouts
         ids = IDSource(seed: UInt64.random(in: .min ... .max))
+    }
+
+    // MARK: Client timeouts
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        guard clientTimeouts else { return }
+        lastActivity = .now()
+        armTimeoutCheck(context, at: lastActivity + Self.nanos(core.config.clientTimeout))
+    }
+
+    private static func nanos(_ seconds: Double) -> TimeAmount { .nanoseconds(ServerCore.nanoseconds(seconds)) }
+
+    private func armTimeoutCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        guard !closed else { return }
+        timeoutCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            timeoutCheck = nil
+            checkClientTimeout(context)
+        }
+    }
+
+    /// Closes the connection when the client has been silent too long while the server waits
+    /// for a request; otherwise looks again when that could next be so.
+    private func checkClientTimeout(_ context: ChannelHandlerContext) {
+        guard !closed else { return }
+        let keepAlive = answered && head == nil
+        let limit = Self.nanos(keepAlive ? core.config.keepAliveTimeout : core.config.clientTimeout)
+        if responding { return armTimeoutCheck(context, at: .now() + limit) }
+        let due = lastActivity + limit
+        if due <= .now() {
+            core.countClientTimeout(keepAlive ? "keep_alive" : "request")
+            context.close(promise: nil)
+        } else {
+            armTimeoutCheck(context, at: due)
+        }
     }
 
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if clientTimeouts { lastActivity = .now() }
         switch Self.unwrapInboundIn(data) {
         case .head(let h):
             head = h
@@ -61,6 +108,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
         case .end:
             guard let h = head else { return }
             head = nil
+            responding = true
             route(context, h)
         }
     }
@@ -69,6 +117,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
         closed = true
         pending?.cancel()
         pending = nil
+        timeoutCheck?.cancel()
+        timeoutCheck = nil
         releaseInFlight()
         context.fireChannelInactive()
     }
@@ -623,6 +673,9 @@ final class MockHTTPHandler: ChannelInboundHandler {
 
     private func finishResponse(_ context: ChannelHandlerContext, keepAlive: Bool) {
         releaseInFlight()
+        responding = false
+        answered = true
+        if clientTimeouts { lastActivity = .now() }
         let done = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
         if !keepAlive {
             done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }

@@ -104,7 +104,7 @@ public final class MockServer: Sendable {
                 return child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.configureHTTPServerPipeline(
                         withErrorHandling: true, withOutboundHeaderValidation: core.validatesHeaders)
-                    try child.pipeline.syncOperations.addHandler(MockHTTPHandler(core: core))
+                    try child.pipeline.syncOperations.addHandler(MockHTTPHandler(core: core, clientTimeouts: true))
                 }
             }
             .bind(host: host, port: port)

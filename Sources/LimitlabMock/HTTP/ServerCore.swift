@@ -108,6 +108,16 @@ final class ServerCore: @unchecked Sendable {
         lock.unlock()
     }
 
+    private var clientTimeouts: [String: Int] = [:]
+
+    /// A connection closed by a client timeout: `request` (nothing, or an unfinished request,
+    /// for `clientTimeout`) or `keep_alive` (idle between requests for `keepAliveTimeout`).
+    func countClientTimeout(_ wait: String) {
+        lock.lock()
+        clientTimeouts[wait, default: 0] += 1
+        lock.unlock()
+    }
+
     // MARK: Metrics
 
     /// Prometheus text exposition (version 0.0.4), written by swift-prometheus 2.4.1
@@ -117,6 +127,7 @@ final class ServerCore: @unchecked Sendable {
     func metricsText() -> String {
         lock.lock()
         let loose = unattributed.sorted { $0.key < $1.key }
+        let timedOut = clientTimeouts.sorted { $0.key < $1.key }
         lock.unlock()
         let samples = orgs.map { ($0.org.id, $0.metrics(now: modelTime)) }
 
@@ -133,6 +144,11 @@ final class ServerCore: @unchecked Sendable {
         for (k, v) in loose {
             counter(requests.0, requests.1,
                     [("endpoint", k.endpoint), ("org", ""), ("model_class", ""), ("status", k.label)], v)
+        }
+        for (wait, v) in timedOut {
+            counter("limitlab_mock_connections_timed_out",
+                    "Connections the server closed after the client's silence: request (client_timeout) or "
+                    + "keep_alive (keep_alive_timeout).", [("wait", wait)], v)
         }
         for (org, s) in samples {
             for (k, v) in s.requests {
