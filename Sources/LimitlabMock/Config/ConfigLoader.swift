@@ -49,7 +49,7 @@ struct ConfigReader {
     let catalog: TierCatalog
 
     static let topKeys = ["seed", "max_body_bytes", "default_output_tokens", "orgs", "server", "faults", "cache", "batches",
-                          "client_timeout", "keep_alive_timeout"]
+                          "max_buffered_body_bytes", "client_timeout", "keep_alive_timeout"]
 
     func read(_ root: Node?) -> MockConfig? {
         guard let root else {
@@ -65,6 +65,7 @@ struct ConfigReader {
            let v = diag.scalar(f, expected: "an integer in 0...\(UInt64.max)", ScalarText.unsigned64) { config.seed = v }
         if let f = m["max_body_bytes"], let v = diag.integer(f, min: 1) { config.maxBodyBytes = v }
         if let f = m["default_output_tokens"], let v = diag.integer(f, min: 0) { config.defaultOutputTokens = v }
+        if let f = m["max_buffered_body_bytes"], let v = diag.integer(f, min: 1) { config.maxBufferedBodyBytes = v }
         if let f = m["client_timeout"], let v = diag.duration(f, .positive) { config.clientTimeout = v }
         if let f = m["keep_alive_timeout"], let v = diag.duration(f, .positive) { config.keepAliveTimeout = v }
         let scenarioReader = ScenarioReader(diag: diag, catalog: catalog)

@@ -25,6 +25,11 @@ public struct MockConfig: Sendable, Equatable {
     public var defaultOutputTokens: Int
     /// Message Batches: processing pace, expiry window and limit overrides.
     public var batches: MockBatchSettings
+    /// Request bodies held at once by all connections together: past it a request's body is
+    /// dropped as it arrives and the request answered 529 `overloaded_error` (retryable), so
+    /// many concurrent large bodies cannot take the server's memory. 256 MiB: eight bodies at
+    /// the API's 32 MB maximum.
+    public var maxBufferedBodyBytes = 256 * 1024 * 1024
     /// A served mock closes a connection that has sent nothing for this long while the server
     /// waits for its request (a new connection, or a request begun and not finished): nginx's
     /// `client_header_timeout` / `client_body_timeout`, 60 s. Bounds half-open connections.

@@ -16,6 +16,10 @@ final class MockHTTPHandler: ChannelInboundHandler {
     private var body = ByteBuffer()
     private var bodyBytes = 0
     private var tooLarge = false
+    /// This request's body did not fit the server's body budget (`maxBufferedBodyBytes`).
+    private var overBudget = false
+    /// Bytes of the body budget this connection holds.
+    private var budgetHeld = 0
     private var ids: IDSource
     /// The organisation holding an in-flight slot for the response in progress.
     private var inFlightOrg: OrgState?
@@ -87,30 +91,45 @@ final class MockHTTPHandler: ChannelInboundHandler {
         switch Self.unwrapInboundIn(data) {
         case .head(let h):
             head = h
-            // Do not keep a large body's storage for the rest of a keep-alive connection.
-            if body.capacity > 1 << 20 { body = ByteBuffer() } else { body.clear() }
+            dropBody()
             bodyBytes = 0
             tooLarge = false
+            overBudget = false
             if let cl = h.headers.first(name: "content-length"), let n = Int(cl), n > core.config.maxBodyBytes {
                 tooLarge = true
             }
         case .body(var part):
             // An oversized body is read and dropped, so the 413 reaches a client that is
             // still sending (closing early would reset the connection under it).
-            guard !tooLarge else { return }
+            guard !tooLarge && !overBudget else { return }
             bodyBytes += part.readableBytes
             if bodyBytes > core.config.maxBodyBytes {
                 tooLarge = true
-                body.clear()
+                dropBody()
                 return
             }
+            guard core.reserveBody(part.readableBytes) else {
+                overBudget = true
+                dropBody()
+                return
+            }
+            budgetHeld += part.readableBytes
             body.writeBuffer(&part)
         case .end:
             guard let h = head else { return }
             head = nil
             responding = true
             route(context, h)
+            // Parsed: the body is no longer needed (a batch keeps its parsed requests).
+            dropBody()
         }
+    }
+
+    /// Empties the body, frees a large one's storage and returns its share of the budget.
+    private func dropBody() {
+        if body.capacity > 1 << 20 { body = ByteBuffer() } else { body.clear() }
+        core.releaseBody(budgetHeld)
+        budgetHeld = 0
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -119,6 +138,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
         pending = nil
         timeoutCheck?.cancel()
         timeoutCheck = nil
+        core.releaseBody(budgetHeld)
+        budgetHeld = 0
         releaseInFlight()
         context.fireChannelInactive()
     }
@@ -178,6 +199,11 @@ final class MockHTTPHandler: ChannelInboundHandler {
         let wantedMethod: HTTPMethod = endpoint.hasPrefix("model") ? .GET : .POST
         // Batch routes take several methods; `batches` checks them per route.
         guard endpoint == "batches" || h.method == wantedMethod else { return methodNotAllowed(context, requestId, keepAlive) }
+        if overBudget {
+            core.countUnattributed(endpoint: endpoint, status: 529)
+            return send(context, HTTPResponseStatus(statusCode: 529, reasonPhrase: "Overloaded"), jsonHeaders(requestId, nil),
+                        Bodies.overloaded(requestId: requestId), keepAlive: keepAlive)
+        }
         if tooLarge {
             core.countUnattributed(endpoint: endpoint, status: 413)
             return sendError(context, status: .payloadTooLarge, type: "request_too_large",
@@ -344,7 +370,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
             switch reply.kind {
             case .overloaded:
                 status = HTTPResponseStatus(statusCode: 529, reasonPhrase: "Overloaded")
-                body = #"{"type":"error","error":{"details":null,"type":"overloaded_error","message":"Overloaded"},"request_id":"\#(requestId)"}"#
+                body = Bodies.overloaded(requestId: requestId)
             case .serverError:
                 status = .internalServerError
                 body = Bodies.error(type: "api_error", message: "Internal server error", requestId: requestId)

@@ -2,6 +2,7 @@ import Foundation
 import LimitlabCore
 import NIOCore
 import Prometheus
+import Synchronization
 
 /// State shared by every connection: the organisations, the clock and precomputed bodies.
 /// Immutable after init except the organisations (each behind its own lock) and the
@@ -109,6 +110,21 @@ final class ServerCore: @unchecked Sendable {
     }
 
     private var clientTimeouts: [String: Int] = [:]
+
+    /// Request-body bytes held by all connections (`maxBufferedBodyBytes`).
+    private let bodyBytesHeld = Atomic<Int>(0)
+
+    /// Takes `n` bytes of the body budget; false (nothing taken) when they do not fit.
+    func reserveBody(_ n: Int) -> Bool {
+        let after = bodyBytesHeld.wrappingAdd(n, ordering: .relaxed).newValue
+        if after <= config.maxBufferedBodyBytes { return true }
+        bodyBytesHeld.wrappingSubtract(n, ordering: .relaxed)
+        return false
+    }
+
+    func releaseBody(_ n: Int) {
+        if n > 0 { bodyBytesHeld.wrappingSubtract(n, ordering: .relaxed) }
+    }
 
     /// A connection closed by a client timeout: `request` (nothing, or an unfinished request,
     /// for `clientTimeout`) or `keep_alive` (idle between requests for `keepAliveTimeout`).

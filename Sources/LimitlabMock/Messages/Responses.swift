@@ -16,6 +16,11 @@ enum Bodies {
         return s + #"},"request_id":"# + JSONText.quoted(requestId) + "}"
     }
 
+    /// The 529 body, as the API sends it (`details: null` included).
+    static func overloaded(requestId: String) -> String {
+        #"{"type":"error","error":{"details":null,"type":"overloaded_error","message":"Overloaded"},"request_id":"\#(requestId)"}"#
+    }
+
     /// The usage object, written piece by piece: building it as one interpolated String cost
     /// ~7 % of a non-streaming reply's instructions.
     static func usage(into b: inout ByteBuffer, _ u: TokenUsage, outputTokens: Int, serviceTier: Bool) {
