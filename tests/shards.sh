@@ -40,18 +40,28 @@ same_files() { # dir, dir: byte-identical files, same names
     diff -r "$1" "$2"
 }
 
-SC=scenarios/quickstart.yaml
-C=(compare "$SC" --replications 3)
-check "compare --replications 3, unsharded" "$BIN" "${C[@]}" --out "$TMP/c1" --json
-for n in 2 3; do
-    for ((i = 0; i < n; i++)); do
-        check "compare shard $i/$n" "$BIN" "${C[@]}" --shard "$i/$n" --out "$TMP/c$n-$i"
+# sharded LABEL PREFIX SAME ARGS...: ARGS unsharded into $TMP/<PREFIX>1, then as 2 and as 3
+# shards ($TMP/<PREFIX><n>-<i>) merged, given in reverse order, into $TMP/<PREFIX><n>m; SAME
+# compares each merge with the unsharded output.
+sharded() {
+    local label=$1 p=$2 same=$3; shift 3
+    check "$label, unsharded" "$BIN" "$@" --out "$TMP/${p}1"
+    local n i parts
+    for n in 2 3; do
+        parts=()
+        for ((i = 0; i < n; i++)); do
+            check "$label shard $i/$n" "$BIN" "$@" --shard "$i/$n" --out "$TMP/$p$n-$i"
+            parts=("$TMP/$p$n-$i" "${parts[@]}")
+        done
+        check "$n $label shards merge (given out of order)" "$BIN" merge "${parts[@]}" --out "$TMP/$p${n}m" --quiet
+        check "$n $label shards merged = one machine" "$same" "$TMP/${p}1" "$TMP/$p${n}m"
     done
-done
-check "2 compare shards merge" "$BIN" merge "$TMP/c2-0" "$TMP/c2-1" --out "$TMP/c2m" --quiet
-check "3 compare shards merge (given out of order)" "$BIN" merge "$TMP/c3-2" "$TMP/c3-0" "$TMP/c3-1" --out "$TMP/c3m" --quiet
-check "2 shards merged = one machine (report.json, summary.md, report.html, events)" same_report "$TMP/c1" "$TMP/c2m"
-check "3 shards merged = one machine" same_report "$TMP/c1" "$TMP/c3m"
+}
+
+SC=scenarios/quickstart.yaml
+# same_report: report.json, summary.md, report.html, events and hlogs byte for byte.
+C=(compare "$SC" --replications 3)
+sharded "compare --replications 3" c same_report "${C[@]}"
 check "shard.json records the units, seeds, scenario hash, command line and version" python3 - "$TMP/c3-1/shard.json" "$SC" <<'PY'
 import hashlib, json, sys
 r = json.load(open(sys.argv[1]))["record"]
@@ -63,16 +73,7 @@ assert "--shard" in r["command_line"] and r["generator"].startswith("limitlab ")
 PY
 
 R=(run "$SC" --replications 3)
-check "run --replications 3, unsharded" "$BIN" "${R[@]}" --out "$TMP/r1" --quiet
-for n in 2 3; do
-    for ((i = 0; i < n; i++)); do
-        check "run shard $i/$n" "$BIN" "${R[@]}" --shard "$i/$n" --out "$TMP/r$n-$i" --quiet
-    done
-done
-check "2 run shards merge" "$BIN" merge "$TMP/r2-1" "$TMP/r2-0" --out "$TMP/r2m" --quiet
-check "3 run shards merge" "$BIN" merge "$TMP/r3-0" "$TMP/r3-1" "$TMP/r3-2" --out "$TMP/r3m" --quiet
-check "2 run shards merged = one machine (report.json, summary.md, report.html, events, hlogs)" same_report "$TMP/r1" "$TMP/r2m"
-check "3 run shards merged = one machine" same_report "$TMP/r1" "$TMP/r3m"
+sharded "run --replications 3" r same_report "${R[@]}"
 check "run shards: a replication section and no comparison, as run writes" python3 - "$TMP/r3m/report.json" "$TMP/r3-2/shard.json" <<'PY'
 import json, sys
 r, s = (json.load(open(p)) for p in sys.argv[1:])
@@ -89,17 +90,8 @@ check "its shards merged = one machine" bash -c "'$BIN' ${Q[*]} --shard 0/2 --ou
 check "the run shard's --json prints its record" bash -c \
     "'$BIN' ${R[*]} --shard 1/2 --out '$TMP/rj' --json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"command\"] == \"run\"'"
 
-S=(sweep "$SC" --vary "arrivals[0].rate=20/min..60/min step 20/min" --replications 2)
-check "sweep, unsharded" "$BIN" "${S[@]}" --out "$TMP/s1" --json
-for n in 2 3; do
-    for ((i = 0; i < n; i++)); do
-        check "sweep shard $i/$n" "$BIN" "${S[@]}" --shard "$i/$n" --out "$TMP/s$n-$i"
-    done
-done
-check "2 sweep shards merge" "$BIN" merge "$TMP/s2-0" "$TMP/s2-1" --out "$TMP/s2m" --quiet
-check "3 sweep shards merge" "$BIN" merge "$TMP/s3-0" "$TMP/s3-1" "$TMP/s3-2" --out "$TMP/s3m" --quiet
-check "2 sweep shards merged = one machine (sweep.json, .md, .html byte for byte)" same_files "$TMP/s1" "$TMP/s2m"
-check "3 sweep shards merged = one machine" same_files "$TMP/s1" "$TMP/s3m"
+# same_files: sweep.json, .md and .html byte for byte.
+sharded "sweep" s same_files sweep "$SC" --vary "arrivals[0].rate=20/min..60/min step 20/min" --replications 2
 
 T=(sweep "$SC" --vary "limits.tier=tier-1..tier-3")
 check "sweep over catalog tiers, unsharded" "$BIN" "${T[@]}" --out "$TMP/t1" --json
