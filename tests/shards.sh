@@ -91,7 +91,8 @@ check "the run shard's --json prints its record" bash -c \
     "'$BIN' ${R[*]} --shard 1/2 --out '$TMP/rj' --json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"command\"] == \"run\"'"
 
 # same_files: sweep.json, .md and .html byte for byte.
-sharded "sweep" s same_files sweep "$SC" --vary "arrivals[0].rate=20/min..60/min step 20/min" --replications 2
+S=(sweep "$SC" --vary "arrivals[0].rate=20/min..60/min step 20/min" --replications 2)
+sharded "sweep" s same_files "${S[@]}"
 
 T=(sweep "$SC" --vary "limits.tier=tier-1..tier-3")
 check "sweep over catalog tiers, unsharded" "$BIN" "${T[@]}" --out "$TMP/t1" --json
