@@ -244,14 +244,19 @@ import Testing
             .replacingOccurrences(of: "limits:", with: "count_tokens_rpm: 2\n    limits:")
         try await withServer(yaml) { base in
             let body = #"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"abcdabcd"}]}"#
+            let sent = Date()
             let c1 = await http("\(base)/v1/messages/count_tokens", headers: apiHeaders(), body: body)
             #expect(c1.status == 200, "\(c1.text)")
             try #expect(try c1.json()["input_tokens"] as? Int == 9)
             #expect(c1.header("anthropic-ratelimit-requests-limit") == "2")
             let c2 = await http("\(base)/v1/messages/count_tokens", headers: apiHeaders(), body: body)
-            #expect(c2.status == 429)
-            #expect(c2.header("retry-after") != nil)
-            try #expect(((try c2.json()["error"] as? [String: Any])?["type"] as? String) == "rate_limit_error")
+            // One count per 30 s: on a machine so loaded that both took 25 s or more, the
+            // bucket has refilled and a 200 is right.
+            if Date().timeIntervalSince(sent) < 25 {
+                #expect(c2.status == 429)
+                #expect(c2.header("retry-after") != nil)
+                try #expect(((try c2.json()["error"] as? [String: Any])?["type"] as? String) == "rate_limit_error")
+            }
             // Messages has its own buckets, untouched by token counting.
             let m = await http("\(base)/v1/messages", headers: apiHeaders(), body: messageBody())
             #expect(m.status == 200)
