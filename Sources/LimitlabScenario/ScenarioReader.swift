@@ -366,7 +366,7 @@ package struct ScenarioReader {
     }
 
     /// `server.batch`: the Message Batches queue's pace, start delay, expiry and limits.
-    private func batch(_ f: Field) -> BatchServerModel? {
+    package func batch(_ f: Field) -> BatchServerModel? {
         guard let m = MappingReader(f, expected: "a mapping of Message Batches settings", diag: diag) else { return nil }
         m.checkKeys(["requests_per_second", "start_delay", "expiry", "rpm", "queue"])
         var b = BatchServerModel()

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import LimitlabCore
 import LimitlabMock
 import LimitlabTestSupport
 import Testing
@@ -239,8 +240,19 @@ import Testing
     @Test func batchesConfigIsReadAndChecked() throws {
         let c = try MockConfig.parse(yaml: Self.config("{requests_per_second: 5, expiry: 2s, rpm: 3/s, queue: 7}"),
                                      file: "m.yaml")
-        #expect(c.batches == MockBatchSettings(requestsPerSecond: 5, expiry: 2, rpm: 180, queue: 7))
-        #expect(try MockConfig.parse(yaml: orgConfig(), file: "m.yaml").batches == MockBatchSettings())
+        #expect(c.batches == BatchServerModel(requestsPerSecond: 5, expiry: 2, rpm: 180, queue: 7))
+        #expect(try MockConfig.parse(yaml: orgConfig(), file: "m.yaml").batches == BatchServerModel())
+        // The scenario's spelling, read by the scenario's reader, means the same.
+        let org = "orgs: [{keys: [sk-test], limits: {tier: tier-4}}]\n"
+        let inServer = try MockConfig.parse(
+            yaml: org + "server: {batch: {requests_per_second: 5, expiry: 2s, rpm: 3/s, queue: 7}}", file: "m.yaml")
+        #expect(inServer.batches == c.batches)
+        do {
+            _ = try MockConfig.parse(yaml: org + "server: {batch: {queue: 1}}\nbatches: {queue: 2}", file: "m.yaml")
+            Issue.record("expected the batch settings given twice to be refused")
+        } catch {
+            #expect(error.message.contains("given twice"), "\(error.message)")
+        }
         do {
             _ = try MockConfig.parse(yaml: Self.config("{requests_per_second: 0, expiry: 5, queue: -1, speed: 2}"),
                                      file: "m.yaml")

@@ -77,6 +77,19 @@ import Testing
     }
 
     /// `serve --config /dev/zero` or a FIFO used to read forever (or block); now refused at once.
+    /// The example config of docs/mock-server.md loads as written and sets what its comments say.
+    @Test func documentedExampleLoads() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("docs/mock-server.md"), encoding: .utf8)
+        let blocks = text.components(separatedBy: "```yaml\n").dropFirst().map { $0.components(separatedBy: "```")[0] }
+        #expect(blocks.count == 1)
+        let c = try MockConfig.parse(yaml: try #require(blocks.first), file: "docs/mock-server.md")
+        #expect(c.organizations.count == 2)
+        #expect(c.batches.requestsPerSecond == 1000 && c.batches.rpm == 50 && c.batches.queue == 100_000)
+        #expect(c.server.stalls.count == 1 && c.cache.minCacheableTokens == 1024)
+    }
+
     @Test func specialFilesAreRefusedAsConfigs() {
         for path in ["/dev/zero", "/dev/urandom", "/"] {
             do {

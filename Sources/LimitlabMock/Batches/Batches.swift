@@ -17,7 +17,7 @@ import NIOCore
 /// kept) and each result line is built when its request is processed.
 final class BatchStore: @unchecked Sendable {
     let org: OrgState
-    let settings: MockBatchSettings
+    let settings: BatchServerModel
     var rpm: Double { queue.rpm }
     var queueLimit: Int { queue.queueLimit }
     private let catalog: TierCatalog
@@ -57,11 +57,8 @@ final class BatchStore: @unchecked Sendable {
         defaultOutputTokens = config.defaultOutputTokens
         self.epoch = epoch
         let tier = org.org.limits.tier.flatMap { catalog.tier(named: $0) }
-        let s = config.batches
-        let model = BatchServerModel(requestsPerSecond: s.requestsPerSecond, startDelay: s.startDelay, expiry: s.expiry,
-                                     rpm: s.rpm, queue: s.queue)
         // The simulator's stream names, so the same seed gives the same start delays.
-        queue = BatchQueue(model: model, tier: tier, burst: org.org.limits.burst,
+        queue = BatchQueue(model: config.batches, tier: tier, burst: org.org.limits.burst,
                            random: RandomSource(seed: config.seed, stream: org.index == 0 ? "batches" : "batches[\(org.index)]"),
                            catalog: catalog)
     }

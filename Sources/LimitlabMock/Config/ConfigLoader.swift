@@ -7,8 +7,7 @@ import Yams
 // are read by LimitlabScenario's own readers (package access), so a value means the same and is
 // reported the same way in both files: every problem, located as
 // `file:line:column: key.path: expected …, found …`. Only what is mock-only is read here:
-// organisations and their keys, per-class overrides, faults, cache, batches and the top-level
-// numbers.
+// organisations and their keys, per-class overrides, the cache and the top-level numbers.
 
 extension MockConfig {
     /// Reads and validates a config file (format: docs/mock-server.md). Relative `file:` paths
@@ -70,17 +69,27 @@ struct ConfigReader {
         if let f = m["keep_alive_timeout"], let v = diag.duration(f, .positive) { config.keepAliveTimeout = v }
         let scenarioReader = ScenarioReader(diag: diag, catalog: catalog)
         if let f = m["server"], let v = scenarioReader.server(f) { config.server = v }
-        // Top-level `faults:` is the older spelling of `server.faults`; one place only.
+        // Top-level `faults:` and `batches:` are older spellings of `server.faults` and
+        // `server.batch`, read by the same readers; each may be given in one place only.
+        func serverKey(_ key: String) -> Bool {
+            guard let server = m["server"], case .mapping(let pairs) = server.node else { return false }
+            return pairs.contains { $0.key.string == key }
+        }
         if let f = m["faults"] {
-            if let server = m["server"], case .mapping(let pairs) = server.node,
-               pairs.contains(where: { $0.key.string == "faults" }) {
+            if serverKey("faults") {
                 diag.report(f.mark, f.path, "faults are given twice (here and in server.faults); keep one")
             } else if let v = scenarioReader.faults(f) {
                 config.faults = v
             }
         }
+        if let f = m["batches"] {
+            if serverKey("batch") {
+                diag.report(f.mark, f.path, "batch settings are given twice (here and in server.batch); keep one")
+            } else if let v = scenarioReader.batch(f) {
+                config.batches = v
+            }
+        }
         if let f = m["cache"], let v = cache(f) { config.cache = v }
-        if let f = m["batches"], let v = batches(f) { config.batches = v }
         if let f = m.require("orgs"), let v = orgs(f) { config.organizations = v }
         return diag.hasIssues ? nil : config
     }
@@ -206,20 +215,5 @@ struct ConfigReader {
         if let x = m["ttl_1h"] { if let v = diag.duration(x, .positive) { c.ttl1h = v } else { ok = false } }
         if let x = m["min_cacheable_tokens"] { if let v = diag.integer(x, min: 0) { c.minCacheableTokens = v } else { ok = false } }
         return ok ? c : nil
-    }
-
-    private func batches(_ f: Field) -> MockBatchSettings? {
-        guard let m = MappingReader(f, expected: "a mapping of Message Batches settings", diag: diag) else { return nil }
-        m.checkKeys(["requests_per_second", "expiry", "rpm", "queue", "start_delay"])
-        var b = MockBatchSettings()
-        var ok = true
-        if let x = m["requests_per_second"] {
-            if let v = diag.number(x, .positive) { b.requestsPerSecond = v } else { ok = false }
-        }
-        if let x = m["expiry"] { if let v = diag.duration(x, .positive) { b.expiry = v } else { ok = false } }
-        if let x = m["rpm"] { if let v = diag.perMinute(x) { b.rpm = v } else { ok = false } }
-        if let x = m["queue"] { if let v = diag.integer(x, min: 0) { b.queue = v } else { ok = false } }
-        if let x = m["start_delay"] { if let v = diag.duration(x, .nonNegative) { b.startDelay = v } else { ok = false } }
-        return ok ? b : nil
     }
 }

@@ -23,8 +23,13 @@ public struct MockConfig: Sendable, Equatable {
     /// Output length when a request has no `x-limitlab-output-tokens` header (capped by
     /// `max_tokens`).
     public var defaultOutputTokens: Int
-    /// Message Batches: processing pace, expiry window and limit overrides.
-    public var batches: MockBatchSettings
+    /// Message Batches: processing pace, start delay, expiry and limit overrides
+    /// (`server.batch`, the simulator's `BatchQueue` settings; the config file also accepts
+    /// them as top-level `batches:`).
+    public var batches: BatchServerModel {
+        get { server.batch }
+        set { server.batch = newValue }
+    }
     /// Request bodies held at once by all connections together: past it a request's body is
     /// dropped as it arrives and the request answered 529 `overloaded_error` (retryable), so
     /// many concurrent large bodies cannot take the server's memory. 256 MiB: eight bodies at
@@ -44,11 +49,10 @@ public struct MockConfig: Sendable, Equatable {
 
     public init(organizations: [MockOrganization], server: ServerModel = ServerModel(), faults: ServerFaults? = nil,
                 cache: MockCacheSettings = MockCacheSettings(), seed: UInt64 = 1, maxBodyBytes: Int = 32 * 1024 * 1024,
-                defaultOutputTokens: Int = 64, batches: MockBatchSettings = MockBatchSettings()) {
+                defaultOutputTokens: Int = 64) {
         self.organizations = organizations; self.server = server; self.cache = cache
         if let faults { self.server.faults = faults }
         self.seed = seed; self.maxBodyBytes = maxBodyBytes; self.defaultOutputTokens = defaultOutputTokens
-        self.batches = batches
     }
 
     /// The configuration of `limitlab serve` without `--config`: one organisation that accepts
@@ -163,32 +167,6 @@ public struct MockLimitOverride: Sendable, Equatable {
 /// The mock's name for the server's faults (`server.faults`).
 public typealias MockFaults = ServerFaults
 
-/// Message Batches behaviour (`batches:` in YAML). Each batch is worked through at its own
-/// pace from its creation; the limits apply to every organisation.
-public struct MockBatchSettings: Sendable, Equatable {
-    /// Batch requests processed per second, per batch.
-    public var requestsPerSecond: Double
-    /// Seconds from creation to `expires_at` (the real API's is 24 h); requests not processed
-    /// by then end as `expired`.
-    public var expiry: Double
-    /// Requests per minute over all batch endpoints; nil: the organisation's tier's, else 50.
-    public var rpm: Double?
-    /// Most requests waiting in the processing queue; nil: the tier's, else 100,000.
-    public var queue: Int?
-    /// Mean of the exponential delay from a batch's creation to its start (0: at once).
-    public var startDelay: Double = 0
-
-    public init(requestsPerSecond: Double = 1000, expiry: Double = 86_400, rpm: Double? = nil, queue: Int? = nil) {
-        self.requestsPerSecond = requestsPerSecond; self.expiry = expiry; self.rpm = rpm; self.queue = queue
-    }
-
-    /// The settings of a scenario's `server.batch`, so the mock's batches match the simulator's.
-    public init(_ model: BatchServerModel) {
-        self.init(requestsPerSecond: model.requestsPerSecond, expiry: model.expiry, rpm: model.rpm, queue: model.queue)
-        startDelay = model.startDelay
-    }
-}
-
 /// Prompt-cache behaviour. TTLs can be shortened so that tests see expiry quickly.
 public struct MockCacheSettings: Sendable, Equatable {
     /// Lifetime of a `cache_control` breakpoint with `ttl: "5m"` (the default TTL), seconds.
@@ -234,7 +212,6 @@ extension MockConfig {
             cache.minCacheableTokens = spec.minCacheableTokens
         }
         self.init(organizations: orgs, server: scenario.server, cache: cache, seed: scenario.seed)
-        batches = MockBatchSettings(scenario.server.batch)
         for extra in scenario.models { classLatency[extra.modelClass ?? extra.model] = extra.server }
     }
 
