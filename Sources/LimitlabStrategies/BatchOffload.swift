@@ -12,14 +12,15 @@ public import LimitlabCore
 /// Flushes happen at multiples of `flush_every` from time 0. The client polls each batch every
 /// `poll_every` seconds; the driver delivers each request's result when a poll first sees its
 /// batch ended.
-public struct BatchOffloadStrategy: ClientStrategy {
+public struct BatchOffloadStrategy: StrategyWrapper {
     /// The registry name.
     public static let name = "batch-offload"
 
     public let flushEvery: Double
     public let maxBatch: Int
     public let pollEvery: Double
-    private var inner: any ClientStrategy
+    /// The urgent strategy.
+    public var inner: any ClientStrategy
     /// Deferrable requests waiting for the next flush, in arrival order.
     private var pending: [Int32] = []
     /// When the pending requests are flushed (nil when none wait).
@@ -84,12 +85,6 @@ public struct BatchOffloadStrategy: ClientStrategy {
         }
     }
 
-    public var readsRateLimitHeaders: Bool { inner.readsRateLimitHeaders }
-    public func key(for request: Int32) -> Int { inner.key(for: request) }
-    public func worker(for request: Int32) -> Int { inner.worker(for: request) }
-    public func viaFallback(_ request: Int32) -> Bool { inner.viaFallback(request) }
-    public func modelClass(for request: Int32) -> Int { inner.modelClass(for: request) }
-    public func inputTokens(for request: Int32) -> Int? { inner.inputTokens(for: request) }
     /// The urgent strategy's gauges, the requests waiting for the next batch and those in
     /// submitted batches.
     public func stateGauges(now: Double) -> [StateGauge] {

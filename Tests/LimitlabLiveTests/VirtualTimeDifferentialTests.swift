@@ -207,32 +207,23 @@ extension Live {
         /// Runs one strategy in the simulator, recording the rate-limit headers each attempt got.
         static func simulate(_ s: Scenario, _ stream: ArrivalStream, _ strategy: any ClientStrategy)
             -> (RunLog, [AttemptKey: RateLimitSnapshot]) {
-            func open<S: ClientStrategy>(_ inner: S) -> (RunLog, [AttemptKey: RateLimitSnapshot]) {
-                var recording = HeaderRecording(inner: inner)
-                let log = SimDriver.run(scenario: s, stream: stream, strategy: &recording)
-                return (log, recording.snapshots)
-            }
-            return open(strategy)
+            var recording = HeaderRecording(inner: strategy)
+            let log = SimDriver.run(scenario: s, stream: stream, strategy: &recording)
+            return (log, recording.snapshots)
         }
 
         /// Forwards to a strategy and keeps the rate-limit headers of every attempt. It asks for
         /// headers whatever the strategy reads, as the mock always sends them.
-        struct HeaderRecording<S: ClientStrategy>: ClientStrategy {
-            var inner: S
+        struct HeaderRecording: StrategyWrapper {
+            var inner: any ClientStrategy
             var snapshots: [AttemptKey: RateLimitSnapshot] = [:]
-            mutating func arrived(_ request: PendingRequest, now: Double) { inner.arrived(request, now: now) }
             mutating func finished(_ request: PendingRequest, attempt: Int, outcome: AttemptOutcome, now: Double) {
                 if let snap = outcome.rateLimits { snapshots[AttemptKey(request: Int(request.id), attempt: attempt)] = snap }
                 var o = outcome
                 if !inner.readsRateLimitHeaders { o.rateLimits = nil }
                 inner.finished(request, attempt: attempt, outcome: o, now: now)
             }
-            mutating func poll(now: Double, into commands: inout [StrategyCommand]) { inner.poll(now: now, into: &commands) }
-            var nextWakeup: Double? { inner.nextWakeup }
             var readsRateLimitHeaders: Bool { true }
-            func key(for request: Int32) -> Int { inner.key(for: request) }
-            func worker(for request: Int32) -> Int { inner.worker(for: request) }
-            func viaFallback(_ request: Int32) -> Bool { inner.viaFallback(request) }
         }
 
         // MARK: Random scenarios

@@ -307,14 +307,12 @@ public final class LiveRunner: Sendable {
                           costUSD: runs.reduce(0) { $0 + $1.costUSD })
     }
 
-    /// Opens the existential so the engine loop is specialised for the strategy type.
+    /// Runs one strategy seen through the live metrics (the engine loop is specialised for
+    /// `MeteredStrategy`; the strategy inside is called through its existential).
     private static func open(_ strategy: any ClientStrategy, spec: StrategySpec,
                              env: RunEnvironment) throws(LiveError) -> LiveRun {
-        func go<S: ClientStrategy>(_ s: S) throws(LiveError) -> LiveRun {
-            var s = MeteredStrategy(base: s, metrics: env.metrics)
-            return try LiveDriver.run(&s, spec: spec, env: env)
-        }
-        return try go(strategy)
+        var s = MeteredStrategy(inner: strategy, metrics: env.metrics)
+        return try LiveDriver.run(&s, spec: spec, env: env)
     }
 }
 

@@ -5,7 +5,7 @@ public import LimitlabStats
 /// attempt, which drivers read through `modelClass(for:)` when they send it. Each class is its
 /// own set of buckets at the server (`models:` in a scenario), with its own latency and prices.
 /// The wrapped strategy still decides when and whether to send, retry or give up.
-public struct RoutingStrategy: ClientStrategy {
+public struct RoutingStrategy: StrategyWrapper {
     /// How a class is chosen.
     public enum Rule: Sendable, Equatable {
         /// A seeded draw per request: `share` of the requests go to class `to`, the rest to 0.
@@ -19,7 +19,7 @@ public struct RoutingStrategy: ClientStrategy {
     }
 
     public let rule: Rule
-    private var inner: any ClientStrategy
+    public var inner: any ClientStrategy
     private let random: RandomSource?
     /// Class of each unfinished request.
     private var classOf: [Int32: Int] = [:]
@@ -88,14 +88,7 @@ public struct RoutingStrategy: ClientStrategy {
         }
     }
 
-    public var nextWakeup: Double? { inner.nextWakeup }
-    public var readsRateLimitHeaders: Bool { inner.readsRateLimitHeaders }
-    public func key(for request: Int32) -> Int { inner.key(for: request) }
-    public func worker(for request: Int32) -> Int { inner.worker(for: request) }
-    public func viaFallback(_ request: Int32) -> Bool { inner.viaFallback(request) }
     public func modelClass(for request: Int32) -> Int { classOf[request] ?? 0 }
-    public func inputTokens(for request: Int32) -> Int? { inner.inputTokens(for: request) }
-    public func stateGauges(now: Double) -> [StateGauge] { inner.stateGauges(now: now) }
 }
 
 extension RoutingStrategy {

@@ -9,12 +9,12 @@ public import LimitlabCore
 /// The bucket is estimated at the send time from the last headers of the attempt's model
 /// class, refilled at the limit per minute since they were read (the API's continuous
 /// replenishment), so an old reading does not keep trimming after the bucket has refilled.
-public struct TrimmingStrategy: ClientStrategy {
+public struct TrimmingStrategy: StrategyWrapper {
     /// Share of the input limit below which prompts are trimmed, in (0, 1].
     public let belowRemaining: Double
     /// Share of the request's prompt an attempt keeps at an empty bucket, in [0, 1].
     public let floor: Double
-    private var inner: any ClientStrategy
+    public var inner: any ClientStrategy
     /// Latest input-bucket reading per model class, and when it was read.
     private var latest: [Int: (reading: RateLimitReading, at: Double)] = [:]
     /// Whole prompt of each unfinished request.
@@ -79,15 +79,9 @@ public struct TrimmingStrategy: ClientStrategy {
         }
     }
 
-    public var nextWakeup: Double? { inner.nextWakeup }
     /// Trimming reads the input-token headers.
     public var readsRateLimitHeaders: Bool { true }
-    public func key(for request: Int32) -> Int { inner.key(for: request) }
-    public func worker(for request: Int32) -> Int { inner.worker(for: request) }
-    public func viaFallback(_ request: Int32) -> Bool { inner.viaFallback(request) }
-    public func modelClass(for request: Int32) -> Int { inner.modelClass(for: request) }
     public func inputTokens(for request: Int32) -> Int? { trimmedTo[request] }
-    public func stateGauges(now: Double) -> [StateGauge] { inner.stateGauges(now: now) }
 }
 
 extension TrimmingStrategy {
