@@ -187,13 +187,10 @@ public struct TierCatalog: Codable, Sendable {
         models.first { $0.id == id || $0.aliases.contains(id) }
     }
 
-    /// The catalog model a scenario's `model:` is served as, resolved as the mock resolves it:
-    /// an exact id or alias, else a class's short id (`claude-opus-4`) names the first (newest)
-    /// catalog model whose id starts with it. nil for a model the catalog does not know.
+    /// The catalog model a scenario's `model:` is served as, resolved as the mock resolves it
+    /// (`ServedModels`). nil for a model the catalog does not know.
     public func servedModel(_ id: String) -> CatalogModel? {
-        if let exact = model(id: id) { return exact }
-        guard modelClasses.contains(where: { $0.models.contains(id) }) else { return nil }
-        return models.first { $0.id.hasPrefix(id + "-") }
+        ServedModels(catalog: self).resolve(id)?.catalogModel
     }
 
     /// Prices for a model: the override for the most specific known model id it matches (so

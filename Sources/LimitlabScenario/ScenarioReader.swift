@@ -133,9 +133,12 @@ package struct ScenarioReader {
         scenario.reportPercentiles = (percentiles ?? nil) ?? []
         scenario.thresholds = thresholds?.specs ?? []
         scenario.workers = workers ?? nil
-        diag.warnRequestsPastModelLimits(model: model, catalog: catalog, workload: workload, workloadField: m["workload"],
-                                         arrivals: sources)
         scenario.models = (models ?? nil) ?? []
+        // Routed attempts are validated against their own model, so each model is checked.
+        for id in scenario.modelIds {
+            diag.warnRequestsPastModelLimits(model: id, catalog: catalog, workload: workload, workloadField: m["workload"],
+                                             arrivals: sources)
+        }
         return scenario
     }
 

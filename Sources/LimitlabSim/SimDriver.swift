@@ -62,10 +62,11 @@ struct SimTransport: ClientTransport {
     /// Each key's organisation's Message Batches queue, made on the first batch.
     var batchQueues: [BatchQueue] = []
     let scenario: Scenario
-    /// The model's largest `max_tokens` and prompt (catalog models only): a request beyond
-    /// either is answered 400 `invalid_request_error` at once, before the server decides (no
-    /// draw, nothing charged), as the API and the mock validate it.
-    let requestCaps: (maxTokens: Int, maxInputTokens: Int)?
+    /// Each model class's served model (index 0: the scenario's `model`), resolved as the mock
+    /// resolves it: a request past its maximum output or context window is answered 400
+    /// `invalid_request_error` at once, before the server decides (no draw, nothing charged),
+    /// by the rule the mock validates with. nil: an id the mock does not serve either.
+    let servedModels: [ServedModels.Model?]
 
     init(scenario: Scenario, stream: ArrivalStream, headers: Bool, sampleEvery: Double?) {
         self.stream = stream
@@ -82,7 +83,11 @@ struct SimTransport: ClientTransport {
         breakpoint = [PromptBreakpoint(key: 0, tokens: 0, ttl: ttl, longTTL: ttl >= 3600)]
         completions.reserveCapacity(1024)
         sampleInterval = sampleEvery ?? TimeBins.width(span: Swift.max(stream.window, 1))
-        requestCaps = TierCatalog.builtIn.servedModel(scenario.model).map { ($0.maxTokens, $0.maxInputTokens) }
+        // The models the mock built from this scenario (`MockConfig(scenario:)`) serves: the
+        // catalog's, and every model id outside it.
+        let catalog = TierCatalog.builtIn
+        let served = ServedModels(catalog: catalog, extraModels: scenario.modelIds.filter { catalog.modelClass(for: $0) == nil })
+        servedModels = scenario.modelIds.map { served.resolve($0) }
     }
 
     var keyCount: Int { servers.count }
@@ -132,9 +137,8 @@ struct SimTransport: ClientTransport {
         let a = order.begin(in: &log, sentAt: now)
         let ai = Int(a)
         let r = Int(order.request)
-        // The caps are the scenario model's; a routed attempt goes to a model validated elsewhere.
-        if order.modelClass == 0, let caps = requestCaps,
-           Int(stream.maxTokens[r]) > caps.maxTokens || (order.inputTokens ?? Int(stream.inputTokens[r])) > caps.maxInputTokens {
+        if let model = servedModels[order.modelClass],
+           model.refusal(maxTokens: Int(stream.maxTokens[r]), promptTokens: order.inputTokens ?? Int(stream.inputTokens[r])) != nil {
             log.status[ai] = 400
             log.errorKind[ai] = ErrorKind.clientError.rawValue
             log.completedAt[ai] = now

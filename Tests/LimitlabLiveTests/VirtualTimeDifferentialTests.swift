@@ -51,6 +51,39 @@ extension Live {
             #expect(faults > 20)
         }
 
+        /// A request past its model's maximum output is refused (400) alike whichever model class
+        /// a strategy routes it to: a catalog model with a small maximum, and a model outside the
+        /// catalog, which both sides serve with the same lenient limits.
+        @Test func requestsPastTheirModelsLimitsAreRefusedAlikeOnEveryRoute() throws {
+            func scenario(maxTokens: Int, routedTo extra: String) throws -> Scenario {
+                try ScenarioLoader.parse(yaml: """
+                    name: caps
+                    model: claude-sonnet-4-5          # at most 64,000 output tokens
+                    limits: {rpm: 1000, itpm: 10000000, otpm: 10000000}
+                    models:
+                      - {model: \(extra), limits: {rpm: 1000, itpm: 10000000, otpm: 10000000}}
+                    server: {ttft: 10ms, output_rate: 1000/s, reject_latency: 0ms}
+                    duration: 1m
+                    arrivals: [{process: poisson, rate: 60/min}]
+                    workload: {input_tokens: 100, output_tokens: 20, max_tokens: \(maxTokens)}
+                    strategies: [{name: none, route: {name: share, params: {share: 0.5}}}]
+                    """, file: "caps.yaml", baseDirectory: ".")
+            }
+            // claude-3-haiku takes at most 4,096: its half is refused, Sonnet's is not.
+            // A fine-tune outside the catalog takes up to 128,000: Sonnet's half is refused.
+            for (s, refusedClass) in [(try scenario(maxTokens: 8_000, routedTo: "claude-3-haiku"), 1),
+                                      (try scenario(maxTokens: 100_000, routedTo: "my-fine-tune"), 0)] {
+                #expect(try Self.compare(s, label: "caps \(s.models[0].model)") > 20)
+                let made = try StrategyFactory.make(s.strategies[0], limits: s.limits.config, keys: s.limits.keyConfigs,
+                                                    seed: s.seed, workers: s.workers, namespace: "caps", models: s.modelIds)
+                let (log, _) = Self.simulate(s, ArrivalGenerator.generate(s), made)
+                var statusByClass: [Int: Set<UInt16>] = [:]
+                for a in 0..<log.attemptCountTotal { statusByClass[log.modelClass(ofAttempt: a), default: []].insert(log.status[a]) }
+                #expect(statusByClass[refusedClass] == [400] && statusByClass[1 - refusedClass] == [200],
+                        "\(s.models[0].model): \(statusByClass)")
+            }
+        }
+
         /// A server constant changed for the mock alone cannot go unnoticed: the same comparison
         /// with the mock's output rate 1 % off, or its reject latency 1 ms off, fails.
         @Test func aMockOnlyChangeIsCaught() throws {

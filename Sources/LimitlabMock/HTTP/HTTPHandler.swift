@@ -255,9 +255,9 @@ final class MockHTTPHandler: ChannelInboundHandler {
         case "model":
             let raw = String(path.dropFirst("/v1/models/".count))
             let id = raw.removingPercentEncoding ?? raw
-            if let model = core.models.resolve(id) {
+            if let object = core.models.object(id) {
                 org.count(endpoint: endpoint, modelClass: "", status: 200)
-                send(context, .ok, jsonHeaders(requestId, org), model.object, keepAlive: keepAlive)
+                send(context, .ok, jsonHeaders(requestId, org), object, keepAlive: keepAlive)
             } else {
                 org.count(endpoint: endpoint, modelClass: "", status: 404)
                 sendError(context, status: .notFound, type: "not_found_error", message: "model: \(id)",

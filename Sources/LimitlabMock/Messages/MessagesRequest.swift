@@ -242,14 +242,10 @@ struct MessagesRequest {
     }
 
     /// Checks that need the resolved model: `max_tokens` against the model's maximum output
-    /// and the prompt against its context window (the API's messages for both).
-    func validate(against model: ModelResolver.Model, countTokens: Bool) throws(APIError) {
-        if !countTokens && maxTokens > model.maxTokens {
-            throw .invalid("max_tokens: \(maxTokens) > \(model.maxTokens), which is the maximum allowed number of "
-                           + "output tokens for \(model.id)")
-        }
-        if promptTokens > model.maxInputTokens {
-            throw .invalid("prompt is too long: \(promptTokens) tokens > \(model.maxInputTokens) maximum")
+    /// and the prompt against its context window (the simulator's rule, `ServedModels.Model`).
+    func validate(against model: ServedModels.Model, countTokens: Bool) throws(APIError) {
+        if let why = model.refusal(maxTokens: maxTokens, promptTokens: promptTokens, countTokens: countTokens) {
+            throw .invalid(why)
         }
     }
 

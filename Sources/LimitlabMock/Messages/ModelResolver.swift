@@ -1,62 +1,30 @@
 import Foundation
 import LimitlabCore
 
-/// Model ids as the Messages API resolves them: a catalog model's id or one of its aliases
-/// (`claude-sonnet-4-5` → `claude-sonnet-4-5-20250929`), the catalog's short ids that
-/// scenarios name, and extra model ids an organisation serves. Anything else is a 404
-/// `not_found_error` (`model: <id>`), for `messages.create` and `models.retrieve` alike.
-/// Matching is exact: `claude-sonnet-4-9` or `Claude-Sonnet-4-5` is not a model.
+/// The Models API over the served models (`ServedModels`, the simulator's too): each model's
+/// object, and `GET /v1/models` pages.
 struct ModelResolver {
-    struct Model {
-        /// Canonical id.
-        let id: String
-        /// Largest `max_tokens` and prompt accepted.
-        let maxTokens: Int
-        let maxInputTokens: Int
-        /// The Models API object.
-        let object: String
-    }
-
-    /// Listing order: newest first, as the Models API lists.
-    let models: [Model]
-    private let byName: [String: Int]
-
-    /// Limits for an extra model id the catalog does not know.
-    static let extraMaxTokens = 128_000
-    static let extraMaxInputTokens = 1_000_000
+    let served: ServedModels
+    /// Each served model's Models API object, in listing order.
+    private let objects: [String]
 
     init(catalog: TierCatalog, extraModels: [String]) {
-        var models: [Model] = []
-        var byName: [String: Int] = [:]
-        func object(id: String, name: String, created: String, maxTokens: Int, maxInput: Int) -> String {
-            #"{"type":"model","id":"# + JSONText.quoted(id) + #","display_name":"# + JSONText.quoted(name)
-                + #","created_at":"# + JSONText.quoted(created) + #","max_input_tokens":\#(maxInput),"#
-                + #""max_tokens":\#(maxTokens)}"#
+        served = ServedModels(catalog: catalog, extraModels: extraModels)
+        objects = served.models.map { m in
+            #"{"type":"model","id":"# + JSONText.quoted(m.id) + #","display_name":"# + JSONText.quoted(m.displayName)
+                + #","created_at":"# + JSONText.quoted(m.createdAt) + #","max_input_tokens":\#(m.maxInputTokens),"#
+                + #""max_tokens":\#(m.maxTokens)}"#
         }
-        for m in catalog.models {
-            byName[m.id] = models.count
-            for a in m.aliases where byName[a] == nil { byName[a] = models.count }
-            models.append(Model(id: m.id, maxTokens: m.maxTokens, maxInputTokens: m.maxInputTokens,
-                                object: object(id: m.id, name: m.displayName, created: m.createdAt,
-                                               maxTokens: m.maxTokens, maxInput: m.maxInputTokens)))
-        }
-        // A class's short id names its newest model with that prefix.
-        for c in catalog.modelClasses {
-            for short in c.models where byName[short] == nil {
-                if let i = models.firstIndex(where: { $0.id.hasPrefix(short + "-") }) { byName[short] = i }
-            }
-        }
-        for id in extraModels where byName[id] == nil {
-            byName[id] = models.count
-            models.append(Model(id: id, maxTokens: Self.extraMaxTokens, maxInputTokens: Self.extraMaxInputTokens,
-                                object: object(id: id, name: id, created: "2025-01-01T00:00:00Z",
-                                               maxTokens: Self.extraMaxTokens, maxInput: Self.extraMaxInputTokens)))
-        }
-        self.models = models
-        self.byName = byName
     }
 
-    func resolve(_ id: String) -> Model? { byName[id].map { models[$0] } }
+    var models: [ServedModels.Model] { served.models }
+
+    func resolve(_ id: String) -> ServedModels.Model? { served.resolve(id) }
+
+    /// The Models API object of a model `id` names, or nil (404).
+    func object(_ id: String) -> String? {
+        served.index(of: id).map { objects[$0] }
+    }
 
     /// One page of `GET /v1/models` (`limit` 1–1000, default 20; `after_id` / `before_id`
     /// cursors), in the API's list shape: `data`, `has_more`, `first_id`, `last_id`
@@ -86,7 +54,7 @@ struct ModelResolver {
             range = range.lowerBound..<(range.lowerBound + Swift.min(limit, range.count))
         }
         let page = models[range]
-        return #"{"data":["# + page.map(\.object).joined(separator: ",") + #"],"has_more":\#(hasMore),"first_id":"#
+        return #"{"data":["# + objects[range].joined(separator: ",") + #"],"has_more":\#(hasMore),"first_id":"#
             + (page.first.map { JSONText.quoted($0.id) } ?? "null") + #","last_id":"#
             + (page.last.map { JSONText.quoted($0.id) } ?? "null") + "}"
     }
