@@ -34,7 +34,9 @@ extension Live {
             }
             #expect(worst < 0.02, "latest send was \(worst * 1000) ms behind its arrival")
             #expect(run.lag.count == 75)
-            #expect(run.lag.p99 < 0.005, "lag p99 \(run.lag.p99 * 1000) ms")
+            // Milliseconds, where a closed loop would be seconds behind; not tighter, because a
+            // loaded 2-core CI machine put p99 at 7 ms once (5 ms was the bound).
+            #expect(run.lag.p99 < 0.02, "lag p99 \(run.lag.p99 * 1000) ms")
             #expect(!result.warnings.contains { $0.contains("SCHEDULE LAG") })
             // Concurrency at t = 2 s: requests sent in (0.5, 2] s are all still waiting.
             let inFlight = (0..<log.attemptCountTotal).filter { log.sentAt[$0] <= 2 && log.completedAt[$0] > 2 }.count
