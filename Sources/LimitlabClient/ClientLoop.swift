@@ -283,8 +283,9 @@ public struct ClientLoop {
             case .drop(let id, let reason):
                 log.finish(request: Int(id), outcome: .dropped, reason: reason.rawValue)
                 if strategy.viaFallback(id) { log.dropFallback[Int(id)] = 1 }
-            case .submitBatch(let ids, let pollEvery):
-                submitBatch(ids, pollEvery: pollEvery, strategy: strategy, transport: &transport)
+            case .submitBatch(let first, let pollEvery):
+                submitBatch(strategy.batchRequests(first: first), pollEvery: pollEvery, strategy: strategy,
+                            transport: &transport)
             }
             i += 1
         }

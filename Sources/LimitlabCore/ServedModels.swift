@@ -13,25 +13,42 @@ public struct ServedModels: Sendable {
         public let displayName: String
         /// RFC 3339 release time.
         public let createdAt: String
+        /// What requests the model takes.
+        public let caps: Caps
+        /// The catalog's entry; nil for an extra model id.
+        public let catalogModel: CatalogModel?
+
+        /// Largest `max_tokens` accepted.
+        public var maxTokens: Int { caps.maxTokens }
+        /// Largest prompt accepted (the context window), in tokens.
+        public var maxInputTokens: Int { caps.maxInputTokens }
+
+        /// The API's 400 `invalid_request_error` message for a request this model refuses at
+        /// once (see `Caps.refuses`), else nil.
+        public func refusal(maxTokens: Int, promptTokens: Int, countTokens: Bool = false) -> String? {
+            guard caps.refuses(maxTokens: maxTokens, promptTokens: promptTokens, countTokens: countTokens) else { return nil }
+            if !countTokens && maxTokens > caps.maxTokens {
+                return "max_tokens: \(maxTokens) > \(caps.maxTokens), which is the maximum allowed number of "
+                    + "output tokens for \(id)"
+            }
+            return "prompt is too long: \(promptTokens) tokens > \(caps.maxInputTokens) maximum"
+        }
+    }
+
+    /// The largest request a model takes: a plain value, so the simulator checks each attempt
+    /// without copying the model's strings.
+    public struct Caps: Sendable, Equatable {
         /// Largest `max_tokens` accepted.
         public let maxTokens: Int
         /// Largest prompt accepted (the context window), in tokens.
         public let maxInputTokens: Int
-        /// The catalog's entry; nil for an extra model id.
-        public let catalogModel: CatalogModel?
 
-        /// The API's 400 `invalid_request_error` message for a request this model refuses at
-        /// once — `max_tokens` above its maximum output (not checked for `count_tokens`, which
-        /// has no `max_tokens`), or a prompt past its context window — else nil.
-        public func refusal(maxTokens: Int, promptTokens: Int, countTokens: Bool = false) -> String? {
-            if !countTokens && maxTokens > self.maxTokens {
-                return "max_tokens: \(maxTokens) > \(self.maxTokens), which is the maximum allowed number of "
-                    + "output tokens for \(id)"
-            }
-            if promptTokens > maxInputTokens {
-                return "prompt is too long: \(promptTokens) tokens > \(maxInputTokens) maximum"
-            }
-            return nil
+        /// Whether the API refuses such a request at once (400): `max_tokens` above the maximum
+        /// output (not checked for `count_tokens`, which has no `max_tokens`), or a prompt past
+        /// the context window.
+        @inlinable
+        public func refuses(maxTokens: Int, promptTokens: Int, countTokens: Bool = false) -> Bool {
+            (!countTokens && maxTokens > self.maxTokens) || promptTokens > maxInputTokens
         }
     }
 
@@ -50,8 +67,8 @@ public struct ServedModels: Sendable {
         for m in catalog.models {
             byName[m.id] = models.count
             for a in m.aliases where byName[a] == nil { byName[a] = models.count }
-            models.append(Model(id: m.id, displayName: m.displayName, createdAt: m.createdAt, maxTokens: m.maxTokens,
-                                maxInputTokens: m.maxInputTokens, catalogModel: m))
+            models.append(Model(id: m.id, displayName: m.displayName, createdAt: m.createdAt,
+                                caps: Caps(maxTokens: m.maxTokens, maxInputTokens: m.maxInputTokens), catalogModel: m))
         }
         for c in catalog.modelClasses {
             for short in c.models where byName[short] == nil {
@@ -60,8 +77,9 @@ public struct ServedModels: Sendable {
         }
         for id in extraModels where byName[id] == nil {
             byName[id] = models.count
-            models.append(Model(id: id, displayName: id, createdAt: "2025-01-01T00:00:00Z", maxTokens: Self.extraMaxTokens,
-                                maxInputTokens: Self.extraMaxInputTokens, catalogModel: nil))
+            models.append(Model(id: id, displayName: id, createdAt: "2025-01-01T00:00:00Z",
+                                caps: Caps(maxTokens: Self.extraMaxTokens, maxInputTokens: Self.extraMaxInputTokens),
+                                catalogModel: nil))
         }
         self.models = models
         self.byName = byName

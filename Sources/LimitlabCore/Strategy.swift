@@ -129,10 +129,13 @@ public enum StrategyCommand: Sendable, Equatable {
     case giveUp(request: Int32, reason: GiveUpReason)
     /// Refuse a request locally; it counts as dropped with this reason.
     case drop(request: Int32, reason: DropReason)
-    /// Submit these requests as one Message Batch now, and look for its results every
-    /// `pollEvery` seconds. Each request gets one attempt that completes when its result is
-    /// seen (a refused create completes at once, with the refusal).
-    case submitBatch(requests: [Int32], pollEvery: Double)
+    /// Submit one Message Batch now, and look for its results every `pollEvery` seconds: the
+    /// requests `ClientStrategy.batchRequests(first:)` lists, `first` being the first of them
+    /// (a request is in at most one batch, so it names the batch). Each request gets one
+    /// attempt that completes when its result is seen (a refused create completes at once,
+    /// with the refusal). The list is not carried here so that a command stays a plain value:
+    /// an array in it made every command list cost ~100 instructions per simulated request.
+    case submitBatch(first: Int32, pollEvery: Double)
 }
 
 /// A client throttling/retry strategy: a pure state machine. It never reads a clock and never
@@ -174,6 +177,9 @@ public protocol ClientStrategy {
     /// The prompt tokens the attempt being sent carries, when the strategy trimmed them (nil:
     /// the request's own; default nil). Drivers never send more than the request's own.
     func inputTokens(for request: Int32) -> Int?
+    /// The requests of the batch a `.submitBatch(first:)` of the latest `poll` submits, in
+    /// order (default: none). Drivers read it when they execute that command.
+    func batchRequests(first: Int32) -> [Int32]
 }
 
 extension ClientStrategy {
@@ -185,6 +191,7 @@ extension ClientStrategy {
     public func viaFallback(_ request: Int32) -> Bool { false }
     public func modelClass(for request: Int32) -> Int { 0 }
     public func inputTokens(for request: Int32) -> Int? { nil }
+    public func batchRequests(first: Int32) -> [Int32] { [] }
 }
 
 // MARK: Limiter state gauges

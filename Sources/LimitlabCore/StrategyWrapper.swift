@@ -22,4 +22,5 @@ extension StrategyWrapper {
     public func stateGauges(now: Double) -> [StateGauge] { inner.stateGauges(now: now) }
     public func modelClass(for request: Int32) -> Int { inner.modelClass(for: request) }
     public func inputTokens(for request: Int32) -> Int? { inner.inputTokens(for: request) }
+    public func batchRequests(first: Int32) -> [Int32] { inner.batchRequests(first: first) }
 }

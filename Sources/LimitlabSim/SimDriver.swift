@@ -62,11 +62,11 @@ struct SimTransport: ClientTransport {
     /// Each key's organisation's Message Batches queue, made on the first batch.
     var batchQueues: [BatchQueue] = []
     let scenario: Scenario
-    /// Each model class's served model (index 0: the scenario's `model`), resolved as the mock
-    /// resolves it: a request past its maximum output or context window is answered 400
+    /// Each model class's caps (index 0: the scenario's `model`), of the model the mock
+    /// resolves its id to: a request past its maximum output or context window is answered 400
     /// `invalid_request_error` at once, before the server decides (no draw, nothing charged),
     /// by the rule the mock validates with. nil: an id the mock does not serve either.
-    let servedModels: [ServedModels.Model?]
+    let modelCaps: [ServedModels.Caps?]
 
     init(scenario: Scenario, stream: ArrivalStream, headers: Bool, sampleEvery: Double?) {
         self.stream = stream
@@ -87,7 +87,7 @@ struct SimTransport: ClientTransport {
         // catalog's, and every model id outside it.
         let catalog = TierCatalog.builtIn
         let served = ServedModels(catalog: catalog, extraModels: scenario.modelIds.filter { catalog.modelClass(for: $0) == nil })
-        servedModels = scenario.modelIds.map { served.resolve($0) }
+        modelCaps = scenario.modelIds.map { served.resolve($0)?.caps }
     }
 
     var keyCount: Int { servers.count }
@@ -127,7 +127,11 @@ struct SimTransport: ClientTransport {
         nextSample = Double(log.bucketRequests.count) * sampleInterval
     }
 
-    mutating func advance(to now: Double, log: inout RunLog) { sampleBuckets(upTo: now, log: &log) }
+    /// Inlined so that an event before the next sample instant (nearly all) costs one compare.
+    @inline(__always)
+    mutating func advance(to now: Double, log: inout RunLog) {
+        if now >= nextSample { sampleBuckets(upTo: now, log: &log) }
+    }
 
     /// Sends one attempt to its key's server, which decides it at once; the answer is recorded
     /// now and delivered to the strategy at its completion time.
@@ -137,8 +141,8 @@ struct SimTransport: ClientTransport {
         let a = order.begin(in: &log, sentAt: now)
         let ai = Int(a)
         let r = Int(order.request)
-        if let model = servedModels[order.modelClass],
-           model.refusal(maxTokens: Int(stream.maxTokens[r]), promptTokens: order.inputTokens ?? Int(stream.inputTokens[r])) != nil {
+        if let caps = modelCaps[order.modelClass],
+           caps.refuses(maxTokens: Int(stream.maxTokens[r]), promptTokens: order.inputTokens ?? Int(stream.inputTokens[r])) {
             log.status[ai] = 400
             log.errorKind[ai] = ErrorKind.clientError.rawValue
             log.completedAt[ai] = now
@@ -160,7 +164,8 @@ struct SimTransport: ClientTransport {
                                     retryAfter: Int32(reply.retryAfter ?? -1), snapshot: reply.snapshot))
     }
 
-    /// The server's view of request `r`.
+    /// The server's view of request `r` (inlined: built in its caller's frame, not copied out).
+    @inline(__always)
     private mutating func serverRequest(_ r: Int) -> ServerRequest {
         let prefix = Int(stream.prefixTokens[r])
         var request = ServerRequest(promptTokens: Int(stream.inputTokens[r]), maxTokens: Int(stream.maxTokens[r]),

@@ -30,7 +30,8 @@ public struct BatchOffloadStrategy: StrategyWrapper {
     /// Batch attempts per request handed to the urgent strategy, so its attempt numbers
     /// start at 1 as if the request had just arrived.
     private var batchAttempts: [Int32: Int] = [:]
-    private var scratch: [StrategyCommand] = []
+    /// The batches the latest `poll` submitted, by first request (read by the driver then).
+    private var flushed: [Int32: [Int32]] = [:]
 
     /// - Parameters:
     ///   - urgent: the strategy that sends urgent requests (and deferred ones a batch failed).
@@ -66,6 +67,7 @@ public struct BatchOffloadStrategy: StrategyWrapper {
     }
 
     public mutating func poll(now: Double, into commands: inout [StrategyCommand]) {
+        if !flushed.isEmpty { flushed.removeAll() }
         inner.poll(now: now, into: &commands)
         guard let due = flushAt, due <= now else { return }
         while !pending.isEmpty {
@@ -73,10 +75,13 @@ public struct BatchOffloadStrategy: StrategyWrapper {
             let batch = Array(pending.prefix(n))
             pending.removeFirst(n)
             inBatch.formUnion(batch)
-            commands.append(.submitBatch(requests: batch, pollEvery: pollEvery))
+            flushed[batch[0]] = batch
+            commands.append(.submitBatch(first: batch[0], pollEvery: pollEvery))
         }
         flushAt = nil
     }
+
+    public func batchRequests(first: Int32) -> [Int32] { flushed[first] ?? [] }
 
     public var nextWakeup: Double? {
         switch (inner.nextWakeup, flushAt) {

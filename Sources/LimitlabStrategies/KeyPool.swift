@@ -93,6 +93,7 @@ public struct KeyPoolStrategy: ClientStrategy {
     public func modelClass(for request: Int32) -> Int { keyOf[request].map { inner[$0].modelClass(for: request) } ?? 0 }
 
     public func inputTokens(for request: Int32) -> Int? { keyOf[request].flatMap { inner[$0].inputTokens(for: request) } }
+    public func batchRequests(first: Int32) -> [Int32] { keyOf[first].map { inner[$0].batchRequests(first: first) } ?? [] }
 }
 
 extension KeyPoolStrategy {

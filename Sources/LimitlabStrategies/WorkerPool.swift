@@ -100,6 +100,7 @@ public struct WorkerPoolStrategy: ClientStrategy {
     public func modelClass(for request: Int32) -> Int { workerOf[request].map { inner[$0].modelClass(for: request) } ?? 0 }
 
     public func inputTokens(for request: Int32) -> Int? { workerOf[request].flatMap { inner[$0].inputTokens(for: request) } }
+    public func batchRequests(first: Int32) -> [Int32] { workerOf[first].map { inner[$0].batchRequests(first: first) } ?? [] }
 }
 
 extension StrategyFactory {
