@@ -6,16 +6,7 @@ import Testing
 /// server waits for a request are closed (`client_timeout`, `keep_alive_timeout`), never a
 /// response in progress; request bodies held at once are bounded (`max_buffered_body_bytes`).
 @Suite struct ConnectionLimitsTests {
-    static let yaml = """
-        orgs:
-          - id: org-test
-            keys: [sk-test]
-            limits: {tier: tier-4}
-        server:
-          ttft: 0ms
-          output_rate: 10/s
-          reject_latency: 0ms
-        """
+    static let yaml = orgConfig(outputRate: "10/s")
 
     static func request(stream: Bool, tokens: Int, text: String = "hi") -> [UInt8] {
         let body = #"{"model":"claude-sonnet-4-5","max_tokens":100,"stream":\#(stream),"messages":[{"role":"user","content":"\#(text)"}]}"#

@@ -4,12 +4,17 @@ import LimitlabTestSupport
 import Testing
 
 /// Fast latency so tests finish quickly: no TTFT, 1,000 tokens/s, immediate rejections.
-let fastServer = """
+let fastServer = serverBlock()
+
+/// A `server:` block with no TTFT, immediate rejections and `outputRate`.
+func serverBlock(outputRate: String = "1000/s") -> String {
+    """
     server:
       ttft: 0ms
-      output_rate: 1000/s
+      output_rate: \(outputRate)
       reject_latency: 0ms
     """
+}
 
 /// Runs `body` against a server started from `yaml` on a free loopback port, and stops it.
 func withServer(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocation,
@@ -33,13 +38,14 @@ func withServer(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocatio
 }
 
 /// A config with one organisation owning `key`, with the given limits lines.
-func orgConfig(key: String = "sk-test", limits: String = "tier: tier-4", extra: String = "") -> String {
+func orgConfig(key: String = "sk-test", limits: String = "tier: tier-4", outputRate: String = "1000/s",
+               extra: String = "") -> String {
     """
     orgs:
       - id: org-test
         keys: [\(key)]
         limits: {\(limits)}
-    \(fastServer)
+    \(serverBlock(outputRate: outputRate))
     \(extra)
     """
 }

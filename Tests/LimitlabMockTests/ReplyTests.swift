@@ -8,18 +8,7 @@ import Testing
 /// structured output.
 @Suite struct ReplyTests {
     static func mock(_ extra: String = "") throws -> VirtualTimeMock {
-        let yaml = """
-            orgs:
-              - id: org-test
-                keys: [sk-test]
-                limits: {tier: tier-4}
-            server:
-              ttft: 0ms
-              output_rate: 1000/s
-              reject_latency: 0ms
-            \(extra)
-            """
-        return VirtualTimeMock(config: try MockConfig.parse(yaml: yaml, file: "test.yaml"))
+        VirtualTimeMock(config: try MockConfig.parse(yaml: orgConfig(extra: extra), file: "test.yaml"))
     }
 
     static let headers = [("x-api-key", "sk-test"), ("anthropic-version", "2023-06-01"),
