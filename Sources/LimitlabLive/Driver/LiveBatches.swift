@@ -352,17 +352,9 @@ extension LiveTransport {
         for (i, b) in batches.enumerated() where b.phase != .ended {
             b.phase = .ended
             for (n, a) in b.attempts.enumerated() {
-                let ai = Int(a)
-                log.status[ai] = 0
-                log.errorKind[ai] = ErrorKind.timeout.rawValue
-                log.firstTokenAt[ai] = .nan
-                log.completedAt[ai] = time
-                live.curlCode[ai] = Int16(TransferResult.aborted.code)
-                cause("timeout: batch \(b.id.isEmpty ? String(i) : b.id) not ended when the run was cut")
-                env.spend.settle(reserved: b.reserved[n], actual: b.reserved[n])
-                costUSD += b.reserved[n]
-                completed += 1
-                errors += 1
+                recordCut(Int(a), at: time, as: .aborted,
+                          cause: "timeout: batch \(b.id.isEmpty ? String(i) : b.id) not ended when the run was cut",
+                          reservedUSD: b.reserved[n], log: &log)
             }
         }
     }

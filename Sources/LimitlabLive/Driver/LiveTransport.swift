@@ -282,15 +282,22 @@ final class LiveTransport: ClientTransport {
     /// (libcurl code -3), its response not read, billed at its reservation (what it did cost is
     /// unknown). Its request stays unfinished, as after the grace period.
     func recordAbandoned(_ t: Transfer, at time: Double, log: inout RunLog) {
-        let ai = Int(t.attempt)
+        recordCut(Int(t.attempt), at: time, as: .abandoned, cause: "timeout: \(TransferResult.abandoned.message)",
+                  reservedUSD: t.reservedUSD, log: &log)
+    }
+
+    /// Records attempt `ai` as cut at `time` before its response was read: a timeout with
+    /// libcurl's `result`, billed at its reservation (what it did cost is unknown).
+    func recordCut(_ ai: Int, at time: Double, as result: TransferResult, cause what: String, reservedUSD: Double,
+                   log: inout RunLog) {
         log.status[ai] = 0
         log.errorKind[ai] = ErrorKind.timeout.rawValue
         log.firstTokenAt[ai] = .nan
         log.completedAt[ai] = time
-        live.curlCode[ai] = Int16(TransferResult.abandoned.code)
-        cause("timeout: \(TransferResult.abandoned.message)")
-        env.spend.settle(reserved: t.reservedUSD, actual: t.reservedUSD)
-        costUSD += t.reservedUSD
+        live.curlCode[ai] = Int16(result.code)
+        cause(what)
+        env.spend.settle(reserved: reservedUSD, actual: reservedUSD)
+        costUSD += reservedUSD
         completed += 1
         errors += 1
     }
