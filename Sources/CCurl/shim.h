@@ -26,6 +26,21 @@ static inline int limitlab_die_with_parent(int sig, pid_t expected_parent) {
 /* curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are C variadics, which Swift
    cannot call. One typed wrapper per argument kind keeps the Swift side type-checked. */
 
+/* libcurl re-sends a request whose reused connection died before any response byte ("Connection
+   died, retrying a fresh connect", lib/transfer.c Curl_retry_request, up to 5 times) without
+   telling the caller: the server then saw two attempts where the client counted one. libcurl
+   8.16.0 added CURLOPT_FORBID_RETRY_ON_REUSE, which returns the reset as CURLE_RECV_ERROR
+   instead (https://curl.se/libcurl/c/CURLOPT_FORBID_RETRY_ON_REUSE.html). Returns 1 when set,
+   0 when the libcurl built against is older and has no such option. */
+static inline int limitlab_curl_forbid_retry_on_reuse(CURL *h) {
+#if LIBCURL_VERSION_NUM >= 0x081000
+    return curl_easy_setopt(h, CURLOPT_FORBID_RETRY_ON_REUSE, 1L) == CURLE_OK;
+#else
+    (void)h;
+    return 0;
+#endif
+}
+
 typedef size_t (*limitlab_curl_data_cb)(char *ptr, size_t size, size_t nmemb, void *userdata);
 
 static inline CURLcode limitlab_curl_easy_setopt_long(CURL *h, CURLoption o, long v) {

@@ -87,6 +87,8 @@ final class Transfer {
         set(limitlab_curl_easy_setopt_string(h, CURLOPT_URL, s.url))
         // No signals: timeouts must not use SIGALRM in a multi-threaded process.
         set(limitlab_curl_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1))
+        // One attempt is one request at the server: no silent re-send after a reset (libcurl ≥ 8.16).
+        _ = limitlab_curl_forbid_retry_on_reuse(h)
         set(limitlab_curl_easy_setopt_long(h, CURLOPT_POST, 1))
         set(limitlab_curl_easy_setopt_long(h, CURLOPT_HTTP_VERSION,
                                            s.http2 ? Int(CURL_HTTP_VERSION_2TLS) : Int(CURL_HTTP_VERSION_1_1)))
