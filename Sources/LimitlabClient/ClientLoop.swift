@@ -317,7 +317,9 @@ extension ClientLoop {
     public mutating func submitBatch<S: ClientStrategy, T: ClientTransport>(
         _ ids: [Int32], pollEvery: Double, strategy: S, transport: inout T
     ) {
-        guard let first = ids.first else { return }
+        guard let first = ids.first else {
+            preconditionFailure("strategy \(S.self) submitted a batch and lists no requests for it (batchRequests(first:))")
+        }
         let k = strategy.key(for: first)
         guard k >= 0 && k < transport.keyCount else { preconditionFailure("strategy chose key \(k) of \(transport.keyCount)") }
         transport.submitBatch(BatchOrder(requests: ids, key: k, pollEvery: pollEvery, plannedAt: now), log: &log)

@@ -248,8 +248,17 @@ extension SimTransport {
                 log.refusedBy[ai] = LimitDimensions.requests.rawValue
                 log.retryAfter[ai] = Float(after)
             } else if n < processed {
-                log.status[ai] = 200
-                log.firstTokenAt[ai] = seen
+                let r = Int(id)
+                if let caps = modelCaps[0],
+                   caps.refuses(maxTokens: Int(stream.maxTokens[r]), promptTokens: Int(stream.inputTokens[r])) {
+                    // Past the model's caps: the mock's batch results say `errored` with an
+                    // invalid_request_error, as for a Messages request.
+                    log.status[ai] = 400
+                    log.errorKind[ai] = ErrorKind.clientError.rawValue
+                } else {
+                    log.status[ai] = 200
+                    log.firstTokenAt[ai] = seen
+                }
             } else {
                 log.errorKind[ai] = ErrorKind.timeout.rawValue
             }

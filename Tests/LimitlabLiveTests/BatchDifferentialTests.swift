@@ -16,9 +16,28 @@ import Testing
 /// draw the same delays from the same stream.
 extension Live {
     @Suite struct BatchDifferentialTests {
-        @Test func shippedBatchOffloadScenarioAgreesBatchByBatch() throws {
+        static func shipped() throws -> Scenario {
             let path = VirtualTimeDifferentialTests.repoRoot.appendingPathComponent("scenarios/batch-offload.yaml").path
-            let s = try ScenarioLoader.load(path: path)
+            return try ScenarioLoader.load(path: path)
+        }
+
+        @Test func shippedBatchOffloadScenarioAgreesBatchByBatch() throws {
+            #expect(try Self.compare(Self.shipped()).succeeded > 0)
+        }
+
+        /// Requests past the model's maximum output: each batch's results hold them `errored`
+        /// on the mock, and the simulator fails them with 400, by the same rule.
+        @Test func requestsPastTheModelsCapsErrorAlike() throws {
+            var s = try Self.shipped()
+            s.workload.maxTokens = 100_000 // claude-sonnet-4-5 takes at most 64,000
+            let counts = try Self.compare(s)
+            #expect(counts.succeeded == 0 && counts.errored > 0)
+        }
+
+        /// Replays the simulator's batches of `s` into a virtual mock; returns the requests both
+        /// saw succeed and error.
+        static func compare(_ s: Scenario) throws -> (succeeded: Int, errored: Int) {
+            var total = (succeeded: 0, errored: 0)
             let spec = try #require(s.strategies.first { $0.name == "batch-offload" })
             let stream = ArrivalGenerator.generate(s)
             let strategy = try StrategyFactory.make(spec, limits: s.limits.config, keys: s.limits.keyConfigs, seed: s.seed)
@@ -90,9 +109,14 @@ extension Live {
                     #expect(status == "ended", "batch \(p.batch) not ended when the simulator saw its results")
                     let counts = object["request_counts"] as? [String: Int]
                     let ok = batches[p.batch].attempts.filter { log.status[$0] == 200 }.count
+                    let errored = batches[p.batch].attempts.filter { log.status[$0] == 400 }.count
                     #expect(counts?["succeeded"] == ok, "batch \(p.batch): mock \(counts ?? [:]), simulator \(ok) succeeded")
+                    #expect(counts?["errored"] == errored, "batch \(p.batch): mock \(counts ?? [:]), simulator \(errored) errored")
+                    total.succeeded += ok
+                    total.errored += errored
                 }
             }
+            return total
         }
     }
 }
