@@ -75,6 +75,7 @@ public struct LiveOptions: Sendable {
         self.worker = worker
     }
 }
+
 /// Test seams of the engine.
 struct LiveHooks: Sendable {
     /// Called on the engine thread inside the section that runs libcurl's timers (where a

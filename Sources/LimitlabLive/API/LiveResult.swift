@@ -33,6 +33,7 @@ public struct LiveProgress: Sendable {
     /// A stop has begun: no new arrivals, in-flight attempts are finishing.
     public var stopping: Bool
 }
+
 /// Why a run ended before its arrivals did.
 public enum LiveStopReason: String, Sendable, Equatable {
     /// `stop()` (SIGINT/SIGTERM in the CLI).
@@ -52,6 +53,7 @@ public enum LiveStopReason: String, Sendable, Equatable {
     /// `watchdogTimeout` seconds; the watchdog abandoned it and reported what was recorded until then.
     case engineStuck = "engine_stuck"
 }
+
 /// Schedule lag (actual send − planned send) of a set of attempts, seconds.
 /// Quantiles are GSL type 7 over all samples.
 public struct LagSummary: Sendable, Equatable {
@@ -74,6 +76,7 @@ public struct LagSummary: Sendable, Equatable {
                           max: s[s.count - 1], mean: Stats.mean(s))
     }
 }
+
 /// What only a live run measures, one row per attempt, parallel to the `RunLog` attempt rows.
 public struct LiveAttempts: Sendable {
     /// When the strategy decided to send (model seconds): the planned send. The log's `sentAt`
@@ -112,6 +115,7 @@ public struct LiveAttempts: Sendable {
         stopReason.append("")
     }
 }
+
 /// One strategy's live run.
 public struct LiveRun: Sendable {
     public var spec: StrategySpec
@@ -141,6 +145,7 @@ public struct LiveRun: Sendable {
     /// Schedule lag of attempt `i`, seconds.
     public func lag(attempt i: Int) -> Double { log.sentAt[i] - attempts.plannedAt[i] }
 }
+
 /// The result of a live run: the arrival stream, one run per strategy in scenario order (fewer
 /// after a stop), and the schedule-lag check.
 public struct LiveResult: Sendable {
@@ -169,6 +174,7 @@ public struct LiveResult: Sendable {
         return (s, runs.map { ($0.spec, $0.log.truncated(requests: offered)) })
     }
 }
+
 /// The catalog estimate printed before a run.
 public struct LiveCostEstimate: Sendable, Equatable {
     /// Requests over all strategy runs (one attempt each).

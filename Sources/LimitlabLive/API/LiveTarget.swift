@@ -47,6 +47,7 @@ public struct LiveAPIKey: Sendable, CustomStringConvertible, CustomDebugStringCo
     public var debugDescription: String { "<redacted>" }
     public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 }
+
 /// Where live requests go.
 public struct LiveTarget: Sendable, CustomStringConvertible {
     /// Scheme, host and optional port (and path prefix): `http://127.0.0.1:8080`,
@@ -136,6 +137,7 @@ public struct LiveTarget: Sendable, CustomStringConvertible {
         "\(baseURL) (\(apiKeys.count) API key\(apiKeys.count == 1 ? "" : "s"), model \(model ?? "from scenario"))"
     }
 }
+
 /// libcurl's URL parser (`curl_url`, libcurl ≥ 7.62), so that the host the loopback guard judges is
 /// the host the transfer connects to.
 enum CurlURL {

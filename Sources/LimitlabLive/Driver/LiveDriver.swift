@@ -19,10 +19,12 @@ struct RunEnvironment {
     /// This run's live metrics (LiveOptions.metrics), or nil.
     var metrics: LiveRunMetrics? = nil
 }
+
 /// Counts that span strategy runs (the request cap is for the whole live run).
 final class SharedCounters {
     var attemptsSent = 0
 }
+
 /// The engine: drives one strategy over one arrival stream in wall-clock time on the calling
 /// thread, with libcurl's multi interface on the same thread.
 ///

@@ -390,6 +390,7 @@ final class LiveTransport: ClientTransport {
             sentAt: log.sentAt[ai], completedAt: time)
     }
 }
+
 // Model routing (`route:`): the attempt's model class picks the body's `model`.
 extension LiveTransport {
     /// The body builder of the attempt's model class.

@@ -30,6 +30,7 @@ struct MessageFields {
     var errorType: String?
     var errorMessage: String?
 }
+
 enum MessageJSON {
     /// Nesting deeper than this is refused as invalid (the reader recurses once per level;
     /// real responses, tool inputs included, nest a handful of levels).

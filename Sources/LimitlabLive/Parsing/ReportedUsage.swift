@@ -10,6 +10,7 @@ struct ReportedUsage: Equatable {
     var cacheRead = -1
     var output = -1
 }
+
 extension ReportedUsage {
     /// Takes the input-side counts `other` reports.
     mutating func merge(input other: ReportedUsage) {

@@ -1,5 +1,5 @@
 public import Foundation
-import LimitlabCore
+public import LimitlabCore
 
 /// Writing and reading `limitlab.recording/1` (docs/recording.md): JSON Lines, a header object
 /// first, then one object per request in arrival order.
