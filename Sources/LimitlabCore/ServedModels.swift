@@ -52,8 +52,8 @@ public struct ServedModels: Sendable {
         }
     }
 
-    /// Limits of an extra model id the catalog does not know: lenient, above every catalog
-    /// model's (a fine-tune or a newer model should not be refused for its size).
+    /// Limits of an extra model id the catalog does not know: lenient, as large as the largest
+    /// catalog model's (a fine-tune or a newer model should not be refused for its size).
     public static let extraMaxTokens = 128_000
     public static let extraMaxInputTokens = 1_000_000
 
